@@ -243,10 +243,15 @@ def add_noise(
         snr_db = float(snr_db)
         if not np.isfinite(snr_db):
             raise ValueError(f"snr_db must be finite, got {snr_db!r}")
-        power = np.mean(y * y, axis=-1, keepdims=True)  # ||y||^2 / m, per row
-        if np.any(power == 0.0):
+        # sigma = (||y|| / sqrt(m)) / 10^(snr_db / 20), per row; the root mean square is
+        # taken of y / max|y| so that huge or tiny signals neither overflow nor underflow.
+        if y.shape[-1] == 0:
+            raise ValueError("snr_db needs a non-empty signal, but y has no entries")
+        peak = np.max(np.abs(y), axis=-1, keepdims=True)
+        if np.any(peak == 0.0):
             raise ValueError("snr_db needs a non-zero signal, but y (or a row of y) is all zeros")
-        scale = np.sqrt(power / 10.0 ** (snr_db / 10.0))
+        rms = peak * np.sqrt(np.mean((y / peak) ** 2, axis=-1, keepdims=True))
+        scale = rms / 10.0 ** (snr_db / 20.0)
     noise = rng.standard_normal(y.shape)
     noise *= scale
     noise += y

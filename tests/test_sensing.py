@@ -222,6 +222,15 @@ def test_snr_noise_law_is_gaussian_with_the_documented_variance():
     assert stats.kstest((out - y) / sigma, stats.norm.cdf).pvalue > ALPHA
 
 
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_snr_noise_for_extreme_scales(scale):
+    # no overflow or underflow: the noise scales with the signal
+    y = np.array([[1.0, -2.0, 3.0], [0.5, 0.5, 0.5]])
+    ref = add_noise(y, np.random.default_rng(4), snr_db=10.0)
+    out = add_noise(y * scale, np.random.default_rng(4), snr_db=10.0)
+    np.testing.assert_allclose(out / scale, ref, rtol=1e-12)
+
+
 def test_noise_is_reproducible():
     y = np.ones((2, 7))
     a = add_noise(y, np.random.default_rng(5), sigma=0.1)
@@ -259,6 +268,8 @@ def test_bad_y_and_rng_are_refused():
         add_noise(np.ones((2, 2, 2)), rng, sigma=1.0)
     with pytest.raises(ValueError, match="^y must be finite"):
         add_noise(np.array([1.0, np.nan]), rng, sigma=1.0)
+    with pytest.raises(ValueError, match="non-empty signal"):
+        add_noise(np.ones(0), rng, snr_db=10.0)
     with pytest.raises(ValueError, match="non-zero signal"):
         add_noise(np.array([[1.0, 2.0], [0.0, 0.0]]), rng, snr_db=10.0)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
