@@ -1,0 +1,64 @@
+"""sdlss-theory: compressed sensing with sparse-latent ReLU generative priors.
+
+The model, the solvers and the studies are described in docs/ and in
+DESIGN.md; everything a user calls is importable from here.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from sdlss_theory.data import (
+    SyntheticDataset,
+    load_digits,
+    load_idx,
+    load_mnist,
+    sparse_latents,
+    synthetic_dataset,
+    train_test_split,
+)
+from sdlss_theory.generator import ReLUGenerator
+from sdlss_theory.projection import hard_threshold, support
+from sdlss_theory.sensing import add_noise, gaussian_matrix, rademacher_matrix, subsampled_dct
+from sdlss_theory.solvers import (
+    LatentGD,
+    LatentIHT,
+    LatentNIHT,
+    RecoveryResult,
+    basis_pursuit,
+    iht,
+    latent_gd,
+    latent_iht,
+    latent_niht,
+    niht,
+)
+
+try:
+    __version__ = version("sdlss-theory")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "LatentGD",
+    "LatentIHT",
+    "LatentNIHT",
+    "ReLUGenerator",
+    "RecoveryResult",
+    "SyntheticDataset",
+    "add_noise",
+    "basis_pursuit",
+    "gaussian_matrix",
+    "hard_threshold",
+    "iht",
+    "latent_gd",
+    "latent_iht",
+    "latent_niht",
+    "load_digits",
+    "load_idx",
+    "load_mnist",
+    "niht",
+    "rademacher_matrix",
+    "sparse_latents",
+    "subsampled_dct",
+    "support",
+    "synthetic_dataset",
+    "train_test_split",
+]

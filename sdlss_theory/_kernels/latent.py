@@ -1,0 +1,215 @@
+"""The latent IHT / NIHT iteration loops on a packed network F(z) = A G(z).
+
+Objective f(z) = ||y - F(z)||^2 + l2 ||z||^2, gradient 2 J_F(z)^T (F(z) - y) + 2 l2 z.
+All rows of Z (restarts) advance together, so each iteration is one batched
+forward and one batched backward pass: GEMMs, not matrix-vector products.
+"""
+
+import numpy as np
+
+from sdlss_theory._kernels._jit import jit, register_warm_up
+from sdlss_theory._kernels.network import (
+    RELU,
+    backward,
+    forward,
+    jvp,
+    pack_network,
+    workspace_size,
+)
+from sdlss_theory._kernels.threshold import hard_threshold_rows
+
+RUNNING, CONVERGED, DIVERGED, STALLED = 0, 1, 2, 3
+# A fixed step whose objective grows past this factor of the starting one has diverged.
+DIVERGENCE_FACTOR = 1e30
+# Backtracking gives up (the point is numerically stationary) below this fraction of the first step.
+MIN_STEP_FRACTION = 1e-14
+
+
+@jit
+def _row_sq_norms(X, out):
+    for r in range(X.shape[0]):
+        out[r] = np.dot(X[r], X[r])
+    return out
+
+
+@jit
+def iht_loop(flat, w_off, b_off, dims, codes, y, Z, s, beta, l2, max_iter, tol, backtrack, history):
+    """Latent IHT, z <- P_s(z - beta grad f(z)), on every row of Z in place.
+
+    With ``backtrack`` a step that would raise f is refused and that row's beta
+    halved; otherwise beta is fixed and a step to a non-finite or exploding
+    objective stops the row as diverged (keeping its last finite iterate).
+    ``history[r, t]`` receives ||y - F(z)|| after iteration t.
+    Returns (residuals, status, n_iter); Z and beta are updated in place.
+    """
+    n_rows, k = Z.shape
+    m = y.shape[0]
+    H = np.empty(workspace_size(n_rows, dims))
+    work = np.empty(2 * n_rows * np.max(dims))
+    grad = np.empty((n_rows, k))
+    new_grad = np.empty((n_rows, k))
+    cand = np.empty((n_rows, k))
+    R = np.empty((n_rows, m))
+    res2 = np.empty(n_rows)
+    cand_res2 = np.empty(n_rows)
+    z2 = np.empty(n_rows)
+    obj = np.empty(n_rows)
+    status = np.zeros(n_rows, dtype=np.int64)
+    n_iter = np.zeros(n_rows, dtype=np.int64)
+    beta_first = beta.copy()
+
+    F = forward(flat, w_off, b_off, dims, codes, Z, H)
+    np.subtract(F, y, R)
+    _row_sq_norms(R, res2)
+    obj[:] = res2 + l2 * _row_sq_norms(Z, z2)
+    obj_start = obj.copy()
+    backward(flat, w_off, dims, codes, H, R, grad, work)
+    grad *= 2.0
+    grad += (2.0 * l2) * Z
+
+    for it in range(max_iter):
+        for r in range(n_rows):
+            cand[r] = Z[r] - beta[r] * grad[r]
+        hard_threshold_rows(cand, s, cand)
+        F = forward(flat, w_off, b_off, dims, codes, cand, H)
+        np.subtract(F, y, R)
+        _row_sq_norms(R, cand_res2)
+        backward(flat, w_off, dims, codes, H, R, new_grad, work)
+        _row_sq_norms(cand, z2)
+        n_running = 0
+        for r in range(n_rows):
+            if status[r] != RUNNING:
+                continue
+            n_iter[r] = it + 1
+            cand_obj = cand_res2[r] + l2 * z2[r]
+            finite = np.isfinite(cand_obj) and np.all(np.isfinite(new_grad[r]))
+            if backtrack and (not finite or cand_obj > obj[r]):
+                beta[r] *= 0.5
+                if beta[r] < MIN_STEP_FRACTION * beta_first[r]:
+                    status[r] = STALLED
+                else:
+                    n_running += 1
+                history[r, it] = np.sqrt(res2[r])
+                continue
+            if not finite or cand_obj > DIVERGENCE_FACTOR * (obj_start[r] + 1.0):
+                status[r] = DIVERGED
+                history[r, it] = np.sqrt(res2[r])
+                continue
+            change = np.sqrt(np.sum((cand[r] - Z[r]) ** 2))
+            Z[r] = cand[r]
+            obj[r] = cand_obj
+            res2[r] = cand_res2[r]
+            grad[r] = 2.0 * new_grad[r] + (2.0 * l2) * cand[r]
+            history[r, it] = np.sqrt(res2[r])
+            if change <= tol * max(np.sqrt(z2[r]), 1e-300):
+                status[r] = CONVERGED
+            else:
+                n_running += 1
+        if n_running == 0:
+            break
+    return np.sqrt(res2), status, n_iter
+
+
+@jit
+def _fill_support(z, g, s, out):
+    """out <- the support of z, grown to s entries by the largest |g| outside it (as 0/1)."""
+    score = np.abs(g)
+    top = np.max(score) + 1.0
+    for j in range(z.shape[0]):
+        if z[j] != 0.0:
+            score[j] = top
+    hard_threshold_rows(score.reshape((1, -1)), s, out.reshape((1, -1)))
+    for j in range(out.shape[0]):
+        out[j] = 1.0 if out[j] != 0.0 else 0.0
+    return out
+
+
+@jit
+def niht_loop(flat, w_off, b_off, dims, codes, y, Z, s, max_iter, tol, kappa, c, history):
+    """Latent normalised IHT (Blumensath & Davies 2010) on each row of Z, in place.
+
+    g = J^T (y - F(z)); on the support Gamma, mu = ||g_Gamma||^2 / ||J g_Gamma||^2;
+    z+ = P_s(z + mu g). If the support changes and mu > omega =
+    (1 - c) ||z+ - z||^2 / ||J (z+ - z)||^2, mu <- mu / (kappa (1 - c)). Because
+    J is only a local linearisation of F, a step that still raises the
+    objective is halved until it does not (the nonlinear safeguard).
+    Returns (residuals, status, n_iter, last step sizes).
+    """
+    n_rows, k = Z.shape
+    m = y.shape[0]
+    Hz = np.empty(workspace_size(1, dims))
+    Hc = np.empty(workspace_size(1, dims))
+    work = np.empty(2 * np.max(dims))
+    g = np.empty((1, k))
+    g_sup = np.empty((1, k))
+    cand = np.empty((1, k))
+    step = np.empty((1, k))
+    gamma = np.empty(k)
+    R = np.empty((1, m))
+    residuals = np.empty(n_rows)
+    status = np.zeros(n_rows, dtype=np.int64)
+    n_iter = np.zeros(n_rows, dtype=np.int64)
+    mus = np.zeros(n_rows)
+    for r in range(n_rows):
+        z = Z[r : r + 1]
+        F = forward(flat, w_off, b_off, dims, codes, z, Hz)
+        np.subtract(y, F, R)
+        obj = np.sum(R * R)
+        mu = 0.0
+        for it in range(max_iter):
+            n_iter[r] = it + 1
+            backward(flat, w_off, dims, codes, Hz, R, g, work)
+            _fill_support(z[0], g[0], s, gamma)
+            g_sup[0] = g[0] * gamma
+            num = np.sum(g_sup * g_sup)
+            den = np.sum(jvp(flat, w_off, dims, codes, Hz, g_sup, work) ** 2)
+            if num == 0.0 or den == 0.0:
+                # No descent direction on the support: a stationary point of f there.
+                status[r] = CONVERGED
+                history[r, it] = np.sqrt(obj)
+                break
+            mu = num / den
+            accepted = False
+            for _ in range(200):
+                cand[0] = z[0] + mu * g[0]
+                hard_threshold_rows(cand, s, cand)
+                step[0] = cand[0] - z[0]
+                if np.any((cand[0] != 0.0) != (gamma != 0.0)):
+                    jd = np.sum(jvp(flat, w_off, dims, codes, Hz, step, work) ** 2)
+                    omega = (1.0 - c) * np.sum(step * step) / max(jd, 1e-300)
+                    if mu > omega:
+                        mu = mu / (kappa * (1.0 - c))
+                        continue
+                Fc = forward(flat, w_off, b_off, dims, codes, cand, Hc)
+                cand_obj = np.sum((y - Fc[0]) ** 2)
+                if np.isfinite(cand_obj) and cand_obj <= obj:
+                    accepted = True
+                    break
+                mu *= 0.5
+            if not accepted:
+                status[r] = STALLED
+                history[r, it] = np.sqrt(obj)
+                break
+            change = np.sqrt(np.sum(step * step))
+            z[0] = cand[0]
+            Hz[:] = Hc
+            np.subtract(y, Fc, R)
+            obj = cand_obj
+            history[r, it] = np.sqrt(obj)
+            if change <= tol * max(np.sqrt(np.sum(z * z)), 1e-300):
+                status[r] = CONVERGED
+                break
+        residuals[r] = np.sqrt(obj)
+        mus[r] = mu
+    return residuals, status, n_iter, mus
+
+
+@register_warm_up
+def _warm_up() -> None:
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((3, 2)), rng.standard_normal((2, 3))]
+    packed = pack_network(weights, [np.zeros(3), np.zeros(2)], [RELU, 0])
+    y = rng.standard_normal(2)
+    Z = rng.standard_normal((2, 2))
+    iht_loop(*packed, y, Z.copy(), 1, np.full(2, 0.1), 0.0, 2, 1e-8, True, np.zeros((2, 2)))
+    niht_loop(*packed, y, Z.copy(), 1, 2, 1e-8, 2.0, 0.01, np.zeros((2, 2)))

@@ -1,0 +1,68 @@
+"""Input checks shared by the public API: one place that turns bad input into a clear error."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None) -> np.ndarray:
+    """Return `x` as a C-contiguous float64 array, refusing non-finite values.
+
+    Parameters
+    ----------
+    x : array_like
+        The input.
+    name : str
+        The argument's name, used in error messages.
+    ndim : tuple of int, optional
+        The accepted numbers of dimensions.
+    """
+    try:
+        arr = np.ascontiguousarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real numeric array, got {type(x).__name__}") from exc
+    if ndim is not None and arr.ndim not in ndim:
+        expected = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be {expected}, got an array of shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; it holds NaN or inf")
+    return arr
+
+
+def check_int(value, name: str, *, minimum: int | None = None) -> int:
+    """Return `value` as an int, refusing non-integers and values below `minimum`."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_positive_float(value, name: str, *, allow_zero: bool = False) -> float:
+    """Return `value` as a finite float > 0 (or >= 0 with `allow_zero`)."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real number, got {value!r}") from exc
+    if not np.isfinite(out) or out < 0 or (out == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
+    return out
+
+
+def check_rng(rng, name: str = "rng") -> np.random.Generator:
+    """Refuse anything but a `numpy.random.Generator` (no global state, no legacy RandomState)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator (e.g. np.random.default_rng(0)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng

@@ -1,0 +1,180 @@
+"""The driver every iterative solver shares: pack F(z) = A G(z), start, run a kernel, pick a restart.
+
+Latent and classical solvers differ only in the network they pack (classical
+IHT is latent IHT through the one-layer linear network F(x) = A x) and in the
+kernel they run; everything else (validation, starts, step rule, restarts,
+reporting) lives here once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sdlss_theory._kernels import latent as latent_kernels
+from sdlss_theory._kernels import network
+from sdlss_theory._validation import as_float_array, check_int, check_positive_float, check_rng
+from sdlss_theory.projection import hard_threshold
+from sdlss_theory.solvers._result import MESSAGES, RecoveryResult
+
+ENGINES = ("auto", "numba", "numpy")
+POWER_ITERATIONS = 30
+
+
+def kernel(func, engine: str):
+    """The jitted kernel, or its pure-Python source for ``engine="numpy"``.
+
+    Both run the same statements (so the same iterates); the NumPy path calls
+    BLAS through NumPy. The benchmark measured the numba path faster at every
+    size, so "auto" picks it.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    return func.py_func if engine == "numpy" else func
+
+
+class PackedProblem:
+    """F(z) = A G(z) packed for the kernels, with the data checks done once."""
+
+    def __init__(self, weights, biases, codes, *, n_out: int):
+        self.packed = network.pack_network(weights, biases, codes)
+        self.k = int(self.packed[3][0])
+        self.m = int(self.packed[3][-1])
+        self.n_out = n_out
+
+    @classmethod
+    def latent(cls, G, A) -> PackedProblem:
+        """Pack z -> A G(z), folding A into the last layer when the output is linear."""
+        from sdlss_theory.generator import ReLUGenerator
+
+        if not isinstance(G, ReLUGenerator):
+            raise TypeError(f"G must be a ReLUGenerator, got {type(G).__name__}")
+        A = as_float_array(A, "A", ndim=(2,))
+        if A.shape[1] != G.n:
+            raise ValueError(f"A must have shape (m, {G.n}) to follow G (n={G.n}), got {A.shape}")
+        relu = [network.RELU] * (G.depth - 1)
+        if G.output == "linear":
+            F = G.premultiply(A)
+            return cls(F.weights, F.biases, [*relu, network.IDENTITY], n_out=G.n)
+        codes = [*relu, network.ACTIVATION_CODES[G.output], network.IDENTITY]
+        return cls([*G.weights, A], [*G.biases, np.zeros(A.shape[0])], codes, n_out=G.n)
+
+    @classmethod
+    def linear(cls, A) -> PackedProblem:
+        """Pack x -> A x (classical sparse recovery)."""
+        A = as_float_array(A, "A", ndim=(2,))
+        return cls([A], [np.zeros(A.shape[0])], [network.IDENTITY], n_out=A.shape[1])
+
+    def check_measurements(self, y) -> np.ndarray:
+        y = as_float_array(y, "y", ndim=(1,))
+        if y.shape != (self.m,):
+            raise ValueError(f"y must have shape ({self.m},) to match A, got {y.shape}")
+        return y
+
+    def starts(self, s: int, restarts: int, z0, rng) -> np.ndarray:
+        """The projected starting points, one row per restart.
+
+        Rows of `z0` come first; the remaining restarts draw z0 ~ N(0, I_k) from `rng`.
+        """
+        restarts = check_int(restarts, "restarts", minimum=1)
+        given = np.zeros((0, self.k))
+        if z0 is not None:
+            given = np.atleast_2d(as_float_array(z0, "z0", ndim=(1, 2)))
+            if given.shape[1] != self.k:
+                raise ValueError(f"z0 must have shape ({self.k},) or (R, {self.k}), got {given.shape}")
+        n_draw = max(restarts - given.shape[0], 0)
+        if n_draw:
+            if rng is None:
+                raise ValueError(
+                    "rng is required to draw random starting points: pass "
+                    "rng=np.random.default_rng(seed) or give z0 for every restart"
+                )
+            given = np.vstack([given, check_rng(rng).standard_normal((n_draw, self.k))])
+        return np.ascontiguousarray(hard_threshold(given, s))
+
+    def jacobian_sq_norm(self, Z: np.ndarray) -> np.ndarray:
+        """||J_F(z)||_2^2 for each row of Z by power iteration on J^T J."""
+        flat, w_off, b_off, dims, codes = self.packed
+        n_rows = Z.shape[0]
+        H = np.empty(network.workspace_size(n_rows, dims))
+        work = np.empty(2 * n_rows * int(dims.max()))
+        network.forward(flat, w_off, b_off, dims, codes, Z, H)
+        # A fixed, generic start vector: no randomness needed, never orthogonal by accident.
+        V = np.tile(1.0 + np.sqrt(np.arange(1, self.k + 1)), (n_rows, 1))
+        V /= np.linalg.norm(V, axis=1, keepdims=True)
+        lam = np.zeros(n_rows)
+        for _ in range(POWER_ITERATIONS):
+            T = network.jvp(flat, w_off, dims, codes, H, V, work).copy()
+            network.backward(flat, w_off, dims, codes, H, T, V, work)
+            lam = np.linalg.norm(V, axis=1)
+            V /= np.where(lam > 0, lam, 1.0)[:, None]
+        return lam
+
+    def initial_steps(self, Z: np.ndarray, step) -> tuple[np.ndarray, bool]:
+        """Per-row step sizes and whether to backtrack.
+
+        ``"auto"``: beta = 1 / (2 ||J_F(z0)||^2), the inverse curvature of the
+        Gauss-Newton model of ||y - F(z)||^2 at the start, halved whenever a step
+        would raise the objective. A float fixes beta and disables backtracking.
+        """
+        if isinstance(step, str):
+            if step != "auto":
+                raise ValueError(f"step must be 'auto' or a positive float, got {step!r}")
+            lam = self.jacobian_sq_norm(Z)
+            # J_F(z0) = 0 (every ReLU off): any step will do; backtracking corrects it.
+            return 1.0 / (2.0 * np.where(lam > 0, lam, 1.0)), True
+        return np.full(Z.shape[0], check_positive_float(step, "step")), False
+
+    def run_iht(self, y, Z, s, step, *, l2, max_iter, tol, engine) -> dict:
+        max_iter = check_int(max_iter, "max_iter", minimum=1)
+        tol = check_positive_float(tol, "tol", allow_zero=True)
+        beta, backtrack = self.initial_steps(Z, step)
+        history = np.zeros((Z.shape[0], max_iter))
+        loop = kernel(latent_kernels.iht_loop, engine)
+        residuals, status, n_iter = loop(
+            *self.packed, y, Z, s, beta, float(l2), max_iter, tol, backtrack, history
+        )
+        return dict(Z=Z, residuals=residuals, status=status, n_iter=n_iter, steps=beta, history=history)
+
+    def run_niht(self, y, Z, s, *, max_iter, tol, kappa, c, engine) -> dict:
+        max_iter = check_int(max_iter, "max_iter", minimum=1)
+        tol = check_positive_float(tol, "tol", allow_zero=True)
+        c = check_positive_float(c, "c")
+        if not c < 1:
+            raise ValueError(f"c must lie in (0, 1), got {c}")
+        kappa = check_positive_float(kappa, "kappa")
+        if not kappa > 1.0 / (1.0 - c):
+            raise ValueError(f"kappa must exceed 1 / (1 - c) = {1 / (1 - c):.4g}, got {kappa}")
+        history = np.zeros((Z.shape[0], max_iter))
+        loop = kernel(latent_kernels.niht_loop, engine)
+        residuals, status, n_iter, mus = loop(*self.packed, y, Z, s, max_iter, tol, kappa, c, history)
+        return dict(Z=Z, residuals=residuals, status=status, n_iter=n_iter, steps=mus, history=history)
+
+
+def best_restart(run: dict, signal) -> RecoveryResult:
+    """The restart with the smallest residual, as a RecoveryResult.
+
+    `signal` maps the winning code to the returned ``(x, z)``.
+    """
+    best = int(np.argmin(run["residuals"]))
+    n_iter = int(run["n_iter"][best])
+    status = int(run["status"][best])
+    x, z = signal(run["Z"][best].copy())
+    return RecoveryResult(
+        x=x,
+        z=z,
+        residual=float(run["residuals"][best]),
+        n_iter=n_iter,
+        converged=status == latent_kernels.CONVERGED,
+        message=MESSAGES[status],
+        history=run["history"][best, :n_iter].copy(),
+        restart=best,
+        restart_residuals=run["residuals"].copy(),
+        step=float(run["steps"][best]),
+    )
+
+
+def check_sparsity(s, k: int) -> int:
+    s = check_int(s, "s", minimum=1)
+    if s > k:
+        raise ValueError(f"s must be at most the latent dimension k={k}, got {s}")
+    return s
