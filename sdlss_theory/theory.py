@@ -636,7 +636,7 @@ def srec_guarantee_measurements(
     .. math::
 
         m^\star = \Big\lceil \Big(\frac{\sqrt{r} + \sqrt{2 L}}{1 - \gamma}\Big)^2
-            \Big\rceil, \qquad L = \log\frac{N(N+1)}{2} + \log\frac{1}{1 - p},
+            \Big\rceil, \qquad L = \log\frac{N(N+1)}{2} + \log\frac{1}{1 - p}, \ p = \text{prob},
 
     followed by a short monotone integer search around m* to absorb rounding
     (and m* >= r is enforced). N is the piece-count bound of `linear_piece_count_log`,
@@ -692,7 +692,7 @@ def srec_guarantee_gamma(
     .. math::
 
         \gamma^\star(m) = \max\Big(0,\ 1 - \frac{\sqrt{r} + \sqrt{2L}}{\sqrt{m}}\Big),
-        \qquad L = \log\frac{N(N+1)}{2} + \log\frac{1}{1 - p}.
+        \qquad L = \log\frac{N(N+1)}{2} + \log\frac{1}{1 - p}, \ p = \text{prob}.
 
     A value of 0 means the bound guarantees nothing at that m.
 
