@@ -1,0 +1,108 @@
+"""The command line of ``python -m figures``: stored results in, PDF and PNG out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+PROG = "python -m figures"
+DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+
+
+class UsageError(Exception):
+    """A bad command line: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Draw a study's figure from results/<study>/summary.csv (never simulates).",
+    )
+    parser.add_argument("study", help="a study name, 'list' or 'all'")
+    parser.add_argument(
+        "--results",
+        default="results",
+        metavar="DIR",
+        help="folder holding the study folders (default results)",
+    )
+    parser.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        metavar="DIR",
+        help="output folder (default figures/out)",
+    )
+    return parser
+
+
+def make_figure(name: str, module, results: Path, out: Path) -> list[Path]:
+    """Draw one study's figure from its stored summary; return the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sdlss_theory.plotting import paper_style, save_figure
+    from sdlss_theory.sweep import read_summary_csv
+
+    folder = results / name
+    summary_path = folder / "summary.csv"
+    if not summary_path.exists():
+        raise FileNotFoundError(
+            f"no results for {name} in {folder}; run: python -m simulations {name} --quick"
+        )
+    summary = read_summary_csv(summary_path)
+    config_path = folder / "config.json"
+    config = json.loads(config_path.read_text())["config"] if config_path.exists() else {}
+    with paper_style():
+        fig = module.plot(summary, config)
+        try:
+            return save_figure(fig, out / name)
+        finally:
+            plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    from figures import figure_modules
+
+    try:
+        args = build_parser().parse_args(argv)
+        modules = figure_modules()
+        if args.study == "list":
+            for name, module in modules.items():
+                doc = (module.__doc__ or "").strip().splitlines()
+                print(f"{name}  {doc[0] if doc else ''}")
+            return 0
+        if args.study == "all":
+            names = list(modules)
+        elif args.study in modules:
+            names = [args.study]
+        else:
+            raise UsageError(
+                f"no figure for {args.study!r}; figures exist for: {', '.join(modules)}"
+            )
+        results, out = Path(args.results), Path(args.out)
+        if args.study != "all" and not (results / args.study / "summary.csv").exists():
+            raise UsageError(
+                f"no results for {args.study} in {results / args.study}; run: "
+                f"python -m simulations {args.study} --quick"
+            )
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        try:
+            paths = make_figure(name, modules[name], results, out)
+        except FileNotFoundError as exc:
+            print(f"{PROG}: skipped {name}: {exc}", file=sys.stderr)
+            continue
+        print(f"{name}: " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return status

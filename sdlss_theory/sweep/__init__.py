@@ -1,0 +1,73 @@
+"""Monte Carlo sweeps: seeded tasks, joblib parallelism, a resumable SQLite store, summaries.
+
+Typical use (see ``docs/sweeps.md``)::
+
+    from sdlss_theory.sweep import Study, StudyConfig, run_study
+
+    report = run_study(study, study.config.quick(), "results/my_study", n_jobs=2)
+"""
+
+from sdlss_theory.sweep.config import (
+    ConfigError,
+    StudyConfig,
+    apply_overrides,
+    config_from_toml,
+    config_hash,
+    config_to_dict,
+    config_to_toml,
+    parse_assignments,
+)
+from sdlss_theory.sweep.engine import (
+    ConfigMismatchError,
+    RunReport,
+    Study,
+    TrialFailedError,
+    check_output_folder,
+    dask_client,
+    run_study,
+)
+from sdlss_theory.sweep.progress import make_progress
+from sdlss_theory.sweep.seeds import canonical_json, cell_key, task_rng, task_seed_sequence
+from sdlss_theory.sweep.store import STORE_NAME, ResultStore, TaskRecord
+from sdlss_theory.sweep.summary import (
+    TransitionFit,
+    fit_transition,
+    fit_transitions,
+    read_summary_csv,
+    summarise,
+    wilson_interval,
+    write_csv,
+)
+
+__all__ = [
+    "STORE_NAME",
+    "ConfigError",
+    "ConfigMismatchError",
+    "ResultStore",
+    "RunReport",
+    "Study",
+    "StudyConfig",
+    "TaskRecord",
+    "TransitionFit",
+    "TrialFailedError",
+    "apply_overrides",
+    "canonical_json",
+    "cell_key",
+    "check_output_folder",
+    "config_from_toml",
+    "config_hash",
+    "config_to_dict",
+    "config_to_toml",
+    "dask_client",
+    "fit_transition",
+    "fit_transitions",
+    "make_progress",
+    "parse_assignments",
+    "read_summary_csv",
+    "run_study",
+    "summarise",
+    "task_rng",
+    "task_seed_sequence",
+    "wilson_interval",
+    "write_csv",
+]

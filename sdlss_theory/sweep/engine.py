@@ -1,0 +1,632 @@
+"""The Monte Carlo engine: a grid of cells times trials, run in parallel into a resumable store.
+
+A :class:`Study` names a configuration class, a grid (a function of the configuration), a
+trial function ``trial(params, rng) -> dict`` and the metrics to summarise.
+:func:`run_study` turns the grid into tasks ``(cell, trial)``, skips those already in the
+store, runs the rest through ``joblib.Parallel(return_as="generator_unordered")`` under
+:func:`joblib.parallel_config` (the caller's backend: loky by default, sequential for one job,
+dask for a cluster), writes every finished task to the store at once, and finally writes
+``summary.csv`` and the configuration beside the store.
+
+Each task builds its own generator from ``SeedSequence(root_seed, (cell key, trial))`` inside
+the worker, so its result does not depend on the order of execution, the number of workers or
+the backend (see :mod:`sdlss_theory.sweep.seeds`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import json
+import math
+import os
+import socket
+import subprocess
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed, parallel_config
+
+from sdlss_theory._validation import check_int
+from sdlss_theory.sweep.config import (
+    StudyConfig,
+    config_hash,
+    config_to_dict,
+    config_to_toml,
+)
+from sdlss_theory.sweep.progress import ProgressMode, make_progress
+from sdlss_theory.sweep.seeds import canonical_json, cell_key, task_seed_sequence, to_plain
+from sdlss_theory.sweep.store import SCHEMA_VERSION, STORE_NAME, ResultStore, TaskRecord, utc_now
+from sdlss_theory.sweep.summary import summarise, trials_table, write_csv
+
+__all__ = [
+    "ConfigMismatchError",
+    "RunReport",
+    "Study",
+    "TrialFailedError",
+    "check_output_folder",
+    "dask_client",
+    "git_revision",
+    "package_version",
+    "run_study",
+]
+
+Trial = Callable[[dict, np.random.Generator], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Study:
+    """A Monte Carlo study: what to vary, what one trial does, what to summarise.
+
+    Attributes
+    ----------
+    name : str
+        Identifier (``python -m simulations <name>``; output in ``results/<name>/``).
+    config : type of StudyConfig
+        The configuration dataclass (defaults, ``quick()`` preset).
+    grid : callable
+        ``grid(config) -> list of dict``: the cells, each a dict of every parameter a trial
+        needs (fixed ones included, so that a cell's key reflects all of them). Cells must be
+        distinct; their order is the order of ``summary.csv``.
+    trial : callable
+        ``trial(params, rng) -> dict`` of metrics (bool, int, float or short str). It must be a
+        module-level function (workers import it by name) and draw all its randomness from
+        `rng`.
+    description : str
+        One line for ``python -m simulations list``.
+    success : str or None
+        The boolean metric summarised as a rate with a Wilson interval.
+    metrics : tuple of str, optional
+        Numeric metrics summarised by mean, median and 5%/95% quantiles (default: all).
+    """
+
+    name: str
+    config: type[StudyConfig]
+    grid: Callable[[Any], list[dict[str, Any]]]
+    trial: Trial
+    description: str
+    success: str | None = "success"
+    metrics: tuple[str, ...] | None = None
+
+    def cells(self, config: StudyConfig) -> list[dict[str, Any]]:
+        """Return the grid of `config` as plain dicts, refusing duplicate cells."""
+        cells = [to_plain(dict(c)) for c in self.grid(config)]
+        if not cells:
+            raise ValueError(f"study {self.name!r}: the grid is empty")
+        keys = [cell_key(c) for c in cells]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"study {self.name!r}: the grid holds duplicate cells")
+        return cells
+
+
+class ConfigMismatchError(RuntimeError):
+    """The output folder holds a store made with a different configuration."""
+
+
+class TrialFailedError(RuntimeError):
+    """A trial raised and the sweep was asked to stop at the first failure."""
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What :func:`run_study` did.
+
+    Attributes
+    ----------
+    out_dir : Path
+        The output folder (store, summary, configuration).
+    n_tasks : int
+        Tasks in the study (cells times trials).
+    n_resumed : int
+        Tasks found in the store and not recomputed.
+    n_run : int
+        Tasks run now.
+    n_failed : int
+        Stored tasks (of this configuration) that raised.
+    n_nonfinite : int
+        Stored tasks with a NaN or infinite metric.
+    wall_time : float
+        Seconds spent running tasks.
+    summary : list of dict
+        The rows written to ``summary.csv``.
+    """
+
+    out_dir: Path
+    n_tasks: int
+    n_resumed: int
+    n_run: int
+    n_failed: int
+    n_nonfinite: int
+    wall_time: float
+    summary: list[dict[str, Any]]
+
+
+# -- provenance ---------------------------------------------------------------------------------
+@functools.cache
+def package_version() -> str:
+    """Return the installed version of sdlss-theory (``"unknown"`` if not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("sdlss-theory")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@functools.cache
+def git_revision() -> str:
+    """Return the git commit of the package's source tree, ``+dirty`` if modified, or ``""``."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return rev + ("+dirty" if dirty else "")
+
+
+# -- the task, run inside a worker --------------------------------------------------------------
+_WORKER_THREADS: int | None = None
+
+
+def _limit_worker_threads(threads: int, parent_pid: int) -> None:
+    """Cap BLAS/OpenMP threads once per worker process (the parent is capped by a context)."""
+    global _WORKER_THREADS
+    if os.getpid() == parent_pid or _WORKER_THREADS == threads:
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+    _WORKER_THREADS = threads
+
+
+def _clean_metrics(metrics: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+    if not isinstance(metrics, Mapping):
+        raise TypeError(f"a trial must return a dict of metrics, got {type(metrics).__name__}")
+    out: dict[str, Any] = {}
+    nonfinite = []
+    for name, value in metrics.items():
+        if not isinstance(name, str):
+            raise TypeError(f"metric names must be strings, got {name!r}")
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]
+        if isinstance(value, (bool, np.bool_)):
+            value = bool(value)
+        elif isinstance(value, (int, np.integer)):
+            value = int(value)
+        elif isinstance(value, (float, np.floating)):
+            value = float(value)
+            if not math.isfinite(value):
+                nonfinite.append(name)
+        elif isinstance(value, str):
+            if len(value) > 200:
+                raise ValueError(f"metric {name!r} is a string of {len(value)} characters")
+        elif value is None:
+            pass
+        else:
+            raise TypeError(
+                f"metric {name!r} has type {type(value).__name__}; metrics must be bool, int, "
+                "float, str or None"
+            )
+        out[name] = value
+    return out, tuple(nonfinite)
+
+
+def _run_task(
+    trial_fn: Trial,
+    params: dict[str, Any],
+    key: str,
+    trial: int,
+    root_seed: int,
+    threads: int,
+    parent_pid: int,
+) -> TaskRecord:
+    """Run one task in a worker and return its record (errors are caught and recorded)."""
+    _limit_worker_threads(threads, parent_pid)
+    seq = task_seed_sequence(root_seed, key, trial)
+    rng = np.random.Generator(np.random.PCG64(seq))
+    start = time.perf_counter()
+    metrics = nonfinite = error = tb = None
+    try:
+        metrics, nonfinite = _clean_metrics(trial_fn(dict(params), rng))
+        status = "ok"
+    except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+        status = "error"
+        error = f"{type(exc).__name__}: {exc}"
+        tb = traceback.format_exc()
+    wall = time.perf_counter() - start
+    return TaskRecord(
+        cell_key=key,
+        trial=trial,
+        params=params,
+        seed={"entropy": root_seed, "spawn_key": list(seq.spawn_key)},
+        status=status,
+        metrics=metrics,
+        nonfinite=nonfinite or (),
+        error=error,
+        traceback=tb,
+        wall_time=wall,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+        package_version=package_version(),
+        git_rev="",
+        finished_at=utc_now(),
+    )
+
+
+def _warm_up_kernels() -> None:
+    """Compile (or load from numba's cache) the library's kernels before workers start."""
+    from sdlss_theory._kernels import warm_up
+
+    try:
+        warm_up()
+    except ImportError:  # kernel modules not written yet
+        pass
+
+
+def _setup_dask_worker(threads: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+    _warm_up_kernels()
+
+
+# -- output folder -----------------------------------------------------------------------------
+def _config_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    keys = [k for k in {**old, **new} if k != "trials"]
+    return [k for k in keys if old.get(k) != new.get(k)]
+
+
+def check_output_folder(study: Study, config: StudyConfig, out_dir: str | Path) -> str:
+    """Say whether `out_dir` can receive `study` run with `config`, writing nothing.
+
+    Returns
+    -------
+    str
+        ``"new"`` (no store yet) or ``"resume"`` (a store of the same study and configuration).
+
+    Raises
+    ------
+    ConfigMismatchError
+        If the folder holds a store of another study or configuration (the message names the
+        keys that differ and suggests ``--fresh``).
+    """
+    path = Path(out_dir) / STORE_NAME
+    if not path.exists():
+        return "new"
+    with ResultStore(path, readonly=True) as store:
+        meta = store.meta()
+    if not meta:
+        return "new"
+    if meta.get("study") != study.name:
+        raise ConfigMismatchError(
+            f"{out_dir} holds results of study {meta.get('study')!r}, not {study.name!r}; "
+            "choose another --out or use --fresh"
+        )
+    if meta.get("config_hash") != config_hash(study.name, config):
+        old = json.loads(meta.get("config", "{}"))
+        changed = ", ".join(_config_diff(old, config_to_dict(config))) or "seed/config"
+        raise ConfigMismatchError(
+            f"{out_dir} holds {study.name} results for a different configuration (changed: "
+            f"{changed}); use --fresh to start over (the old store is kept) or choose another "
+            "--out"
+        )
+    return "resume"
+
+
+def _set_aside(out_dir: Path) -> Path | None:
+    """Rename an existing store to ``store.<UTC time>.sqlite`` (after a WAL checkpoint)."""
+    path = out_dir / STORE_NAME
+    if not path.exists():
+        return None
+    con = __import__("sqlite3").connect(path)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
+    stamp = utc_now().replace(":", "").replace("+0000", "Z")
+    target = out_dir / f"store.{stamp}.sqlite"
+    i = 1
+    while target.exists():
+        target = out_dir / f"store.{stamp}.{i}.sqlite"
+        i += 1
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.unlink()
+    return target
+
+
+# -- dask ---------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def dask_client(
+    scheduler: str | None = None, *, n_workers: int = 2, timeout: float = 10.0
+) -> Iterator[Any]:
+    """Connect to a dask.distributed scheduler, or start a local cluster on 127.0.0.1.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        The scheduler's address (``tcp://host:8786``). Without it a ``LocalCluster`` of
+        `n_workers` single-threaded worker processes is started on the loopback interface
+        (no dashboard) and shut down on exit.
+    n_workers : int
+        Workers of the local cluster.
+    timeout : float
+        Seconds to wait for the scheduler.
+
+    Yields
+    ------
+    distributed.Client
+        The client; joblib's ``"dask"`` backend uses it.
+
+    Raises
+    ------
+    ConnectionError
+        If the scheduler cannot be reached within `timeout`.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - optional dependency
+        raise ImportError(
+            "the dask backend needs dask.distributed: pip install 'sdlss-theory[dask]'"
+        ) from exc
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        try:
+            with Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    try:
+        client = Client(scheduler, timeout=f"{timeout}s")
+    except (OSError, TimeoutError) as exc:
+        raise ConnectionError(
+            f"cannot reach the dask scheduler at {scheduler} within {timeout:g} s ({exc})"
+        ) from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+# -- the sweep ----------------------------------------------------------------------------------
+def _tasks(
+    cells: Sequence[dict[str, Any]], keys: Sequence[str], trials: int, done: set
+) -> list[tuple[dict[str, Any], str, int]]:
+    # Trial-major order: every cell gets its first trials early, so partial results are useful.
+    return [
+        (params, key, t)
+        for t in range(trials)
+        for params, key in zip(cells, keys, strict=True)
+        if (key, t) not in done
+    ]
+
+
+def run_study(
+    study: Study,
+    config: StudyConfig,
+    out_dir: str | Path,
+    *,
+    n_jobs: int | None = None,
+    backend: str | None = None,
+    threads_per_worker: int = 1,
+    fresh: bool = False,
+    fail_fast: bool = False,
+    retry_errors: bool = False,
+    progress: ProgressMode = "auto",
+    write_trials: bool = False,
+) -> RunReport:
+    """Run a study into `out_dir`, resuming whatever is already stored there.
+
+    Parameters
+    ----------
+    study : Study
+        What to run.
+    config : StudyConfig
+        Its configuration (an instance of ``study.config``).
+    out_dir : str or path-like
+        Output folder: ``store.sqlite``, ``summary.csv``, ``config.toml``, ``config.json``
+        (and ``trials.csv`` with `write_trials`).
+    n_jobs : int, optional
+        Parallel jobs, passed to ``joblib.Parallel`` (``None``: the enclosing
+        ``parallel_config``'s, else 1; ``-1``: all cores or all dask workers).
+    backend : str, optional
+        joblib backend (``"loky"``, ``"sequential"``, ``"dask"``, ...). ``None`` keeps the
+        enclosing ``parallel_config``'s (loky by default; one job runs sequentially). The dask
+        backend needs an active ``distributed.Client`` (see :func:`dask_client`).
+    threads_per_worker : int
+        BLAS/OpenMP/numba threads allowed in each worker (also in the parent while tasks run in
+        it), so that ``n_jobs`` workers do not oversubscribe the cores; the same cap in every
+        backend keeps floating-point results identical across them.
+    fresh : bool
+        Set an existing store aside (renamed ``store.<time>.sqlite``) and start over.
+    fail_fast : bool
+        Stop at the first trial that raises (:class:`TrialFailedError`); by default errors are
+        recorded with their traceback and the sweep goes on.
+    retry_errors : bool
+        Run again the tasks stored as errors (by default they count as done).
+    progress : {"auto", "bar", "lines", "none"}
+        Progress reporting on stderr (see :func:`~sdlss_theory.sweep.progress.make_progress`).
+    write_trials : bool
+        Also write ``trials.csv``, one row per task.
+
+    Returns
+    -------
+    RunReport
+        Counts, timing and the summary rows.
+
+    Raises
+    ------
+    ConfigMismatchError
+        If `out_dir` holds a store of a different configuration and `fresh` is false.
+    TrialFailedError
+        With `fail_fast`, when a trial raises (it is stored first).
+    KeyboardInterrupt
+        Propagated after the finished tasks are safely stored.
+    """
+    if not isinstance(config, study.config):
+        raise TypeError(
+            f"config must be a {study.config.__name__} for study {study.name!r}, "
+            f"got {type(config).__name__}"
+        )
+    threads = check_int(threads_per_worker, "threads_per_worker", minimum=1)
+    out_dir = Path(out_dir)
+    cells = study.cells(config)
+    keys = [cell_key(c) for c in cells]
+    if not fresh:
+        check_output_folder(study, config, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        _set_aside(out_dir)
+    chash = config_hash(study.name, config)
+    config_dict = config_to_dict(config)
+    git_rev = git_revision()
+
+    with ResultStore(out_dir / STORE_NAME) as store:
+        if not store.meta():
+            store.set_meta(
+                {
+                    "study": study.name,
+                    "config_hash": chash,
+                    "config": json.dumps(config_dict, sort_keys=True),
+                    "schema_version": str(SCHEMA_VERSION),
+                    "created": utc_now(),
+                    "package_version": package_version(),
+                    "git_rev": git_rev,
+                }
+            )
+        if retry_errors:
+            store.delete_errors()
+        # `trials` may have changed (same config hash): record the latest value.
+        store.set_meta({"config": json.dumps(config_dict, sort_keys=True)})
+        done = store.done()
+        todo = _tasks(cells, keys, config.trials, done)
+        n_tasks = len(cells) * config.trials
+        n_resumed = n_tasks - len(todo)
+        _write_config(out_dir, study, config, chash, git_rev)
+
+        start = time.perf_counter()
+        if todo:
+            _warm_up_kernels()
+            _execute(
+                study,
+                config,
+                todo,
+                store,
+                n_jobs=n_jobs,
+                backend=backend,
+                threads=threads,
+                fail_fast=fail_fast,
+                git_rev=git_rev,
+                progress=make_progress(n_tasks, initial=n_resumed, desc=study.name, mode=progress),
+            )
+        wall = time.perf_counter() - start
+        records = list(store.records())
+
+    rows = summarise(
+        cells, records, trials=config.trials, success=study.success, metrics=study.metrics
+    )
+    write_csv(rows, out_dir / "summary.csv")
+    if write_trials:
+        write_csv(trials_table(records, trials=config.trials), out_dir / "trials.csv")
+    current = set(keys)
+    mine = [r for r in records if r.cell_key in current and r.trial < config.trials]
+    return RunReport(
+        out_dir=out_dir,
+        n_tasks=n_tasks,
+        n_resumed=n_resumed,
+        n_run=len(todo),
+        n_failed=sum(1 for r in mine if r.status == "error"),
+        n_nonfinite=sum(1 for r in mine if r.nonfinite),
+        wall_time=wall,
+        summary=rows,
+    )
+
+
+def _execute(
+    study, config, todo, store, *, n_jobs, backend, threads, fail_fast, git_rev, progress
+) -> None:
+    from threadpoolctl import threadpool_limits
+
+    parent = os.getpid()
+    calls = (
+        delayed(_run_task)(study.trial, params, key, t, config.seed, threads, parent)
+        for params, key, t in todo
+    )
+    options: dict[str, Any] = {}
+    if backend is not None:
+        options["backend"] = backend
+    if backend == "loky":
+        options["inner_max_num_threads"] = threads
+    if backend == "dask":
+        from distributed import get_client
+
+        try:
+            client = get_client()
+        except ValueError:
+            raise RuntimeError(
+                "backend='dask' needs an active distributed.Client (use dask_client())"
+            ) from None
+        client.run(_setup_dask_worker, threads)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(progress)
+        stack.enter_context(threadpool_limits(limits=threads))
+        stack.enter_context(parallel_config(**options))
+        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(calls)
+        try:
+            for rec in results:
+                rec = dataclasses.replace(rec, git_rev=git_rev)
+                store.add([rec])
+                progress.update(1, failed=int(rec.status == "error"))
+                if fail_fast and rec.status == "error":
+                    raise TrialFailedError(
+                        f"trial {rec.trial} of cell {canonical_json(rec.params)} raised "
+                        f"{rec.error}\n{rec.traceback}"
+                    )
+        finally:
+            results.close()
+
+
+def _write_config(
+    out_dir: Path, study: Study, config: StudyConfig, chash: str, git_rev: str
+) -> None:
+    header = (
+        f"study {study.name}: {study.description}\n"
+        f"re-run with: python -m simulations {study.name} --config {out_dir / 'config.toml'}"
+    )
+    (out_dir / "config.toml").write_text(config_to_toml(config, header=header))
+    info = {
+        "study": study.name,
+        "config": config_to_dict(config),
+        "config_hash": chash,
+        "package_version": package_version(),
+        "git_rev": git_rev,
+        "written_at": utc_now(),
+    }
+    (out_dir / "config.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")

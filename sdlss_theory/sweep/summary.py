@@ -1,0 +1,415 @@
+"""Summaries of a study's tasks: per-cell rates with Wilson intervals, quantiles, transitions.
+
+``summary.csv`` has one row per grid cell, in grid order, with the columns
+
+* one per parameter, named as in the grid (``m``, ``s``, ``solver``, ...);
+* ``n_ok``, ``n_failed``, ``n_nonfinite``: tasks that returned metrics, tasks that raised, and
+  tasks that returned a NaN/inf metric;
+* for the success metric ``<name>`` (a bool): ``<name>_count``, ``<name>_rate``,
+  ``<name>_lo``, ``<name>_hi`` (Wilson 95% interval);
+* for every other numeric metric ``<m>``: ``<m>_mean``, ``<m>_median``, ``<m>_q05``,
+  ``<m>_q95``, over its finite values.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+from sdlss_theory.sweep.seeds import cell_key
+from sdlss_theory.sweep.store import TaskRecord
+
+__all__ = [
+    "TransitionFit",
+    "fit_transition",
+    "fit_transitions",
+    "read_summary_csv",
+    "summarise",
+    "wilson_interval",
+    "write_csv",
+    "trials_table",
+]
+
+
+def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    r"""Wilson score interval for a binomial proportion.
+
+    With :math:`\hat p = k/n` and :math:`z = \Phi^{-1}((1+c)/2)`,
+
+    .. math::
+
+        \frac{\hat p + z^2/(2n) \pm z\sqrt{\hat p(1-\hat p)/n + z^2/(4n^2)}}{1 + z^2/n}.
+
+    Unlike the Wald interval it stays inside [0, 1] and is not degenerate at 0 or n successes
+    (Wilson, *J. Amer. Statist. Assoc.* 22, 1927; Brown, Cai & DasGupta, *Statist. Sci.* 16,
+    2001).
+
+    Parameters
+    ----------
+    successes, trials : array_like of int
+        Success counts ``k`` and trial counts ``n`` (broadcast together); ``n = 0`` gives NaN.
+    confidence : float
+        Coverage, in (0, 1).
+
+    Returns
+    -------
+    lo, hi : ndarray of float64
+        The interval's ends.
+    """
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if np.any(k < 0) or np.any(k > n):
+        raise ValueError("successes must satisfy 0 <= successes <= trials")
+    z = stats.norm.ppf(0.5 + confidence / 2.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1.0 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+        lo = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+        hi = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    # Exact ends at k = 0 and k = n (the formula gives them up to rounding).
+    lo = np.where(k == 0, 0.0, lo)
+    hi = np.where((k == n) & (n > 0), 1.0, hi)
+    return lo, hi
+
+
+def _columns(grid: Sequence[Mapping[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for params in grid:
+        for key in params:
+            if key not in names:
+                names.append(key)
+    return names
+
+
+def summarise(
+    grid: Sequence[Mapping[str, Any]],
+    records: Iterable[TaskRecord],
+    *,
+    trials: int,
+    success: str | None = "success",
+    metrics: Sequence[str] | None = None,
+    confidence: float = 0.95,
+) -> list[dict[str, Any]]:
+    """Aggregate stored tasks into one row per grid cell.
+
+    Parameters
+    ----------
+    grid : sequence of mapping
+        The study's cells, in the order the rows should have.
+    records : iterable of TaskRecord
+        Stored tasks; those of cells not in `grid` or with ``trial >= trials`` are ignored.
+    trials : int
+        The number of trials per cell of the current configuration.
+    success : str or None
+        The boolean metric whose rate is reported with a Wilson interval.
+    metrics : sequence of str, optional
+        Numeric metrics to describe (mean, median, 5% and 95% quantiles of finite values).
+        Default: every numeric, non-boolean metric seen.
+    confidence : float
+        Coverage of the Wilson intervals.
+
+    Returns
+    -------
+    list of dict
+        The rows (see the module docstring for the columns).
+    """
+    keys = [cell_key(p) for p in grid]
+    per_cell: dict[str, list[TaskRecord]] = {k: [] for k in keys}
+    seen_metrics: list[str] = []
+    for rec in records:
+        if rec.cell_key in per_cell and rec.trial < trials:
+            per_cell[rec.cell_key].append(rec)
+            for name, value in (rec.metrics or {}).items():
+                if (
+                    name not in seen_metrics
+                    and name != success
+                    and isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                ):
+                    seen_metrics.append(name)
+    metrics = list(seen_metrics if metrics is None else metrics)
+    names = _columns(grid)
+    rows = []
+    for params, key in zip(grid, keys, strict=True):
+        recs = per_cell[key]
+        ok = [r for r in recs if r.status == "ok"]
+        row: dict[str, Any] = {name: params.get(name) for name in names}
+        row["n_ok"] = len(ok)
+        row["n_failed"] = len(recs) - len(ok)
+        row["n_nonfinite"] = sum(1 for r in ok if r.nonfinite)
+        if success is not None:
+            k = sum(1 for r in ok if bool(r.metrics.get(success, False)))
+            lo, hi = wilson_interval(k, len(ok), confidence)
+            row[f"{success}_count"] = k
+            row[f"{success}_rate"] = k / len(ok) if ok else math.nan
+            row[f"{success}_lo"] = float(lo)
+            row[f"{success}_hi"] = float(hi)
+        for name in metrics:
+            values = np.array(
+                [float(r.metrics[name]) for r in ok if r.metrics.get(name) is not None],
+                dtype=np.float64,
+            )
+            values = values[np.isfinite(values)]
+            if values.size:
+                q05, med, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+                row[f"{name}_mean"] = float(values.mean())
+                row[f"{name}_median"] = float(med)
+                row[f"{name}_q05"] = float(q05)
+                row[f"{name}_q95"] = float(q95)
+            else:
+                for stat in ("mean", "median", "q05", "q95"):
+                    row[f"{name}_{stat}"] = math.nan
+        rows.append(row)
+    return rows
+
+
+def trials_table(records: Iterable[TaskRecord], *, trials: int | None = None) -> list[dict]:
+    """Flatten stored tasks into rows: parameters, trial, status, metrics, wall time, error."""
+    rows = []
+    for rec in records:
+        if trials is not None and rec.trial >= trials:
+            continue
+        row: dict[str, Any] = dict(rec.params)
+        row.update(cell_key=rec.cell_key, trial=rec.trial, status=rec.status)
+        row.update(rec.metrics or {})
+        row.update(wall_time=rec.wall_time, error=rec.error)
+        rows.append(row)
+    return rows
+
+
+def _cell_text(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, float):
+        return repr(value)
+    if value is None:
+        return ""
+    return value
+
+
+def write_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
+    """Write rows (dicts) to a CSV file; lists become JSON text, floats are written exactly."""
+    path = Path(path)
+    columns = _columns(rows)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell_text(row.get(k)) for k in columns})
+    tmp.replace(path)
+    return path
+
+
+def _parse_cell(text: str) -> Any:
+    if text == "":
+        return None
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass
+    return text
+
+
+def read_summary_csv(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a ``summary.csv`` (or ``trials.csv``) into columns.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One array per column: float64 for numeric columns (ints included; empty cells are NaN),
+        bool for True/False columns, object arrays otherwise.
+    """
+    path = Path(path)
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        columns = reader.fieldnames or []
+    out: dict[str, np.ndarray] = {}
+    for col in columns:
+        values = [_parse_cell(row[col]) for row in rows]
+        if values and all(isinstance(v, bool) for v in values):
+            out[col] = np.array(values, dtype=bool)
+        elif all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values
+        ):
+            out[col] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        else:
+            out[col] = np.array(values, dtype=object)
+    return out
+
+
+@dataclass(frozen=True)
+class TransitionFit:
+    """The 50% point of a success curve.
+
+    Attributes
+    ----------
+    x50 : float
+        Where the fitted success probability is 1/2.
+    lo, hi : float
+        Its confidence interval.
+    slope : float
+        The logistic slope ``b`` in ``P(success) = expit(b (x - x50))`` (inf if separated).
+    method : str
+        ``"logistic"`` (maximum likelihood, Wald interval for ``x50`` by the delta method),
+        ``"separated"`` (the data jump from all failures to all successes between two
+        neighbouring ``x``: ``x50`` is their midpoint and the interval spans them), or
+        ``"none"`` (no transition inside the range: all NaN).
+    """
+
+    x50: float
+    lo: float
+    hi: float
+    slope: float
+    method: str
+
+
+def fit_transition(x, successes, trials, *, confidence: float = 0.95) -> TransitionFit:
+    r"""Fit a logistic curve to binomial success counts and return its 50% point.
+
+    The model is :math:`k_i \sim \mathrm{Bin}(n_i, \sigma(a + b x_i))`, fitted by iteratively
+    reweighted least squares (maximum likelihood); :math:`x_{50} = -a/b` and its standard
+    error comes from the delta method with the inverse Fisher information,
+    :math:`\nabla x_{50} = (-1/b, a/b^2)`. Pass ``log(m)`` as `x` to fit on a log scale.
+
+    Parameters
+    ----------
+    x : array_like
+        The swept parameter (e.g. ``m`` or ``m / n``), one value per cell.
+    successes, trials : array_like of int
+        Success and trial counts per cell (cells with no trials are ignored).
+    confidence : float
+        Coverage of the interval.
+
+    Returns
+    -------
+    TransitionFit
+        The fit; see its attributes for the ``method`` values.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    if not (x.shape == k.shape == n.shape and x.ndim == 1):
+        raise ValueError("x, successes and trials must be 1-D arrays of the same length")
+    keep = n > 0
+    x, k, n = x[keep], k[keep], n[keep]
+    order = np.argsort(x, kind="stable")
+    x, k, n = x[order], k[order], n[order]
+    nan = TransitionFit(math.nan, math.nan, math.nan, math.nan, "none")
+    if x.size < 2 or np.all(k == 0) or np.all(k == n):
+        return nan
+    # Complete separation: all failures, then all successes (no MLE exists).
+    full, empty = k == n, k == 0
+    if np.all(full | empty):
+        for i in range(x.size - 1):
+            if np.all(empty[: i + 1]) and np.all(full[i + 1 :]):
+                mid = 0.5 * (x[i] + x[i + 1])
+                return TransitionFit(mid, float(x[i]), float(x[i + 1]), math.inf, "separated")
+    # IRLS for the logistic GLM, started from a least-squares fit of the empirical logits.
+    logit = np.log((k + 0.5) / (n - k + 0.5))
+    X = np.column_stack([np.ones_like(x), x])
+    beta = np.linalg.lstsq(X, logit, rcond=None)[0]
+    converged = False
+    for _ in range(100):
+        p = special.expit(X @ beta)
+        w = n * p * (1 - p)
+        info = X.T @ (w[:, None] * X)
+        grad = X.T @ (k - n * p)
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            break
+        beta = beta + step
+        if np.max(np.abs(step)) <= 1e-10 * (1 + np.max(np.abs(beta))):
+            converged = True
+            break
+    a, b = beta
+    if not converged or not np.isfinite(b) or b == 0:
+        return nan
+    p = special.expit(X @ beta)
+    info = X.T @ ((n * p * (1 - p))[:, None] * X)
+    try:
+        cov = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        return nan
+    x50 = -a / b
+    g = np.array([-1.0 / b, a / b**2])
+    se = math.sqrt(max(float(g @ cov @ g), 0.0))
+    z = stats.norm.ppf(0.5 + confidence / 2.0)
+    lo, hi = float(x50 - z * se), float(x50 + z * se)
+    return TransitionFit(float(x50), lo, hi, float(b), "logistic")
+
+
+def fit_transitions(
+    summary: Mapping[str, np.ndarray] | Sequence[Mapping[str, Any]],
+    *,
+    x: str,
+    by: Sequence[str] = (),
+    success: str = "success",
+    confidence: float = 0.95,
+) -> list[dict[str, Any]]:
+    """Fit the 50% transition along `x` for every combination of the `by` columns.
+
+    Parameters
+    ----------
+    summary : dict of columns or list of rows
+        A summary table (from :func:`summarise` or :func:`read_summary_csv`).
+    x : str
+        The column swept across the transition (e.g. ``"m"``).
+    by : sequence of str
+        Columns that identify a curve (e.g. ``("s",)``).
+    success : str
+        The success metric's name (uses ``<success>_count`` and ``n_ok``).
+    confidence : float
+        Coverage of the intervals.
+
+    Returns
+    -------
+    list of dict
+        One dict per curve: the `by` values, then ``x50``, ``x50_lo``, ``x50_hi``, ``slope``,
+        ``method``.
+    """
+    if isinstance(summary, Mapping):
+        length = len(next(iter(summary.values()))) if summary else 0
+        rows = [{c: summary[c][i] for c in summary} for i in range(length)]
+    else:
+        rows = list(summary)
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[c] for c in by), []).append(row)
+    out = []
+    for values, members in groups.items():
+        fit = fit_transition(
+            [r[x] for r in members],
+            [r[f"{success}_count"] for r in members],
+            [r["n_ok"] for r in members],
+            confidence=confidence,
+        )
+        entry = dict(zip(by, values, strict=True))
+        entry.update(x50=fit.x50, x50_lo=fit.lo, x50_hi=fit.hi, slope=fit.slope, method=fit.method)
+        out.append(entry)
+    return out
