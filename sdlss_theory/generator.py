@@ -91,7 +91,9 @@ class ReLUGenerator:
             raise ValueError(f"output must be one of {sorted(_OUTPUTS)}, got {output!r}")
         if isinstance(weights, np.ndarray) or len(weights) == 0:
             raise ValueError("weights must be a non-empty list of 2-D arrays W_1, ..., W_d")
-        self.weights = [as_float_array(w, f"weights[{i}]", ndim=(2,)) for i, w in enumerate(weights)]
+        self.weights = [
+            as_float_array(w, f"weights[{i}]", ndim=(2,)) for i, w in enumerate(weights)
+        ]
         for i in range(1, len(self.weights)):
             prev, cur = self.weights[i - 1].shape, self.weights[i].shape
             if cur[1] != prev[0]:
@@ -107,7 +109,9 @@ class ReLUGenerator:
                     f"biases must hold one vector per layer ({len(self.weights)}), "
                     f"got {len(biases)}"
                 )
-            self.biases = [as_float_array(b, f"biases[{i}]", ndim=(1,)) for i, b in enumerate(biases)]
+            self.biases = [
+                as_float_array(b, f"biases[{i}]", ndim=(1,)) for i, b in enumerate(biases)
+            ]
             for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
                 if b.shape != (w.shape[0],):
                     raise ValueError(f"biases[{i}] must have shape {(w.shape[0],)}, got {b.shape}")
@@ -180,11 +184,14 @@ class ReLUGenerator:
         """
         if self.output != "linear":
             raise ValueError(
-                f"premultiply needs a linear output layer; this generator's output is {self.output!r}"
+                "premultiply needs a linear output layer; "
+                f"this generator's output is {self.output!r}"
             )
         A = as_float_array(A, "A", ndim=(2,))
         if A.shape[1] != self.n:
-            raise ValueError(f"A must have {self.n} columns (the generator's n), got shape {A.shape}")
+            raise ValueError(
+                f"A must have {self.n} columns (the generator's n), got shape {A.shape}"
+            )
         weights = [*self.weights[:-1], A @ self.weights[-1]]
         biases = [*self.biases[:-1], A @ self.biases[-1]]
         return ReLUGenerator(weights, biases, output="linear")

@@ -21,7 +21,7 @@ from sdlss_theory._kernels.threshold import hard_threshold_rows
 RUNNING, CONVERGED, DIVERGED, STALLED = 0, 1, 2, 3
 # A fixed step whose objective grows past this factor of the starting one has diverged.
 DIVERGENCE_FACTOR = 1e30
-# Backtracking gives up (the point is numerically stationary) below this fraction of the first step.
+# Backtracking gives up (a numerically stationary point) below this fraction of the first step.
 MIN_STEP_FRACTION = 1e-14
 
 
@@ -33,7 +33,9 @@ def _row_sq_norms(X, out):
 
 
 @jit
-def iht_loop(flat, w_off, b_off, dims, codes, y, Z, s, beta, l2, max_iter, tol, backtrack, history):
+def iht_loop(
+    flat, w_off, b_off, dims, codes, y, Z, s, beta, l2, max_iter, tol, backtrack, history
+):
     """Latent IHT, z <- P_s(z - beta grad f(z)), on every row of Z in place.
 
     With ``backtrack`` a step that would raise f is refused and that row's beta
@@ -112,7 +114,7 @@ def iht_loop(flat, w_off, b_off, dims, codes, y, Z, s, beta, l2, max_iter, tol, 
 
 @jit
 def _fill_support(z, g, s, out):
-    """out <- the support of z, grown to s entries by the largest |g| outside it (as 0/1)."""
+    """Out <- the support of z, grown to s entries by the largest |g| outside it (as 0/1)."""
     score = np.abs(g)
     top = np.max(score) + 1.0
     for j in range(z.shape[0]):

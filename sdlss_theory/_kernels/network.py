@@ -73,7 +73,7 @@ def apply_activation(a, code):
 
 @jit
 def scale_by_derivative(g, out, code):
-    """g <- sigma'(a) * g, with sigma' written in terms of the layer's output."""
+    """G <- sigma'(a) * g, with sigma' written in terms of the layer's output."""
     if code == RELU:
         g *= out > 0.0
     elif code == SIGMOID:
@@ -98,7 +98,7 @@ def forward(flat, w_off, b_off, dims, codes, Z, H):
 
 @jit
 def backward(flat, w_off, dims, codes, H, V, grad, work):
-    """grad <- J(z)^T V for each row, with H holding the forward pass at z.
+    """Grad <- J(z)^T V for each row, with H holding the forward pass at z.
 
     ``work`` holds at least ``2 * n_rows * max(dims)`` floats; V is not modified.
     """

@@ -10,7 +10,7 @@ import numpy as np
 MESSAGES = {
     0: "maximum number of iterations reached before the relative change of z fell below tol",
     1: "converged: the relative change of the iterate fell below tol",
-    2: "diverged: with this fixed step the objective exploded; the last finite iterate is returned",
+    2: "diverged: the objective exploded at this fixed step; the last finite iterate is kept",
     3: "stalled: backtracking could not decrease the objective (numerically stationary point)",
 }
 

@@ -30,9 +30,17 @@ def _setup(A, y, s, x0):
     return problem, y, s, X
 
 
-def iht(A: np.ndarray, y: np.ndarray, s: int, *, step: float | str = "auto",
-        max_iter: int = 1000, tol: float = 1e-9, x0: np.ndarray | None = None,
-        engine: str = "auto") -> RecoveryResult:
+def iht(
+    A: np.ndarray,
+    y: np.ndarray,
+    s: int,
+    *,
+    step: float | str = "auto",
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+    x0: np.ndarray | None = None,
+    engine: str = "auto",
+) -> RecoveryResult:
     r"""Iterative hard thresholding for s-sparse x.
 
     .. math::
@@ -75,9 +83,18 @@ def iht(A: np.ndarray, y: np.ndarray, s: int, *, step: float | str = "auto",
     return best_restart(run, _identity_signal)
 
 
-def niht(A: np.ndarray, y: np.ndarray, s: int, *, max_iter: int = 1000, tol: float = 1e-9,
-         x0: np.ndarray | None = None, kappa: float = 2.0, c: float = 0.01,
-         engine: str = "auto") -> RecoveryResult:
+def niht(
+    A: np.ndarray,
+    y: np.ndarray,
+    s: int,
+    *,
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+    x0: np.ndarray | None = None,
+    kappa: float = 2.0,
+    c: float = 0.01,
+    engine: str = "auto",
+) -> RecoveryResult:
     r"""Normalised IHT (Blumensath & Davies 2010) for s-sparse x.
 
     With g = A^T (y - A x_t) and Gamma the support of x_t (of P_s(A^T y) at x_0 = 0):
@@ -142,14 +159,19 @@ def basis_pursuit(A: np.ndarray, y: np.ndarray) -> RecoveryResult:
     m, n = A.shape
     if y.shape != (m,):
         raise ValueError(f"y must have shape ({m},) to match A, got {y.shape}")
-    res = linprog(np.ones(2 * n), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None),
-                  method="highs")
+    res = linprog(
+        np.ones(2 * n), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None), method="highs"
+    )
     x = res.x[:n] - res.x[n:] if res.success else np.zeros(n)
     residual = float(np.linalg.norm(y - A @ x))
     return RecoveryResult(
-        x=x, z=None, residual=residual, n_iter=int(getattr(res, "nit", 0)),
+        x=x,
+        z=None,
+        residual=residual,
+        n_iter=int(getattr(res, "nit", 0)),
         converged=bool(res.success),
         message=MESSAGES[1] if res.success else f"HiGHS failed: {res.message}",
-        history=np.array([residual]), step=float("nan"),
+        history=np.array([residual]),
+        step=float("nan"),
         restart_residuals=np.array([residual]),
     )

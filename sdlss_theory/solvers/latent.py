@@ -17,8 +17,16 @@ __all__ = ["LatentGD", "LatentIHT", "LatentNIHT", "latent_gd", "latent_iht", "la
 
 
 class _LatentSolver:
-    def __init__(self, G: ReLUGenerator, A: np.ndarray, *, max_iter: int, tol: float,
-                 restarts: int, engine: str):
+    def __init__(
+        self,
+        G: ReLUGenerator,
+        A: np.ndarray,
+        *,
+        max_iter: int,
+        tol: float,
+        restarts: int,
+        engine: str,
+    ):
         self.problem = PackedProblem.latent(G, A)
         self.G = G
         self.max_iter = max_iter
@@ -78,15 +86,29 @@ class LatentIHT(_LatentSolver):
        compressed sensing", Appl. Comput. Harmon. Anal. 27(3), 2009.
     """
 
-    def __init__(self, G: ReLUGenerator, A: np.ndarray, s: int, *, step: float | str = "auto",
-                 max_iter: int = 1000, tol: float = 1e-9, restarts: int = 1,
-                 engine: str = "auto"):
+    def __init__(
+        self,
+        G: ReLUGenerator,
+        A: np.ndarray,
+        s: int,
+        *,
+        step: float | str = "auto",
+        max_iter: int = 1000,
+        tol: float = 1e-9,
+        restarts: int = 1,
+        engine: str = "auto",
+    ):
         super().__init__(G, A, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine)
         self.s = check_sparsity(s, G.k)
         self.step = step
 
-    def solve(self, y: np.ndarray, *, z0: np.ndarray | None = None,
-              rng: np.random.Generator | None = None) -> RecoveryResult:
+    def solve(
+        self,
+        y: np.ndarray,
+        *,
+        z0: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> RecoveryResult:
         """Recover z from y = A G(z).
 
         Parameters
@@ -104,8 +126,16 @@ class LatentIHT(_LatentSolver):
         """
         y = self.problem.check_measurements(y)
         Z = self.problem.starts(self.s, self.restarts, z0, rng)
-        run = self.problem.run_iht(y, Z, self.s, self.step, l2=0.0, max_iter=self.max_iter,
-                                   tol=self.tol, engine=self.engine)
+        run = self.problem.run_iht(
+            y,
+            Z,
+            self.s,
+            self.step,
+            l2=0.0,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            engine=self.engine,
+        )
         return best_restart(run, self._signal)
 
 
@@ -136,21 +166,43 @@ class LatentGD(_LatentSolver):
     .. [2] Y. Wu, M. Rosca and T. Lillicrap, "Deep compressed sensing", ICML 2019.
     """
 
-    def __init__(self, G: ReLUGenerator, A: np.ndarray, *, step: float | str = "auto",
-                 l2: float = 0.0, max_iter: int = 1000, tol: float = 1e-9, restarts: int = 1,
-                 engine: str = "auto"):
+    def __init__(
+        self,
+        G: ReLUGenerator,
+        A: np.ndarray,
+        *,
+        step: float | str = "auto",
+        l2: float = 0.0,
+        max_iter: int = 1000,
+        tol: float = 1e-9,
+        restarts: int = 1,
+        engine: str = "auto",
+    ):
         super().__init__(G, A, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine)
         self.l2 = check_positive_float(l2, "l2", allow_zero=True)
         self.step = step
 
-    def solve(self, y: np.ndarray, *, z0: np.ndarray | None = None,
-              rng: np.random.Generator | None = None) -> RecoveryResult:
+    def solve(
+        self,
+        y: np.ndarray,
+        *,
+        z0: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> RecoveryResult:
         """Recover z from y = A G(z); parameters as in `LatentIHT.solve`."""
         y = self.problem.check_measurements(y)
         k = self.problem.k
         Z = self.problem.starts(k, self.restarts, z0, rng)
-        run = self.problem.run_iht(y, Z, k, self.step, l2=self.l2, max_iter=self.max_iter,
-                                   tol=self.tol, engine=self.engine)
+        run = self.problem.run_iht(
+            y,
+            Z,
+            k,
+            self.step,
+            l2=self.l2,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            engine=self.engine,
+        )
         return best_restart(run, self._signal)
 
 
@@ -184,28 +236,61 @@ class LatentNIHT(_LatentSolver):
        Topics Signal Process. 4(2), 2010.
     """
 
-    def __init__(self, G: ReLUGenerator, A: np.ndarray, s: int, *, max_iter: int = 1000,
-                 tol: float = 1e-9, restarts: int = 1, kappa: float = 2.0, c: float = 0.01,
-                 engine: str = "auto"):
+    def __init__(
+        self,
+        G: ReLUGenerator,
+        A: np.ndarray,
+        s: int,
+        *,
+        max_iter: int = 1000,
+        tol: float = 1e-9,
+        restarts: int = 1,
+        kappa: float = 2.0,
+        c: float = 0.01,
+        engine: str = "auto",
+    ):
         super().__init__(G, A, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine)
         self.s = check_sparsity(s, G.k)
         self.kappa = kappa
         self.c = c
 
-    def solve(self, y: np.ndarray, *, z0: np.ndarray | None = None,
-              rng: np.random.Generator | None = None) -> RecoveryResult:
+    def solve(
+        self,
+        y: np.ndarray,
+        *,
+        z0: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> RecoveryResult:
         """Recover z from y = A G(z); parameters as in `LatentIHT.solve`."""
         y = self.problem.check_measurements(y)
         Z = self.problem.starts(self.s, self.restarts, z0, rng)
-        run = self.problem.run_niht(y, Z, self.s, max_iter=self.max_iter, tol=self.tol,
-                                    kappa=self.kappa, c=self.c, engine=self.engine)
+        run = self.problem.run_niht(
+            y,
+            Z,
+            self.s,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            kappa=self.kappa,
+            c=self.c,
+            engine=self.engine,
+        )
         return best_restart(run, self._signal)
 
 
-def latent_iht(G: ReLUGenerator, A: np.ndarray, y: np.ndarray, s: int, *,
-               step: float | str = "auto", max_iter: int = 1000, tol: float = 1e-9,
-               restarts: int = 1, z0: np.ndarray | None = None,
-               rng: np.random.Generator | None = None, engine: str = "auto") -> RecoveryResult:
+def latent_iht(
+    G: ReLUGenerator,
+    A: np.ndarray,
+    y: np.ndarray,
+    s: int,
+    *,
+    step: float | str = "auto",
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+    restarts: int = 1,
+    z0: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    engine: str = "auto",
+) -> RecoveryResult:
     """Latent IHT: ``LatentIHT(G, A, s, ...).solve(y, z0=z0, rng=rng)``; see `LatentIHT`.
 
     Parameters
@@ -235,15 +320,27 @@ def latent_iht(G: ReLUGenerator, A: np.ndarray, y: np.ndarray, s: int, *,
     >>> result.residual < 1e-6 * np.linalg.norm(A @ G(z_true))
     True
     """
-    solver = LatentIHT(G, A, s, step=step, max_iter=max_iter, tol=tol, restarts=restarts,
-                       engine=engine)
+    solver = LatentIHT(
+        G, A, s, step=step, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine
+    )
     return solver.solve(y, z0=z0, rng=rng)
 
 
-def latent_niht(G: ReLUGenerator, A: np.ndarray, y: np.ndarray, s: int, *,
-                max_iter: int = 1000, tol: float = 1e-9, restarts: int = 1,
-                z0: np.ndarray | None = None, rng: np.random.Generator | None = None,
-                kappa: float = 2.0, c: float = 0.01, engine: str = "auto") -> RecoveryResult:
+def latent_niht(
+    G: ReLUGenerator,
+    A: np.ndarray,
+    y: np.ndarray,
+    s: int,
+    *,
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+    restarts: int = 1,
+    z0: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    kappa: float = 2.0,
+    c: float = 0.01,
+    engine: str = "auto",
+) -> RecoveryResult:
     """Latent normalised IHT; see `LatentNIHT`.
 
     Parameters
@@ -261,15 +358,26 @@ def latent_niht(G: ReLUGenerator, A: np.ndarray, y: np.ndarray, s: int, *,
     -------
     RecoveryResult
     """
-    solver = LatentNIHT(G, A, s, max_iter=max_iter, tol=tol, restarts=restarts, kappa=kappa,
-                        c=c, engine=engine)
+    solver = LatentNIHT(
+        G, A, s, max_iter=max_iter, tol=tol, restarts=restarts, kappa=kappa, c=c, engine=engine
+    )
     return solver.solve(y, z0=z0, rng=rng)
 
 
-def latent_gd(G: ReLUGenerator, A: np.ndarray, y: np.ndarray, *, step: float | str = "auto",
-              l2: float = 0.0, max_iter: int = 1000, tol: float = 1e-9, restarts: int = 1,
-              z0: np.ndarray | None = None, rng: np.random.Generator | None = None,
-              engine: str = "auto") -> RecoveryResult:
+def latent_gd(
+    G: ReLUGenerator,
+    A: np.ndarray,
+    y: np.ndarray,
+    *,
+    step: float | str = "auto",
+    l2: float = 0.0,
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+    restarts: int = 1,
+    z0: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    engine: str = "auto",
+) -> RecoveryResult:
     """Dense latent gradient descent (CSGM baseline); see `LatentGD`.
 
     Parameters
@@ -286,6 +394,7 @@ def latent_gd(G: ReLUGenerator, A: np.ndarray, y: np.ndarray, *, step: float | s
     -------
     RecoveryResult
     """
-    solver = LatentGD(G, A, step=step, l2=l2, max_iter=max_iter, tol=tol, restarts=restarts,
-                      engine=engine)
+    solver = LatentGD(
+        G, A, step=step, l2=l2, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine
+    )
     return solver.solve(y, z0=z0, rng=rng)

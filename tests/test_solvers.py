@@ -1,0 +1,283 @@
+"""Solvers: sanity identities, agreement with independent implementations, certificates."""
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd import grad
+from scipy.optimize import linprog
+
+from sdlss_theory import (
+    LatentIHT,
+    ReLUGenerator,
+    basis_pursuit,
+    gaussian_matrix,
+    hard_threshold,
+    iht,
+    latent_gd,
+    latent_iht,
+    latent_niht,
+    niht,
+)
+
+
+def reference_hard_threshold(u, s):
+    keep = sorted(range(len(u)), key=lambda i: (-abs(u[i]), i))[:s]
+    out = np.zeros_like(u)
+    out[keep] = u[keep]
+    return out
+
+
+def textbook_iht(A, y, s, beta, x0, n_iter):
+    """x <- H_s(x + 2 beta A^T (y - A x)), written out independently of the library."""
+    x = reference_hard_threshold(x0, s)
+    iterates = []
+    for _ in range(n_iter):
+        x = reference_hard_threshold(x + 2 * beta * A.T @ (y - A @ x), s)
+        iterates.append(x)
+    return iterates
+
+
+def autograd_objective(G, A, y):
+    def f(z):
+        h = z
+        for W, b in zip(G.weights[:-1], G.biases[:-1], strict=True):
+            h = anp.maximum(anp.dot(W, h) + b, 0.0)
+        out = anp.dot(G.weights[-1], h) + G.biases[-1]
+        if G.output == "sigmoid":
+            out = 0.5 * (1 + anp.tanh(0.5 * out))
+        elif G.output == "tanh":
+            out = anp.tanh(out)
+        r = y - anp.dot(A, out)
+        return anp.dot(r, r)
+
+    return f
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(1234)
+    G = ReLUGenerator.random([12, 30, 60], rng)
+    z_true = hard_threshold(rng.standard_normal(12), 3)
+    A = gaussian_matrix(60, 60, rng)
+    return G, A, z_true, A @ G(z_true)
+
+
+# --------------------------------------------------------------------- sanity identities
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_identity_generator_reduces_to_classical_iht(engine):
+    rng = np.random.default_rng(0)
+    n, m, s = 30, 15, 3
+    A = gaussian_matrix(m, n, rng)
+    x_true = hard_threshold(rng.standard_normal(n), s)
+    y = A @ x_true
+    G = ReLUGenerator([np.eye(n)])
+    beta = 0.5 / (2 * np.linalg.norm(A, 2) ** 2)
+    x0 = rng.standard_normal(n)
+    expected = textbook_iht(A, y, s, beta, x0, 25)
+    for t in (1, 2, 10, 25):
+        latent = latent_iht(G, A, y, s, step=beta, max_iter=t, tol=0, z0=x0, engine=engine)
+        classical = iht(A, y, s, step=beta, max_iter=t, tol=0, x0=x0, engine=engine)
+        np.testing.assert_allclose(latent.z, expected[t - 1], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(classical.x, expected[t - 1], rtol=1e-12, atol=1e-12)
+        assert latent.n_iter == classical.n_iter == t
+
+
+def test_full_sparsity_iht_equals_latent_gd(problem):
+    G, A, _, y = problem
+    z0 = np.random.default_rng(5).standard_normal(G.k)
+    a = latent_iht(G, A, y, G.k, step=1e-3, max_iter=40, tol=0, z0=z0)
+    b = latent_gd(G, A, y, step=1e-3, max_iter=40, tol=0, z0=z0)
+    np.testing.assert_array_equal(a.z, b.z)
+    np.testing.assert_array_equal(a.history, b.history)
+
+
+@pytest.mark.parametrize("solver", [latent_iht, latent_niht])
+def test_started_at_the_truth_stays_there(problem, solver):
+    G, A, z_true, y = problem
+    result = solver(G, A, y, 3, z0=z_true)
+    # y = A (W_2 h) and the solver's (A W_2) h differ by rounding only.
+    np.testing.assert_allclose(result.z, z_true, rtol=1e-13, atol=0)
+    assert result.converged and result.residual <= 1e-12 * np.linalg.norm(y)
+
+
+@pytest.mark.parametrize("solver", [latent_iht, latent_niht])
+@pytest.mark.parametrize("output", ["linear", "sigmoid"])
+def test_converges_to_the_truth_from_nearby(solver, output):
+    rng = np.random.default_rng(7)
+    G = ReLUGenerator.random([10, 40, 50], rng, output=output, bias=True)
+    z_true = hard_threshold(rng.standard_normal(10), 3)
+    A = gaussian_matrix(60, 50, rng)  # m >= n
+    y = A @ G(z_true)
+    z0 = z_true + 0.01 * rng.standard_normal(10) * (z_true != 0)
+    result = solver(G, A, y, 3, z0=z0, max_iter=5000, tol=1e-14)
+    assert np.linalg.norm(result.z - z_true) <= 1e-6 * np.linalg.norm(z_true)
+    assert np.linalg.norm(result.x - G(z_true)) <= 1e-6 * np.linalg.norm(G(z_true))
+
+
+def test_diverging_fixed_step_is_reported_not_nan(problem):
+    G, A, _, y = problem
+    result = latent_iht(G, A, y, 3, step=1e6, max_iter=200, rng=np.random.default_rng(0))
+    assert not result.converged
+    assert "diverged" in result.message
+    assert np.all(np.isfinite(result.z)) and np.isfinite(result.residual)
+
+
+def test_max_iter_reached_is_not_converged(problem):
+    G, A, _, y = problem
+    result = latent_iht(G, A, y, 3, max_iter=2, tol=0, rng=np.random.default_rng(0))
+    assert not result.converged and "maximum number of iterations" in result.message
+    assert result.n_iter == 2 and result.history.shape == (2,)
+
+
+# --------------------------------------------------------------------- independent computations
+
+
+@pytest.mark.parametrize("output", ["linear", "sigmoid", "tanh"])
+def test_one_step_equals_autograd_projected_gradient_step(output):
+    rng = np.random.default_rng(3)
+    G = ReLUGenerator.random([8, 16, 24, 20], rng, output=output, bias=True)
+    A = gaussian_matrix(12, 20, rng)
+    y = rng.standard_normal(12)
+    z0 = hard_threshold(rng.standard_normal(8), 4)
+    beta = 0.01
+    g = grad(autograd_objective(G, A, y))(z0)
+    expected = reference_hard_threshold(z0 - beta * g, 4)
+    result = latent_iht(G, A, y, 4, step=beta, max_iter=1, tol=0, z0=z0)
+    np.testing.assert_allclose(result.z, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_engines_give_the_same_iterates(problem):
+    G, A, _, y = problem
+    runs = [
+        latent_iht(G, A, y, 3, restarts=4, max_iter=300, rng=np.random.default_rng(9), engine=e)
+        for e in ("numba", "numpy")
+    ]
+    np.testing.assert_allclose(runs[0].z, runs[1].z, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(runs[0].history, runs[1].history, rtol=1e-10, atol=1e-12)
+    runs = [
+        latent_niht(G, A, y, 3, restarts=2, max_iter=100, rng=np.random.default_rng(9), engine=e)
+        for e in ("numba", "numpy")
+    ]
+    np.testing.assert_allclose(runs[0].z, runs[1].z, rtol=1e-10, atol=1e-12)
+
+
+def test_objective_never_rises_with_auto_step(problem):
+    G, A, _, y = problem
+    for solver in (latent_iht, latent_niht):
+        result = solver(G, A, y, 3, max_iter=300, rng=np.random.default_rng(2))
+        assert np.all(np.diff(result.history) <= 1e-12 * result.history[:-1])
+
+
+def test_converged_point_is_stationary_on_its_support(problem):
+    """Certificate: at a converged IHT point the gradient vanishes on the support."""
+    G, A, _, y = problem
+    result = latent_iht(
+        G, A, y, 3, restarts=4, max_iter=20000, tol=1e-13, rng=np.random.default_rng(4)
+    )
+    assert result.converged
+    g = grad(autograd_objective(G, A, y))(result.z)
+    on_support = result.z != 0
+    assert np.linalg.norm(g[on_support]) <= 1e-5 * max(np.linalg.norm(g), 1.0)
+
+
+def test_restarts_keep_the_lowest_residual_and_are_reproducible(problem):
+    G, A, _, y = problem
+    a = latent_iht(G, A, y, 3, restarts=6, max_iter=200, rng=np.random.default_rng(11))
+    b = latent_iht(G, A, y, 3, restarts=6, max_iter=200, rng=np.random.default_rng(11))
+    assert a.restart_residuals.shape == (6,)
+    assert a.residual == a.restart_residuals.min() == a.restart_residuals[a.restart]
+    np.testing.assert_array_equal(a.z, b.z)
+    # Each restart is the single run from the same start: batching changes nothing.
+    starts = np.random.default_rng(11).standard_normal((6, G.k))
+    single = latent_iht(G, A, y, 3, max_iter=200, z0=starts[a.restart])
+    # Equal up to the stopping tolerance (GEMM and GEMV round differently).
+    np.testing.assert_allclose(single.z, a.z, rtol=1e-6)
+
+
+def test_solver_class_reuses_setup(problem):
+    G, A, z_true, y = problem
+    solver = LatentIHT(G, A, 3, max_iter=50)
+    r1 = solver.solve(y, z0=z_true)
+    r2 = solver.solve(2 * y, z0=z_true)
+    np.testing.assert_allclose(r1.z, z_true, rtol=1e-13, atol=0)
+    assert r2.residual < np.linalg.norm(2 * y)
+
+
+# --------------------------------------------------------------------- classical solvers
+
+
+@pytest.mark.parametrize("solver", [iht, niht, basis_pursuit])
+def test_classical_solvers_recover_sparse_vectors(solver):
+    rng = np.random.default_rng(21)
+    n, m, s = 128, 64, 6
+    A = gaussian_matrix(m, n, rng)
+    x = hard_threshold(rng.standard_normal(n), s)
+    result = solver(A, A @ x) if solver is basis_pursuit else solver(A, A @ x, s)
+    assert result.converged
+    assert np.linalg.norm(result.x - x) <= 1e-6 * np.linalg.norm(x)
+
+
+def test_basis_pursuit_meets_the_lp_duality_certificate():
+    """x is l1-optimal iff some l with ||A^T l||_inf <= 1 has y^T l = ||x||_1 (LP duality)."""
+    rng = np.random.default_rng(8)
+    A = gaussian_matrix(20, 50, rng)
+    y = rng.standard_normal(20)  # not sparse-generated: the minimiser is not the truth
+    result = basis_pursuit(A, y)
+    assert result.converged
+    np.testing.assert_allclose(A @ result.x, y, atol=1e-8)
+    # The dual, max y^T l s.t. -1 <= A^T l <= 1, solved independently.
+    dual = linprog(
+        -y, A_ub=np.vstack([A.T, -A.T]), b_ub=np.ones(100), bounds=(None, None), method="highs"
+    )
+    assert dual.success
+    assert np.max(np.abs(A.T @ dual.x)) <= 1 + 1e-9
+    np.testing.assert_allclose(np.abs(result.x).sum(), y @ dual.x, rtol=1e-8)
+
+
+def test_niht_first_step_is_the_normalised_step():
+    rng = np.random.default_rng(2)
+    A = gaussian_matrix(30, 60, rng)
+    y = rng.standard_normal(30)
+    s = 4
+    g = A.T @ y
+    gamma = reference_hard_threshold(g, s) != 0
+    mu = np.sum(g[gamma] ** 2) / np.sum((A[:, gamma] @ g[gamma]) ** 2)
+    result = niht(A, y, s, max_iter=1, tol=0)
+    # From x0 = 0 the support cannot change, so the first step is exactly P_s(mu g).
+    np.testing.assert_allclose(result.x, reference_hard_threshold(mu * g, s), rtol=1e-10)
+
+
+# --------------------------------------------------------------------- bad input
+
+
+def test_bad_input_is_refused_with_clear_messages(problem):
+    G, A, z_true, y = problem
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"y must have shape \(60,\)"):
+        latent_iht(G, A, y[:-1], 3, rng=rng)
+    with pytest.raises(ValueError, match="s must be at most"):
+        latent_iht(G, A, y, 13, rng=rng)
+    with pytest.raises(ValueError, match="s must be >= 1"):
+        latent_iht(G, A, y, 0, rng=rng)
+    with pytest.raises(ValueError, match="rng is required"):
+        latent_iht(G, A, y, 3)
+    with pytest.raises(ValueError, match="step must be 'auto'"):
+        latent_iht(G, A, y, 3, step="big", rng=rng)
+    with pytest.raises(ValueError, match="step must be finite and > 0"):
+        latent_iht(G, A, y, 3, step=-1.0, rng=rng)
+    with pytest.raises(TypeError, match="G must be a ReLUGenerator"):
+        latent_iht(lambda z: z, A, y, 3, rng=rng)
+    with pytest.raises(ValueError, match=r"A must have shape \(m, 60\)"):
+        latent_iht(G, A[:, :-1], y, 3, rng=rng)
+    with pytest.raises(ValueError, match="y must be finite"):
+        latent_iht(G, A, np.full(60, np.nan), 3, rng=rng)
+    with pytest.raises(ValueError, match=r"z0 must have shape \(12,\)"):
+        latent_iht(G, A, y, 3, z0=np.zeros(5))
+    with pytest.raises(ValueError, match="engine must be one of"):
+        latent_iht(G, A, y, 3, z0=z_true, engine="fortran")
+    with pytest.raises(ValueError, match="kappa must exceed"):
+        latent_niht(G, A, y, 3, z0=z_true, kappa=1.0)
+    with pytest.raises(ValueError, match="max_iter must be >= 1"):
+        iht(A, y, 3, max_iter=0)
