@@ -4,7 +4,8 @@ A figure module ``figures/<study>.py`` defines ``plot(summary, config) -> Figure
 `summary` holds the columns of ``results/<study>/summary.csv`` (see
 :func:`sdlss_theory.sweep.read_summary_csv`) and `config` the study's configuration read from
 ``config.json``. The runner applies the paper style and writes ``figures/out/<study>.pdf`` and
-``.png``. A figure never simulates.
+``.png``. A figure never simulates. A module whose ``plot`` takes a ``trials``
+argument also receives the per-task rows (parameters, trial, metrics) of finished tasks.
 """
 
 from __future__ import annotations

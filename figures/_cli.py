@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -60,8 +61,18 @@ def make_figure(name: str, module, results: Path, out: Path) -> list[Path]:
     summary = read_summary_csv(summary_path)
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text())["config"] if config_path.exists() else {}
+    extra = {}
+    if "trials" in inspect.signature(module.plot).parameters:
+        # Figures that draw per-trial data (scatter, QQ plots) read it from the store.
+        from sdlss_theory.sweep import STORE_NAME, ResultStore
+        from sdlss_theory.sweep.summary import trials_table
+
+        with ResultStore(folder / STORE_NAME, readonly=True) as store:
+            extra["trials"] = [
+                row for row in trials_table(store.records()) if row["status"] == "ok"
+            ]
     with paper_style():
-        fig = module.plot(summary, config)
+        fig = module.plot(summary, config, **extra)
         try:
             return save_figure(fig, out / name)
         finally:
