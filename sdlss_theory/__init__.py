@@ -6,6 +6,7 @@ DESIGN.md; everything a user calls is importable from here.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from sdlss_theory import theory
 from sdlss_theory.data import (
     SyntheticDataset,
     load_digits,
@@ -60,5 +61,6 @@ __all__ = [
     "subsampled_dct",
     "support",
     "synthetic_dataset",
+    "theory",
     "train_test_split",
 ]
