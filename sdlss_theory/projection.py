@@ -66,7 +66,7 @@ def hard_threshold(u: np.ndarray, s: int, *, engine: str = "auto") -> np.ndarray
     if engine == "numpy":
         out = _hard_threshold_numpy(U, s)
     else:
-        out = hard_threshold_rows(U, s, np.empty_like(U))
+        out = hard_threshold_rows(U, min(s, U.shape[1]), np.empty_like(U))
     return out[0] if arr.ndim == 1 else out
 
 
