@@ -36,10 +36,12 @@ def check_int(value, name: str, *, minimum: int | None = None) -> int:
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer():
-            value = int(value)
-        else:
+        if not isinstance(value, numbers.Real):
             raise TypeError(f"{name} must be an integer, got {value!r}")
+        # A real number is refused by value (2.5), not by type; 3.0 is accepted as 3.
+        if not float(value).is_integer():
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        value = int(value)
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")

@@ -29,7 +29,8 @@ def kernel(func, engine: str):
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    return func.py_func if engine == "numpy" else func
+    # Under NUMBA_DISABLE_JIT=1 the kernels are plain functions already.
+    return getattr(func, "py_func", func) if engine == "numpy" else func
 
 
 class PackedProblem:
@@ -109,7 +110,8 @@ class PackedProblem:
         work = np.empty(2 * n_rows * int(dims.max()))
         F = network.forward(flat, w_off, b_off, dims, codes, Z, H)
         gradient = network.backward(flat, w_off, dims, codes, H, F - y, np.empty_like(Z), work)
-        score = np.abs(gradient)
+        # Shifted so that every entry can be chosen even where the gradient vanishes.
+        score = np.abs(gradient) + 1.0
         score[Z != 0] = score.max() + 1.0
         gamma = hard_threshold(score, s) != 0
         # A fixed, generic start vector: no randomness needed, never orthogonal by accident.

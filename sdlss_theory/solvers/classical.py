@@ -12,7 +12,7 @@ from scipy.optimize import linprog
 
 from sdlss_theory._validation import as_float_array
 from sdlss_theory.solvers._driver import PackedProblem, best_restart, check_sparsity
-from sdlss_theory.solvers._result import MESSAGES, RecoveryResult
+from sdlss_theory.solvers._result import RecoveryResult
 
 __all__ = ["basis_pursuit", "iht", "niht"]
 
@@ -57,8 +57,10 @@ def iht(
     s : int
         The sparsity, ``1 <= s <= n``.
     step : "auto" or float
-        ``"auto"``: beta = 1 / (2 ||A||_2^2) (Blumensath & Davies' mu = 1 for
-        ||A||_2 = 1), halved if a step would raise the objective. A float fixes beta.
+        ``"auto"``: beta = 1 / (2 ||A_Gamma||_2^2), with Gamma the s columns
+        that P_s(A^T y) selects (the restricted curvature, about (1 + sqrt(s/m))^2
+        for Gaussian A, rather than ||A||_2^2, about (1 + sqrt(n/m))^2), halved
+        whenever a step would raise the objective. A float fixes beta.
     max_iter : int
         Maximum number of iterations.
     tol : float
@@ -170,7 +172,9 @@ def basis_pursuit(A: np.ndarray, y: np.ndarray) -> RecoveryResult:
         residual=residual,
         n_iter=int(getattr(res, "nit", 0)),
         converged=bool(res.success),
-        message=MESSAGES[1] if res.success else f"HiGHS failed: {res.message}",
+        message="converged: HiGHS found an optimal solution"
+        if res.success
+        else f"HiGHS failed: {res.message}",
         history=np.array([residual]),
         step=float("nan"),
         restart_residuals=np.array([residual]),

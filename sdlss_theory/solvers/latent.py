@@ -57,9 +57,11 @@ class LatentIHT(_LatentSolver):
     s : int
         The latent sparsity, ``1 <= s <= k``.
     step : "auto" or float
-        ``"auto"``: beta = 1 / (2 ||A J_G(z_0)||_2^2) (power iteration at the
-        start), halved whenever a step would raise the objective, so the
-        objective never increases and needs no tuning. A float fixes beta
+        ``"auto"``: beta = 1 / (2 ||A J_G(z_0)_Gamma||_2^2), the inverse
+        curvature of the Gauss-Newton model restricted to Gamma, the support
+        of z_0 grown to s entries by the largest |gradient| entries (power
+        iteration at the start), halved whenever a step would raise the
+        objective; so the objective never increases and needs no tuning. A float fixes beta
         (a step that makes the objective explode is reported as diverged).
     max_iter : int
         Iterations per restart.
