@@ -326,10 +326,10 @@ def test_other_dtypes_accepted_and_returned_as_float64(engine, dtype):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_lists_and_numpy_integer_s_accepted(engine):
+def test_lists_numpy_integer_and_integral_float_s_accepted(engine):
     u = [0.5, -3.0, 2.0, 1.0]
     expected = [0.0, -3.0, 2.0, 0.0]
-    for s in (2, np.int64(2), np.int32(2), np.uint8(2)):
+    for s in (2, np.int64(2), np.int32(2), np.uint8(2), 2.0, np.float32(2.0)):
         out = hard_threshold(u, s, engine=engine)
         assert isinstance(out, np.ndarray) and out.dtype == np.float64
         np.testing.assert_array_equal(out, expected)
@@ -344,8 +344,8 @@ def test_lists_and_numpy_integer_s_accepted(engine):
     [
         ({"s": -1}, ValueError, "s"),
         ({"s": -(2**70)}, ValueError, "s"),
-        ({"s": 2.5}, TypeError, "s"),
-        ({"s": np.float64(0.1)}, TypeError, "s"),
+        ({"s": 2.5}, ValueError, "s"),  # refused by value: 2.0 is accepted
+        ({"s": np.float64(0.1)}, ValueError, "s"),
         ({"s": True}, TypeError, "s"),
         ({"s": np.bool_(False)}, TypeError, "s"),
         ({"s": "2"}, TypeError, "s"),
