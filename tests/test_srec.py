@@ -1,0 +1,378 @@
+"""Tests of sdlss_theory.srec: S-REC constant estimators.
+
+* The gradient of the ratio objective against autograd (a forward pass written here with
+  ``autograd.numpy``) and against central differences along random directions, at points
+  away from ReLU kinks.
+* The piecewise-exact value: the affine map of a piece reproduces G on the piece; every pair
+  sampled from the same two pieces (same supports and activation patterns, checked) has a
+  ratio >= the value; for a linear G it equals an independent generalised-eigenvalue
+  computation, and minimised over all pairs of supports it is the exact S-REC constant, which
+  bounds the adversarial and random-pair minima from below.
+* Random pairs with a fresh A per pair follow sqrt(chi^2_m / m) (KS), and the test has power
+  against a 10% scale error.
+* smallest_delta's definition, and clear errors for bad input.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd import grad
+from scipy import linalg, stats
+
+from sdlss_theory import ReLUGenerator, gaussian_matrix
+from sdlss_theory.srec import (
+    adversarial_ratio,
+    chi_ratio_law,
+    ks_against_chi_law,
+    linear_piece,
+    piecewise_min_singular_value,
+    random_pair_ratios,
+    ratio_objective,
+    ratio_objective_grad,
+    sample_pairs,
+    smallest_delta,
+)
+
+DIMS = [8, 24, 40, 60]
+
+
+def make(bias: bool, seed: int = 0, m: int = 25, dims=DIMS):
+    rng = np.random.default_rng(seed)
+    G = ReLUGenerator.random(dims, rng, bias=bias)
+    A = gaussian_matrix(m, dims[-1], rng)
+    return G, A, rng
+
+
+def pre_activations(G, z):
+    h, out = z, []
+    for W, b in zip(G.weights[:-1], G.biases[:-1], strict=True):
+        a = W @ h + b
+        out.append(a)
+        h = np.maximum(a, 0.0)
+    return out
+
+
+def kink_margin(G, z, u):
+    """min over units of |a_i| / |da_i/dt| along the segment direction u (first order)."""
+    margins = []
+    for a, da in zip(pre_activations(G, z), jac_pre(G, z, u), strict=True):
+        with np.errstate(divide="ignore"):
+            margins.append(np.min(np.abs(a) / np.maximum(np.abs(da), 1e-300)))
+    return min(margins)
+
+
+def jac_pre(G, z, u):
+    eps = 1e-7
+    a0 = pre_activations(G, z)
+    a1 = pre_activations(G, z + eps * u)
+    return [(y - x) / eps for x, y in zip(a0, a1, strict=True)]
+
+
+def ag_ratio(G, A):
+    """f(z1, z2) written with autograd.numpy from the generator's weights."""
+
+    def forward(z):
+        h = z
+        for W, b in zip(G.weights[:-1], G.biases[:-1], strict=True):
+            a = anp.dot(W, h) + b
+            h = anp.where(a > 0, a, 0.0)
+        return anp.dot(G.weights[-1], h) + G.biases[-1]
+
+    def f(z12):
+        k = G.k
+        d = forward(z12[:k]) - forward(z12[k:])
+        Ad = anp.dot(A, d)
+        return anp.dot(Ad, Ad) / anp.dot(d, d)
+
+    return f
+
+
+# --------------------------------------------------------------------------------------
+# Gradient of the ratio objective
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_gradient_matches_autograd(bias):
+    G, A, rng = make(bias)
+    f_ag = ag_ratio(G, A)
+    g_ag = grad(f_ag)
+    for _ in range(5):
+        z1, z2 = sample_pairs(G.k, 3, 1, rng)
+        f, g1, g2 = ratio_objective_grad(G, A, z1[0], z2[0])
+        z12 = np.concatenate([z1[0], z2[0]])
+        np.testing.assert_allclose(f, f_ag(z12), rtol=1e-12)
+        np.testing.assert_allclose(np.concatenate([g1, g2]), g_ag(z12), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_gradient_matches_central_differences(bias):
+    G, A, rng = make(bias, seed=1)
+    H = 1e-6
+    checked = 0
+    while checked < 8:
+        z1, z2 = sample_pairs(G.k, 3, 1, rng)
+        z1, z2 = z1[0], z2[0]
+        u1, u2 = rng.standard_normal(G.k), rng.standard_normal(G.k)
+        # Away from kinks: no pre-activation changes sign over the segment [-H, H].
+        if min(kink_margin(G, z1, u1), kink_margin(G, z2, u2)) < 100 * H:
+            continue
+        f, g1, g2 = ratio_objective_grad(G, A, z1, z2)
+        fp = ratio_objective(G, A, z1 + H * u1, z2 + H * u2)
+        fm = ratio_objective(G, A, z1 - H * u1, z2 - H * u2)
+        fd = (fp - fm) / (2 * H)
+        exact = g1 @ u1 + g2 @ u2
+        assert abs(fd - exact) <= 1e-6 * (abs(exact) + np.linalg.norm(np.r_[g1, g2]))
+        checked += 1
+
+
+def test_gradient_is_scale_invariant_direction_and_batched():
+    G, A, rng = make(False, seed=2)
+    z1, z2 = sample_pairs(G.k, 2, 6, rng)
+    f, g1, g2 = ratio_objective_grad(G, A, z1, z2)
+    for b in range(6):
+        fb, g1b, g2b = ratio_objective_grad(G, A, z1[b], z2[b])
+        np.testing.assert_allclose([fb], [f[b]], rtol=1e-13)
+        np.testing.assert_allclose(g1b, g1[b], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(g2b, g2[b], rtol=1e-12, atol=1e-14)
+    # Without biases G is positively homogeneous, so f(c z1, c z2) = f(z1, z2) and the
+    # gradient is orthogonal to (z1, z2) (Euler): <g1, z1> + <g2, z2> = 0.
+    euler = np.sum(g1 * z1, axis=1) + np.sum(g2 * z2, axis=1)
+    scale = np.linalg.norm(g1, axis=1) * np.linalg.norm(z1, axis=1)
+    assert np.all(np.abs(euler) <= 1e-10 * scale)
+
+
+# --------------------------------------------------------------------------------------
+# Piecewise-exact value
+# --------------------------------------------------------------------------------------
+
+
+def same_piece_sample(G, z, rng, n, scales=(1e-3, 1e-2, 0.1, 0.5)):
+    """Codes on the support and activation pattern of z (checked), at several distances."""
+    piece = linear_piece(G, z)
+    out = []
+    for scale in itertools.cycle(scales):
+        if len(out) == n:
+            break
+        zp = np.zeros_like(z)
+        zp[piece.support] = z[piece.support] + scale * np.linalg.norm(z) * rng.standard_normal(
+            piece.support.size
+        )
+        if np.count_nonzero(zp) != piece.support.size:
+            continue
+        pattern = G.activation_pattern(zp)
+        if all(np.array_equal(p, q) for p, q in zip(pattern, piece.pattern, strict=True)):
+            out.append(zp)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_linear_piece_is_the_affine_map_of_g_on_its_piece(bias):
+    G, _, rng = make(bias, seed=3)
+    z = sample_pairs(G.k, 3, 1, rng)[0][0]
+    piece = linear_piece(G, z)
+    np.testing.assert_array_equal(piece.support, np.flatnonzero(z))
+    for zp in same_piece_sample(G, z, rng, 10):
+        np.testing.assert_allclose(
+            G(zp), piece.jacobian @ zp[piece.support] + piece.offset, rtol=1e-11, atol=1e-12
+        )
+    if not bias:
+        assert np.max(np.abs(piece.offset)) <= 1e-13 * np.linalg.norm(G(z))
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("same_support", [False, True])
+def test_piecewise_value_bounds_every_pair_from_the_two_pieces(bias, same_support):
+    G, A, rng = make(bias, seed=4, m=20)
+    for _ in range(4):
+        z1, z2 = sample_pairs(G.k, 3, 1, rng, same_support=same_support)
+        z1, z2 = z1[0], z2[0]
+        value, rank = piecewise_min_singular_value(G, A, z1, z2, return_rank=True)
+        p1, p2 = linear_piece(G, z1), linear_piece(G, z2)
+        basis = linalg.orth(np.column_stack([p1.jacobian, p2.jacobian, p1.offset - p2.offset]))
+        assert rank == basis.shape[1] <= 2 * 3 + bias
+        Z1 = same_piece_sample(G, z1, rng, 40)
+        Z2 = same_piece_sample(G, z2, rng, 40)
+        D = G(Z1) - G(Z2)
+        # Every difference lies in the span V.
+        resid = D - (D @ basis) @ basis.T
+        assert np.max(np.linalg.norm(resid, axis=1) / np.linalg.norm(D, axis=1)) < 1e-10
+        ratios = np.linalg.norm(D @ A.T, axis=1) / np.linalg.norm(D, axis=1)
+        assert np.all(ratios >= value - 1e-12)
+        # ... and it is attained on the span: a right singular vector reaches it.
+        v = linalg.svd(A @ basis)[2][-1]
+        assert np.linalg.norm(A @ (basis @ v)) == pytest.approx(value, rel=1e-10)
+
+
+def linear_exact(W, A, S):
+    """min over v in range(W_S) of ||A v|| / ||v||, by a generalised eigenproblem."""
+    M = W[:, S]
+    lam = linalg.eigh(M.T @ A.T @ A @ M, M.T @ M, eigvals_only=True)
+    return float(np.sqrt(max(lam[0], 0.0)))
+
+
+def test_linear_generator_equals_the_exact_union_of_subspaces_constant():
+    rng = np.random.default_rng(5)
+    k, n, m, s = 6, 30, 8, 2
+    W = rng.standard_normal((n, k)) / np.sqrt(n)
+    G = ReLUGenerator([W])  # one layer, linear output: no ReLU at all
+    A = gaussian_matrix(m, n, rng)
+    supports = list(itertools.combinations(range(k), s))
+    exact_all = []
+    for S1, S2 in itertools.product(supports, supports):
+        z1, z2 = np.zeros(k), np.zeros(k)
+        z1[list(S1)] = rng.standard_normal(s)
+        z2[list(S2)] = rng.standard_normal(s)
+        union = sorted(set(S1) | set(S2))
+        value, rank = piecewise_min_singular_value(G, A, z1, z2, return_rank=True)
+        exact = linear_exact(W, A, union)
+        assert rank == len(union)
+        assert value == pytest.approx(exact, rel=1e-8, abs=1e-12)
+        exact_all.append(exact)
+    gamma_star = min(exact_all)  # the exact S-REC constant (delta = 0) of A on range_s(G)
+    adv = adversarial_ratio(G, A, s, rng, restarts=20, max_iter=500)
+    rand = random_pair_ratios(G, A, s, 2000, rng)
+    assert adv.ratio >= gamma_star - 1e-10
+    assert rand.min() >= gamma_star - 1e-10
+    # For a linear G projected gradient reaches the exact constant on this small problem
+    # (20 starts; it did for each of 10 seeds tried), well below the random-pair minimum.
+    assert adv.ratio <= rand.min()
+    assert adv.ratio - gamma_star <= 1e-3 * (rand.min() - gamma_star) + 1e-9
+
+
+def test_piecewise_batch_and_rank_deficient_cases():
+    G, A, rng = make(False, seed=6, m=4)
+    z1, z2 = sample_pairs(G.k, 3, 5, rng)
+    values, ranks = piecewise_min_singular_value(G, A, z1, z2, return_rank=True)
+    # dim V = 6 > m = 4: some direction of V is in the kernel of A.
+    assert np.all(ranks == 6) and np.all(values == 0.0)
+    _, A8, _ = make(False, seed=6, m=8)
+    values = piecewise_min_singular_value(G, A8, z1, z2)
+    for b in range(5):
+        assert values[b] == piecewise_min_singular_value(G, A8, z1[b], z2[b])
+    # The same piece twice: V = span J_S, of rank s.
+    v, r = piecewise_min_singular_value(G, A8, z1[0], 2.0 * z1[0], return_rank=True)
+    assert r == 3 and v > 0
+
+
+# --------------------------------------------------------------------------------------
+# Random pairs and the chi law
+# --------------------------------------------------------------------------------------
+
+
+def test_chi_ratio_law_is_sqrt_chi2_over_m():
+    for m in (1, 5, 40):
+        law = chi_ratio_law(m)
+        r = np.linspace(0.05, 2.5, 30)
+        np.testing.assert_allclose(law.cdf(r), stats.chi2(m).cdf(m * r**2), rtol=1e-10)
+
+
+@pytest.mark.parametrize("same_support", [False, True])
+def test_fresh_a_per_pair_matches_the_chi_law_and_ks_has_power(same_support):
+    G, _, rng = make(True, seed=7)
+    m, P = 12, 1500
+    A = rng.standard_normal((P, m, G.n)) / np.sqrt(m)
+    res = random_pair_ratios(G, A, 3, P, rng, same_support=same_support, return_pairs=True)
+    assert ks_against_chi_law(res.ratios, m).pvalue > 1e-6
+    # Power: a matrix 10% too large is detected.
+    ratios_scaled = random_pair_ratios(G, 1.1 * A, 3, P, rng, same_support=same_support)
+    assert ks_against_chi_law(ratios_scaled, m).pvalue < 1e-6
+    # And the pairs are what they claim to be.
+    s1, s2 = res.z1 != 0, res.z2 != 0
+    assert np.all(s1.sum(axis=1) == 3) and np.all(s2.sum(axis=1) == 3)
+    assert np.all(np.all(s1 == s2, axis=1) == same_support)
+    np.testing.assert_allclose(
+        res.diff_norms, np.linalg.norm(G(res.z1) - G(res.z2), axis=1), rtol=1e-12
+    )
+
+
+def test_fixed_a_ratios_agree_with_a_direct_computation():
+    G, A, rng = make(False, seed=8)
+    res = random_pair_ratios(G, A, 2, 50, rng, return_pairs=True)
+    D = G(res.z1) - G(res.z2)
+    np.testing.assert_allclose(
+        res.ratios, np.linalg.norm(D @ A.T, axis=1) / np.linalg.norm(D, axis=1), rtol=1e-12
+    )
+    again = random_pair_ratios(G, A, 2, 50, np.random.default_rng(8 + 100))
+    assert again.shape == (50,)
+
+
+# --------------------------------------------------------------------------------------
+# Adversarial search and delta
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_adversarial_result_is_a_certified_pair(bias):
+    G, A, rng = make(bias, seed=9)
+    s = 2
+    res = adversarial_ratio(G, A, s, rng, restarts=6, max_iter=150)
+    assert res.ratios.shape == (6,) and res.n_iter.shape == (6,)
+    assert np.all(res.ratios <= res.initial_ratios + 1e-15)  # monotone descent
+    assert res.ratio == res.ratios.min()
+    assert np.count_nonzero(res.z1) <= s and np.count_nonzero(res.z2) <= s
+    assert np.sqrt(ratio_objective(G, A, res.z1, res.z2)) == pytest.approx(res.ratio, rel=1e-12)
+    # The piecewise value of the pieces it ends on bounds it from below.
+    assert piecewise_min_singular_value(G, A, res.z1, res.z2) <= res.ratio + 1e-12
+    np.testing.assert_allclose(
+        res.diff_norms, np.linalg.norm(G(res.z1_all) - G(res.z2_all), axis=1), rtol=1e-12
+    )
+
+
+def test_smallest_delta_definition():
+    rng = np.random.default_rng(10)
+    r = rng.uniform(0.2, 1.5, 50)
+    d = rng.uniform(0.5, 3.0, 50)
+    assert smallest_delta(r, 0.1, diff_norms=d) == 0.0
+    gamma = 0.9
+    delta = smallest_delta(r, gamma, diff_norms=d)
+    # S-REC(gamma, delta) holds on every pair, with equality on one: delta is the smallest.
+    assert np.all(r * d >= gamma * d - delta - 1e-15)
+    assert np.min(r * d - (gamma * d - delta)) == pytest.approx(0.0, abs=1e-14)
+    assert smallest_delta(r, gamma) == pytest.approx(max(gamma - r.min(), 0.0))
+    assert smallest_delta(r, 1.0, diff_norms=d) >= delta
+
+
+# --------------------------------------------------------------------------------------
+# Bad input
+# --------------------------------------------------------------------------------------
+
+
+def test_bad_input_is_refused_clearly():
+    G, A, rng = make(False, seed=11)
+    z1, z2 = sample_pairs(G.k, 2, 3, rng)
+    with pytest.raises(TypeError, match="G must be a ReLUGenerator"):
+        random_pair_ratios("G", A, 2, 5, rng)
+    with pytest.raises(ValueError, match="A must have 60 columns"):
+        random_pair_ratios(G, A[:, :10], 2, 5, rng)
+    with pytest.raises(ValueError, match="one per pair"):
+        random_pair_ratios(G, np.stack([A, A]), 2, 5, rng)
+    with pytest.raises(ValueError, match="s must be <= k"):
+        random_pair_ratios(G, A, 9, 5, rng)
+    with pytest.raises(ValueError, match="s must be >= 1"):
+        adversarial_ratio(G, A, 0, rng)
+    with pytest.raises(ValueError, match="different supports need s < k"):
+        sample_pairs(4, 4, 2, rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        random_pair_ratios(G, A, 2, 5, 0)
+    with pytest.raises(ValueError, match="step must be finite and > 0"):
+        adversarial_ratio(G, A, 2, rng, step=0.0)
+    with pytest.raises(ValueError, match="same_support_fraction"):
+        adversarial_ratio(G, A, 2, rng, same_support_fraction=1.5)
+    with pytest.raises(ValueError, match="A must be finite"):
+        ratio_objective(G, np.full_like(A, np.nan), z1, z2)
+    with pytest.raises(ValueError, match="same shape"):
+        piecewise_min_singular_value(G, A, z1, z2[0])
+    with pytest.raises(ValueError, match="ratio is undefined"):
+        ratio_objective(G, A, z1[0], z1[0])
+    with pytest.raises(ValueError, match="gamma must be finite"):
+        smallest_delta([0.5], -1.0)
+    with pytest.raises(ValueError, match="diff_norms must have the shape"):
+        smallest_delta([0.5, 0.6], 0.5, diff_norms=[1.0])
+    Gs = ReLUGenerator(G.weights, G.biases, output="sigmoid")
+    with pytest.raises(ValueError, match="linear output"):
+        piecewise_min_singular_value(Gs, A, z1, z2)
