@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
         "of the study folders, default results)",
     )
     parser.add_argument(
+        "--figures-out",
+        metavar="DIR",
+        help="with 'all': where python -m figures writes (default figures/out)",
+    )
+    parser.add_argument(
         "--fresh",
         action="store_true",
         help="start over: the existing store is renamed, not deleted",
@@ -263,5 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         from figures._cli import main as figures_main
 
         base = Path(args.out) if args.out else Path("results")
-        status = max(status, figures_main(["all", "--results", str(base)]))
+        fig_args = ["all", "--results", str(base)]
+        if args.figures_out:
+            fig_args += ["--out", args.figures_out]
+        status = max(status, figures_main(fig_args))
     return status

@@ -90,7 +90,8 @@ def save_figure(
     """Save `fig` as ``<path_stem>.pdf`` and ``<path_stem>.png`` (creating the folder).
 
     PDFs are written without a creation date (``metadata={"CreationDate": None}``) and PNGs
-    without the software tag, so the same figure gives the same bytes on every run.
+    without the software tag, so the same figure gives the same bytes on every run; fonts are
+    embedded as TrueType (``pdf.fonttype = 42``) whatever the current style.
 
     Parameters
     ----------
@@ -108,9 +109,13 @@ def save_figure(
     list of Path
         The files written.
     """
+    import matplotlib
+
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
+    # TrueType (type 42) fonts even if the figure is saved outside the paper style.
+    fonts = {"pdf.fonttype": 42, "ps.fonttype": 42}
     for fmt in formats:
         path = stem.with_name(f"{stem.name}.{fmt}")
         if fmt == "pdf":
@@ -121,7 +126,8 @@ def save_figure(
             metadata = {"Date": None}
         else:
             metadata = None
-        fig.savefig(path, format=fmt, dpi=dpi, metadata=metadata)
+        with matplotlib.rc_context(fonts):
+            fig.savefig(path, format=fmt, dpi=dpi, metadata=metadata)
         written.append(path)
     return written
 

@@ -80,10 +80,11 @@ def _type_name(tp: Any) -> str:
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if origin is tuple:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+        item = _type_name(typing.get_args(tp)[0]).removeprefix("an ").removeprefix("a ")
+        return f"a list of {item}s (e.g. 1,2,3 or [1, 2, 3])"
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    return {int: "integer", float: "number", bool: "true/false", str: "string"}.get(
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
         tp, getattr(tp, "__name__", str(tp))
     )
 
@@ -122,13 +123,17 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         args = typing.get_args(tp)
         if len(args) != 2 or args[1] is not Ellipsis:
             raise TypeError(f"{key}: only homogeneous tuple[T, ...] fields are supported")
-        if isinstance(value, str):
-            value = [_parse_text(part.strip()) for part in value.split(",") if part.strip()]
-        elif not isinstance(value, (list, tuple)):
-            value = [value]
-        if len(value) == 0:
+        items = value
+        if isinstance(items, str):
+            items = [_parse_text(part.strip()) for part in items.split(",") if part.strip()]
+        elif not isinstance(items, (list, tuple)):
+            items = [items]
+        if len(items) == 0:
             raise ConfigError(f"bad value for {key!r}: the list is empty")
-        return tuple(_coerce(v, args[0], key) for v in value)
+        try:
+            return tuple(_coerce(v, args[0], key) for v in items)
+        except ConfigError:
+            raise bad from None
     if tp is bool:
         if isinstance(value, bool):
             return value

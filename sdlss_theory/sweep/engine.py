@@ -358,7 +358,11 @@ def _set_aside(out_dir: Path) -> Path | None:
 # -- dask ---------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def dask_client(
-    scheduler: str | None = None, *, n_workers: int = 2, timeout: float = 10.0
+    scheduler: str | None = None,
+    *,
+    n_workers: int = 2,
+    processes: bool = True,
+    timeout: float = 10.0,
 ) -> Iterator[Any]:
     """Connect to a dask.distributed scheduler, or start a local cluster on 127.0.0.1.
 
@@ -370,6 +374,8 @@ def dask_client(
         (no dashboard) and shut down on exit.
     n_workers : int
         Workers of the local cluster.
+    processes : bool
+        Local cluster workers are processes (default) or threads of this process.
     timeout : float
         Seconds to wait for the scheduler.
 
@@ -393,8 +399,9 @@ def dask_client(
         cluster = LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
-            processes=True,
+            processes=processes,
             host="127.0.0.1",
+            protocol="tcp://",
             dashboard_address=None,
         )
         try:

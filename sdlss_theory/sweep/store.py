@@ -183,7 +183,12 @@ class ResultStore:
         if readonly:
             if not self.path.exists():
                 raise FileNotFoundError(f"no results store at {self.path}")
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            # Without a -wal file every commit is in the main file: open it immutable, so that
+            # reading creates no -wal/-shm files. With one (a writer is running, or was killed),
+            # read through it.
+            wal = self.path.with_name(self.path.name + "-wal")
+            mode = "mode=ro" if wal.exists() else "immutable=1"
+            uri = f"{self.path.resolve().as_uri()}?{mode}"
             self._con = sqlite3.connect(uri, uri=True, timeout=30.0)
         else:
             self._con = sqlite3.connect(self.path, timeout=30.0)

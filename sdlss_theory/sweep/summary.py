@@ -79,7 +79,7 @@ def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.nda
         lo = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
         hi = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
     # Exact ends at k = 0 and k = n (the formula gives them up to rounding).
-    lo = np.where(k == 0, 0.0, lo)
+    lo = np.where((k == 0) & (n > 0), 0.0, lo)
     hi = np.where((k == n) & (n > 0), 1.0, hi)
     return lo, hi
 
