@@ -20,7 +20,8 @@ def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None) -> np.n
         The accepted numbers of dimensions.
     """
     try:
-        arr = np.ascontiguousarray(x, dtype=np.float64)
+        # asarray, not ascontiguousarray, which would turn a scalar into shape (1,).
+        arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a real numeric array, got {type(x).__name__}") from exc
     if ndim is not None and arr.ndim not in ndim:
@@ -28,7 +29,7 @@ def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None) -> np.n
         raise ValueError(f"{name} must be {expected}, got an array of shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite; it holds NaN or inf")
-    return arr
+    return np.ascontiguousarray(arr)
 
 
 def check_int(value, name: str, *, minimum: int | None = None) -> int:

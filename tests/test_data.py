@@ -334,7 +334,7 @@ def test_sparse_latents_reproducible():
         ((3, 0, 1), ValueError, "^k must be >= 1"),
         ((3, 5, 0), ValueError, "^s must be >= 1"),
         ((3, 5, 6), ValueError, "^s must be <= k"),
-        ((3, 5.5, 2), TypeError, "^k must be an integer"),
+        ((3, 5.5, 2), ValueError, "^k must be an integer"),
     ],
 )
 def test_sparse_latents_bad_arguments(args, err, pattern):

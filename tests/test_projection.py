@@ -354,16 +354,7 @@ def test_lists_numpy_integer_and_integral_float_s_accepted(engine):
         ({"u": [1.0, np.inf]}, ValueError, "u"),
         ({"u": [[1.0, 2.0], [-np.inf, 0.0]]}, ValueError, "u"),
         ({"u": np.zeros((2, 3, 4))}, ValueError, "u"),
-        pytest.param(
-            {"u": 3.0},
-            ValueError,
-            "u",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="as_float_array uses np.ascontiguousarray, which turns a 0-D input "
-                "into shape (1,), so a scalar u is accepted as a length-1 vector",
-            ),
-        ),
+        ({"u": 3.0}, ValueError, "u"),
         ({"u": "abc"}, TypeError, "u"),
     ],
 )

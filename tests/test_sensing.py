@@ -158,7 +158,7 @@ def test_shape_dtype_contiguity_and_reproducibility(make):
         (0, 5, ValueError, "m"),
         (-3, 5, ValueError, "m"),
         (3, 0, ValueError, "n"),
-        (2.5, 5, TypeError, "m"),
+        (2.5, 5, ValueError, "m"),
         (3, "5", TypeError, "n"),
     ],
 )
