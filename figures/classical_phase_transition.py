@@ -1,0 +1,239 @@
+"""Donoho-Tanner diagram of basis pursuit, IHT and NIHT, with the l1 curve of ALMT (2014).
+
+Top row: success probability per solver over delta = m/n (across) and rho = s/m (up), colours
+interpolated between measured cells (dots) only, with the empirical
+50% contour (solid) and the theoretical l1 curve (dashed). Bottom row: success rate against
+delta for each s with Wilson 95% bands. Right: the fitted 50% points m_50 against s with
+their 95% intervals, beside the l1 prediction ``l1_transition_m(s, n)`` and the rigorous ALMT
+window ``l1_transition_interval(s, n)`` (shaded).
+"""
+
+from __future__ import annotations
+
+import matplotlib.patheffects as pe
+import matplotlib.pyplot as plt
+import matplotlib.tri as mtri
+import numpy as np
+
+from sdlss_theory.plotting import figure_size, plot_rate
+from sdlss_theory.sweep import fit_transition
+from sdlss_theory.theory import (
+    l1_phase_transition_rho,
+    l1_transition_interval,
+    l1_transition_m,
+)
+
+OUTLINE = [pe.withStroke(linewidth=2.2, foreground="black")]
+LABELS = {"basis_pursuit": "basis pursuit", "iht": "IHT", "niht": "NIHT"}
+
+
+def grid_triangulation(delta: np.ndarray, s_vals, m_vals, rate):
+    """Triangles of the (s, m) cell grid mapped to (delta, rho) = (m/n, s/m).
+
+    Neighbouring cells are joined in index space (two triangles per square of four measured
+    cells, one where only three are measured), so the colour is interpolated between measured
+    cells only, never extrapolated. Returns (Triangulation, values) or None.
+    """
+    n_s, n_m = rate.shape
+    index = -np.ones((n_s, n_m), dtype=np.int64)
+    have = np.isfinite(rate)
+    index[have] = np.arange(int(have.sum()))
+    xs = np.broadcast_to(delta[None, :], rate.shape)[have]
+    ys = (np.asarray(s_vals, dtype=np.float64)[:, None] / np.asarray(m_vals)[None, :])[have]
+    triangles = []
+    for a in range(n_s - 1):
+        for b in range(n_m - 1):
+            q = [index[a, b], index[a, b + 1], index[a + 1, b + 1], index[a + 1, b]]
+            ok = [v >= 0 for v in q]
+            if all(ok):
+                triangles += [[q[0], q[1], q[2]], [q[0], q[2], q[3]]]
+            elif sum(ok) == 3:
+                triangles.append([v for v in q if v >= 0])
+    if not triangles:
+        return None
+    return mtri.Triangulation(xs, ys, np.array(triangles)), rate[have]
+
+
+def solver_order(summary: dict[str, np.ndarray], config: dict) -> list[str]:
+    """The solvers in the summary, in the configuration's order."""
+    present = list(dict.fromkeys(str(v) for v in summary["solver"]))
+    wanted = [str(s) for s in config.get("solvers", present)]
+    return [s for s in wanted if s in present] + [s for s in present if s not in wanted]
+
+
+def rate_table(summary: dict[str, np.ndarray], solver: str):
+    """(s values, m values, rate[s, m], count[s, m], trials[s, m]) with NaN where no cell."""
+    sel = summary["solver"] == solver
+    s_vals = np.unique(summary["s"][sel])
+    m_vals = np.unique(summary["m"][sel])
+    rate = np.full((s_vals.size, m_vals.size), np.nan)
+    count = np.zeros_like(rate)
+    trials = np.zeros_like(rate)
+    for i in np.flatnonzero(sel):
+        a = np.searchsorted(s_vals, summary["s"][i])
+        b = np.searchsorted(m_vals, summary["m"][i])
+        rate[a, b] = summary["success_rate"][i]
+        count[a, b] = summary["success_count"][i]
+        trials[a, b] = summary["n_ok"][i]
+    return s_vals, m_vals, rate, count, trials
+
+
+def transitions(summary: dict[str, np.ndarray], solver: str):
+    """Fitted 50% points along m for each s of `solver`: arrays s, x50, lo, hi."""
+    s_vals, m_vals, _, count, trials = rate_table(summary, solver)
+    out = []
+    for a, s in enumerate(s_vals):
+        keep = trials[a] > 0
+        fit = fit_transition(m_vals[keep], count[a, keep], trials[a, keep])
+        out.append((s, fit.x50, fit.lo, fit.hi))
+    return tuple(np.array(col, dtype=np.float64) for col in zip(*out, strict=True))
+
+
+def plot(summary: dict[str, np.ndarray], config: dict):
+    solvers = solver_order(summary, config)
+    n = int(summary["n"][0])
+    ns = len(solvers)
+    fig = plt.figure(figsize=figure_size("text", aspect=0.56))
+    grid = fig.add_gridspec(2, ns + 1, width_ratios=[1.0] * ns + [1.15])
+    heat_axes = [fig.add_subplot(grid[0, j]) for j in range(ns)]
+    rate_axes = [fig.add_subplot(grid[1, j], sharey=None) for j in range(ns)]
+    ax_m50 = fig.add_subplot(grid[:, ns])
+
+    delta_curve = np.linspace(0.0, 1.0, 201)
+    rho_curve = np.asarray(l1_phase_transition_rho(delta_curve))
+    mesh = None
+    for j, solver in enumerate(solvers):
+        s_vals, m_vals, rate, _, _ = rate_table(summary, solver)
+        ax = heat_axes[j]
+        tri = grid_triangulation(m_vals / n, s_vals, m_vals, rate)
+        if tri is not None:
+            triangulation, values = tri
+            mesh = ax.tripcolor(
+                triangulation,
+                values,
+                vmin=0.0,
+                vmax=1.0,
+                cmap="viridis",
+                shading="gouraud",
+                rasterized=True,
+            )
+            if values.min() < 0.5 < values.max():
+                ax.tricontour(
+                    triangulation,
+                    values,
+                    levels=[0.5],
+                    colors="white",
+                    linewidths=1.1,
+                    linestyles="-",
+                    path_effects=OUTLINE,
+                )
+        m_ctr, s_ctr = np.meshgrid(m_vals, s_vals)
+        have = np.isfinite(rate)
+        ax.plot(
+            (m_ctr / n)[have],
+            (s_ctr / m_ctr)[have],
+            linestyle="none",
+            marker=".",
+            markersize=1.0,
+            color="black",
+            alpha=0.5,
+        )
+        ax.plot(
+            delta_curve,
+            rho_curve,
+            color="#E69F00",
+            linestyle="--",
+            marker="none",
+            path_effects=OUTLINE,
+        )
+        ax.set_xlim(0.0, 1.0)
+        ax.set_ylim(0.0, 1.0)
+        ax.set_title(LABELS.get(solver, solver))
+        ax.set_xlabel(r"$\delta = m/n$")
+        if j == 0:
+            ax.set_ylabel(r"$\rho = s/m$")
+        ax.grid(False)
+
+        ax_r = rate_axes[j]
+        sel = np.flatnonzero(summary["solver"] == solver)
+        for i_s, s in enumerate(s_vals):
+            rows = sel[summary["s"][sel] == s]
+            plot_rate(
+                ax_r,
+                summary["m"][rows] / n,
+                summary["success_rate"][rows],
+                summary["success_lo"][rows],
+                summary["success_hi"][rows],
+                label=f"s = {int(s)}",
+                color=plt.get_cmap("cividis")(i_s / max(len(s_vals) - 1, 1)),
+                linestyle="-",
+                marker="o",
+                markersize=2.0,
+                linewidth=0.9,
+                band_alpha=0.1,
+            )
+        ax_r.set_xlim(0.0, 1.0)
+        ax_r.set_ylim(-0.02, 1.02)
+        ax_r.set_xlabel(r"$\delta = m/n$")
+        if j == 0:
+            ax_r.set_ylabel("success rate")
+            ax_r.legend(loc="lower right", fontsize=6, handlelength=1.2)
+    if mesh is not None:
+        fig.colorbar(mesh, ax=heat_axes, label="success probability", shrink=0.9, pad=0.01)
+    (emp,) = heat_axes[0].plot([], [], color="white", path_effects=OUTLINE, marker="none")
+    (th,) = heat_axes[0].plot(
+        [], [], color="#E69F00", linestyle="--", path_effects=OUTLINE, marker="none"
+    )
+    heat_axes[0].legend(
+        [emp, th],
+        ["empirical 50%", r"$\ell_1$ curve (ALMT)"],
+        loc="upper left",
+        fontsize=6,
+        handlelength=2.0,
+        frameon=True,
+        facecolor="white",
+        framealpha=0.85,
+        edgecolor="none",
+    )
+
+    # m_50 against s: every solver's fit, the l1 prediction and the rigorous ALMT window.
+    s_all = np.unique(summary["s"])
+    s_line = np.linspace(max(s_all.min() * 0.8, 0.5), min(s_all.max() * 1.1, n), 200)
+    lo_w, hi_w = l1_transition_interval(s_line, n)
+    ax_m50.fill_between(
+        s_line,
+        np.clip(lo_w, 0, n),
+        np.clip(hi_w, 0, n),
+        color="#999999",
+        alpha=0.2,
+        linewidth=0,
+        label=r"ALMT window ($\eta = 0.05$)",
+    )
+    ax_m50.plot(
+        s_line,
+        l1_transition_m(s_line, n),
+        color="#E69F00",
+        linestyle="--",
+        marker="none",
+        label=r"$n\,\psi(s/n)$",
+    )
+    for j, solver in enumerate(solvers):
+        s_fit, x50, lo, hi = transitions(summary, solver)
+        ok = np.isfinite(x50)
+        ax_m50.errorbar(
+            s_fit[ok] + (j - (ns - 1) / 2) * 0.15 * np.min(np.diff(s_all), initial=1.0),
+            x50[ok],
+            yerr=[x50[ok] - lo[ok], hi[ok] - x50[ok]],
+            color=f"C{[0, 2, 3, 4][j % 4]}",
+            marker="os^D"[j % 4],
+            linestyle="none",
+            label=f"{LABELS.get(solver, solver)} $m_{{50}}$",
+        )
+    ax_m50.set_xlabel("sparsity $s$")
+    ax_m50.set_ylabel(r"50% point $m_{50}$")
+    ax_m50.set_ylim(0, n)
+    ax_m50.legend(loc="upper left", fontsize=6)
+    trials = int(np.max(summary["n_ok"] + summary["n_failed"]))
+    tol = config.get("tol", summary["tol"][0])
+    ax_m50.set_title(rf"$n = {n}$, {trials} trials/cell, tol {tol:g}")
+    return fig
