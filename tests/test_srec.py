@@ -323,6 +323,19 @@ def test_adversarial_result_is_a_certified_pair(bias):
     )
 
 
+def test_adversarial_screening_starts_from_the_worst_screened_pairs():
+    from sdlss_theory.srec import _mixed_pairs
+
+    G, A, _ = make(False, seed=12)
+    res = adversarial_ratio(G, A, 2, np.random.default_rng(3), restarts=4, screen=50, max_iter=5)
+    Z1, Z2 = _mixed_pairs(G.k, 2, 50, 0.5, np.random.default_rng(3))
+    screened = np.sqrt(ratio_objective(G, A, Z1, Z2))
+    np.testing.assert_allclose(np.sort(res.initial_ratios), np.sort(screened)[:4], rtol=1e-12)
+    assert res.ratio <= screened.min()
+    with pytest.raises(ValueError, match="screen must be >= restarts"):
+        adversarial_ratio(G, A, 2, np.random.default_rng(3), restarts=4, screen=3)
+
+
 def test_smallest_delta_definition():
     rng = np.random.default_rng(10)
     r = rng.uniform(0.2, 1.5, 50)

@@ -1,0 +1,228 @@
+"""S-REC constants of Gaussian A on range_s(G): four estimators against m, and the chi law.
+
+Top row, one panel per s: the guarantee (union bound), the piecewise-exact minimum over
+sampled piece pairs, the adversarial minimum and the random-pair minimum, as medians over
+trials with 5%-95% bands, beside the reference 1 - sqrt(2s/m). Bottom row: a QQ plot of the
+ratio against sqrt(chi2_m / m) (fresh A per pair, and the trial's single A), the KS
+statistics against m with the 5% critical value, the rate at which the full ordering (and its
+piecewise <= adversarial link) holds with Wilson 95% bands, and the smallest delta at the
+target gamma.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy import stats
+
+from sdlss_theory.plotting import OKABE_ITO, figure_size
+from sdlss_theory.sweep import wilson_interval
+
+# (metric, label, colour, line style, marker)
+ESTIMATORS = (
+    ("random_min", "random pairs (min)", OKABE_ITO[1], "--", "s"),
+    ("adversarial", "adversarial", OKABE_ITO[2], "-", "o"),
+    ("piecewise", "piecewise-exact (min)", OKABE_ITO[3], "-.", "^"),
+    ("guarantee", "guarantee (union bound)", OKABE_ITO[0], ":", "D"),
+)
+QQ_LEVELS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+
+
+def _level(p: float) -> str:
+    return f"p{round(100 * p):02d}"
+
+
+def _band(ax, x, summary, rows, metric, **kw):
+    order = np.argsort(x[rows], kind="stable")
+    xs = x[rows][order]
+    med = summary[f"{metric}_median"][rows][order]
+    (line,) = ax.plot(xs, med, **kw)
+    lo, hi = summary[f"{metric}_q05"][rows][order], summary[f"{metric}_q95"][rows][order]
+    if np.any(hi > lo):
+        ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
+    return line
+
+
+def _rate(ax, x, count, n, **kw):
+    order = np.argsort(x, kind="stable")
+    x, count, n = x[order], count[order], n[order]
+    lo, hi = wilson_interval(count, n)
+    (line,) = ax.plot(x, count / n, **kw)
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
+    return line
+
+
+def _m_axis(ax, m_values):
+    """Log scale in m with the grid's m values as plain tick labels."""
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    ax.set_xscale("log")
+    ticks = np.unique(m_values)
+    if ticks.size > 6:  # thin out: keep about six, always the ends
+        ticks = ticks[np.unique(np.linspace(0, ticks.size - 1, 6).round().astype(int))]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("measurements $m$")
+
+
+def plot(summary: dict[str, np.ndarray], config: dict):
+    m = summary["m"]
+    s_all = summary["s"]
+    s_values = list(dict.fromkeys(s_all.tolist()))
+    trials = int(np.max(summary["n_ok"] + summary["n_failed"]))
+    fig = plt.figure(figsize=figure_size("text", aspect=0.62))
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 1.0])
+    ax_top = np.atleast_1d(top.subplots(1, len(s_values), sharey=True))
+
+    # -- estimators against m, one panel per s ------------------------------------------------
+    for ax, s in zip(ax_top, s_values, strict=True):
+        rows = np.flatnonzero(s_all == s)
+        for metric, label, colour, ls, marker in ESTIMATORS:
+            _band(ax, m, summary, rows, metric, color=colour, ls=ls, marker=marker, label=label)
+        mm = np.linspace(max(2 * s, np.min(m[rows])), np.max(m[rows]), 200)
+        ax.plot(
+            mm,
+            1 - np.sqrt(2 * s / mm),
+            color="0.55",
+            lw=0.8,
+            ls=(0, (1, 1)),
+            marker="",
+            label=r"$1 - \sqrt{2s/m}$",
+        )
+        _m_axis(ax, m)
+        ax.set_title(f"$s = {int(s)}$")
+        ax.set_ylim(-0.02, 1.05)
+    ax_top[0].set_ylabel(r"$\hat\gamma$ = min $\|A(x_1 - x_2)\| / \|x_1 - x_2\|$")
+    handles, labels = ax_top[0].get_legend_handles_labels()
+    top.legend(handles, labels, loc="outside right center", fontsize=6)
+    k, n = int(summary["k"][0]), int(summary["n"][0])
+    widths = config.get("widths", summary["widths"][0])
+    top.suptitle(
+        f"$k = {k}$, widths {tuple(widths)}, $n = {n}$; medians and 5%-95% over {trials} trials",
+        fontsize=8,
+    )
+
+    ax_qq, ax_ks, ax_ord, ax_delta = bottom.subplots(1, 4)
+
+    # -- QQ plot: first s, up to four m ----------------------------------------------------------
+    rows = np.flatnonzero(s_all == s_values[0])
+    rows = rows[np.argsort(m[rows], kind="stable")]
+    pick = rows[np.unique(np.linspace(0, rows.size - 1, min(4, rows.size)).round().astype(int))]
+    for j, r in enumerate(pick):
+        mi = int(m[r])
+        exact = stats.chi(df=mi, scale=1 / np.sqrt(mi)).ppf(QQ_LEVELS)
+        colour = OKABE_ITO[1 + j]
+        for kind, marker, shift in (("fresh", "o", -0.006), ("fixed", "x", 0.006)):
+            q = [summary[f"q_{kind}_{_level(p)}_median"][r] for p in QQ_LEVELS]
+            lo = [summary[f"q_{kind}_{_level(p)}_q05"][r] for p in QQ_LEVELS]
+            hi = [summary[f"q_{kind}_{_level(p)}_q95"][r] for p in QQ_LEVELS]
+            ax_qq.errorbar(
+                exact + shift,
+                q,
+                yerr=[np.subtract(q, lo), np.subtract(hi, q)],
+                ls="",
+                marker=marker,
+                color=colour,
+                elinewidth=0.5,
+                capsize=0,
+                markersize=3,
+                label=f"$m = {mi}$" if kind == "fresh" else None,
+            )
+    lim = [0.3, 1.7]
+    ax_qq.plot(lim, lim, color="0.4", lw=0.7, ls="-", marker="")
+    ax_qq.plot([], [], ls="", marker="o", color="0.3", label="fresh $A$ per pair")
+    ax_qq.plot([], [], ls="", marker="x", color="0.3", label="one $A$ per trial")
+    ax_qq.set_xlabel(r"quantile of $\sqrt{\chi^2_m/m}$")
+    ax_qq.set_ylabel("quantile of the ratio (median, 5%-95%)")
+    ax_qq.set_xlim(*lim)
+    ax_qq.set_ylim(*lim)
+    ax_qq.set_title(f"QQ, $s = {int(s_values[0])}$, levels 1%-99%")
+    ax_qq.legend(loc="upper left", fontsize=5.5, handlelength=1.0)
+
+    # -- KS statistics -------------------------------------------------------------------------
+    n_ks = int(summary["n_ks"][0])
+    crit = stats.kstwo(n_ks).ppf(0.95)
+    for j, s in enumerate(s_values):
+        rows = np.flatnonzero(s_all == s)
+        _band(
+            ax_ks,
+            m,
+            summary,
+            rows,
+            "ks_fresh_stat",
+            color=OKABE_ITO[2],
+            ls=["-", "--", "-."][j % 3],
+            marker="o",
+            label=f"fresh $A$, $s = {int(s)}$",
+        )
+        _band(
+            ax_ks,
+            m,
+            summary,
+            rows,
+            "ks_fixed_stat",
+            color=OKABE_ITO[4],
+            ls=["-", "--", "-."][j % 3],
+            marker="x",
+            label=f"one $A$, $s = {int(s)}$",
+        )
+    ax_ks.axhline(crit, color="0.3", lw=0.8, ls=":", label=f"5% critical value ($N = {n_ks}$)")
+    _m_axis(ax_ks, m)
+    ax_ks.set_ylabel("KS statistic vs $\\sqrt{\\chi^2_m/m}$")
+    ax_ks.set_title("law of the ratio")
+    ax_ks.legend(loc="upper right", fontsize=5.5, handlelength=1.6)
+
+    # -- ordering rate ---------------------------------------------------------------------------
+    n_ok = summary["n_ok"]
+    for j, s in enumerate(s_values):
+        rows = np.flatnonzero(s_all == s)
+        colour = OKABE_ITO[1 + j]
+        _rate(
+            ax_ord,
+            m[rows],
+            summary["ordering_holds_count"][rows],
+            n_ok[rows],
+            color=colour,
+            ls="-",
+            marker="o",
+            label=f"all four, $s = {int(s)}$",
+        )
+        link = np.round(summary["piecewise_le_adversarial_mean"][rows] * n_ok[rows])
+        _rate(
+            ax_ord,
+            m[rows],
+            link,
+            n_ok[rows],
+            color=colour,
+            ls="--",
+            marker="",
+            label=f"piecewise $\\leq$ adv., $s = {int(s)}$",
+        )
+    _m_axis(ax_ord, m)
+    ax_ord.set_ylim(-0.02, 1.02)
+    ax_ord.set_xlabel("measurements $m$")
+    ax_ord.set_ylabel("fraction of trials")
+    ax_ord.set_title("ordering holds (Wilson 95%)")
+    ax_ord.legend(loc="lower left", fontsize=5.5, handlelength=1.6)
+
+    # -- smallest delta ------------------------------------------------------------------------
+    gamma_t = float(summary["delta_gamma"][0])
+    for j, s in enumerate(s_values):
+        rows = np.flatnonzero(s_all == s)
+        _band(
+            ax_delta,
+            m,
+            summary,
+            rows,
+            "delta_random",
+            color=OKABE_ITO[1 + j],
+            ls=["-", "--", "-."][j % 3],
+            marker="o",
+            label=f"$s = {int(s)}$",
+        )
+    _m_axis(ax_delta, m)
+    ax_delta.set_ylabel(r"$\delta_{\min}$ / median $\|G(z)\|$")
+    ax_delta.set_title(rf"smallest $\delta$ at $\gamma = {gamma_t:g}$ (random pairs)")
+    ax_delta.legend(loc="upper right", fontsize=6)
+    return fig
