@@ -98,8 +98,24 @@ def test_run_resume_and_refuse_a_changed_config(in_tmp, capsys):
         assert {r.params["s"] for r in store.records()} == {4}
 
 
+def test_all_runs_the_studies_then_the_figures(in_tmp, monkeypatch, capsys):
+    """The `all` code path, restricted to the example study to stay fast."""
+    import figures
+
+    only = {"iht_success": simulations.studies()["iht_success"]}
+    monkeypatch.setattr(simulations, "studies", lambda: only)
+    fig_only = {"iht_success": figure_modules()["iht_success"]}
+    monkeypatch.setattr(figures, "figure_modules", lambda: fig_only)
+    argv = ["all", "--quick", "--trials", "2", "--no-progress", "--figures-out", "figs"]
+    assert main(argv) == 0
+    assert (in_tmp / "results" / "iht_success" / "summary.csv").exists()
+    assert (in_tmp / "figs" / "iht_success.pdf").exists()
+    assert (in_tmp / "figs" / "iht_success.png").exists()
+
+
+@pytest.mark.slow
 def test_all_quick_runs_every_study_then_every_figure(tmp_path):
-    """The README's main-job command (with 2 trials per cell to stay fast)."""
+    """The README's main-job command, in a subprocess, with 2 trials per cell."""
     results, figs = tmp_path / "results", tmp_path / "figs"
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     proc = subprocess.run(

@@ -275,16 +275,12 @@ def _warm_up_kernels() -> None:
     """Compile (or load from numba's cache) the library's kernels before workers start."""
     from sdlss_theory._kernels import warm_up
 
-    try:
-        warm_up()
-    except ImportError:  # kernel modules not written yet
-        pass
+    warm_up()
 
 
-def _setup_dask_worker(threads: int) -> None:
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=threads)
+def _setup_dask_worker(threads: int, parent_pid: int) -> None:
+    """Cap threads and load the kernels in a dask worker (not in the parent's own threads)."""
+    _limit_worker_threads(threads, parent_pid)
     _warm_up_kernels()
 
 
@@ -600,7 +596,7 @@ def _execute(
             raise RuntimeError(
                 "backend='dask' needs an active distributed.Client (use dask_client())"
             ) from None
-        client.run(_setup_dask_worker, threads)
+        client.run(_setup_dask_worker, threads, parent)
     with contextlib.ExitStack() as stack:
         stack.enter_context(progress)
         stack.enter_context(threadpool_limits(limits=threads))
