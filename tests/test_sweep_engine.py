@@ -59,6 +59,18 @@ def test_results_do_not_depend_on_n_jobs(tmp_path):
         assert len({r.metrics["pid"] for r in store.records()}) == 2
 
 
+@pytest.mark.parametrize(("n_jobs", "backend"), [(1, "sequential"), (2, "loky")])
+def test_workers_run_single_threaded_blas(tmp_path, n_jobs, backend):
+    from sdlss_theory.sweep import Study, StudyConfig
+    from sdlss_theory.sweep.examples import threads_trial
+
+    study = Study("threads", StudyConfig, lambda c: [{"a": 1}], threads_trial, "threads")
+    report = run_study(
+        study, StudyConfig(trials=4), tmp_path, n_jobs=n_jobs, backend=backend, progress="none"
+    )
+    assert report.summary[0]["max_threads_q95"] == 1
+
+
 def test_task_rng_reproduces_a_stored_trial(tmp_path):
     _run(tmp_path, ToyConfig(trials=3))
     with ResultStore(tmp_path / STORE_NAME, readonly=True) as store:

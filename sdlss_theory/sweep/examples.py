@@ -14,7 +14,15 @@ import numpy as np
 from sdlss_theory.sweep.config import StudyConfig
 from sdlss_theory.sweep.engine import Study
 
-__all__ = ["ToyConfig", "TOY_STUDY", "toy_grid", "toy_trial", "trivial_trial", "cpu_trial"]
+__all__ = [
+    "TOY_STUDY",
+    "ToyConfig",
+    "cpu_trial",
+    "threads_trial",
+    "toy_grid",
+    "toy_trial",
+    "trivial_trial",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +71,13 @@ def toy_trial(params: dict, rng: np.random.Generator) -> dict:
 def trivial_trial(params: dict, rng: np.random.Generator) -> dict:
     """Return one uniform draw: measures the engine's overhead per task."""
     return {"success": True, "u": float(rng.uniform())}
+
+
+def threads_trial(params: dict, rng: np.random.Generator) -> dict:
+    """Report the largest thread count of the BLAS/OpenMP pools loaded in this process."""
+    from threadpoolctl import threadpool_info
+
+    return {"success": True, "max_threads": max(p["num_threads"] for p in threadpool_info())}
 
 
 def cpu_trial(params: dict, rng: np.random.Generator) -> dict:
