@@ -1,0 +1,282 @@
+"""Tests of the PML / DCS trainer: gradients, training, export, checkpoints, input checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from autograd import grad as ag_grad
+
+from sdlss_theory import ReLUGenerator, synthetic_dataset
+from sdlss_theory.pml import (
+    PMLConfig,
+    PMLTrainer,
+    _forward,
+    _latent_gradient,
+    _project,
+    _unpack,
+    mse,
+    psnr,
+    reconstruct,
+    relative_error,
+)
+
+
+def _tiny(method="pml", output="sigmoid", **kw):
+    base = dict(k=5, widths=(7,), n=6, m=4, s=2, method=method, output=output, T=3, batch_size=8)
+    base.update(kw)
+    return PMLConfig(**base)
+
+
+def _data(n=6, N=40, seed=0):
+    return np.random.default_rng(seed).random((N, n))
+
+
+# ------------------------------------------------------------------- derivatives
+def _margins(trainer, x, xi):
+    """Smallest |ReLU pre-activation| and smallest |z| rank gap at s along the inner loop.
+
+    Central differences are only valid when neither a ReLU nor the support of P_s changes
+    between the two evaluation points, so the test asserts both margins are comfortable.
+    """
+    c = trainer.config
+    p = {k: np.asarray(v) for k, v in _unpack(trainer.params, trainer._layout).items()}
+    depth = len(c.dims) - 1
+    Ws = [p[f"W{i}"] for i in range(depth)]
+    bs = [p[f"b{i}"] for i in range(depth)]
+    A = trainer.A
+    Y = x @ A.T
+
+    def relu_margin(Z):
+        h, out = Z, np.inf
+        for W, b in zip(Ws[:-1], bs[:-1], strict=True):
+            a = h @ W.T + b
+            out = min(out, np.abs(a).min())
+            h = np.maximum(a, 0)
+        return out
+
+    def rank_gap(Z):
+        if not c.sparse:
+            return np.inf
+        srt = np.sort(np.abs(Z), axis=1)[:, ::-1]
+        return (srt[:, c.s - 1] - srt[:, c.s]).min()
+
+    gap = rank_gap(xi)
+    Z = np.asarray(_project(xi, c.s)) if c.sparse else xi
+    relu = relu_margin(Z)
+    for _ in range(c.T):
+        U = Z - trainer.beta * np.asarray(_latent_gradient(Ws, bs, A, Y, Z, c.output))
+        relu = min(relu, relu_margin(U))
+        gap = min(gap, rank_gap(U))
+        Z = np.asarray(_project(U, c.s)) if c.sparse else U
+    return relu, gap
+
+
+@pytest.mark.parametrize("method", ["pml", "dcs"])
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+def test_unrolled_gradient_matches_central_differences(method, output):
+    cfg = _tiny(method, output, learn_A=True, learn_beta=True, beta0=0.05)
+    rng = np.random.default_rng(3)
+    trainer = PMLTrainer(cfg, _data(), rng=rng)
+    # Non-zero biases so every parameter matters.
+    trainer.params = trainer.params + 0.1 * rng.standard_normal(trainer.params.shape)
+    x = _data(N=5, seed=1)
+    xi = rng.standard_normal((5, cfg.k))
+    relu, gap = _margins(trainer, x, xi)
+    h = 1e-6
+    assert relu > 1e-4 and gap > 1e-4, "test point too close to a kink; change the seed"
+    _, g = trainer.gradient(x, xi)
+    for _ in range(6):
+        d = rng.standard_normal(trainer.params.shape)
+        d /= np.linalg.norm(d)
+        fp = trainer.losses(x, xi, trainer.params + h * d)[0]
+        fm = trainer.losses(x, xi, trainer.params - h * d)[0]
+        fd = (fp - fm) / (2 * h)
+        assert fd == pytest.approx(g @ d, rel=1e-5, abs=1e-8)
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+def test_latent_gradient_matches_autograd_and_generator_vjp(output):
+    rng = np.random.default_rng(0)
+    G = ReLUGenerator.random([5, 9, 8, 7], rng, bias=True, output=output)
+    A = rng.standard_normal((4, 7)) / 2
+    Z = rng.standard_normal((6, 5))
+    Y = rng.standard_normal((6, 4))
+    g = np.asarray(_latent_gradient(G.weights, G.biases, A, Y, Z, output))
+
+    def f(Z_):
+        return np.sum((np.dot(_forward(G.weights, G.biases, Z_, output), A.T) - Y) ** 2)
+
+    import autograd.numpy as anp
+
+    def f_ag(Z_):
+        return anp.sum((anp.dot(_forward(G.weights, G.biases, Z_, output), A.T) - Y) ** 2)
+
+    np.testing.assert_allclose(g, ag_grad(f_ag)(Z), rtol=1e-12, atol=1e-12)
+    vjp = 2 * G.vjp(Z, (G(Z) @ A.T - Y) @ A)
+    np.testing.assert_allclose(g, vjp, rtol=1e-12, atol=1e-12)
+    assert np.isfinite(f(Z))
+
+
+# ---------------------------------------------------------------------- training
+@pytest.mark.parametrize("method", ["pml", "dcs"])
+def test_loss_falls_on_a_tiny_synthetic_problem(method):
+    rng = np.random.default_rng(0)
+    teacher = ReLUGenerator.random([4, 12, 10], rng, output="linear")
+    data = synthetic_dataset(teacher, 2, 200, 50, rng)
+    cfg = PMLConfig(
+        k=4, widths=(12,), n=10, m=5, s=2, method=method, output="linear", T=3,
+        batch_size=32, lr=1e-2,
+    )  # fmt: skip
+    trainer = PMLTrainer(cfg, data.x_train, rng=rng, x_val=data.x_test)
+    xi = np.random.default_rng(9).standard_normal((50, 4))
+    before = trainer.losses(data.x_test, xi)[0]
+    history = trainer.train(150, progress=False, eval_every=50)
+    after = trainer.losses(data.x_test, xi)[0]
+    assert after < 0.5 * before
+    assert [h["step"] for h in history] == [50, 100, 150]
+    assert history[-1]["loss"] == pytest.approx(trainer.evaluate()["loss"])
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+def test_exported_generator_reproduces_the_trainer(output):
+    rng = np.random.default_rng(1)
+    cfg = _tiny(output=output, widths=(7, 9), lr=1e-2)
+    trainer = PMLTrainer(cfg, _data(), rng=rng)
+    trainer.train(5, progress=False)
+    G = trainer.generator()
+    assert G.dims == cfg.dims and G.output == output
+    assert any(np.any(b != 0) for b in G.biases)
+    Z = rng.standard_normal((20, cfg.k))
+    np.testing.assert_allclose(G(Z), trainer.forward(Z), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["pml", "dcs"])
+def test_library_solver_at_learned_step_reproduces_the_inner_loop(method):
+    rng = np.random.default_rng(2)
+    cfg = _tiny(method=method, lr=1e-2)
+    trainer = PMLTrainer(cfg, _data(), rng=rng)
+    trainer.train(10, progress=False)
+    x = _data(N=7, seed=5)
+    xi = rng.standard_normal((7, cfg.k))
+    y = x @ trainer.A.T
+    solver = "iht" if method == "pml" else "gd"
+    x_hat, _ = reconstruct(
+        trainer.generator(), trainer.A, y, s=cfg.s, solver=solver, steps=cfg.T,
+        step=trainer.beta, z0=xi,
+    )  # fmt: skip
+    np.testing.assert_allclose(x_hat, trainer.unrolled_reconstruction(y, xi), atol=1e-12)
+
+
+def test_reconstruct_with_restarts_never_worse_in_residual():
+    rng = np.random.default_rng(4)
+    G = ReLUGenerator.random([6, 12, 10], rng, output="linear")
+    A = rng.standard_normal((6, 10)) / np.sqrt(6)
+    z = np.zeros((3, 6))
+    z[:, :2] = rng.standard_normal((3, 2))
+    y = G(z) @ A.T
+    z0 = rng.standard_normal((3, 6))
+    one, _ = reconstruct(G, A, y, s=2, steps=50, z0=z0)
+    many, _ = reconstruct(G, A, y, s=2, steps=50, z0=z0, restarts=5, rng=rng)
+    r1 = np.linalg.norm(one @ A.T - y, axis=1)
+    r5 = np.linalg.norm(many @ A.T - y, axis=1)
+    assert np.all(r5 <= r1 + 1e-12)
+    with pytest.raises(ValueError, match="needs the sparsity s"):
+        reconstruct(G, A, y, solver="niht")
+    with pytest.raises(ValueError, match="solver must be one of"):
+        reconstruct(G, A, y, s=2, solver="lasso")
+
+
+# -------------------------------------------------------------------- checkpoints
+@pytest.mark.parametrize("learn", [False, True])
+def test_checkpoint_resumes_bit_for_bit(tmp_path, learn):
+    cfg = _tiny(learn_A=learn, learn_beta=learn, lr=1e-2)
+    x, x_val = _data(), _data(N=10, seed=7)
+    straight = PMLTrainer(cfg, x, rng=np.random.default_rng(11), x_val=x_val)
+    straight.train(8, progress=False, eval_every=2)
+
+    first = PMLTrainer(cfg, x, rng=np.random.default_rng(11), x_val=x_val)
+    first.train(4, progress=False, eval_every=2, checkpoint_path=tmp_path / "ckpt")
+    resumed = PMLTrainer.load(tmp_path / "ckpt", x, x_val=x_val)
+    assert resumed.step == 4
+    resumed.train(4, progress=False, eval_every=2)
+
+    assert np.array_equal(resumed.params, straight.params)
+    assert np.array_equal(resumed.adam_m, straight.adam_m)
+    assert np.array_equal(resumed.adam_v, straight.adam_v)
+    assert np.array_equal(resumed.A, straight.A)
+    assert resumed.history == straight.history
+    assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
+    assert (tmp_path / "ckpt.npz").is_file() and (tmp_path / "ckpt.json").is_file()
+
+
+def test_checkpoint_refuses_other_data(tmp_path):
+    cfg = _tiny()
+    trainer = PMLTrainer(cfg, _data(), rng=np.random.default_rng(0))
+    trainer.save(tmp_path / "c")
+    with pytest.raises(ValueError, match="x_train differs"):
+        PMLTrainer.load(tmp_path / "c", _data(seed=3))
+    with pytest.raises(FileNotFoundError, match="not found"):
+        PMLTrainer.load(tmp_path / "missing", _data())
+
+
+# ----------------------------------------------------------------- bad input
+def test_bad_data_is_refused():
+    cfg = _tiny()
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"x_train must have shape \(N, n=6\)"):
+        PMLTrainer(cfg, _data(n=7), rng=rng)
+    with pytest.raises(ValueError, match="x_train must be 2-D"):
+        PMLTrainer(cfg, np.ones(6), rng=rng)
+    bad = _data()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="x_train must be finite"):
+        PMLTrainer(cfg, bad, rng=rng)
+    bad[3, 2] = np.inf
+    with pytest.raises(ValueError, match="x_val must be finite"):
+        PMLTrainer(cfg, _data(), rng=rng, x_val=bad)
+    with pytest.raises(TypeError, match="numpy.random.Generator"):
+        PMLTrainer(cfg, _data(), rng=0)
+    trainer = PMLTrainer(cfg, _data(), rng=rng)
+    with pytest.raises(ValueError, match="xi must have shape"):
+        trainer.losses(_data(N=3), np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        trainer.train(-1, progress=False)
+
+
+def test_bad_config_is_refused():
+    with pytest.raises(ValueError, match="needs the sparsity s"):
+        PMLConfig(k=5, widths=(), n=6, m=3)
+    with pytest.raises(ValueError, match="s must be <= k"):
+        PMLConfig(k=5, widths=(), n=6, m=3, s=6)
+    with pytest.raises(ValueError, match="method must be one of"):
+        PMLConfig(k=5, widths=(), n=6, m=3, s=2, method="csgm")
+    with pytest.raises(ValueError, match="RIP loss"):
+        PMLConfig(k=5, widths=(), n=6, m=3, method="dcs", srec_gamma=0.5)
+    with pytest.raises(ValueError, match="beta0 must be finite and > 0"):
+        PMLConfig(k=5, widths=(), n=6, m=3, s=2, beta0=0)
+    assert PMLConfig(k=5, widths=(), n=6, m=3, method="dcs").s == 5
+
+
+def test_divergence_is_reported():
+    cfg = _tiny(output="linear", beta0=1e300, learn_beta=False)
+    trainer = PMLTrainer(cfg, _data(), rng=np.random.default_rng(0))
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="non-finite"):
+        trainer.train(3, progress=False)
+
+
+# ------------------------------------------------------------------------ metrics
+def test_metrics_against_direct_formulas():
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 64))
+    x_hat = x + 0.05 * rng.standard_normal((4, 64))
+    err = ((x_hat - x) ** 2).sum(axis=1) / 64
+    np.testing.assert_allclose(mse(x_hat, x), err)
+    np.testing.assert_allclose(psnr(x_hat, x), -10 * np.log10(err))
+    np.testing.assert_allclose(psnr(x_hat, x, data_range=2.0), 10 * np.log10(4 / err))
+    np.testing.assert_allclose(
+        relative_error(x_hat, x), np.sqrt(err * 64) / np.sqrt((x**2).sum(axis=1))
+    )
+    assert psnr(x[0], x[0]) == np.inf
+    assert isinstance(mse(x[0], x_hat[0]), float)
+    with pytest.raises(ValueError, match="same shape"):
+        psnr(x, x[:, :10])
