@@ -187,14 +187,21 @@ def git_revision() -> str:
 _WORKER_THREADS: int | None = None
 
 
+def _thread_limits(threads: int) -> Any:
+    """Cap BLAS/OpenMP pools with threadpoolctl (a no-op context if it is not installed)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads)
+
+
 def _limit_worker_threads(threads: int, parent_pid: int) -> None:
     """Cap BLAS/OpenMP threads once per worker process (the parent is capped by a context)."""
     global _WORKER_THREADS
     if os.getpid() == parent_pid or _WORKER_THREADS == threads:
         return
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=threads)
+    _thread_limits(threads)  # kept in force for the life of the worker
     _WORKER_THREADS = threads
 
 
@@ -575,8 +582,6 @@ def run_study(
 def _execute(
     study, config, todo, store, *, n_jobs, backend, threads, fail_fast, git_rev, progress
 ) -> None:
-    from threadpoolctl import threadpool_limits
-
     parent = os.getpid()
     calls = (
         delayed(_run_task)(study.trial, params, key, t, config.seed, threads, parent)
@@ -599,7 +604,7 @@ def _execute(
         client.run(_setup_dask_worker, threads, parent)
     with contextlib.ExitStack() as stack:
         stack.enter_context(progress)
-        stack.enter_context(threadpool_limits(limits=threads))
+        stack.enter_context(_thread_limits(threads))
         stack.enter_context(parallel_config(**options))
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(calls)
         try:
