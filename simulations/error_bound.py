@@ -106,7 +106,7 @@ class Config(StudyConfig):
     @classmethod
     def quick(cls) -> Config:
         return cls(
-            trials=16,
+            trials=12,
             k=10,
             widths=(20, 40),
             n=60,
