@@ -1,0 +1,238 @@
+"""Latent phase transition: recovery probability under a sparse-latent ReLU generative prior.
+
+Each trial draws a random ReLU generator G: R^k -> R^n (weights N(0, 1/n_i), no biases,
+linear output; hidden widths ``hidden[:depth - 1]``), an s-sparse z* with a uniformly random
+support and N(0, 1) non-zeros, x* = G(z*), and A with i.i.d. N(0, 1/m) entries; y = A x*
+(no noise). One solver recovers z_hat:
+
+* ``latent_iht``: latent IHT (SDLSS) with ``restarts`` random starts z0 ~ N(0, I_k);
+* ``latent_niht``: latent normalised IHT, same starts;
+* ``latent_gd``: dense latent gradient descent, the CSGM baseline (Bora et al. 2017), which
+  ignores sparsity;
+* ``oracle``: knows the support S of z*: dense gradient descent on the s coordinates of
+  G restricted to S (first layer's columns S), same restarts. It bounds from below the
+  measurements any sparse-latent solver needs.
+
+Success: ||G(z_hat) - x*|| <= tol ||x*|| (tol = 1e-3). A failed trial is an
+*identifiability failure* when z_hat explains the measurements at least as well as z* does,
+||y - A G(z_hat)|| <= ||y - A G(z*)|| + ident_tol ||y|| (ident_tol = 1e-6), yet G(z_hat) is
+far from x*: another code fits y, so no solver of the same measurement objective could tell
+them apart. Otherwise it is an *optimisation failure*: the solver stopped at a worse fit than
+the truth offers. Both are emitted as booleans (``ident_failure``, ``opt_failure``), so their
+rates per cell are the means in ``summary.csv``.
+
+Design: solver, depth, restarts, s and m are grid axes, and each trial runs one solver on its
+own draw (G, A, z*): ``summary.csv`` then has one row per (solver, depth, restarts, s, m) with
+the engine's Wilson interval on ``success``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import numpy as np
+
+from sdlss_theory import (
+    ReLUGenerator,
+    gaussian_matrix,
+    latent_gd,
+    latent_iht,
+    latent_niht,
+    sparse_latents,
+)
+from sdlss_theory.sweep import Study, StudyConfig
+
+SOLVERS = ("latent_iht", "latent_niht", "latent_gd", "oracle")
+Solver = Literal["latent_iht", "latent_niht", "latent_gd", "oracle"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(StudyConfig):
+    """Configuration of the latent phase-transition study.
+
+    Attributes
+    ----------
+    k, hidden, n : int, tuple of int, int
+        Latent size, hidden widths and signal size; a generator of depth d has dimensions
+        ``[k, *hidden[:d - 1], n]`` (so depth 1 is a linear map).
+    depth, s, m, restarts : tuple of int
+        Grid axes: network depths, latent sparsities, measurements, random restarts.
+    solvers : tuple of str
+        Grid axis: any of ``latent_iht``, ``latent_niht``, ``latent_gd``, ``oracle``.
+    max_iter, solver_tol : int, float
+        Iterations per restart, and the solvers' stopping rule on the relative change of z.
+    tol : float
+        Success: ||G(z_hat) - x*|| <= tol ||x*||.
+    ident_tol : float
+        A failure is one of identifiability when ||y - A G(z_hat)|| <= ||y - A G(z*)|| +
+        ident_tol ||y||.
+    init : {"hand", "he"}
+        Weight law (``ReLUGenerator.random``): N(0, 1/n_i) or N(0, 2/n_{i-1}).
+    """
+
+    trials: int = 50
+    k: int = 20
+    hidden: tuple[int, ...] = (60, 120)
+    n: int = 200
+    depth: tuple[int, ...] = (2, 3)
+    s: tuple[int, ...] = (1, 2, 3, 5, 8)
+    m: tuple[int, ...] = (5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 140, 200)
+    solvers: tuple[Solver, ...] = SOLVERS
+    restarts: tuple[int, ...] = (1, 10)
+    max_iter: int = 1000
+    solver_tol: float = 1e-9
+    tol: float = 1e-3
+    ident_tol: float = 1e-6
+    init: Literal["hand", "he"] = "hand"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("k", "n", "max_iter"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"every hidden width must be >= 1, got {self.hidden}")
+        if any(not 1 <= d <= len(self.hidden) + 1 for d in self.depth):
+            raise ValueError(
+                f"every depth must be in [1, len(hidden) + 1 = {len(self.hidden) + 1}], "
+                f"got {self.depth}"
+            )
+        if any(not 1 <= s <= self.k for s in self.s):
+            raise ValueError(f"every s must be in [1, k={self.k}], got {self.s}")
+        if any(not 1 <= m <= self.n for m in self.m):
+            raise ValueError(f"every m must be in [1, n={self.n}], got {self.m}")
+        if any(r < 1 for r in self.restarts):
+            raise ValueError(f"every restarts value must be >= 1, got {self.restarts}")
+        for name in ("depth", "s", "m", "restarts", "solvers"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name} must not repeat values, got {values}")
+        if not 0.0 < self.tol < 1.0:
+            raise ValueError(f"tol must be in (0, 1), got {self.tol}")
+        if self.ident_tol < 0 or self.solver_tol < 0:
+            raise ValueError("ident_tol and solver_tol must be >= 0")
+
+    @classmethod
+    def quick(cls) -> Config:
+        """k = 10, widths 30 and 60, n = 80; two s, nine m, depths 2 and 3, R in {1, 5}.
+
+        m starts at 2 because the oracle (s unknowns on a known support) already succeeds
+        with a handful of measurements; 15 trials per cell.
+        """
+        return cls(
+            trials=15,
+            k=10,
+            hidden=(30, 60),
+            n=80,
+            depth=(2, 3),
+            s=(2, 4),
+            m=(2, 4, 6, 8, 12, 16, 24, 32, 48),
+            restarts=(1, 5),
+            max_iter=300,
+        )
+
+
+def grid(config: Config) -> list[dict]:
+    """Cells solver x depth x restarts x s x m, in that nesting order."""
+    return [
+        {
+            "solver": solver,
+            "depth": depth,
+            "restarts": restarts,
+            "s": s,
+            "m": m,
+            "k": config.k,
+            "hidden": list(config.hidden[: depth - 1]),
+            "n": config.n,
+            "max_iter": config.max_iter,
+            "solver_tol": config.solver_tol,
+            "tol": config.tol,
+            "ident_tol": config.ident_tol,
+            "init": config.init,
+        }
+        for solver in config.solvers
+        for depth in config.depth
+        for restarts in config.restarts
+        for s in config.s
+        for m in config.m
+    ]
+
+
+def restrict_to_support(G: ReLUGenerator, S: np.ndarray) -> ReLUGenerator:
+    """The generator z_S -> G(z) with z zero off S: the first layer keeps the columns S."""
+    return ReLUGenerator([G.weights[0][:, S], *G.weights[1:]], G.biases, output=G.output)
+
+
+def solve(params: dict, G, A, y, S, rng: np.random.Generator):
+    """Run the cell's solver; return (z_hat in R^k, RecoveryResult)."""
+    solver, s = params["solver"], params["s"]
+    options = dict(
+        max_iter=params["max_iter"], tol=params["solver_tol"], restarts=params["restarts"], rng=rng
+    )
+    if solver == "latent_iht":
+        result = latent_iht(G, A, y, s, **options)
+    elif solver == "latent_niht":
+        result = latent_niht(G, A, y, s, **options)
+    elif solver == "latent_gd":
+        result = latent_gd(G, A, y, **options)
+    elif solver == "oracle":
+        result = latent_gd(restrict_to_support(G, S), A, y, **options)
+        z = np.zeros(G.k)
+        z[S] = result.z
+        return z, result
+    else:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    return result.z, result
+
+
+def trial(params: dict, rng: np.random.Generator) -> dict:
+    """One draw of (G, A, z*), one solver; success and the failure's classification."""
+    k, s, m, n = params["k"], params["s"], params["m"], params["n"]
+    G = ReLUGenerator.random([k, *params["hidden"], n], rng, init=params["init"])
+    z_star = sparse_latents(1, k, s, rng)[0]
+    x_star = G(z_star)
+    A = gaussian_matrix(m, n, rng)
+    y = A @ x_star
+    S = np.flatnonzero(z_star)
+    z_hat, result = solve(params, G, A, y, S, rng)
+    x_hat = G(z_hat)
+    norm_x, norm_y = float(np.linalg.norm(x_star)), float(np.linalg.norm(y))
+    rel_error = float(np.linalg.norm(x_hat - x_star)) / norm_x if norm_x > 0 else np.inf
+    residual = float(np.linalg.norm(y - A @ x_hat))
+    residual_star = float(np.linalg.norm(y - A @ x_star))
+    success = bool(rel_error <= params["tol"])
+    fits_as_well = residual <= residual_star + params["ident_tol"] * norm_y
+    return {
+        "success": success,
+        "ident_failure": (not success) and fits_as_well,
+        "opt_failure": (not success) and not fits_as_well,
+        "rel_error": rel_error,
+        "rel_residual": residual / norm_y if norm_y > 0 else np.inf,
+        "latent_error": float(np.linalg.norm(z_hat - z_star) / np.linalg.norm(z_star)),
+        "support_match": bool(np.array_equal(np.flatnonzero(z_hat), S)),
+        "n_iter": int(result.n_iter),
+        "converged": bool(result.converged),
+        "restart": int(result.restart),
+    }
+
+
+STUDY = Study(
+    name="latent_phase_transition",
+    config=Config,
+    grid=grid,
+    trial=trial,
+    description="recovery probability of latent IHT/NIHT, dense latent GD and the "
+    "oracle-support solver over (m, s), with failures split into identifiability/optimisation",
+    success="success",
+    metrics=(
+        "ident_failure",
+        "opt_failure",
+        "support_match",
+        "rel_error",
+        "rel_residual",
+        "latent_error",
+        "n_iter",
+        "converged",
+    ),
+)
