@@ -568,6 +568,27 @@ def test_premultiply_equals_A_times_G(net, m):
     assert all(np.array_equal(a, b) for a, b in zip(G.weights, weights, strict=True))
 
 
+@HYP
+@given(networks(), st.integers(1, 8))
+def test_latent_iht_gradient(net, m):
+    # grad_z ||y - A G(z)||^2 = 2 J_G(z)^T A^T (A G(z) - y): through vjp, through the folded
+    # generator A G when the output is linear, against autograd and central differences.
+    G, weights, biases, output, _, rng = net
+    z, (u,) = draw_point(G, weights, biases, rng, None)
+    A = rng.standard_normal((m, G.n)) / np.sqrt(m)
+    y = rng.standard_normal(m)
+    grad_hand = 2 * G.vjp(z, A.T @ (A @ G(z) - y))
+    grad_ag = grad(
+        lambda zz: anp.sum((y - anp.dot(A, ag_forward(weights, biases, zz, output))) ** 2)
+    )(z)
+    close(grad_hand, grad_ag, AD_RTOL, 1e-14)
+    if output == "linear":
+        F = G.premultiply(A)
+        close(F.vjp(z, 2 * (F(z) - y)), grad_hand, 1e-12, 1e-14)
+    fd, floor = central_difference(lambda t: np.sum((y - A @ G(z + t * u)) ** 2))
+    close(grad_hand @ u, fd, FD_RTOL, floor)
+
+
 @pytest.mark.parametrize("output", ["sigmoid", "tanh"])
 def test_premultiply_refuses_nonlinear_output(output):
     G = ReLUGenerator.random([3, 4, 5], np.random.default_rng(0), output=output)
