@@ -25,7 +25,7 @@ __all__ = ["ReLUGenerator"]
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
-    # The tanh form is exact and never overflows, unlike 1 / (1 + exp(-a)).
+    # The tanh form never overflows, unlike 1 / (1 + exp(-a)); the kernels use it too.
     return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
