@@ -15,6 +15,7 @@ from pathlib import Path
 from sdlss_theory.sweep import (
     ConfigError,
     ConfigMismatchError,
+    StoreBusyError,
     Study,
     TrialFailedError,
     apply_overrides,
@@ -255,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for study, config, out in plans:
                 status = max(status, _run(study, config, args, out, backend))
+        except StoreBusyError as exc:
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         except TrialFailedError as exc:
             print(f"{PROG}: stopped (--fail-fast): {exc}", file=sys.stderr)
             return 1

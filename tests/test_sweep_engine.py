@@ -120,6 +120,17 @@ def test_changed_config_is_refused_and_fresh_keeps_the_old_store(tmp_path):
         assert store.meta()["config_hash"] != ""
 
 
+def test_two_runs_never_share_a_store(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    from sdlss_theory.sweep import StoreBusyError
+
+    with (tmp_path / ".lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        with pytest.raises(StoreBusyError, match="another run is writing"):
+            _run(tmp_path, ToyConfig(trials=1))
+    assert _run(tmp_path, ToyConfig(trials=1)).n_run == 3
+
+
 def test_raising_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     report = _run(tmp_path, ToyConfig(trials=10, fail_at=0), n_jobs=2, backend="loky")
     assert report.n_tasks == report.n_run == 30

@@ -20,6 +20,7 @@ from sdlss_theory.sweep.config import (
 from sdlss_theory.sweep.engine import (
     ConfigMismatchError,
     RunReport,
+    StoreBusyError,
     Study,
     TrialFailedError,
     check_output_folder,
@@ -45,6 +46,7 @@ __all__ = [
     "ConfigMismatchError",
     "ResultStore",
     "RunReport",
+    "StoreBusyError",
     "Study",
     "StudyConfig",
     "TaskRecord",

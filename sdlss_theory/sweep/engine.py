@@ -22,6 +22,7 @@ import json
 import math
 import os
 import socket
+import sqlite3
 import subprocess
 import time
 import traceback
@@ -48,6 +49,7 @@ from sdlss_theory.sweep.summary import summarise, trials_table, write_csv
 __all__ = [
     "ConfigMismatchError",
     "RunReport",
+    "StoreBusyError",
     "Study",
     "TrialFailedError",
     "check_output_folder",
@@ -107,6 +109,10 @@ class Study:
 
 class ConfigMismatchError(RuntimeError):
     """The output folder holds a store made with a different configuration."""
+
+
+class StoreBusyError(RuntimeError):
+    """Another process is running a study into the same output folder."""
 
 
 class TrialFailedError(RuntimeError):
@@ -339,7 +345,7 @@ def _set_aside(out_dir: Path) -> Path | None:
     path = out_dir / STORE_NAME
     if not path.exists():
         return None
-    con = __import__("sqlite3").connect(path)
+    con = sqlite3.connect(path)
     try:
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -356,6 +362,27 @@ def _set_aside(out_dir: Path) -> Path | None:
         if side.exists():
             side.unlink()
     return target
+
+
+@contextlib.contextmanager
+def _exclusive(out_dir: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``out_dir/.lock`` so that two runs never share a store."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        yield
+        return
+    with (out_dir / ".lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise StoreBusyError(
+                f"another run is writing to {out_dir}; wait for it or choose another --out"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 # -- dask ---------------------------------------------------------------------------------------
@@ -512,8 +539,44 @@ def run_study(
     if not fresh:
         check_output_folder(study, config, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out_dir):
+        return _run_locked(
+            study,
+            config,
+            out_dir,
+            cells,
+            keys,
+            threads,
+            n_jobs=n_jobs,
+            backend=backend,
+            fresh=fresh,
+            fail_fast=fail_fast,
+            retry_errors=retry_errors,
+            progress=progress,
+            write_trials=write_trials,
+        )
+
+
+def _run_locked(
+    study,
+    config,
+    out_dir,
+    cells,
+    keys,
+    threads,
+    *,
+    n_jobs,
+    backend,
+    fresh,
+    fail_fast,
+    retry_errors,
+    progress,
+    write_trials,
+) -> RunReport:
     if fresh:
         _set_aside(out_dir)
+    else:
+        check_output_folder(study, config, out_dir)  # again, now that we hold the lock
     chash = config_hash(study.name, config)
     config_dict = config_to_dict(config)
     git_rev = git_revision()
