@@ -72,7 +72,7 @@ def _log_m_axis(ax, m_values) -> None:
     ticks = np.asarray(m_values, dtype=np.float64)
     keep = [0]
     for i in range(1, ticks.size):
-        if ticks[i] >= 1.3 * ticks[keep[-1]]:
+        if ticks[i] >= 1.45 * ticks[keep[-1]]:
             keep.append(i)
     ax.xaxis.set_minor_locator(mticker.NullLocator())
     ax.set_xticks(ticks[keep], [f"{v:g}" for v in ticks[keep]])
@@ -257,6 +257,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
                 [],
                 color=plt.get_cmap("cividis")(i_s / max(len(s_values) - 1, 1)),
                 marker="none",
+                linestyle="-",
                 label=f"$s = {int(s)}$",
             )
     else:
