@@ -179,7 +179,8 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax.set_xlabel(r"$\log(k h / s)$")
     ax.set_ylabel("$m^*$")
     ax.set_title(f"(c) $s$ = {base['s']}, $d$ = {base['depth']}")
-    ax.legend(loc="upper left")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left")
 
     preds = predictors(fits, config)
     m50 = np.array([f["m50"] if f["in_range"] else np.nan for f in fits])
