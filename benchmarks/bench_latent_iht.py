@@ -20,18 +20,22 @@ with a fixed step beta, tol=0 and a fixed number of iterations, from one startin
 - ``autograd``: ``autograd.grad`` of the same loss ||y - A G(z)||^2, then the same P_s.
 
 Before timing, all implementations are checked to produce the same iterates (to 1e-8
-relative) after a few iterations. Every timing is repeated; implementations are
-interleaved within each repeat (the machine is shared and noisy) and the median over
-repeats is reported, with ratios against the references measured in the same run.
+relative) after a few iterations. Each implementation does as many iterations per timed
+call as fit in about 20 ms; calls are interleaved (the machine is shared and noisy), in
+rounds, and the figure is the minimum over rounds of the round's median, with ratios
+against the references measured in the same run. ``--clock cpu`` (with
+``--blas-threads 1``) times CPU time instead of wall time, which other processes'
+load does not inflate.
 
 A second measurement advances R restarts together (the library batches them: every
 iteration is a GEMM) and compares with R sequential single-restart solves.
 
 Usage::
 
-    python benchmarks/bench_latent_iht.py            # full run (a few minutes)
-    python benchmarks/bench_latent_iht.py --quick    # a short run
-    python benchmarks/bench_latent_iht.py --repeat 15 --sizes small
+    python benchmarks/bench_latent_iht.py                   # full run (about a minute)
+    python benchmarks/bench_latent_iht.py --quick           # a short run
+    python benchmarks/bench_latent_iht.py --blas-threads 1 --clock cpu   # on a busy machine
+    python benchmarks/bench_latent_iht.py --repeat 15 --inner 7 --sizes small
 
 This is a benchmark, not a test: it asserts agreement of the iterates, never a timing.
 """
@@ -39,6 +43,7 @@ This is a benchmark, not a test: it asserts agreement of the iterates, never a t
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import platform
 import statistics
@@ -55,8 +60,8 @@ SIZES = {
     "small": (20, (60, 120), 200, 40, 5),
     "dcs": (100, (500, 500), 784, 100, 20),
 }
-# Iterations per timed call (full run); --quick divides them.
-ITERS = {"small": 400, "dcs": 100}
+# Iterations per timed call in the batched-restart measurement (--quick divides by 4).
+BATCH_ITERS = {"small": 40, "dcs": 20}
 TARGETS = {
     # name: (min speed-up vs autograd, min speed-up vs plain NumPy)
     "small": (20.0, 2.0),
@@ -64,6 +69,12 @@ TARGETS = {
 }
 CHECK_ITERS = (1, 2, 5)
 CHECK_RTOL = 1e-8
+# Seconds per timed call (full run, --quick).
+CALL_SECONDS = (0.02, 0.005)
+# The clock of every timing: wall time (time.perf_counter) by default; --clock cpu switches
+# to this thread's CPU time (time.thread_time), which a busy machine's preemption does not
+# inflate (use it with --blas-threads 1, so that all the work runs in this thread).
+CLOCK = time.perf_counter
 
 
 # ---------------------------------------------------------------------------- problem
@@ -213,18 +224,35 @@ def check_same_iterates(P: Problem) -> float:
 
 
 # ---------------------------------------------------------------------------- timing
-def time_interleaved(calls: dict, repeat: int) -> dict:
-    """Run every call once per round, ``repeat`` rounds; return each call's list of seconds."""
-    times = {name: [] for name in calls}
+def time_interleaved(calls: dict, repeat: int, inner: int) -> dict:
+    """Time every call, interleaved; ``repeat`` rounds of ``inner`` calls each.
+
+    Returns, for each call, a list of rounds, each a list of ``inner`` durations (s).
+    Within a round the calls take turns (the order rotates), so a burst of load from
+    another process hits all implementations alike.
+    """
+    times = {name: [[] for _ in range(repeat)] for name in calls}
     names = list(calls)
+    turn = 0
     for rnd in range(repeat):
-        # Rotate the order each round so that no implementation always runs first.
-        order = names[rnd % len(names) :] + names[: rnd % len(names)]
-        for name in order:
-            t0 = time.perf_counter()
-            calls[name]()
-            times[name].append(time.perf_counter() - t0)
+        for _ in range(inner):
+            order = names[turn % len(names) :] + names[: turn % len(names)]
+            turn += 1
+            for name in order:
+                times[name][rnd].append(_timed(calls[name]))
     return times
+
+
+def per_unit(rounds: list, units: int) -> list:
+    return [[t / units for t in r] for r in rounds]
+
+
+def summarise(rounds: list) -> tuple[float, float]:
+    """(min over rounds of the round's median, median of all samples)."""
+    return (
+        min(statistics.median(r) for r in rounds),
+        statistics.median([t for r in rounds for t in r]),
+    )
 
 
 def fmt_time(sec: float) -> str:
@@ -235,33 +263,55 @@ def fmt_time(sec: float) -> str:
     return f"{sec:8.3f} s "
 
 
-def bench_single(P: Problem, n_iter: int, repeat: int, include_py: bool) -> dict:
+def calibrate(make_call, target: float) -> int:
+    """Iterations per timed call so that a call lasts about `target` seconds."""
+    probe = 10
+    call = make_call(probe)
+    call()  # warm-up: numba cache load, BLAS threads, caches
+    est = min(_timed(call) for _ in range(3)) / probe
+    return int(min(max(round(target / max(est, 1e-9)), 10), 100_000))
+
+
+def _timed(call) -> float:
+    t0 = CLOCK()
+    call()
+    return CLOCK() - t0
+
+
+def bench_single(P: Problem, target: float, repeat: int, inner: int, include_py: bool) -> dict:
+    """Per-iteration times; each implementation does as many iterations per call as fit
+    in about `target` seconds, so every timed call lasts about as long (a call much shorter
+    than the scheduler's time slice would dodge the load that a longer one absorbs)."""
     np_run = make_numpy_iht(P.G, P.A, P.y, P.s, P.beta)
     ag_run = make_autograd_iht(P.G, P.A, P.y, P.s, P.beta)
-    t0 = time.perf_counter()
-    _, lib_numba = make_library_iht(P.G, P.A, P.s, P.beta, n_iter, "numba")
-    t_setup = time.perf_counter() - t0
-    _, lib_numpy = make_library_iht(P.G, P.A, P.s, P.beta, n_iter, "numpy")
-    # The autograd loop is slow: fewer iterations per call keep the run short (its
-    # per-iteration cost has no set-up to amortise beyond the first P_s).
-    ag_iter = max(n_iter // 4, 10)
-    iters = {"sdlss[numba]": n_iter, "numpy": n_iter, "autograd": ag_iter}
-    calls = {
-        "sdlss[numba]": lambda: lib_numba(P.y, P.z0),
-        "numpy": lambda: np_run(P.z0, n_iter),
-        "autograd": lambda: ag_run(P.z0, ag_iter),
+
+    def library(engine):
+        def make(n_iter):
+            _, run = make_library_iht(P.G, P.A, P.s, P.beta, n_iter, engine)
+            return lambda: run(P.y, P.z0)
+
+        return make
+
+    makers = {
+        "sdlss[numba]": library("numba"),
+        "numpy": lambda t: lambda: np_run(P.z0, t),
+        "autograd": lambda t: lambda: ag_run(P.z0, t),
     }
     if include_py:
-        iters["sdlss[numpy]"] = n_iter
-        calls["sdlss[numpy]"] = lambda: lib_numpy(P.y, P.z0)
-    for call in calls.values():  # warm-up: numba cache load, BLAS threads, caches
+        makers["sdlss[numpy]"] = library("numpy")
+    iters = {name: calibrate(make, target) for name, make in makers.items()}
+    calls = {name: make(iters[name]) for name, make in makers.items()}
+    t0 = time.perf_counter()
+    make_library_iht(P.G, P.A, P.s, P.beta, 10, "numba")
+    t_setup = time.perf_counter() - t0
+    for call in calls.values():
         call()
-    raw = time_interleaved(calls, repeat)
-    per_iter = {name: [t / iters[name] for t in ts] for name, ts in raw.items()}
+    raw = time_interleaved(calls, repeat, inner)
+    per_iter = {name: per_unit(rounds, iters[name]) for name, rounds in raw.items()}
     return {"per_iter": per_iter, "iters": iters, "setup": t_setup}
 
 
-def bench_batched(P: Problem, n_iter: int, repeat: int, include_py: bool) -> dict:
+def bench_batched(P: Problem, n_iter: int, repeat: int, inner: int, include_py: bool) -> dict:
     R = len(P.Z0)
     _, lib_batch = make_library_iht(P.G, P.A, P.s, P.beta, n_iter, "numba", restarts=R)
     _, lib_batch_py = make_library_iht(P.G, P.A, P.s, P.beta, n_iter, "numpy", restarts=R)
@@ -286,9 +336,9 @@ def bench_batched(P: Problem, n_iter: int, repeat: int, include_py: bool) -> dic
         calls["sdlss[numpy] batched"] = lambda: lib_batch_py(P.y, P.Z0)
     for call in calls.values():
         call()
-    raw = time_interleaved(calls, repeat)
+    raw = time_interleaved(calls, repeat, inner)
     # Seconds per iteration of all R restarts together.
-    return {name: [t / n_iter for t in ts] for name, ts in raw.items()}
+    return {name: per_unit(rounds, n_iter) for name, rounds in raw.items()}
 
 
 # ---------------------------------------------------------------------------- report
@@ -305,7 +355,7 @@ def environment() -> str:
         f"cpus: os.cpu_count()={os.cpu_count()}, usable={len(os.sched_getaffinity(0))}",
         f"load average (1, 5, 15 min): {', '.join(f'{v:.2f}' for v in os.getloadavg())}",
         f"numpy {np.__version__}, scipy {scipy.__version__}, numba {numba.__version__}, "
-        f"autograd {getattr(autograd, '__version__', '?')}, sdlss_theory "
+        f"autograd {importlib.metadata.version('autograd')}, sdlss_theory "
         f"{getattr(sdlss_theory, '__version__', '?')}",
         f"numba: NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}, "
         f"threading layer {numba.config.THREADING_LAYER}, "
@@ -341,14 +391,10 @@ def cpu_busy(seconds: float = 1.0) -> float | None:
     return 1.0 - (idle1 - idle0) / max(total1 - total0, 1e-12)
 
 
-def summarise(ts: list) -> tuple[float, float]:
-    return statistics.median(ts), min(ts)
-
-
 def report_single(P: Problem, res: dict) -> list:
     k, widths, n, m, s = SIZES[P.name]
     per = res["per_iter"]
-    med = {name: summarise(ts)[0] for name, ts in per.items()}
+    best = {name: summarise(rounds)[0] for name, rounds in per.items()}
     print(
         f"\n== {P.name}: k={k}, widths={','.join(map(str, widths))}, n={n}, m={m}, s={s}; "
         f"one restart, fixed step {P.beta:.3g}, tol=0"
@@ -358,19 +404,24 @@ def report_single(P: Problem, res: dict) -> list:
         f"(validation + fold A W_d, once per problem): {fmt_time(res['setup']).strip()}"
     )
     print(
-        f"   {'implementation':<16}{'median/iter':>14}{'min/iter':>14}{'  library speed-up':>20}"
+        f"   {'implementation':<16}{'min of medians':>16}{'median (all)':>16}"
+        f"{'library speed-up':>18}{'(from medians)':>16}"
     )
-    lib = med["sdlss[numba]"]
-    for name, ts in per.items():
-        md, mn = summarise(ts)
-        print(f"   {name:<16}{fmt_time(md):>14}{fmt_time(mn):>14}{md / lib:>19.2f}x")
+    lib_best, lib_med = summarise(per["sdlss[numba]"])
+    for name, rounds in per.items():
+        b, md = summarise(rounds)
+        print(
+            f"   {name:<16}{fmt_time(b):>16}{fmt_time(md):>16}"
+            f"{b / lib_best:>17.2f}x{md / lib_med:>15.2f}x"
+        )
     ag_target, np_target = TARGETS[P.name]
+    lib = best["sdlss[numba]"]
     checks = [
-        ("vs autograd", med["autograd"] / lib, ag_target),
-        ("vs plain NumPy", med["numpy"] / lib, np_target),
+        ("vs autograd", best["autograd"] / lib, ag_target),
+        ("vs plain NumPy", best["numpy"] / lib, np_target),
     ]
-    if "sdlss[numpy]" in med:
-        checks.append(("engine numba vs numpy", med["sdlss[numpy]"] / lib, 1.0))
+    if "sdlss[numpy]" in best:
+        checks.append(("engine numba vs numpy", best["sdlss[numpy]"] / lib, 1.0))
     for label, ratio, target in checks:
         verdict = "met" if ratio >= target else "MISSED"
         print(f"   {label:<24} {ratio:8.2f}x   (target >= {target:g}x: {verdict})")
@@ -378,31 +429,41 @@ def report_single(P: Problem, res: dict) -> list:
 
 
 def report_batched(P: Problem, res: dict, R: int) -> None:
-    med = {name: summarise(ts)[0] for name, ts in res.items()}
-    print(f"   batched restarts, R={R} (time per iteration of all R restarts):")
-    for name, md in med.items():
-        print(f"   {name:<26}{fmt_time(md):>14}{fmt_time(md / R):>14} per restart")
+    best = {name: summarise(rounds)[0] for name, rounds in res.items()}
+    print(f"   batched restarts, R={R} (min of medians, per iteration of all R restarts):")
+    for name, b in best.items():
+        print(f"   {name:<26}{fmt_time(b):>14}{fmt_time(b / R):>14} per restart")
+    lib = best["sdlss[numba] batched"]
     print(
-        f"   batching speed-up, library: "
-        f"{med['sdlss[numba] sequential'] / med['sdlss[numba] batched']:.2f}x; "
-        f"library batched vs NumPy batched: "
-        f"{med['numpy batched'] / med['sdlss[numba] batched']:.2f}x"
+        f"   batching speed-up, library: {best['sdlss[numba] sequential'] / lib:.2f}x; "
+        f"library batched vs NumPy batched: {best['numpy batched'] / lib:.2f}x"
     )
-    if "sdlss[numpy] batched" in med:
-        print(
-            f"   engine numba vs numpy, batched: "
-            f"{med['sdlss[numpy] batched'] / med['sdlss[numba] batched']:.2f}x"
-        )
+    if "sdlss[numpy] batched" in best:
+        print(f"   engine numba vs numpy, batched: {best['sdlss[numpy] batched'] / lib:.2f}x")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run (fewer iterations)")
     parser.add_argument(
-        "--repeat", type=int, default=None, help="timed repeats (default 9; 3 with --quick)"
+        "--repeat",
+        type=int,
+        default=None,
+        help="rounds of interleaved timings (default 7; 3 with --quick); each implementation's "
+        "figure is the minimum over rounds of the round's median",
+    )
+    parser.add_argument(
+        "--inner", type=int, default=None, help="timed calls per round (default 5; 3 with --quick)"
     )
     parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["small", "dcs"])
     parser.add_argument("--restarts", type=int, default=32, help="R for the batched measurement")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall: elapsed time; cpu: this thread's CPU time (robust to preemption on a "
+        "shared machine; meaningful with --blas-threads 1)",
+    )
     parser.add_argument("--no-py-engine", action="store_true", help="skip engine='numpy'")
     parser.add_argument(
         "--blas-threads",
@@ -412,15 +473,23 @@ def main(argv=None) -> int:
         "with threadpoolctl (default: leave them as they are)",
     )
     args = parser.parse_args(argv)
-    repeat = args.repeat if args.repeat is not None else (3 if args.quick else 9)
-    if repeat < 1 or args.restarts < 1:
-        parser.error("--repeat and --restarts must be positive")
+    repeat = args.repeat if args.repeat is not None else (3 if args.quick else 7)
+    inner = args.inner if args.inner is not None else (3 if args.quick else 5)
+    if repeat < 1 or inner < 1 or args.restarts < 1:
+        parser.error("--repeat, --inner and --restarts must be positive")
 
     import scipy.linalg  # noqa: F401  (load scipy's BLAS, the one numba's np.dot calls)
     import threadpoolctl
 
     from sdlss_theory._kernels import warm_up
 
+    global CLOCK
+    CLOCK = time.thread_time if args.clock == "cpu" else time.perf_counter
+    if args.clock == "cpu" and args.blas_threads != 1:
+        print(
+            "note: --clock cpu counts only this thread; BLAS threads' work is not seen. "
+            "Use --blas-threads 1 with it."
+        )
     if args.blas_threads is not None:
         threadpoolctl.threadpool_limits(args.blas_threads)
     busy = cpu_busy()
@@ -430,8 +499,9 @@ def main(argv=None) -> int:
     print("latent IHT: time per iteration (sdlss_theory vs plain NumPy vs autograd)")
     print(environment())
     print(
-        f"numba warm-up (compile or cache load): {t_warm:.2f} s; repeats: {repeat}, "
-        f"statistic: median over repeats (min shown too)"
+        f"numba warm-up (compile or cache load): {t_warm:.2f} s; {repeat} rounds x {inner} "
+        f"interleaved calls; statistic: min over rounds of the round's median; clock: "
+        f"{args.clock}"
     )
     if busy is not None:
         print(
@@ -443,16 +513,18 @@ def main(argv=None) -> int:
     for name in args.sizes:
         P = make_problem(name, args.restarts)
         gap = check_same_iterates(P)
-        n_iter = ITERS[name] // (8 if args.quick else 1)
-        res = bench_single(P, n_iter, repeat, include_py=not args.no_py_engine)
+        target = CALL_SECONDS[1 if args.quick else 0]
+        res = bench_single(P, target, repeat, inner, include_py=not args.no_py_engine)
         results += report_single(P, res)
         print(f"   iterates agree after {CHECK_ITERS} iterations (worst relative gap {gap:.1e})")
-        batch_iter = max(n_iter // 4, 5)
+        batch_iter = BATCH_ITERS[name] // (4 if args.quick else 1)
         report_batched(
-            P, bench_batched(P, batch_iter, repeat, not args.no_py_engine), args.restarts
+            P,
+            bench_batched(P, batch_iter, repeat, max(inner // 2, 1), not args.no_py_engine),
+            args.restarts,
         )
 
-    print("\nsummary (library speed-up, median over repeats):")
+    print("\nsummary (library speed-up, min over rounds of the round's median):")
     for name, label, ratio, target in results:
         verdict = "met" if ratio >= target else "MISSED"
         print(f"   {name:<6} {label:<24} {ratio:8.2f}x  target >= {target:g}x  {verdict}")
