@@ -24,12 +24,12 @@ noise = 0 by default: the bound as stated has no noise term).
 * err = ||G(z_hat) - x||.
 * best_err = min_{||z||_0 <= s} ||G(z) - x||, computed with full access to x (A = I): the
   smallest of ||G(z) - x|| over z*, z_hat, latent IHT on the identity measurement with
-  `best_restarts` starts (z*, z_hat and random ones), and -- when C(k, s) <= `exhaustive_max` --
-  an exhaustive search over supports: for each support S, G restricted to S (the columns S of
-  W_1) is fitted densely by `latent_gd` on the identity with `support_restarts` starts. The
-  metric `best_method` says which ("restarts" or "exhaustive+restarts"). Every candidate is
-  s-sparse, so best_err is an upper bound on the true minimum that is tight when the search
-  succeeds; including z_hat makes best_err <= err.
+  `best_restarts` starts (z*, z_hat and random ones; `best_max_iter` iterations), and -- when
+  C(k, s) <= `exhaustive_max` -- an exhaustive search over supports: for each support S, G
+  restricted to S (the columns S of W_1) is fitted densely by `latent_gd` on the identity
+  with `support_restarts` starts. The metric `best_method` says which ("restarts" or
+  "exhaustive+restarts"). Every candidate is s-sparse, so best_err is an upper bound on the
+  true minimum that is tight when the search succeeds; including z_hat makes best_err <= err.
 * eps = max(0, ||y - A G(z_hat)|| - min_{z in Z} ||y - A G(z)||), Z = {z*, z_best, latent IHT
   on (A, y) started from z* and z_best}: how far z_hat is from the best measurement fit the
   study can find. Clipped at 0 when z_hat is itself the best.
@@ -71,16 +71,17 @@ class Config(StudyConfig):
     k: int = 20
     widths: tuple[int, ...] = (60, 120)
     n: int = 200
-    s: int = 3
+    s: int = 2
     bias: bool = False
     m: tuple[int, ...] = (10, 15, 20, 30, 40, 60, 80, 120)
     e_level: tuple[float, ...] = (0.0, 0.02, 0.1, 0.3)
     noise: tuple[float, ...] = (0.0,)
     restarts: int = 64
-    best_restarts: int = 64
-    support_restarts: int = 4
-    exhaustive_max: int = 2000
+    best_restarts: int = 32
+    support_restarts: int = 2
+    exhaustive_max: int = 200
     max_iter: int = 1000
+    best_max_iter: int = 300
     c_fixed: float = 3.0
     slack_tol: float = 1e-6
     tol_rel: float = 0.05
@@ -97,7 +98,7 @@ class Config(StudyConfig):
             raise ValueError(f"every e_level must be >= 0, got {self.e_level}")
         if any(v < 0 for v in self.noise):
             raise ValueError(f"every noise level must be >= 0, got {self.noise}")
-        for name in ("restarts", "best_restarts", "support_restarts", "max_iter"):
+        for name in ("restarts", "best_restarts", "support_restarts", "max_iter", "best_max_iter"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.c_fixed < 0 or self.slack_tol < 0 or self.tol_rel < 0:
@@ -118,6 +119,7 @@ class Config(StudyConfig):
             support_restarts=2,
             exhaustive_max=60,
             max_iter=500,
+            best_max_iter=300,
         )
 
 
@@ -133,6 +135,7 @@ def grid(config: Config) -> list[dict]:
         "support_restarts": config.support_restarts,
         "exhaustive_max": config.exhaustive_max,
         "max_iter": config.max_iter,
+        "best_max_iter": config.best_max_iter,
         "c_fixed": config.c_fixed,
         "slack_tol": config.slack_tol,
         "tol_rel": config.tol_rel,
@@ -236,7 +239,7 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
         restarts=params["best_restarts"],
         support_restarts=params["support_restarts"],
         exhaustive_max=params["exhaustive_max"],
-        max_iter=params["max_iter"],
+        max_iter=params["best_max_iter"],
     )
 
     # eps: distance of z_hat from the best measurement fit among the computed candidates.
