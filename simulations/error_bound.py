@@ -10,7 +10,8 @@ s-sparse codes, any z_hat that minimises the measurement objective up to eps,
 with probability 1 - exp(-Omega(m)). Each trial measures the three quantities of the bound.
 
 Trial. A random ReLU generator G: R^k -> R^n (`ReLUGenerator.random`, Hand-Voroninski
-init), an s-sparse z* (uniform support, N(0, 1) non-zeros), and
+init), an s-sparse z* (uniform support, N(0, 1) non-zeros; redrawn in the rare case
+G(z*) = 0, possible for tiny widths), and
 
     x = G(z*) + e,    ||e|| = e_level ||G(z*)||,
 
@@ -216,8 +217,14 @@ def best_approximation(
 def trial(params: dict, rng: np.random.Generator) -> dict:
     k, n, s, m = params["k"], params["n"], params["s"], params["m"]
     G = ReLUGenerator.random([k, *params["widths"], n], rng, bias=params["bias"])
-    z_star = sparse_latents(1, k, s, rng)[0]
-    x0 = G(z_star)
+    # Condition on a non-zero signal: with tiny widths every ReLU can be off at z*.
+    for _ in range(100):
+        z_star = sparse_latents(1, k, s, rng)[0]
+        x0 = G(z_star)
+        if np.any(x0 != 0):
+            break
+    else:
+        raise RuntimeError("G(z*) = 0 for 100 draws of z*: the generator is degenerate")
     e = off_range_perturbation(G, z_star, params["e_level"] * np.linalg.norm(x0), rng)
     x = x0 + e
     x_norm = float(np.linalg.norm(x))
