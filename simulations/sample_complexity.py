@@ -18,7 +18,8 @@ m_ref = c_ref s d log(k h / s) (`sdlss_theory.theory.sdlss_measurements`), clipp
 [1, n] and de-duplicated, so the axis scales with the configuration and brackets its
 transition (if the data follow the predictor only loosely, widen `m_factors`).
 
-Trial. Draw G, z* (s-sparse, uniform support, N(0, 1) non-zeros), x* = G(z*), A with
+Trial. Draw G, z* (s-sparse, uniform support, N(0, 1) non-zeros; redrawn in the rare case
+G(z*) = 0), x* = G(z*), A with
 N(0, 1/m) entries, y = A x* (no noise). Recover with latent NIHT (`latent_niht`, Blumensath &
 Davies' normalised step carried to the latent, `restarts` random starts, the best residual
 kept); `solver = "iht"` switches to latent IHT (step "auto", restarts advancing together). NIHT
@@ -151,14 +152,20 @@ def grid(config: Config) -> list[dict]:
 def trial(params: dict, rng: np.random.Generator) -> dict:
     s, d, k, h, n, m = (params[key] for key in ("s", "depth", "k", "h", "n", "m"))
     G = ReLUGenerator.random([k, *([h] * d), n], rng, bias=params["bias"])
-    z_star = sparse_latents(1, k, s, rng)[0]
-    x = G(z_star)
+    # Condition on a non-zero signal: with tiny widths every ReLU can be off at z*.
+    for _ in range(100):
+        z_star = sparse_latents(1, k, s, rng)[0]
+        x = G(z_star)
+        if np.any(x != 0):
+            break
+    else:
+        raise RuntimeError("G(z*) = 0 for 100 draws of z*: the generator is degenerate")
     A = gaussian_matrix(m, n, rng)
     y = A @ x
     solve = latent_iht if params["solver"] == "iht" else latent_niht
     res = solve(G, A, y, s, restarts=params["restarts"], rng=rng, max_iter=params["max_iter"])
     x_norm = float(np.linalg.norm(x))
-    rel_error = float(np.linalg.norm(res.x - x) / x_norm) if x_norm > 0 else 0.0
+    rel_error = float(np.linalg.norm(res.x - x) / x_norm)
     return {
         "success": rel_error <= params["tol_success"],
         "rel_error": rel_error,
