@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from autograd import grad as ag_grad
@@ -280,3 +282,71 @@ def test_metrics_against_direct_formulas():
     assert isinstance(mse(x[0], x_hat[0]), float)
     with pytest.raises(ValueError, match="same shape"):
         psnr(x, x[:, :10])
+
+
+# ------------------------------------------------------------------------ studies
+def _tiny_study(module, out, **overrides):
+    from sdlss_theory.sweep import run_study
+
+    config = dataclasses.replace(module.Config.quick(), **overrides)
+    report = run_study(module.STUDY, config, out, n_jobs=1, progress="none")
+    return config, report
+
+
+_TINY = dict(trials=2, widths=(8,), steps=4, n_eval=5, long_steps=3, restarts=1)
+
+
+@pytest.mark.parametrize("name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic"])
+def test_study_tiny_grid_runs_and_draws(tmp_path, name):
+    import importlib
+
+    pytest.importorskip("sklearn")
+    from figures._cli import make_figure
+    from sdlss_theory.sweep import STORE_NAME, ResultStore
+    from sdlss_theory.sweep.summary import trials_table
+
+    module = importlib.import_module(f"simulations.{name}")
+    overrides = dict(_TINY)
+    if name == "pml_psnr_vs_m":
+        overrides.update(m=(4, 6), k=8, s=2, n_show=2)
+    elif name == "pml_sparsity":
+        overrides.update(s=(2, 8), k=8)
+    else:
+        overrides.update(m=(4,), n_train=40, n_test=10, n_eval=5)
+    config, report = _tiny_study(module, tmp_path / name, **overrides)
+    assert report.n_failed == 0 and report.n_nonfinite == 0
+    assert len(report.summary) == len(module.grid(config))
+    with ResultStore(tmp_path / name / STORE_NAME, readonly=True) as store:
+        rows = [r for r in trials_table(store.records()) if r["status"] == "ok"]
+    assert len(rows) == len(module.grid(config)) * config.trials
+    for row in rows:
+        assert row["rel_error"] >= 0 and row["rel_error_long"] >= 0
+        if row["method"] != "teacher":
+            assert row["beta"] > 0 and row["train_time"] > 0
+        if name == "pml_psnr_vs_m":
+            assert row["psnr"] > 0 and len(row["true0"]) == 128 and len(row["rec1"]) == 128
+    if name == "pml_psnr_vs_m":
+        # The fixed split shows the same test images in every cell and trial.
+        assert len({row["true0"] for row in rows}) == 1
+    paths = make_figure(name, importlib.import_module(f"figures.{name}"), tmp_path, tmp_path)
+    assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_hex_images_round_trip():
+    from simulations.pml_psnr_vs_m import from_hex, to_hex
+
+    img = np.random.default_rng(0).random(64)
+    assert np.max(np.abs(from_hex(to_hex(img)) - img)) <= 0.5 / 255 + 1e-15
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic"])
+def test_study_quick_preset(tmp_path, name):
+    import importlib
+
+    pytest.importorskip("sklearn")
+    from sdlss_theory.sweep import run_study
+
+    module = importlib.import_module(f"simulations.{name}")
+    report = run_study(module.STUDY, module.Config.quick(), tmp_path, n_jobs=2, progress="none")
+    assert report.n_failed == 0 and report.n_nonfinite == 0

@@ -1,0 +1,54 @@
+"""Learned priors (PML, DCS) against the teacher's own prior on teacher data.
+
+Mean relative test error against m: (a) T latent steps (the learners at their learned step,
+as trained; the teacher at the automatic step); (b) many steps with restarts. One dot per
+seed, the mean over seeds and its 95% t-interval.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy import stats
+
+from sdlss_theory.plotting import OKABE_ITO, figure_size
+
+STYLE = {
+    "sdlss": dict(color=OKABE_ITO[2], linestyle="-", marker="o", label="SDLSS (PML), learned"),
+    "dcs": dict(color=OKABE_ITO[1], linestyle="--", marker="s", label="DCS, learned"),
+    "teacher": dict(color=OKABE_ITO[0], linestyle=":", marker="D", label="teacher (oracle G)"),
+}
+
+
+def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
+    fig, axes = plt.subplots(1, 2, figsize=figure_size("text", aspect=0.33), sharey=True)
+    T = config.get("T", "T")
+    steps, restarts = config.get("long_steps", "?"), config.get("restarts", "?")
+    titles = (f"(a) {T} latent steps", f"(b) {steps} steps, {restarts} restarts")
+    for ax, metric, title in zip(axes, ("rel_error", "rel_error_long"), titles, strict=True):
+        data: dict[str, dict[int, list[float]]] = {}
+        for row in trials:
+            data.setdefault(row["method"], {}).setdefault(int(row["m"]), []).append(row[metric])
+        for method, per_m in data.items():
+            ms = np.array(sorted(per_m))
+            vals = [np.asarray(per_m[m]) for m in ms]
+            mean = np.array([v.mean() for v in vals])
+            half = np.array(
+                [
+                    stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+                    if v.size > 1
+                    else np.nan
+                    for v in vals
+                ]
+            )
+            (line,) = ax.plot(ms, mean, **STYLE.get(method, {"label": method}))
+            if np.all(np.isfinite(half)):
+                ax.fill_between(ms, mean - half, mean + half, color=line.get_color(), alpha=0.2,
+                                lw=0)  # fmt: skip
+            for m, v in zip(ms, vals, strict=True):
+                ax.plot(np.full(v.size, m), v, ".", color=line.get_color(), alpha=0.6, ms=3)
+        ax.set_xlabel("measurements $m$")
+        ax.set_title(title)
+    axes[0].set_ylabel(r"relative error $\|\hat x - x\| / \|x\|$")
+    axes[0].legend(loc="best")
+    return fig
