@@ -222,8 +222,8 @@ STUDY = Study(
     config=Config,
     grid=grid,
     trial=trial,
-    description="recovery probability of latent IHT/NIHT, dense latent GD and the "
-    "oracle-support solver over (m, s), with failures split into identifiability/optimisation",
+    description="latent IHT/NIHT, dense GD and oracle-support success over (m, s, depth, R); "
+    "failures: identifiability vs optimisation",
     success="success",
     metrics=(
         "ident_failure",
