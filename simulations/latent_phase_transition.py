@@ -45,6 +45,7 @@ from sdlss_theory.sweep import Study, StudyConfig
 
 SOLVERS = ("latent_iht", "latent_niht", "latent_gd", "oracle")
 Solver = Literal["latent_iht", "latent_niht", "latent_gd", "oracle"]
+MAX_REDRAWS = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,8 +191,13 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
     """One draw of (G, A, z*), one solver; success and the failure's classification."""
     k, s, m, n = params["k"], params["s"], params["m"], params["n"]
     G = ReLUGenerator.random([k, *params["hidden"], n], rng, init=params["init"])
-    z_star = sparse_latents(1, k, s, rng)[0]
-    x_star = G(z_star)
+    # With narrow layers every ReLU can be off (G(z*) = 0, relative errors undefined): redraw
+    # z*. At the default widths this has probability below 2^-60 and never happens.
+    for _ in range(MAX_REDRAWS):
+        z_star = sparse_latents(1, k, s, rng)[0]
+        x_star = G(z_star)
+        if np.any(x_star != 0.0):
+            break
     A = gaussian_matrix(m, n, rng)
     y = A @ x_star
     S = np.flatnonzero(z_star)
