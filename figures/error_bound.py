@@ -1,11 +1,11 @@
-"""Error bound: err - 2 eps against min ||G(z) - x||, the C needed against m, P(fail) against m.
+"""Error bound: recovery error against the bound's right-hand side, C against m, P(fail) against m.
 
 Three panels from the stored trials of ``simulations/error_bound.py``:
 
-(a) every trial with best_err > 0: x = min_{||z||_0<=s} ||G(z) - x|| / ||x||,
-    y = (||G(z_hat) - x|| - 2 eps) / ||x|| (log-log; trials with y <= 0, where the bound holds
-    for any C >= 0, sit on the bottom edge as triangles), with the lines y = C x for the C
-    that covers 95% and 99% of these trials (all m pooled) and C = 1;
+(a) every trial: y = ||G(z_hat) - x|| / ||x|| against the right-hand side at the pooled C_95,
+    x = (C_95 min_{||z||_0<=s} ||G(z) - x|| + 2 eps) / ||x|| (log-log, coloured by m, marker by
+    e-level, floor 1e-4), with the diagonal y = x (the bound at C_95); C_95 and C_99 are the
+    95% / 99% quantiles of c_needed over all trials with best_err > 0 (all m pooled);
 (b) per m and e-level, the 95% and 99% quantiles of c_needed = max(0, (err - 2 eps)/best_err)
     (the smallest C for which the bound holds in 95% / 99% of the cell's trials), with a
     distribution-free 95% interval for the 95% quantile (order statistics);
