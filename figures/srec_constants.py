@@ -154,7 +154,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
             color=OKABE_ITO[2],
             ls=["-", "--", "-."][j % 3],
             marker="o",
-            label=f"fresh $A$, $s = {int(s)}$",
+            label="fresh $A$ per pair" if j == 0 else None,
         )
         _band(
             ax_ks,
@@ -165,13 +165,19 @@ def plot(summary: dict[str, np.ndarray], config: dict):
             color=OKABE_ITO[4],
             ls=["-", "--", "-."][j % 3],
             marker="x",
-            label=f"one $A$, $s = {int(s)}$",
+            label="one $A$ per trial" if j == 0 else None,
         )
-    ax_ks.axhline(crit, color="0.3", lw=0.8, ls=":", label=f"5% critical value ($N = {n_ks}$)")
+    ax_ks.axhline(crit, color="0.3", lw=0.8, ls=":", label=f"5% critical, fresh ($N = {n_ks}$)")
+    for j, s in enumerate(s_values):
+        ax_ks.plot(
+            [], [], color="0.4", ls=["-", "--", "-."][j % 3], marker="", label=f"$s = {int(s)}$"
+        )
+    top_ks = max(np.nanmax(summary["ks_fixed_stat_q95"]), np.nanmax(summary["ks_fresh_stat_q95"]))
+    ax_ks.set_ylim(0.0, 1.6 * top_ks)
     _m_axis(ax_ks, m)
-    ax_ks.set_ylabel("KS statistic vs $\\sqrt{\\chi^2_m/m}$")
-    ax_ks.set_title("law of the ratio")
-    ax_ks.legend(loc="upper right", fontsize=5.5, handlelength=1.6)
+    ax_ks.set_ylabel("KS statistic")
+    ax_ks.set_title(r"KS vs $\sqrt{\chi^2_m/m}$")
+    ax_ks.legend(loc="upper right", fontsize=5.5, handlelength=1.8, ncols=2)
 
     # -- ordering rate ---------------------------------------------------------------------------
     n_ok = summary["n_ok"]
@@ -186,7 +192,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
             color=colour,
             ls="-",
             marker="o",
-            label=f"all four, $s = {int(s)}$",
+            label=f"$s = {int(s)}$",
         )
         link = np.round(summary["piecewise_le_adversarial_mean"][rows] * n_ok[rows])
         _rate(
@@ -197,14 +203,16 @@ def plot(summary: dict[str, np.ndarray], config: dict):
             color=colour,
             ls="--",
             marker="",
-            label=f"piecewise $\\leq$ adv., $s = {int(s)}$",
+            label=None,
         )
     _m_axis(ax_ord, m)
-    ax_ord.set_ylim(-0.02, 1.02)
-    ax_ord.set_xlabel("measurements $m$")
+    ax_ord.plot([], [], color="0.4", ls="-", marker="", label="all four in order")
+    ax_ord.plot([], [], color="0.4", ls="--", marker="", label=r"piecewise $\leq$ adversarial")
+    ax_ord.set_ylim(-0.02, 1.45)
+    ax_ord.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax_ord.set_ylabel("fraction of trials")
     ax_ord.set_title("ordering holds (Wilson 95%)")
-    ax_ord.legend(loc="lower left", fontsize=5.5, handlelength=1.6)
+    ax_ord.legend(loc="upper right", fontsize=5.5, handlelength=1.8, ncols=2)
 
     # -- smallest delta ------------------------------------------------------------------------
     gamma_t = float(summary["delta_gamma"][0])
