@@ -6,7 +6,7 @@ DESIGN.md; everything a user calls is importable from here.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from sdlss_theory import theory
+from sdlss_theory import pml, theory
 from sdlss_theory.data import (
     SyntheticDataset,
     load_digits,
@@ -56,6 +56,7 @@ __all__ = [
     "load_idx",
     "load_mnist",
     "niht",
+    "pml",
     "rademacher_matrix",
     "sparse_latents",
     "subsampled_dct",
