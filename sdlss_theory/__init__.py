@@ -6,7 +6,7 @@ DESIGN.md; everything a user calls is importable from here.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from sdlss_theory import pml, theory
+from sdlss_theory import pml, srec, theory
 from sdlss_theory.data import (
     SyntheticDataset,
     load_digits,
@@ -59,6 +59,7 @@ __all__ = [
     "pml",
     "rademacher_matrix",
     "sparse_latents",
+    "srec",
     "subsampled_dct",
     "support",
     "synthetic_dataset",

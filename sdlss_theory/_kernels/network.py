@@ -64,7 +64,8 @@ def workspace_size(n_rows, dims):
 @jit
 def apply_activation(a, code):
     if code == RELU:
-        np.maximum(a, 0.0, a)
+        # In place; np.maximum(a, 0.0, a) would be deprecated NumPy once numba is disabled.
+        a *= a > 0.0
     elif code == SIGMOID:
         a[:] = 0.5 * (1.0 + np.tanh(0.5 * a))
     elif code == TANH:
