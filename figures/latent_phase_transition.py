@@ -22,12 +22,15 @@ from sdlss_theory.sweep import fit_transition, wilson_interval
 LABELS = {
     "latent_iht": "latent IHT",
     "latent_niht": "latent NIHT",
+    "latent_recover": "latent recover (default)",
     "latent_gd": "dense latent GD",
     "oracle": "oracle support",
+    "oracle_gd": "oracle support (GD)",
 }
 COLORS = {"oracle": "#000000", "latent_iht": "#0072B2", "latent_niht": "#009E73"}
-COLORS["latent_gd"] = "#E69F00"
+COLORS.update(latent_gd="#E69F00", latent_recover="#D55E00", oracle_gd="#999999")
 MARKERS = {"oracle": "o", "latent_iht": "s", "latent_niht": "^", "latent_gd": "D"}
+MARKERS.update(latent_recover="v", oracle_gd="P")
 HEATMAP_MIN_S = 3
 
 

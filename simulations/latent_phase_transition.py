@@ -7,11 +7,15 @@ support and N(0, 1) non-zeros, x* = G(z*), and A with i.i.d. N(0, 1/m) entries; 
 
 * ``latent_iht``: latent IHT (SDLSS) with ``restarts`` random starts z0 ~ N(0, I_k);
 * ``latent_niht``: latent normalised IHT, same starts;
+* ``latent_recover``: the library's default recovery (greedy seeds, Gauss-Newton on the
+  support, negation check, swap search; ``restarts`` extra random starts);
 * ``latent_gd``: dense latent gradient descent, the CSGM baseline (Bora et al. 2017), which
   ignores sparsity;
-* ``oracle``: knows the support S of z*: dense gradient descent on the s coordinates of
-  G restricted to S (first layer's columns S), same restarts. It bounds from below the
-  measurements any sparse-latent solver needs.
+* ``oracle``: knows the support S of z*: ``latent_recover`` on the s coordinates of G
+  restricted to S (first layer's columns S; s = |S|, so no support search), with the same
+  ``restarts``. It bounds from below the measurements any sparse-latent solver needs;
+* ``oracle_gd``: the same restricted problem solved by dense gradient descent (the study's
+  first oracle, kept for comparison).
 
 Success: ||G(z_hat) - x*|| <= tol ||x*|| (tol = 1e-3). A failed trial is an
 *identifiability failure* when z_hat explains the measurements at least as well as z* does,
@@ -41,10 +45,12 @@ from sdlss_theory import (
     latent_niht,
     sparse_latents,
 )
+from sdlss_theory.solvers.recover import latent_recover
 from sdlss_theory.sweep import Study, StudyConfig
 
-SOLVERS = ("latent_iht", "latent_niht", "latent_gd", "oracle")
-Solver = Literal["latent_iht", "latent_niht", "latent_gd", "oracle"]
+SOLVERS = ("latent_iht", "latent_niht", "latent_recover", "latent_gd", "oracle", "oracle_gd")
+Solver = Literal["latent_iht", "latent_niht", "latent_recover", "latent_gd", "oracle", "oracle_gd"]
+DEFAULT_SOLVERS = ("latent_iht", "latent_niht", "latent_recover", "latent_gd", "oracle")
 MAX_REDRAWS = 100
 
 
@@ -60,7 +66,8 @@ class Config(StudyConfig):
     depth, s, m, restarts : tuple of int
         Grid axes: network depths, latent sparsities, measurements, random restarts.
     solvers : tuple of str
-        Grid axis: any of ``latent_iht``, ``latent_niht``, ``latent_gd``, ``oracle``.
+        Grid axis: any of ``latent_iht``, ``latent_niht``, ``latent_recover``, ``latent_gd``,
+        ``oracle``, ``oracle_gd`` (by default all but ``oracle_gd``).
     max_iter, solver_tol : int, float
         Iterations per restart, and the solvers' stopping rule on the relative change of z.
     tol : float
@@ -78,8 +85,8 @@ class Config(StudyConfig):
     n: int = 200
     depth: tuple[int, ...] = (2, 3)
     s: tuple[int, ...] = (1, 2, 3, 5, 8)
-    m: tuple[int, ...] = (5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 140, 200)
-    solvers: tuple[Solver, ...] = SOLVERS
+    m: tuple[int, ...] = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 60, 100, 140, 200)
+    solvers: tuple[Solver, ...] = DEFAULT_SOLVERS
     restarts: tuple[int, ...] = (1, 10)
     max_iter: int = 1000
     solver_tol: float = 1e-9
@@ -116,10 +123,11 @@ class Config(StudyConfig):
 
     @classmethod
     def quick(cls) -> Config:
-        """k = 10, widths 30 and 60, n = 80; two s, nine m, depths 2 and 3, R in {1, 5}.
+        """k = 10, widths 30 and 60, n = 80; two s, eleven m, depths 2 and 3, R in {1, 5}.
 
-        m starts at 2 because the oracle (s unknowns on a known support) already succeeds
-        with a handful of measurements; 15 trials per cell.
+        m starts at 1 and is dense at the low end because the oracle and latent_recover
+        (s unknowns, or a searched support) succeed with a handful of measurements; 15
+        trials per cell.
         """
         return cls(
             trials=15,
@@ -128,7 +136,7 @@ class Config(StudyConfig):
             n=80,
             depth=(2, 3),
             s=(2, 4),
-            m=(2, 4, 6, 8, 12, 16, 24, 32, 48),
+            m=(1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 48),
             restarts=(1, 5),
             max_iter=300,
         )
@@ -175,10 +183,16 @@ def solve(params: dict, G, A, y, S, rng: np.random.Generator):
         result = latent_iht(G, A, y, s, **options)
     elif solver == "latent_niht":
         result = latent_niht(G, A, y, s, **options)
+    elif solver == "latent_recover":
+        result = latent_recover(G, A, y, s, restarts=params["restarts"], rng=rng)
     elif solver == "latent_gd":
         result = latent_gd(G, A, y, **options)
-    elif solver == "oracle":
-        result = latent_gd(restrict_to_support(G, S), A, y, **options)
+    elif solver in ("oracle", "oracle_gd"):
+        G_S = restrict_to_support(G, S)
+        if solver == "oracle":
+            result = latent_recover(G_S, A, y, S.size, restarts=params["restarts"], rng=rng)
+        else:
+            result = latent_gd(G_S, A, y, **options)
         z = np.zeros(G.k)
         z[S] = result.z
         return z, result
@@ -220,6 +234,7 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
         "n_iter": int(result.n_iter),
         "converged": bool(result.converged),
         "restart": int(result.restart),
+        "certified": bool(result.certified),
     }
 
 
@@ -228,8 +243,8 @@ STUDY = Study(
     config=Config,
     grid=grid,
     trial=trial,
-    description="latent IHT/NIHT, dense GD and oracle-support success over (m, s, depth, R); "
-    "failures: identifiability vs optimisation",
+    description="latent IHT/NIHT/recover, dense GD and oracle-support success over "
+    "(m, s, depth, R); failures: identifiability vs optimisation",
     success="success",
     metrics=(
         "ident_failure",
@@ -240,5 +255,6 @@ STUDY = Study(
         "latent_error",
         "n_iter",
         "converged",
+        "certified",
     ),
 )

@@ -281,3 +281,138 @@ def test_bad_input_is_refused_with_clear_messages(problem):
         latent_niht(G, A, y, 3, z0=z_true, kappa=1.0)
     with pytest.raises(ValueError, match="max_iter must be >= 1"):
         iht(A, y, 3, max_iter=0)
+
+
+# --------------------------------------------------------------------- latent_recover
+
+from sdlss_theory._kernels import network as network_kernels  # noqa: E402
+from sdlss_theory._kernels import recover as recover_kernels  # noqa: E402
+from sdlss_theory.solvers import LatentRecover, latent_recover  # noqa: E402
+from sdlss_theory.solvers._driver import PackedProblem  # noqa: E402
+
+
+def _packed(G, A):
+    return PackedProblem.latent(G, A).packed
+
+
+def test_jacobian_columns_match_the_generator_jacobian():
+    rng = np.random.default_rng(30)
+    G = ReLUGenerator.random([7, 15, 25, 20], rng, bias=True, output="sigmoid")
+    A = gaussian_matrix(9, 20, rng)
+    z = rng.standard_normal(7)
+    packed = _packed(G, A)
+    H = np.empty(network_kernels.workspace_size(1, packed[3]))
+    recover_kernels.objective(*packed, A @ G(z), z, H)
+    cols = np.array([4, 0, 6])
+    J = recover_kernels.jacobian_columns(packed[0], packed[1], packed[3], packed[4], H, cols)
+    np.testing.assert_allclose(J, (A @ G.jacobian(z))[:, cols], rtol=1e-10, atol=1e-12)
+
+
+def test_one_sparse_fits_are_the_best_fits_along_each_signed_axis():
+    rng = np.random.default_rng(31)
+    G = ReLUGenerator.random([6, 20, 30], rng)
+    A = gaussian_matrix(12, 30, rng)
+    y = rng.standard_normal(12)
+    Z, f = recover_kernels.one_sparse_fits(*_packed(G, A), y)
+    ts = np.linspace(0.0, 10.0, 2001)
+    for i in range(12):
+        j, sign = i % 6, 1.0 if i < 6 else -1.0
+        assert np.count_nonzero(Z[i]) <= 1 and sign * Z[i, j] >= 0
+        np.testing.assert_allclose(f[i], np.sum((y - A @ G(Z[i])) ** 2), rtol=1e-10)
+        # No point t * sign * e_j on a fine grid fits better (homogeneity of G).
+        e = np.zeros(6)
+        e[j] = sign
+        grid_best = min(np.sum((y - A @ G(t * e)) ** 2) for t in ts)
+        assert f[i] <= grid_best + 1e-12
+
+
+def test_gauss_newton_solves_a_linear_generator_on_its_support_in_one_step():
+    rng = np.random.default_rng(32)
+    W = rng.standard_normal((15, 8))
+    G = ReLUGenerator([W])  # depth 1: G(z) = W z
+    A = gaussian_matrix(10, 15, rng)
+    y = rng.standard_normal(10)
+    z = np.zeros(8)
+    z[[1, 4, 5]] = rng.standard_normal(3)
+    packed = _packed(G, A)
+    H = np.empty(network_kernels.workspace_size(1, packed[3]))
+    f, steps = recover_kernels.gauss_newton(*packed, y, z, 1, False, 0.0, H, H.copy())
+    expected = np.linalg.lstsq((A @ W)[:, [1, 4, 5]], y, rcond=None)[0]
+    np.testing.assert_allclose(z[[1, 4, 5]], expected, rtol=1e-9)
+    assert steps == 1 and np.count_nonzero(z) == 3
+    np.testing.assert_allclose(f, np.sum((y - A @ W @ z) ** 2), rtol=1e-10)
+
+
+def test_swap_search_repairs_a_wrong_support_of_a_linear_generator():
+    rng = np.random.default_rng(33)
+    n = 40
+    G = ReLUGenerator([np.eye(n)])
+    A = gaussian_matrix(30, n, rng)
+    x = np.zeros(n)
+    x[[2, 11, 29]] = [1.5, -2.0, 1.0]
+    y = A @ x
+    z = np.zeros(n)
+    z[[2, 11, 35]] = 1.0  # one wrong index
+    packed = _packed(G, A)
+    H = np.empty(network_kernels.workspace_size(1, packed[3]))
+    f, swaps = recover_kernels.swap_search(
+        *packed, y, z, 4, 3, 8, 10, False, 1e-12, 0.0, H, H.copy()
+    )
+    assert swaps >= 1
+    np.testing.assert_allclose(z, x, atol=1e-9)
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_latent_recover_recovers_and_certifies_with_m_equal_n(depth):
+    rng = np.random.default_rng(34 + depth)
+    G = ReLUGenerator.random([10, 30, 60][:depth] + [60], rng)
+    A = gaussian_matrix(60, 60, rng)
+    for s in (1, 3, 10):
+        z_true = hard_threshold(rng.standard_normal(10), s)
+        y = A @ G(z_true)
+        r = latent_recover(G, A, y, s, rng=rng)
+        assert np.linalg.norm(r.x - G(z_true)) <= 1e-6 * np.linalg.norm(G(z_true))
+        assert r.certified and r.converged
+        assert r.residual == r.restart_residuals.min()
+        assert r.support_changes >= 0 and np.count_nonzero(r.z) <= s
+
+
+def test_latent_recover_certificate_is_the_autograd_gradient_on_the_support(problem):
+    G, A, _, y = problem
+    # Noisy data: the fit is not exact, so the certificate is a genuine stationarity check.
+    y_noisy = y + 0.05 * np.linalg.norm(y) / np.sqrt(y.size) * np.random.default_rng(
+        3
+    ).standard_normal(y.size)
+    r = latent_recover(G, A, y_noisy, 3, fit_tol=0.0, rng=np.random.default_rng(1))
+    g = grad(autograd_objective(G, A, y_noisy))(r.z)
+    np.testing.assert_allclose(r.gradient_norm, np.linalg.norm(g[r.z != 0]), rtol=1e-6, atol=1e-12)
+    assert r.residual <= r.restart_residuals.min()
+    assert r.certified == (
+        r.gradient_norm
+        <= 2e-6 * np.linalg.norm(A @ G.jacobian(r.z)[:, r.z != 0]) * np.linalg.norm(y_noisy)
+    )
+
+
+def test_latent_recover_is_reproducible_and_never_worse_than_its_starts(problem):
+    G, A, _, y = problem
+    a = LatentRecover(G, A, 3, restarts=3, seeds=4, fit_tol=0.0).solve(
+        y, rng=np.random.default_rng(5)
+    )
+    b = LatentRecover(G, A, 3, restarts=3, seeds=4, fit_tol=0.0).solve(
+        y, rng=np.random.default_rng(5)
+    )
+    np.testing.assert_array_equal(a.z, b.z)
+    assert a.restart_residuals.shape[0] >= 7
+    assert a.history[-1] <= a.history[0]
+
+
+def test_latent_recover_bad_input(problem):
+    G, A, z_true, y = problem
+    with pytest.raises(ValueError, match="seeds must be at most"):
+        latent_recover(G, A, y, 3, seeds=25)
+    with pytest.raises(ValueError, match="swap_starts must be"):
+        latent_recover(G, A, y, 3, swap_starts=4)
+    with pytest.raises(ValueError, match="no starting point"):
+        latent_recover(G, A, y, 3, seeds=0)
+    with pytest.raises(ValueError, match="rng is required"):
+        latent_recover(G, A, y, 3, seeds=0, restarts=2)

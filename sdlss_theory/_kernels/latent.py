@@ -7,6 +7,7 @@ forward and one batched backward pass: GEMMs, not matrix-vector products.
 
 import numpy as np
 
+from sdlss_theory._kernels import recover  # noqa: F401  (registers its warm-up)
 from sdlss_theory._kernels._jit import jit, register_warm_up
 from sdlss_theory._kernels.network import (
     RELU,

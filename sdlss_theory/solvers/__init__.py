@@ -10,16 +10,19 @@ from sdlss_theory.solvers.latent import (
     latent_iht,
     latent_niht,
 )
+from sdlss_theory.solvers.recover import LatentRecover, latent_recover
 
 __all__ = [
     "LatentGD",
     "LatentIHT",
     "LatentNIHT",
+    "LatentRecover",
     "RecoveryResult",
     "basis_pursuit",
     "iht",
     "latent_gd",
     "latent_iht",
     "latent_niht",
+    "latent_recover",
     "niht",
 ]

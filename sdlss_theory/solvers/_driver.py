@@ -95,6 +95,13 @@ class PackedProblem:
             given = np.vstack([given, check_rng(rng).standard_normal((n_draw, self.k))])
         return np.ascontiguousarray(hard_threshold(given, s))
 
+    def forward(self, Z: np.ndarray) -> np.ndarray:
+        """F(z) for each row of Z, shape (R, m)."""
+        flat, w_off, b_off, dims, codes = self.packed
+        Z = np.ascontiguousarray(Z, dtype=np.float64)
+        H = np.empty(network.workspace_size(Z.shape[0], dims))
+        return network.forward(flat, w_off, b_off, dims, codes, Z, H).copy()
+
     def restricted_curvature(self, y: np.ndarray, Z: np.ndarray, s: int) -> np.ndarray:
         """||J_F(z)_Gamma||_2^2 for each row of Z, by power iteration on J_Gamma^T J_Gamma.
 

@@ -41,6 +41,16 @@ class RecoveryResult:
         The final residual of every restart.
     step : float
         The final step size of the returned restart.
+    certified : bool
+        Whether the result is certified: its residual is at most that of every other
+        restart and it is a stationary point on its support (``gradient_norm`` small; see
+        `LatentRecover`). False for solvers that do not check it.
+    gradient_norm : float
+        ||(grad f(z))_S||, the gradient of ||y - A G(z)||^2 on the support S of the
+        returned z (NaN when not computed).
+    support_changes : int
+        How often the support of the returned restart changed during the run (-1 when not
+        counted).
     """
 
     x: np.ndarray
@@ -53,6 +63,9 @@ class RecoveryResult:
     restart: int = 0
     restart_residuals: np.ndarray = field(default_factory=lambda: np.zeros(1))
     step: float = float("nan")
+    certified: bool = False
+    gradient_norm: float = float("nan")
+    support_changes: int = -1
 
     def __repr__(self) -> str:
         return (

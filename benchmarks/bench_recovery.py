@@ -1,0 +1,308 @@
+"""Recovery benchmark: success and failure decomposition per solver configuration, and speed.
+
+On the latent phase-transition study's setup (random bias-free ReLU generator, weights
+N(0, 1/n_i), linear output; s-sparse z* with N(0, 1) non-zeros; A with N(0, 1/m) entries;
+y = A G(z*), no noise), each configuration recovers z_hat and is scored as the study scores
+it: success when ||G(z_hat) - x*|| <= 1e-3 ||x*||; otherwise an *identifiability* failure
+when ||y - A G(z_hat)|| <= 1e-6 ||y|| (another code fits y as well as z*), else an
+*optimisation* failure. Every configuration sees the same draws (G, A, z*) per trial.
+
+Sections (each prints a table; none asserts anything):
+
+1. ``transition``: success / optimisation / identifiability rates and CPU time per
+   recovery per configuration over m, at each (depth, s), and each configuration's 50%
+   point (logistic fit, `fit_transition`) with its ratio to the oracle's.
+2. ``square``: m = n, noise-free, several depths: success rate of the default solver.
+3. ``dense``: s = k at fixed m, over k, for two and three layers.
+4. ``speed``: batched latent IHT restarts (R rows per iteration, GEMMs) as a flop rate
+   against numpy's dgemm on the same shapes and on a large square product, measured in the
+   same run; and a default `latent_recover` against one plain `latent_iht` run
+   (restarts=1, tol=0) of the same length (``max_iter`` iterations).
+
+Usage::
+
+    python benchmarks/bench_recovery.py --quick            # a few minutes
+    python benchmarks/bench_recovery.py                    # the study's default network
+    python benchmarks/bench_recovery.py --sections speed   # one section
+
+Times are this thread's CPU time (time.thread_time) with BLAS capped at one thread
+(threadpoolctl), so other processes on a shared machine do not inflate them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from sdlss_theory import (
+    ReLUGenerator,
+    gaussian_matrix,
+    latent_gd,
+    latent_iht,
+    latent_niht,
+    sparse_latents,
+)
+from sdlss_theory._kernels import warm_up
+from sdlss_theory.solvers.recover import LatentRecover, latent_recover
+from sdlss_theory.sweep import fit_transition
+
+TOL, IDENT_TOL = 1e-3, 1e-6
+ITERS = 50  # iterations per timed batched IHT call
+
+
+def restrict(G: ReLUGenerator, S: np.ndarray) -> ReLUGenerator:
+    return ReLUGenerator([G.weights[0][:, S], *G.weights[1:]], G.biases, output=G.output)
+
+
+def draw(dims, s, m, seed):
+    rng = np.random.default_rng(seed)
+    G = ReLUGenerator.random(list(dims), rng)
+    for _ in range(100):
+        z = sparse_latents(1, dims[0], s, rng)[0]
+        x = G(z)
+        if np.any(x != 0):
+            break
+    A = gaussian_matrix(m, dims[-1], rng)
+    return G, A, z, x, A @ x, rng
+
+
+def configurations(max_iter: int, restarts: int) -> dict:
+    """name -> function (G, A, y, s, z_true, rng) -> z_hat."""
+
+    def lib(solver, **kw):
+        return lambda G, A, y, s, z, rng: solver(G, A, y, s, rng=rng, **kw).z
+
+    def oracle(G, A, y, s, z, rng, gd=False):
+        S = np.flatnonzero(z)
+        G_S = restrict(G, S)
+        if gd:
+            r = latent_gd(G_S, A, y, restarts=restarts, max_iter=max_iter, rng=rng)
+        else:
+            r = latent_recover(G_S, A, y, S.size, restarts=restarts, rng=rng)
+        out = np.zeros(G.k)
+        out[S] = r.z
+        return out
+
+    it = dict(max_iter=max_iter, restarts=restarts)
+    return {
+        f"latent_iht R={restarts}": lib(latent_iht, **it),
+        f"latent_niht R={restarts}": lib(latent_niht, **it),
+        "recover (default)": lib(latent_recover, restarts=restarts),
+        "recover, no swap": lib(latent_recover, restarts=restarts, max_swaps=0),
+        "recover, no negation": lib(latent_recover, restarts=restarts, negate=False),
+        "recover, 5 seeds": lib(latent_recover, restarts=restarts, seeds=5),
+        f"recover, random starts only (R={restarts})": lib(
+            latent_recover, restarts=restarts, seeds=0
+        ),
+        "recover + HTP": lib(latent_recover, restarts=restarts, htp_iters=10),
+        "oracle (recover on S)": oracle,
+        "oracle (GD on S)": lambda *a: oracle(*a, gd=True),
+    }
+
+
+def score(G, A, y, z_hat, x):
+    rel = np.linalg.norm(G(z_hat) - x) / np.linalg.norm(x)
+    if rel <= TOL:
+        return "ok"
+    fits = np.linalg.norm(y - A @ G(z_hat)) <= IDENT_TOL * np.linalg.norm(y)
+    return "ident" if fits else "opt"
+
+
+def run_cell(configs, dims, s, m, trials):
+    out = {name: {"ok": 0, "opt": 0, "ident": 0, "cpu": 0.0} for name in configs}
+    for t in range(trials):
+        for name, solve in configs.items():
+            G, A, z, x, y, rng = draw(dims, s, m, (s, m, len(dims), t))
+            c0 = time.thread_time()
+            z_hat = solve(G, A, y, s, z, rng)
+            out[name]["cpu"] += time.thread_time() - c0
+            out[name][score(G, A, y, z_hat, x)] += 1
+    return out
+
+
+def section_transition(args):
+    print("\n## transition: success / optimisation / identifiability failures per configuration")
+    configs = configurations(args.max_iter, args.restarts)
+    if args.configs:
+        configs = {k: v for k, v in configs.items() if any(c in k for c in args.configs)}
+    for depth in args.depths:
+        dims = [args.k, *args.hidden[: depth - 1], args.n]
+        for s in args.s:
+            print(f"\n### depth {depth} ({dims}), s = {s}, {args.trials} trials per m")
+            rows = {name: [] for name in configs}
+            for m in args.m:
+                cell = run_cell(configs, dims, s, m, args.trials)
+                for name in configs:
+                    rows[name].append(cell[name])
+            m_arr = np.array(args.m, dtype=float)
+            fits = {}
+            for name in configs:
+                ok = np.array([c["ok"] for c in rows[name]])
+                fits[name] = fit_transition(m_arr, ok, np.full(ok.size, args.trials)).x50
+            m50_oracle = fits.get("oracle (recover on S)", np.nan)
+            print(
+                "| configuration | "
+                + " | ".join(f"m={m}" for m in args.m)
+                + " | m_50 | / oracle | CPU ms/recovery |"
+            )
+            print("|---" * (len(args.m) + 4) + "|")
+            for name in configs:
+                cells = " | ".join(f"{c['ok']}/{c['opt']}/{c['ident']}" for c in rows[name])
+                cpu = 1e3 * sum(c["cpu"] for c in rows[name]) / (args.trials * len(args.m))
+                print(
+                    f"| {name} | {cells} | {fits[name]:.3g} | "
+                    f"{fits[name] / m50_oracle:.2f} | {cpu:.2f} |"
+                )
+            print(
+                "(cells: successes / optimisation failures / identifiability failures; "
+                "m_50 from the logistic fit, nan if it does not cross 50% in range)"
+            )
+
+
+def section_square(args):
+    print("\n## square: m = n, noise-free, default latent_recover")
+    print("| depth | dims | s | success | opt. failures | certified | CPU ms/recovery |")
+    print("|---|---|---|---|---|---|---|")
+    for depth in args.square_depths:
+        dims = [args.k, *[args.k * 3 * 2**i for i in range(depth - 1)], args.n]
+        for s in args.s:
+            ok = opt = cert = 0
+            cpu = 0.0
+            for t in range(args.square_trials):
+                G, A, z, x, y, rng = draw(dims, s, dims[-1], ("sq", depth, s, t))
+                c0 = time.thread_time()
+                r = latent_recover(G, A, y, s, rng=rng)
+                cpu += time.thread_time() - c0
+                res = score(G, A, y, r.z, x)
+                ok += res == "ok"
+                opt += res == "opt"
+                cert += r.certified
+            n = args.square_trials
+            print(f"| {depth} | {dims} | {s} | {ok}/{n} | {opt} | {cert} | {1e3 * cpu / n:.2f} |")
+
+
+def section_dense(args):
+    print(f"\n## dense: s = k, m = {args.dense_m} fixed, default latent_recover, over k")
+    print("| layers | " + " | ".join(f"k={k}" for k in args.dense_k) + " |")
+    print("|---" * (len(args.dense_k) + 1) + "|")
+    for depth in (2, 3):
+        cells = []
+        for k in args.dense_k:
+            dims = [k, *args.hidden[: depth - 1], args.n]
+            ok = 0
+            for t in range(args.dense_trials):
+                G, A, z, x, y, rng = draw(dims, k, args.dense_m, ("dense", depth, k, t))
+                r = latent_recover(G, A, y, k, rng=rng)
+                ok += score(G, A, y, r.z, x) == "ok"
+            cells.append(f"{ok}/{args.dense_trials}")
+        print(f"| {depth} | " + " | ".join(cells) + " |")
+
+
+def _rate(func, flops, seconds=0.3):
+    """Flops per CPU second of func(), repeated for about `seconds`; best of 3 rounds."""
+    func()
+    best = 0.0
+    for _ in range(3):
+        n, c0 = 0, time.thread_time()
+        while time.thread_time() - c0 < seconds / 3:
+            func()
+            n += 1
+        best = max(best, n * flops / (time.thread_time() - c0))
+    return best
+
+
+def section_speed(args):
+    print("\n## speed (CPU time, BLAS 1 thread)")
+    dims = [args.k, *args.hidden, args.n]
+    G, A, z, x, y, rng = draw(dims, 5, 40, "speed")
+    F = G.premultiply(A)
+    layer_dims = [W.shape for W in F.weights]
+    big = np.random.default_rng(0).standard_normal((512, 512))
+    peak = _rate(lambda: big @ big, 2 * 512**3)
+    print(f"large dgemm (512^3): {peak / 1e9:.2f} GFlop/s")
+    print("| R | batched IHT GFlop/s | same-shape dgemm GFlop/s | ratio | vs large dgemm |")
+    print("|---|---|---|---|---|")
+    for R in args.batch_sizes:
+        Z0 = rng.standard_normal((R, G.k))
+        # forward and backward: two GEMMs per layer (the backward one skips nothing).
+        flops = 2 * 2 * R * sum(a * b for a, b in layer_dims)
+        T = ITERS
+        rate = _rate(
+            lambda Z0=Z0: latent_iht(G, A, y, 5, step=1e-3, max_iter=ITERS, tol=0, z0=Z0),
+            T * flops,
+        )
+        mats = [(np.ones((R, b)), np.ones((b, a))) for a, b in layer_dims]
+        mats += [(np.ones((R, a)), np.ones((a, b))) for a, b in layer_dims]
+
+        def gemms(mats=mats):
+            for P, Q in mats:
+                P @ Q
+
+        ref = _rate(gemms, flops)
+        print(
+            f"| {R} | {rate / 1e9:.2f} | {ref / 1e9:.2f} | {rate / ref:.2f} | {rate / peak:.2f} |"
+        )
+    # A default recovery against one plain latent IHT run of max_iter iterations.
+    print(
+        f"\ndefault latent_recover vs one latent_iht run (restarts=1, max_iter="
+        f"{args.max_iter}, tol=0), CPU ms, {args.speed_trials} problems per row:"
+    )
+    print("| depth | s | m | recover ms (median) | plain IHT ms (median) | ratio |")
+    print("|---|---|---|---|---|---|")
+    for depth in args.depths:
+        dims = [args.k, *args.hidden[: depth - 1], args.n]
+        for s in args.s:
+            for m in args.speed_m:
+                t_rec, t_iht = [], []
+                for t in range(args.speed_trials):
+                    G, A, z, x, y, rng = draw(dims, s, m, ("sp", depth, s, m, t))
+                    c0 = time.thread_time()
+                    LatentRecover(G, A, s).solve(y, rng=rng)
+                    t_rec.append(time.thread_time() - c0)
+                    c0 = time.thread_time()
+                    latent_iht(G, A, y, s, max_iter=args.max_iter, tol=0, rng=rng)
+                    t_iht.append(time.thread_time() - c0)
+                a, b = np.median(t_rec) * 1e3, np.median(t_iht) * 1e3
+                print(f"| {depth} | {s} | {m} | {a:.2f} | {b:.2f} | {a / b:.2f} |")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="the study's quick network, few trials")
+    p.add_argument("--sections", nargs="+", default=["transition", "square", "dense", "speed"])
+    p.add_argument("--configs", nargs="*", help="substrings of configuration names to run")
+    p.add_argument("--trials", type=int, default=None)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.k, args.hidden, args.n = 10, (30, 60), 80
+        args.s, args.m = [2, 4], [2, 3, 4, 6, 8, 12, 16, 24, 48]
+        args.trials = args.trials or 20
+        args.square_trials, args.dense_trials = 50, 10
+        args.dense_k, args.dense_m = [2, 5, 10, 20, 30], 40
+        args.speed_m = [8, 24]
+    else:
+        args.k, args.hidden, args.n = 20, (60, 120), 200
+        args.s, args.m = [2, 5, 8], [3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 30, 40, 60]
+        args.trials = args.trials or 30
+        args.square_trials, args.dense_trials = 100, 20
+        args.dense_k, args.dense_m = [5, 10, 20, 30, 40, 60], 100
+        args.speed_m = [15, 40]
+    args.depths, args.square_depths = [2, 3], [2, 3, 4]
+    args.max_iter, args.restarts = 1000 if not args.quick else 300, 5
+    args.batch_sizes = [1, 8, 64, 512]
+    args.speed_trials = 10
+    print(
+        f"bench_recovery: k={args.k}, hidden={args.hidden}, n={args.n}, "
+        f"{'quick' if args.quick else 'default'} preset"
+    )
+    with threadpool_limits(1):
+        warm_up()
+        for name in args.sections:
+            globals()[f"section_{name}"](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,460 @@
+"""Kernels of the latent recovery pipeline: Gauss-Newton on a support, greedy seeds, swaps.
+
+The objective is f(z) = ||y - F(z)||^2 on a packed network F (``network.py``). Every
+function here works on one row z of shape (k,) at a time, with the forward workspaces of
+one row (``workspace_size(1, dims)`` floats), except `one_sparse_fits`, which pushes all
+2k signed unit vectors through the network as one batch (GEMMs).
+
+- `gauss_newton`: on the support S of z, d = argmin ||y - F(z) - J_S d|| (the Gauss-Newton
+  step of the restricted problem, by least squares), then z_S <- z_S + t d with t halved
+  until f decreases; optionally the negation check f(-z) < f(z) after each step.
+- `grow`: orthogonal-matching-pursuit growth of a support: add the coordinate with the
+  largest |gradient| outside it, then Gauss-Newton on the grown support.
+- `htp_step`: one latent hard-thresholding-pursuit step: a normalised gradient step,
+  P_s, then Gauss-Newton on the new support.
+- `swap_search`: local search over supports: at z, the linearised residual of every
+  one-element swap (drop j in S, add l outside it) is ranked by least squares on the
+  Jacobian columns (no network pass), the best ``n_screen`` swaps are refitted by
+  Gauss-Newton on the true objective, and the best improving one is taken; repeated until
+  no swap improves.
+"""
+
+import numpy as np
+
+from sdlss_theory._kernels._jit import jit, register_warm_up
+from sdlss_theory._kernels.network import (
+    RELU,
+    SIGMOID,
+    TANH,
+    backward,
+    forward,
+    layer_output,
+    layer_weight,
+    pack_network,
+    workspace_size,
+)
+from sdlss_theory._kernels.threshold import hard_threshold_rows
+
+# Line-search halvings of a Gauss-Newton or gradient step before giving up.
+MAX_HALVINGS = 30
+
+
+@jit
+def _derivative(out, code):
+    if code == RELU:
+        return 1.0 if out > 0.0 else 0.0
+    if code == SIGMOID:
+        return out * (1.0 - out)
+    if code == TANH:
+        return 1.0 - out * out
+    return 1.0
+
+
+@jit
+def jacobian_columns(flat, w_off, dims, codes, H, cols):
+    """The columns ``cols`` of J_F(z), shape (m, len(cols)), with H the forward pass of z."""
+    n_layers = dims.shape[0] - 1
+    W0 = layer_weight(flat, w_off, dims, 0)
+    t = np.empty((dims[1], cols.shape[0]))
+    for c in range(cols.shape[0]):
+        t[:, c] = W0[:, cols[c]]
+    for i in range(n_layers):
+        if i > 0:
+            t = np.dot(layer_weight(flat, w_off, dims, i), t)
+        out = layer_output(H, 1, dims, i)[0]
+        if codes[i] != 0:
+            for a in range(dims[i + 1]):
+                d = _derivative(out[a], codes[i])
+                if d != 1.0:
+                    t[a, :] *= d
+    return t
+
+
+@jit
+def objective(flat, w_off, b_off, dims, codes, y, z, H):
+    """f(z) = ||y - F(z)||^2, leaving the forward pass of z in H."""
+    F = forward(flat, w_off, b_off, dims, codes, z.reshape((1, -1)), H)
+    return np.sum((y - F[0]) ** 2)
+
+
+@jit
+def gauss_newton(flat, w_off, b_off, dims, codes, y, z, n_steps, negate, tol, H, Hc):
+    """Gauss-Newton with backtracking on the support of z (in place); returns (f, steps).
+
+    H holds the forward pass of the final z on return.
+    """
+    f = objective(flat, w_off, b_off, dims, codes, y, z, H)
+    y_sq = np.sum(y * y)
+    n_done = 0
+    cand = np.empty_like(z)
+    for _ in range(n_steps):
+        if f <= 1e-30 * y_sq:
+            break
+        S = np.flatnonzero(z)
+        if S.shape[0] == 0:
+            break
+        m = dims[-1]
+        F = layer_output(H, 1, dims, dims.shape[0] - 2)[0]
+        J = jacobian_columns(flat, w_off, dims, codes, H, S)
+        r = np.empty(m)
+        for i in range(m):
+            r[i] = y[i] - F[i]
+        d = np.linalg.lstsq(J, r)[0]
+        t = 1.0
+        accepted = False
+        fc = f
+        for _ in range(MAX_HALVINGS):
+            cand[:] = z
+            for c in range(S.shape[0]):
+                cand[S[c]] += t * d[c]
+            fc = objective(flat, w_off, b_off, dims, codes, y, cand, Hc)
+            if np.isfinite(fc) and fc < f:
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            break
+        change = t * np.sqrt(np.sum(d * d))
+        z[:] = cand
+        H[:] = Hc
+        f = fc
+        n_done += 1
+        if negate:
+            cand[:] = -z
+            fn = objective(flat, w_off, b_off, dims, codes, y, cand, Hc)
+            if fn < f:
+                z[:] = cand
+                H[:] = Hc
+                f = fn
+        if change <= tol * max(np.sqrt(np.sum(z * z)), 1e-300):
+            break
+    return f, n_done
+
+
+@jit
+def one_sparse_fits(flat, w_off, b_off, dims, codes, y):
+    """Best fits t * sign * e_j, t >= 0, of every signed unit vector: (Z, f), 2k rows.
+
+    For a bias-free ReLU network F(t v) = t F(v) for t >= 0, so the best t is
+    max(<y, F(v)>, 0) / ||F(v)||^2 in closed form; otherwise this is the same formula
+    read as one Gauss-Newton step from 0 along v (exact for homogeneous F).
+    """
+    k = dims[0]
+    E = np.zeros((2 * k, k))
+    for j in range(k):
+        E[j, j] = 1.0
+        E[k + j, j] = -1.0
+    H = np.empty(workspace_size(2 * k, dims))
+    V = forward(flat, w_off, b_off, dims, codes, E, H)
+    Z = np.zeros((2 * k, k))
+    f = np.empty(2 * k)
+    y_sq = np.sum(y * y)
+    for i in range(2 * k):
+        ip = np.dot(V[i], y)
+        nv = np.dot(V[i], V[i])
+        t = ip / nv if (ip > 0.0 and nv > 0.0) else 0.0
+        Z[i] = t * E[i]
+        f[i] = y_sq - t * ip
+    return Z, f
+
+
+@jit
+def grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, H, Hc):
+    """OMP-style growth of z's support to s entries, refitting by Gauss-Newton each time."""
+    k = z.shape[0]
+    f = objective(flat, w_off, b_off, dims, codes, y, z, H)
+    g = np.empty((1, k))
+    work = np.empty(2 * np.max(dims))
+    while np.count_nonzero(z) < s:
+        F = layer_output(H, 1, dims, dims.shape[0] - 2)
+        backward(flat, w_off, dims, codes, H, y.reshape((1, -1)) - F, g, work)
+        best, best_j = -1.0, -1
+        for j in range(k):
+            if z[j] == 0.0 and abs(g[0, j]) > best:
+                best, best_j = abs(g[0, j]), j
+        scale = max(np.sqrt(np.sum(z * z)), 1.0)
+        z[best_j] = 1e-3 * scale * (1.0 if g[0, best_j] >= 0.0 else -1.0)
+        f, _ = gauss_newton(flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc)
+    return f
+
+
+@jit
+def htp_step(flat, w_off, b_off, dims, codes, y, z, s, f, gn_steps, negate, tol, H, Hc):
+    """One latent HTP step from z (in place): normalised gradient step, P_s, Gauss-Newton.
+
+    Returns (f, support_changed). The step mu = ||g_Gamma||^2 / ||J g_Gamma||^2 (Gamma:
+    the support grown to s by |g|) is halved until f decreases; if it never does, z stays.
+    """
+    k = z.shape[0]
+    g = np.empty((1, k))
+    work = np.empty(2 * np.max(dims))
+    F = layer_output(H, 1, dims, dims.shape[0] - 2)
+    backward(flat, w_off, dims, codes, H, y.reshape((1, -1)) - F, g, work)
+    score = np.abs(g[0]) + 1.0
+    top = np.max(score) + 1.0
+    for j in range(k):
+        if z[j] != 0.0:
+            score[j] = top
+    gamma = hard_threshold_rows(score.reshape((1, -1)), s, np.empty((1, k)))[0] != 0.0
+    cols = np.flatnonzero(gamma)
+    J = jacobian_columns(flat, w_off, dims, codes, H, cols)
+    g_sup = np.empty(cols.shape[0])
+    for c in range(cols.shape[0]):
+        g_sup[c] = g[0, cols[c]]
+    num = np.sum(g_sup * g_sup)
+    den = np.sum(np.dot(J, g_sup) ** 2)
+    if num == 0.0 or den == 0.0:
+        return f, False
+    mu = num / den
+    cand = np.empty((1, k))
+    for _ in range(MAX_HALVINGS):
+        cand[0] = z + mu * g[0]
+        hard_threshold_rows(cand, s, cand)
+        fc = objective(flat, w_off, b_off, dims, codes, y, cand[0], Hc)
+        if np.isfinite(fc) and fc < f:
+            changed = False
+            for j in range(k):
+                if (cand[0, j] != 0.0) != (z[j] != 0.0):
+                    changed = True
+            z[:] = cand[0]
+            fn, _ = gauss_newton(
+                flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc
+            )
+            return fn, changed
+        mu *= 0.5
+    return f, False
+
+
+@jit
+def swap_search(
+    flat,
+    w_off,
+    b_off,
+    dims,
+    codes,
+    y,
+    z,
+    n_screen,
+    n_starts,
+    gn_steps,
+    max_swaps,
+    negate,
+    tol,
+    fit_sq,
+    H,
+    Hc,
+):
+    """Local search over supports of the same size (in place); returns (f, swaps taken).
+
+    At z with support S, for every j in S and l outside, the linearised fit on
+    T = S - {j} + {l}, min_u ||b - J_T u|| with b = y - F(z) + J_S z_S, ranks the swaps
+    (J = J_F(z), one Jacobian per round). The ``n_screen`` best are refitted on the true
+    objective by Gauss-Newton from ``n_starts`` (1 to 3) starts each (u; then z with z_j = 0,
+    z_l = +c, then -c, c = ||z|| / sqrt(|S|)); the best refit replaces z if it lowers f.
+    Stops once f <= fit_sq.
+    """
+    k = z.shape[0]
+    m = y.shape[0]
+    y_sq = np.sum(y * y)
+    f = objective(flat, w_off, b_off, dims, codes, y, z, H)
+    all_cols = np.arange(k)
+    n_swaps = 0
+    best_z = np.empty(k)
+    cand = np.empty(k)
+    Hb = np.empty_like(H)
+    for _ in range(max_swaps):
+        if f <= max(fit_sq, 1e-30 * y_sq):
+            break
+        S = np.flatnonzero(z)
+        n_s = S.shape[0]
+        if n_s == 0 or n_s == k:
+            break
+        outside = np.flatnonzero(z == 0.0)
+        F = layer_output(H, 1, dims, dims.shape[0] - 2)[0]
+        J = jacobian_columns(flat, w_off, dims, codes, H, all_cols)
+        b = y - F + np.dot(J, z)
+        # Normal equations on the Gram matrix: each swap costs an s x s solve, not a pass.
+        M = np.dot(J.T, J)
+        cvec = np.dot(J.T, b)
+        ridge = 1e-12 * max(np.trace(M) / k, 1e-300)
+        n_cand = n_s * outside.shape[0]
+        scores = np.empty(n_cand)
+        T = np.empty(n_s, dtype=np.int64)
+        MT = np.empty((n_s, n_s))
+        cT = np.empty(n_s)
+        for a in range(n_s):
+            for o in range(outside.shape[0]):
+                c = 0
+                for a2 in range(n_s):
+                    if a2 != a:
+                        T[c] = S[a2]
+                        c += 1
+                T[c] = outside[o]
+                for p in range(n_s):
+                    cT[p] = cvec[T[p]]
+                    for q in range(n_s):
+                        MT[p, q] = M[T[p], T[q]]
+                    MT[p, p] += ridge
+                u = np.linalg.solve(MT, cT)
+                # ||b - J_T u||^2 = ||b||^2 - c_T^T u at the least-squares solution.
+                scores[a * outside.shape[0] + o] = -np.dot(cT, u)
+        order = np.argsort(scores)
+        best_f = f
+        norm_z = np.sqrt(np.sum(z * z))
+        JT = np.empty((m, n_s))
+        for q in range(min(n_screen, n_cand)):
+            a = order[q] // outside.shape[0]
+            o = order[q] % outside.shape[0]
+            j, l_new = S[a], outside[o]
+            for start in range(n_starts):
+                if start == 0:
+                    c = 0
+                    for a2 in range(n_s):
+                        if a2 != a:
+                            JT[:, c] = J[:, S[a2]]
+                            c += 1
+                    JT[:, c] = J[:, l_new]
+                    u = np.linalg.lstsq(JT, b)[0]
+                    cand[:] = 0.0
+                    c = 0
+                    for a2 in range(n_s):
+                        if a2 != a:
+                            cand[S[a2]] = u[c]
+                            c += 1
+                    cand[l_new] = u[c]
+                else:
+                    cand[:] = z
+                    cand[j] = 0.0
+                    cand[l_new] = (1.0 if start == 1 else -1.0) * norm_z / np.sqrt(n_s)
+                if np.count_nonzero(cand) == 0:
+                    continue
+                fc, _ = gauss_newton(
+                    flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc
+                )
+                if fc < best_f:
+                    best_f = fc
+                    best_z[:] = cand
+        if best_f < f * (1.0 - 1e-9):
+            z[:] = best_z
+            f = objective(flat, w_off, b_off, dims, codes, y, z, H)
+            n_swaps += 1
+        else:
+            break
+    return f, n_swaps
+
+
+@jit
+def support_gradient_norm(flat, w_off, b_off, dims, codes, y, z, H):
+    """(||(grad f(z))_S||, ||J_S||_F): the gradient on the support S of z and its scale.
+
+    grad f(z) = 2 J^T (F(z) - y), J = J_F(z).
+    """
+    k = z.shape[0]
+    objective(flat, w_off, b_off, dims, codes, y, z, H)
+    F = layer_output(H, 1, dims, dims.shape[0] - 2)
+    g = np.empty((1, k))
+    backward(flat, w_off, dims, codes, H, F - y.reshape((1, -1)), g, np.empty(2 * np.max(dims)))
+    total = 0.0
+    for j in range(k):
+        if z[j] != 0.0:
+            total += g[0, j] ** 2
+    S = np.flatnonzero(z)
+    scale = 0.0
+    if S.shape[0] > 0:
+        scale = np.sqrt(np.sum(jacobian_columns(flat, w_off, dims, codes, H, S) ** 2))
+    return 2.0 * np.sqrt(total), scale
+
+
+@jit
+def recover_rows(
+    flat,
+    w_off,
+    b_off,
+    dims,
+    codes,
+    y,
+    Z,
+    s,
+    gn_steps,
+    htp_iters,
+    n_screen,
+    swap_starts,
+    max_swaps,
+    negate,
+    tol,
+    fit_sq,
+):
+    """The pipeline on each row of Z (in place): grow, Gauss-Newton, HTP, swap search.
+
+    A row with fewer than s non-zeros is first grown to s (`grow`). Rows run one after
+    another; once a row reaches f <= fit_sq the remaining rows are skipped (their f is
+    that of their start). Returns (f, support_changes, steps, ran) per row; steps counts
+    accepted Gauss-Newton, HTP and swap steps.
+    """
+    n_rows, k = Z.shape
+    H = np.empty(workspace_size(1, dims))
+    Hc = np.empty(workspace_size(1, dims))
+    f = np.empty(n_rows)
+    changes = np.zeros(n_rows, dtype=np.int64)
+    steps = np.zeros(n_rows, dtype=np.int64)
+    ran = np.zeros(n_rows, dtype=np.bool_)
+    done = False
+    for r in range(n_rows):
+        z = Z[r]
+        if done:
+            f[r] = objective(flat, w_off, b_off, dims, codes, y, z, H)
+            continue
+        ran[r] = True
+        if np.count_nonzero(z) < s:
+            f[r] = grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, H, Hc)
+        f[r], n_gn = gauss_newton(
+            flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc
+        )
+        steps[r] += n_gn
+        for _ in range(htp_iters):
+            if f[r] <= fit_sq:
+                break
+            fn, changed = htp_step(
+                flat, w_off, b_off, dims, codes, y, z, s, f[r], gn_steps, negate, tol, H, Hc
+            )
+            if changed:
+                changes[r] += 1
+            steps[r] += 1
+            stalled = fn >= f[r] * (1.0 - 1e-12)
+            f[r] = fn
+            if stalled:
+                break
+        if max_swaps > 0 and f[r] > fit_sq:
+            f[r], n_sw = swap_search(
+                flat,
+                w_off,
+                b_off,
+                dims,
+                codes,
+                y,
+                z,
+                n_screen,
+                swap_starts,
+                gn_steps,
+                max_swaps,
+                negate,
+                tol,
+                fit_sq,
+                H,
+                Hc,
+            )
+            changes[r] += n_sw
+            steps[r] += n_sw
+        done = f[r] <= fit_sq
+    return f, changes, steps, ran
+
+
+@register_warm_up
+def _warm_up() -> None:
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((5, 4)), rng.standard_normal((3, 5))]
+    packed = pack_network(weights, [np.zeros(5), np.zeros(3)], [RELU, 0])
+    y = rng.standard_normal(3)
+    Z, _ = one_sparse_fits(*packed, y)
+    recover_rows(*packed, y, Z[:2].copy(), 2, 3, 1, 2, 3, 2, True, 1e-9, 0.0)
+    support_gradient_norm(*packed, y, Z[0].copy(), np.empty(workspace_size(1, packed[3])))
