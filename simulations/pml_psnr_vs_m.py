@@ -27,39 +27,24 @@ split of the training set, at m = 8), then used unchanged for SDLSS (docs/studie
 from __future__ import annotations
 
 import dataclasses
-import functools
-import time
 from typing import Literal
 
 import numpy as np
 
-from sdlss_theory import load_digits, train_test_split
-from sdlss_theory.pml import PMLConfig, PMLTrainer, mse, psnr, reconstruct, relative_error
-from sdlss_theory.sweep import Study, StudyConfig
+from sdlss_theory.sweep import Study
+from simulations._common import fixed_params
+from simulations._pml_common import QUICK_TRAINING, TrainingConfig, evaluate_on_digits
 
 METHODS = ("sdlss", "dcs")
 Method = Literal["sdlss", "dcs"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(StudyConfig):
-    trials: int = 5
+class Config(TrainingConfig):
     m: tuple[int, ...] = (4, 8, 12, 16, 24, 32)
     methods: tuple[Method, ...] = METHODS
-    k: int = 32
     s: int = 8
-    widths: tuple[int, ...] = (128,)
-    T: int = 5
-    steps: int = 3000
-    batch_size: int = 32
-    lr: float = 3e-3
-    beta0: float = 1.0
-    lam: float = 1.0
-    learn_A: bool = False
     split_seed: int = 0
-    n_eval: int = 359
-    long_steps: int = 200
-    restarts: int = 5
     n_show: int = 6
 
     def __post_init__(self) -> None:
@@ -73,27 +58,12 @@ class Config(StudyConfig):
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(
-            trials=2, m=(4, 8, 16), widths=(64,), steps=200, n_eval=60, long_steps=60,
-            restarts=2,
-        )  # fmt: skip
+        return cls(m=(4, 8, 16), widths=(64,), **QUICK_TRAINING)
 
 
 def grid(config: Config) -> list[dict]:
-    fixed = {
-        f.name: getattr(config, f.name)
-        for f in dataclasses.fields(config)
-        if f.name not in ("trials", "seed", "m", "methods")
-    }
+    fixed = fixed_params(config, swept=("m", "methods"))
     return [{"method": method, "m": m, **fixed} for m in config.m for method in config.methods]
-
-
-@functools.cache
-def digits_split(split_seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed train/test split of the digits (cached per worker)."""
-    x, _ = load_digits()
-    x_train, x_test = train_test_split(x, rng=np.random.default_rng(split_seed))
-    return x_train, x_test
 
 
 def to_hex(image: np.ndarray) -> str:
@@ -106,67 +76,9 @@ def from_hex(text: str) -> np.ndarray:
     return np.frombuffer(bytes.fromhex(text), dtype=np.uint8).astype(float) / 255.0
 
 
-def train_and_evaluate(
-    params: dict,
-    rng: np.random.Generator,
-    x_train: np.ndarray,
-    x_test: np.ndarray,
-    *,
-    output: str = "sigmoid",
-) -> tuple[dict, PMLTrainer, np.ndarray, np.ndarray]:
-    """One training run and the evaluation shared by the PML studies.
-
-    Returns the metrics, the trainer, and the T-step and long reconstructions of ``x_test``.
-    """
-    sdlss = params["method"] == "sdlss"
-    cfg = PMLConfig(
-        k=params["k"],
-        widths=tuple(params["widths"]),
-        n=x_train.shape[1],
-        m=params["m"],
-        s=params["s"] if sdlss else None,
-        method="pml" if sdlss else "dcs",
-        output=output,
-        T=params["T"],
-        beta0=params["beta0"],
-        learn_A=params["learn_A"],
-        lam=params["lam"],
-        lr=params["lr"],
-        batch_size=params["batch_size"],
-        init=params.get("init", "he"),
-    )
-    start = time.perf_counter()
-    trainer = PMLTrainer(cfg, x_train, rng=rng)
-    trainer.train(params["steps"], progress=False)
-    train_time = time.perf_counter() - start
-    G, A, beta = trainer.generator(), trainer.A, trainer.beta
-    y = x_test @ A.T
-    solver = "iht" if sdlss else "gd"
-    z0 = rng.standard_normal((x_test.shape[0], cfg.k))
-    x_hat, _ = reconstruct(G, A, y, s=cfg.s, solver=solver, steps=cfg.T, step=beta, z0=z0)
-    x_long, _ = reconstruct(
-        G, A, y, s=cfg.s, solver=solver, steps=params["long_steps"], step="auto",
-        restarts=params["restarts"], rng=rng,
-    )  # fmt: skip
-    metrics = {
-        "beta": beta,
-        "train_time": train_time,
-        "mse": float(np.mean(mse(x_hat, x_test))),
-        "rel_error": float(np.mean(relative_error(x_hat, x_test))),
-        "rel_error_long": float(np.mean(relative_error(x_long, x_test))),
-        "mse_long": float(np.mean(mse(x_long, x_test))),
-    }
-    return metrics, trainer, x_hat, x_long
-
-
 def trial(params: dict, rng: np.random.Generator) -> dict:
-    x_train, x_test = digits_split(params["split_seed"])
-    x_test = x_test[: params["n_eval"]]
-    metrics, _, x_hat, x_long = train_and_evaluate(params, rng, x_train, x_test)
-    per_image = psnr(x_hat, x_test)
-    metrics["psnr"] = float(np.mean(per_image))
+    metrics, x_test, x_hat, per_image = evaluate_on_digits(params, rng)
     metrics["psnr_median"] = float(np.median(per_image))
-    metrics["psnr_long"] = float(np.mean(psnr(x_long, x_test)))
     for j in range(params["n_show"]):
         metrics[f"true{j}"] = to_hex(x_test[j])
         metrics[f"rec{j}"] = to_hex(x_hat[j])

@@ -18,29 +18,17 @@ import dataclasses
 
 import numpy as np
 
-from sdlss_theory.pml import psnr
-from sdlss_theory.sweep import Study, StudyConfig
-from simulations.pml_psnr_vs_m import digits_split, train_and_evaluate
+from sdlss_theory.sweep import Study
+from simulations._common import fixed_params
+from simulations._pml_common import QUICK_TRAINING, TrainingConfig, evaluate_on_digits
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(StudyConfig):
-    trials: int = 5
+class Config(TrainingConfig):
     s: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
     m: int = 8
     k: int = 64
-    widths: tuple[int, ...] = (128,)
-    T: int = 5
-    steps: int = 3000
-    batch_size: int = 32
-    lr: float = 3e-3
-    beta0: float = 1.0
-    lam: float = 1.0
-    learn_A: bool = False
     split_seed: int = 0
-    n_eval: int = 359
-    long_steps: int = 200
-    restarts: int = 5
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -51,27 +39,16 @@ class Config(StudyConfig):
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(
-            trials=2, s=(2, 8, 64), widths=(64,), steps=200, n_eval=60, long_steps=60,
-            restarts=2,
-        )  # fmt: skip
+        return cls(s=(2, 8, 64), widths=(64,), **QUICK_TRAINING)
 
 
 def grid(config: Config) -> list[dict]:
-    fixed = {
-        f.name: getattr(config, f.name)
-        for f in dataclasses.fields(config)
-        if f.name not in ("trials", "seed", "s")
-    }
+    fixed = fixed_params(config, swept=("s",))
     return [{"method": "sdlss", "s": s, **fixed} for s in config.s]
 
 
 def trial(params: dict, rng: np.random.Generator) -> dict:
-    x_train, x_test = digits_split(params["split_seed"])
-    x_test = x_test[: params["n_eval"]]
-    metrics, _, x_hat, x_long = train_and_evaluate(params, rng, x_train, x_test)
-    metrics["psnr"] = float(np.mean(psnr(x_hat, x_test)))
-    metrics["psnr_long"] = float(np.mean(psnr(x_long, x_test)))
+    metrics, _, _, _ = evaluate_on_digits(params, rng)
     return metrics
 
 

@@ -33,15 +33,15 @@ import numpy as np
 
 from sdlss_theory import ReLUGenerator, gaussian_matrix, synthetic_dataset
 from sdlss_theory.pml import reconstruct, relative_error
-from sdlss_theory.sweep import Study, StudyConfig
-from simulations.pml_psnr_vs_m import train_and_evaluate
+from sdlss_theory.sweep import Study
+from simulations._common import fixed_params
+from simulations._pml_common import QUICK_TRAINING, TrainingConfig, train_and_evaluate
 
 Method = Literal["sdlss", "dcs", "teacher"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(StudyConfig):
-    trials: int = 5
+class Config(TrainingConfig):
     m: tuple[int, ...] = (6, 10, 16, 24)
     methods: tuple[Method, ...] = ("sdlss", "dcs", "teacher")
     k: int = 16
@@ -51,16 +51,8 @@ class Config(StudyConfig):
     n_train: int = 1500
     n_test: int = 300
     data_seed: int = 0
-    T: int = 5
-    steps: int = 3000
-    batch_size: int = 32
-    lr: float = 3e-3
     beta0: float = 0.3
-    lam: float = 1.0
-    learn_A: bool = False
     n_eval: int = 300
-    long_steps: int = 200
-    restarts: int = 5
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -73,18 +65,11 @@ class Config(StudyConfig):
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(
-            trials=2, m=(6, 16), steps=200, n_train=500, n_test=60, n_eval=60, long_steps=60,
-            restarts=2,
-        )  # fmt: skip
+        return cls(m=(6, 16), n_train=500, n_test=60, **QUICK_TRAINING)
 
 
 def grid(config: Config) -> list[dict]:
-    fixed = {
-        f.name: getattr(config, f.name)
-        for f in dataclasses.fields(config)
-        if f.name not in ("trials", "seed", "m", "methods")
-    }
+    fixed = fixed_params(config, swept=("m", "methods"))
     return [{"method": method, "m": m, **fixed} for m in config.m for method in config.methods]
 
 
