@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy import stats
 
+from figures._common import per_seed_values_by, plot_seed_means
 from sdlss_theory.plotting import OKABE_ITO, figure_size
 
 STYLE = {
@@ -24,15 +25,6 @@ STYLE = {
 
 def _from_hex(text: str) -> np.ndarray:
     return np.frombuffer(bytes.fromhex(text), dtype=np.uint8).astype(float) / 255.0
-
-
-def _mean_ci(values: np.ndarray) -> tuple[float, float, float]:
-    n = values.size
-    mean = float(np.mean(values))
-    if n < 2:
-        return mean, np.nan, np.nan
-    half = stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / np.sqrt(n)
-    return mean, mean - half, mean + half
 
 
 def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
@@ -49,25 +41,12 @@ def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
 
 
 def _by_method(trials: list[dict], metric: str) -> dict[str, dict[int, np.ndarray]]:
-    out: dict[str, dict[int, list[float]]] = {}
-    for row in trials:
-        out.setdefault(row["method"], {}).setdefault(int(row["m"]), []).append(row[metric])
-    return {meth: {m: np.asarray(v) for m, v in d.items()} for meth, d in out.items()}
+    return per_seed_values_by(trials, metric, "m", by="method")
 
 
 def _panel(ax, trials, metric, title):
-    data = _by_method(trials, metric)
-    for method, per_m in data.items():
-        style = dict(STYLE.get(method, {"label": method}))
-        ms = np.array(sorted(per_m))
-        stats_ = np.array([_mean_ci(per_m[m]) for m in ms])
-        (line,) = ax.plot(ms, stats_[:, 0], **style)
-        if np.all(np.isfinite(stats_[:, 1])):
-            ax.fill_between(ms, stats_[:, 1], stats_[:, 2], color=line.get_color(), alpha=0.2,
-                            linewidth=0)  # fmt: skip
-        for m in ms:
-            ax.plot(np.full(per_m[m].size, m), per_m[m], linestyle="none", marker=".",
-                    color=line.get_color(), alpha=0.6, markersize=3)  # fmt: skip
+    for method, per_m in _by_method(trials, metric).items():
+        plot_seed_means(ax, per_m, **STYLE.get(method, {"label": method}))
     ax.set_xlabel("measurements $m$")
     ax.set_ylabel("test PSNR (dB)")
     ax.set_title(title)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy import stats
 
+from figures._common import per_seed_values_by, plot_seed_means
 from sdlss_theory.plotting import OKABE_ITO, figure_size
 
 STYLE = {
@@ -26,27 +26,8 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     steps, restarts = config.get("long_steps", "?"), config.get("restarts", "?")
     titles = (f"(a) {T} latent steps", f"(b) {steps} steps, {restarts} restarts")
     for ax, metric, title in zip(axes, ("rel_error", "rel_error_long"), titles, strict=True):
-        data: dict[str, dict[int, list[float]]] = {}
-        for row in trials:
-            data.setdefault(row["method"], {}).setdefault(int(row["m"]), []).append(row[metric])
-        for method, per_m in data.items():
-            ms = np.array(sorted(per_m))
-            vals = [np.asarray(per_m[m]) for m in ms]
-            mean = np.array([v.mean() for v in vals])
-            half = np.array(
-                [
-                    stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
-                    if v.size > 1
-                    else np.nan
-                    for v in vals
-                ]
-            )
-            (line,) = ax.plot(ms, mean, **STYLE.get(method, {"label": method}))
-            if np.all(np.isfinite(half)):
-                ax.fill_between(ms, mean - half, mean + half, color=line.get_color(), alpha=0.2,
-                                lw=0)  # fmt: skip
-            for m, v in zip(ms, vals, strict=True):
-                ax.plot(np.full(v.size, m), v, ".", color=line.get_color(), alpha=0.6, ms=3)
+        for method, per_m in per_seed_values_by(trials, metric, "m", by="method").items():
+            plot_seed_means(ax, per_m, **STYLE.get(method, {"label": method}))
         ax.set_xlabel("measurements $m$")
         ax.set_title(title)
     axes[0].set_ylabel(r"relative error $\|\hat x - x\| / \|x\|$")
