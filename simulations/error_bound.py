@@ -61,9 +61,9 @@ from sdlss_theory import (
     gaussian_matrix,
     latent_gd,
     latent_iht,
-    sparse_latents,
 )
 from sdlss_theory.sweep import Study, StudyConfig
+from simulations._common import fixed_params, nonzero_sparse_code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,22 +125,7 @@ class Config(StudyConfig):
 
 
 def grid(config: Config) -> list[dict]:
-    fixed = {
-        "k": config.k,
-        "widths": list(config.widths),
-        "n": config.n,
-        "s": config.s,
-        "bias": config.bias,
-        "restarts": config.restarts,
-        "best_restarts": config.best_restarts,
-        "support_restarts": config.support_restarts,
-        "exhaustive_max": config.exhaustive_max,
-        "max_iter": config.max_iter,
-        "best_max_iter": config.best_max_iter,
-        "c_fixed": config.c_fixed,
-        "slack_tol": config.slack_tol,
-        "tol_rel": config.tol_rel,
-    }
+    fixed = fixed_params(config, swept=("m", "e_level", "noise"))
     return [
         {"m": m, "e_level": e, "noise": noise, **fixed}
         for noise in config.noise
@@ -217,14 +202,7 @@ def best_approximation(
 def trial(params: dict, rng: np.random.Generator) -> dict:
     k, n, s, m = params["k"], params["n"], params["s"], params["m"]
     G = ReLUGenerator.random([k, *params["widths"], n], rng, bias=params["bias"])
-    # Condition on a non-zero signal: with tiny widths every ReLU can be off at z*.
-    for _ in range(100):
-        z_star = sparse_latents(1, k, s, rng)[0]
-        x0 = G(z_star)
-        if np.any(x0 != 0):
-            break
-    else:
-        raise RuntimeError("G(z*) = 0 for 100 draws of z*: the generator is degenerate")
+    z_star, x0 = nonzero_sparse_code(G, s, rng)
     e = off_range_perturbation(G, z_star, params["e_level"] * np.linalg.norm(x0), rng)
     x = x0 + e
     x_norm = float(np.linalg.norm(x))

@@ -41,10 +41,10 @@ from sdlss_theory import (
     gaussian_matrix,
     latent_iht,
     latent_niht,
-    sparse_latents,
 )
 from sdlss_theory.sweep import Study, StudyConfig
 from sdlss_theory.theory import sdlss_measurements
+from simulations._common import nonzero_sparse_code
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,14 +152,7 @@ def grid(config: Config) -> list[dict]:
 def trial(params: dict, rng: np.random.Generator) -> dict:
     s, d, k, h, n, m = (params[key] for key in ("s", "depth", "k", "h", "n", "m"))
     G = ReLUGenerator.random([k, *([h] * d), n], rng, bias=params["bias"])
-    # Condition on a non-zero signal: with tiny widths every ReLU can be off at z*.
-    for _ in range(100):
-        z_star = sparse_latents(1, k, s, rng)[0]
-        x = G(z_star)
-        if np.any(x != 0):
-            break
-    else:
-        raise RuntimeError("G(z*) = 0 for 100 draws of z*: the generator is degenerate")
+    z_star, x = nonzero_sparse_code(G, s, rng)
     A = gaussian_matrix(m, n, rng)
     y = A @ x
     solve = latent_iht if params["solver"] == "iht" else latent_niht

@@ -43,6 +43,7 @@ from sdlss_theory.srec import (
 )
 from sdlss_theory.sweep import Study, StudyConfig
 from sdlss_theory.theory import srec_guarantee_gamma
+from simulations._common import fixed_params
 
 #: Probability levels of the stored quantiles (QQ plot).
 QQ_LEVELS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
@@ -116,20 +117,7 @@ class Config(StudyConfig):
 
 
 def grid(config: Config) -> list[dict]:
-    fixed = {
-        "k": config.k,
-        "widths": list(config.widths),
-        "n": config.n,
-        "bias": config.bias,
-        "n_pairs": config.n_pairs,
-        "n_ks": config.n_ks,
-        "n_pieces": config.n_pieces,
-        "restarts": config.restarts,
-        "max_iter": config.max_iter,
-        "step": config.step,
-        "guarantee_prob": config.guarantee_prob,
-        "delta_gamma": config.delta_gamma,
-    }
+    fixed = fixed_params(config, swept=("m", "s"))
     return [{"s": s, "m": m, **fixed} for s in config.s for m in config.m]
 
 
