@@ -248,6 +248,16 @@ class ReLUGenerator:
             raise ValueError(f"{name} must have shape {expected} to match z, got {v.shape}")
         return np.atleast_2d(v)
 
+    def _trace_with(self, z, other, name: str, size: int):
+        """Check `z` and a batch `other` of vectors of length `size` that goes with it; trace z.
+
+        Returns ``single``, `other` as a 2-D batch, and the layer inputs, ReLU masks and output
+        of the forward pass (`_trace`).
+        """
+        Z, single = self._check_latent(z)
+        other = self._check_like(other, name, size, Z.shape[0], single)
+        return single, other, *self._trace(Z)
+
     def _trace(self, Z: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
         """Forward pass on a batch, keeping each layer's input and ReLU mask."""
         inputs, masks = [Z], []
@@ -323,9 +333,7 @@ class ReLUGenerator:
         -------
         ndarray, shape (k,) or (B, k)
         """
-        Z, single = self._check_latent(z)
-        V = self._check_like(v, "v", self.n, Z.shape[0], single)
-        _, masks, out = self._trace(Z)
+        single, V, _, masks, out = self._trace_with(z, v, "v", self.n)
         result = self._backward(masks, out, V)[0] @ self.weights[0]
         return result[0] if single else result
 
@@ -343,9 +351,7 @@ class ReLUGenerator:
         -------
         ndarray, shape (n,) or (B, n)
         """
-        Z, single = self._check_latent(z)
-        U = self._check_like(u, "u", self.k, Z.shape[0], single)
-        _, masks, out = self._trace(Z)
+        single, U, _, masks, out = self._trace_with(z, u, "u", self.k)
         t = U
         for W, mask in zip(self.weights[:-1], masks, strict=True):
             t = (t @ W.T) * mask
@@ -391,9 +397,7 @@ class ReLUGenerator:
         weight_grads, bias_grads : list of ndarray
             Shaped like `weights` and `biases`, summed over the batch.
         """
-        Z, single = self._check_latent(z)
-        V = self._check_like(v, "v", self.n, Z.shape[0], single)
-        inputs, masks, out = self._trace(Z)
+        single, V, inputs, masks, out = self._trace_with(z, v, "v", self.n)
         grads = self._backward(masks, out, V)
         weight_grads = [g.T @ h for g, h in zip(grads, inputs, strict=True)]
         bias_grads = [g.sum(axis=0) for g in grads]
