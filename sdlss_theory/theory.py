@@ -70,6 +70,11 @@ def _float_input(x, name: str) -> np.ndarray:
     return arr.reshape(()) if np.ndim(x) == 0 else arr
 
 
+def _scalar_or_array(out: np.ndarray) -> float | np.ndarray:
+    """A 0-d result as a Python float (scalar in, scalar out); any other array unchanged."""
+    return float(out) if out.ndim == 0 else out
+
+
 # --------------------------------------------------------------------------------------
 # Gaussian helpers (scalar, used inside scalar root finders)
 # --------------------------------------------------------------------------------------
@@ -163,7 +168,7 @@ def l1_psi(rho) -> float | np.ndarray:
     if np.any((arr < 0.0) | (arr > 1.0)):
         raise ValueError("rho must lie in [0, 1]")
     out = np.array([_psi_scalar(float(r)) for r in arr.ravel()]).reshape(arr.shape)
-    return float(out) if out.ndim == 0 else out
+    return _scalar_or_array(out)
 
 
 def l1_statistical_dimension(s, n: int) -> float | np.ndarray:
@@ -201,7 +206,7 @@ def l1_statistical_dimension(s, n: int) -> float | np.ndarray:
     if np.any((arr < 0.0) | (arr > n)):
         raise ValueError(f"s must lie in [0, n] = [0, {n}]")
     out = n * np.asarray(l1_psi(arr / n))
-    return float(out) if out.ndim == 0 else out
+    return _scalar_or_array(out)
 
 
 def l1_transition_m(s, n: int) -> float | np.ndarray:
@@ -346,7 +351,7 @@ def l1_phase_transition_rho(delta) -> float | np.ndarray:
         tau = brentq(lambda t, d=d: _dt_delta_of_tau(t)[0] - d, 0.0, hi, xtol=_XTOL)
         out[i] = _dt_delta_of_tau(tau)[1] / d
     out = out.reshape(arr.shape)
-    return float(out) if out.ndim == 0 else out
+    return _scalar_or_array(out)
 
 
 # --------------------------------------------------------------------------------------
@@ -362,10 +367,6 @@ def _int_array(x, name: str, minimum: int) -> np.ndarray:
     if np.any(arr < minimum):
         raise ValueError(f"{name} must be >= {minimum}, got {x!r}")
     return arr
-
-
-def _scalar_or_array(out: np.ndarray) -> float | np.ndarray:
-    return float(out) if out.ndim == 0 else out
 
 
 def sdlss_measurements(s, d, k, h, c: float = 1.0) -> float | np.ndarray:
