@@ -13,7 +13,8 @@ Sections (each prints a table; none asserts anything):
    recovery per configuration over m, at each (depth, s), and each configuration's 50%
    point (logistic fit, `fit_transition`) with its ratio to the oracle's.
 2. ``square``: m = n, noise-free, several depths: success rate of the default solver.
-3. ``dense``: s = k at fixed m, over k, for two and three layers.
+3. ``dense``: s = k at fixed m, over k, for two and three layers (expansive networks
+   [k, 4k, 8k] and [k, 2k, 4k, 8k]).
 4. ``speed``: batched latent IHT restarts (R rows per iteration, GEMMs) as a flop rate
    against numpy's dgemm on the same shapes and on a large square product, measured in the
    same run; and a default `latent_recover` against one plain `latent_iht` run
@@ -38,6 +39,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from sdlss_theory import (
+    LatentIHT,
     ReLUGenerator,
     gaussian_matrix,
     latent_gd,
@@ -50,7 +52,7 @@ from sdlss_theory.solvers.recover import LatentRecover, latent_recover
 from sdlss_theory.sweep import fit_transition
 
 TOL, IDENT_TOL = 1e-3, 1e-6
-ITERS = 50  # iterations per timed batched IHT call
+ITERS = 200  # iterations per timed batched IHT call
 
 
 def restrict(G: ReLUGenerator, S: np.ndarray) -> ReLUGenerator:
@@ -123,6 +125,22 @@ def run_cell(configs, dims, s, m, trials):
     return out
 
 
+def m50(m: np.ndarray, ok: np.ndarray, trials: int) -> float:
+    """The logistic fit's 50% point; where that fit fails (a step too sharp for the grid),
+    the empirical crossing, interpolated in log m between the last m below 50% and the
+    first at or above it; nan if the rate never crosses 50% inside the grid."""
+    x50 = fit_transition(m, ok, np.full(ok.size, trials)).x50
+    if np.isfinite(x50) and m.min() <= x50 <= m.max():
+        return float(x50)
+    rate = ok / trials
+    above = np.flatnonzero(rate >= 0.5)
+    if above.size == 0 or above[0] == 0:
+        return float("nan")
+    i = above[0]
+    w = (0.5 - rate[i - 1]) / (rate[i] - rate[i - 1])
+    return float(np.exp(np.log(m[i - 1]) + w * (np.log(m[i]) - np.log(m[i - 1]))))
+
+
 def section_transition(args):
     print("\n## transition: success / optimisation / identifiability failures per configuration")
     configs = configurations(args.max_iter, args.restarts)
@@ -141,7 +159,7 @@ def section_transition(args):
             fits = {}
             for name in configs:
                 ok = np.array([c["ok"] for c in rows[name]])
-                fits[name] = fit_transition(m_arr, ok, np.full(ok.size, args.trials)).x50
+                fits[name] = m50(m_arr, ok, args.trials)
             m50_oracle = fits.get("oracle (recover on S)", np.nan)
             print(
                 "| configuration | "
@@ -158,7 +176,8 @@ def section_transition(args):
                 )
             print(
                 "(cells: successes / optimisation failures / identifiability failures; "
-                "m_50 from the logistic fit, nan if it does not cross 50% in range)"
+                "m_50 from the logistic fit, or the interpolated crossing where the fit fails; "
+                "nan if the rate does not cross 50% inside the grid)"
             )
 
 
@@ -172,7 +191,7 @@ def section_square(args):
             ok = opt = cert = 0
             cpu = 0.0
             for t in range(args.square_trials):
-                G, A, z, x, y, rng = draw(dims, s, dims[-1], ("sq", depth, s, t))
+                G, A, z, x, y, rng = draw(dims, s, dims[-1], (1, depth, s, t))
                 c0 = time.thread_time()
                 r = latent_recover(G, A, y, s, rng=rng)
                 cpu += time.thread_time() - c0
@@ -185,16 +204,19 @@ def section_square(args):
 
 
 def section_dense(args):
-    print(f"\n## dense: s = k, m = {args.dense_m} fixed, default latent_recover, over k")
+    print(
+        f"\n## dense: s = k, m = {args.dense_m} fixed, default latent_recover, over k; "
+        "expansive networks [k, 4k, 8k] (2 layers) and [k, 2k, 4k, 8k] (3 layers)"
+    )
     print("| layers | " + " | ".join(f"k={k}" for k in args.dense_k) + " |")
     print("|---" * (len(args.dense_k) + 1) + "|")
     for depth in (2, 3):
         cells = []
         for k in args.dense_k:
-            dims = [k, *args.hidden[: depth - 1], args.n]
+            dims = [k, 4 * k, 8 * k] if depth == 2 else [k, 2 * k, 4 * k, 8 * k]
             ok = 0
             for t in range(args.dense_trials):
-                G, A, z, x, y, rng = draw(dims, k, args.dense_m, ("dense", depth, k, t))
+                G, A, z, x, y, rng = draw(dims, k, args.dense_m, (2, depth, k, t))
                 r = latent_recover(G, A, y, k, rng=rng)
                 ok += score(G, A, y, r.z, x) == "ok"
             cells.append(f"{ok}/{args.dense_trials}")
@@ -217,7 +239,7 @@ def _rate(func, flops, seconds=0.3):
 def section_speed(args):
     print("\n## speed (CPU time, BLAS 1 thread)")
     dims = [args.k, *args.hidden, args.n]
-    G, A, z, x, y, rng = draw(dims, 5, 40, "speed")
+    G, A, z, x, y, rng = draw(dims, 5, 40, 4)
     F = G.premultiply(A)
     layer_dims = [W.shape for W in F.weights]
     big = np.random.default_rng(0).standard_normal((512, 512))
@@ -229,11 +251,8 @@ def section_speed(args):
         Z0 = rng.standard_normal((R, G.k))
         # forward and backward: two GEMMs per layer (the backward one skips nothing).
         flops = 2 * 2 * R * sum(a * b for a, b in layer_dims)
-        T = ITERS
-        rate = _rate(
-            lambda Z0=Z0: latent_iht(G, A, y, 5, step=1e-3, max_iter=ITERS, tol=0, z0=Z0),
-            T * flops,
-        )
+        solver = LatentIHT(G, A, 5, step=1e-3, max_iter=ITERS, tol=0)
+        rate = _rate(lambda Z0=Z0, solver=solver: solver.solve(y, z0=Z0), ITERS * flops)
         mats = [(np.ones((R, b)), np.ones((b, a))) for a, b in layer_dims]
         mats += [(np.ones((R, a)), np.ones((a, b))) for a, b in layer_dims]
 
@@ -258,7 +277,7 @@ def section_speed(args):
             for m in args.speed_m:
                 t_rec, t_iht = [], []
                 for t in range(args.speed_trials):
-                    G, A, z, x, y, rng = draw(dims, s, m, ("sp", depth, s, m, t))
+                    G, A, z, x, y, rng = draw(dims, s, m, (3, depth, s, m, t))
                     c0 = time.thread_time()
                     LatentRecover(G, A, s).solve(y, rng=rng)
                     t_rec.append(time.thread_time() - c0)

@@ -72,7 +72,9 @@ def iht_loop(
 
     for it in range(max_iter):
         for r in range(n_rows):
-            cand[r] = Z[r] - beta[r] * grad[r]
+            b = beta[r]
+            for j in range(k):
+                cand[r, j] = Z[r, j] - b * grad[r, j]
         hard_threshold_rows(cand, s, cand)
         F = forward(flat, w_off, b_off, dims, codes, cand, H)
         np.subtract(F, y, R)
@@ -85,7 +87,12 @@ def iht_loop(
                 continue
             n_iter[r] = it + 1
             cand_obj = cand_res2[r] + l2 * z2[r]
-            finite = np.isfinite(cand_obj) and np.all(np.isfinite(new_grad[r]))
+            finite = np.isfinite(cand_obj)
+            if finite:
+                for j in range(k):
+                    if not np.isfinite(new_grad[r, j]):
+                        finite = False
+                        break
             if backtrack and (not finite or cand_obj > obj[r]):
                 beta[r] *= 0.5
                 if beta[r] < MIN_STEP_FRACTION * beta_first[r]:
@@ -98,11 +105,15 @@ def iht_loop(
                 status[r] = DIVERGED
                 history[r, it] = np.sqrt(res2[r])
                 continue
-            change = np.sqrt(np.sum((cand[r] - Z[r]) ** 2))
-            Z[r] = cand[r]
+            change2 = 0.0
+            for j in range(k):
+                d = cand[r, j] - Z[r, j]
+                change2 += d * d
+                Z[r, j] = cand[r, j]
+                grad[r, j] = 2.0 * new_grad[r, j] + (2.0 * l2) * cand[r, j]
+            change = np.sqrt(change2)
             obj[r] = cand_obj
             res2[r] = cand_res2[r]
-            grad[r] = 2.0 * new_grad[r] + (2.0 * l2) * cand[r]
             history[r, it] = np.sqrt(res2[r])
             if change <= tol * max(np.sqrt(z2[r]), 1e-300):
                 status[r] = CONVERGED

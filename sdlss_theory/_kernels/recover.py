@@ -380,16 +380,19 @@ def recover_rows(
     n_screen,
     swap_starts,
     max_swaps,
+    swap_rows,
     negate,
     tol,
     fit_sq,
 ):
-    """The pipeline on each row of Z (in place): grow, Gauss-Newton, HTP, swap search.
+    """The pipeline on the rows of Z (in place): grow, Gauss-Newton, HTP; then swap search.
 
-    A row with fewer than s non-zeros is first grown to s (`grow`). Rows run one after
-    another; once a row reaches f <= fit_sq the remaining rows are skipped (their f is
-    that of their start). Returns (f, support_changes, steps, ran) per row; steps counts
-    accepted Gauss-Newton, HTP and swap steps.
+    Phase 1, every row: a row with fewer than s non-zeros is grown to s (`grow`), then
+    refitted by `gauss_newton` and improved by up to ``htp_iters`` `htp_step`s. Phase 2:
+    the ``swap_rows`` rows of smallest f run `swap_search`, best first. Once a row reaches
+    f <= fit_sq, everything stops (rows not reached keep the f they have). Returns
+    (f, support_changes, steps) per row; steps counts accepted Gauss-Newton, HTP and swap
+    steps.
     """
     n_rows, k = Z.shape
     H = np.empty(workspace_size(1, dims))
@@ -397,14 +400,12 @@ def recover_rows(
     f = np.empty(n_rows)
     changes = np.zeros(n_rows, dtype=np.int64)
     steps = np.zeros(n_rows, dtype=np.int64)
-    ran = np.zeros(n_rows, dtype=np.bool_)
     done = False
     for r in range(n_rows):
         z = Z[r]
         if done:
             f[r] = objective(flat, w_off, b_off, dims, codes, y, z, H)
             continue
-        ran[r] = True
         if np.count_nonzero(z) < s:
             f[r] = grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, H, Hc)
         f[r], n_gn = gauss_newton(
@@ -424,29 +425,35 @@ def recover_rows(
             f[r] = fn
             if stalled:
                 break
-        if max_swaps > 0 and f[r] > fit_sq:
-            f[r], n_sw = swap_search(
-                flat,
-                w_off,
-                b_off,
-                dims,
-                codes,
-                y,
-                z,
-                n_screen,
-                swap_starts,
-                gn_steps,
-                max_swaps,
-                negate,
-                tol,
-                fit_sq,
-                H,
-                Hc,
-            )
-            changes[r] += n_sw
-            steps[r] += n_sw
         done = f[r] <= fit_sq
-    return f, changes, steps, ran
+    if done or max_swaps == 0:
+        return f, changes, steps
+    order = np.argsort(f)
+    for q in range(min(swap_rows, n_rows)):
+        r = order[q]
+        f[r], n_sw = swap_search(
+            flat,
+            w_off,
+            b_off,
+            dims,
+            codes,
+            y,
+            Z[r],
+            n_screen,
+            swap_starts,
+            gn_steps,
+            max_swaps,
+            negate,
+            tol,
+            fit_sq,
+            H,
+            Hc,
+        )
+        changes[r] += n_sw
+        steps[r] += n_sw
+        if f[r] <= fit_sq:
+            break
+    return f, changes, steps
 
 
 @register_warm_up
@@ -456,5 +463,5 @@ def _warm_up() -> None:
     packed = pack_network(weights, [np.zeros(5), np.zeros(3)], [RELU, 0])
     y = rng.standard_normal(3)
     Z, _ = one_sparse_fits(*packed, y)
-    recover_rows(*packed, y, Z[:2].copy(), 2, 3, 1, 2, 3, 2, True, 1e-9, 0.0)
+    recover_rows(*packed, y, Z[:2].copy(), 2, 3, 1, 2, 3, 2, 2, True, 1e-9, 0.0)
     support_gradient_norm(*packed, y, Z[0].copy(), np.empty(workspace_size(1, packed[3])))

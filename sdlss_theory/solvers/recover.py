@@ -72,6 +72,9 @@ class LatentRecover:
         Gauss-Newton starts per screened swap (the linearised fit u; then +c; then -c).
     max_swaps : int
         Swaps per start (0: no swap search).
+    swap_rows : int or None
+        How many starts run the swap search: those with the smallest residual after steps
+        2-4, best first; None (default): all.
     negate : bool
         The negation check after every Gauss-Newton step.
     tol : float
@@ -125,6 +128,7 @@ class LatentRecover:
         n_screen: int = 4,
         swap_starts: int = 3,
         max_swaps: int = 20,
+        swap_rows: int | None = None,
         negate: bool = True,
         tol: float = 1e-9,
         fit_tol: float = 1e-10,
@@ -146,6 +150,9 @@ class LatentRecover:
         if self.swap_starts > 3:
             raise ValueError(f"swap_starts must be 1, 2 or 3, got {swap_starts}")
         self.max_swaps = check_int(max_swaps, "max_swaps", minimum=0)
+        self.swap_rows = (
+            None if swap_rows is None else check_int(swap_rows, "swap_rows", minimum=1)
+        )
         self.negate = bool(negate)
         self.tol = check_positive_float(tol, "tol", allow_zero=True)
         self.fit_tol = check_positive_float(fit_tol, "fit_tol", allow_zero=True)
@@ -198,7 +205,8 @@ class LatentRecover:
         packed = self.problem.packed
         y_norm = float(np.linalg.norm(y))
         start_residuals = np.linalg.norm(self.problem.forward(Z) - y, axis=1)
-        f, changes, steps, _ = recover_kernels.recover_rows(
+        swap_rows = Z.shape[0] if self.swap_rows is None else self.swap_rows
+        f, changes, steps = recover_kernels.recover_rows(
             *packed,
             y,
             Z,
@@ -208,6 +216,7 @@ class LatentRecover:
             self.n_screen,
             self.swap_starts,
             self.max_swaps,
+            swap_rows,
             self.negate,
             float(self.tol),
             float((self.fit_tol * y_norm) ** 2),
@@ -225,7 +234,7 @@ class LatentRecover:
             scale = np.linalg.norm(Z[best]) / np.sqrt(max(support.size, 1))
             P = np.zeros((self.polish, self.problem.k))
             P[:, support] = scale * check_rng(rng).standard_normal((self.polish, support.size))
-            fp, _, steps_p, _ = recover_kernels.recover_rows(
+            fp, _, steps_p = recover_kernels.recover_rows(
                 *packed,
                 y,
                 P,
@@ -235,6 +244,7 @@ class LatentRecover:
                 1,
                 1,
                 0,
+                1,
                 self.negate,
                 float(self.tol),
                 float(fit_sq),
@@ -289,6 +299,7 @@ def latent_recover(
     n_screen: int = 4,
     swap_starts: int = 3,
     max_swaps: int = 20,
+    swap_rows: int | None = None,
     negate: bool = True,
     tol: float = 1e-9,
     fit_tol: float = 1e-10,
@@ -305,7 +316,8 @@ def latent_recover(
     A : ndarray, shape (m, n)
     y : ndarray, shape (m,)
     s : int
-    seeds, restarts, gn_steps, htp_iters, n_screen, swap_starts, max_swaps, negate, tol,
+    seeds, restarts, gn_steps, htp_iters, n_screen, swap_starts, max_swaps, swap_rows, negate,
+    tol,
     fit_tol, polish, cert_tol
         See `LatentRecover`.
     z0, rng
@@ -340,6 +352,7 @@ def latent_recover(
         n_screen=n_screen,
         swap_starts=swap_starts,
         max_swaps=max_swaps,
+        swap_rows=swap_rows,
         negate=negate,
         tol=tol,
         fit_tol=fit_tol,
