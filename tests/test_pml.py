@@ -285,12 +285,12 @@ def test_metrics_against_direct_formulas():
 
 
 # ------------------------------------------------------------------------ studies
-def _tiny_study(module, out, **overrides):
-    from sdlss_theory.sweep import run_study
+def _tiny_study(module, parent, **overrides):
+    from _study_helpers import run_into
 
     config = dataclasses.replace(module.Config.quick(), **overrides)
-    report = run_study(module.STUDY, config, out, n_jobs=1, progress="none")
-    return config, report
+    out, report = run_into(module.STUDY, config, parent)
+    return config, out, report
 
 
 _TINY = dict(trials=2, widths=(8,), steps=4, n_eval=5, long_steps=3, restarts=1)
@@ -301,9 +301,9 @@ def test_study_tiny_grid_runs_and_draws(tmp_path, name):
     import importlib
 
     pytest.importorskip("sklearn")
+    from _study_helpers import ok_rows
+
     from figures._cli import make_figure
-    from sdlss_theory.sweep import STORE_NAME, ResultStore
-    from sdlss_theory.sweep.summary import trials_table
 
     module = importlib.import_module(f"simulations.{name}")
     overrides = dict(_TINY)
@@ -313,11 +313,10 @@ def test_study_tiny_grid_runs_and_draws(tmp_path, name):
         overrides.update(s=(2, 8), k=8)
     else:
         overrides.update(m=(4,), n_train=40, n_test=10, n_eval=5)
-    config, report = _tiny_study(module, tmp_path / name, **overrides)
+    config, out, report = _tiny_study(module, tmp_path, **overrides)
     assert report.n_failed == 0 and report.n_nonfinite == 0
     assert len(report.summary) == len(module.grid(config))
-    with ResultStore(tmp_path / name / STORE_NAME, readonly=True) as store:
-        rows = [r for r in trials_table(store.records()) if r["status"] == "ok"]
+    rows = ok_rows(out)
     assert len(rows) == len(module.grid(config)) * config.trials
     for row in rows:
         assert row["rel_error"] >= 0 and row["rel_error_long"] >= 0

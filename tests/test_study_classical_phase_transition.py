@@ -27,8 +27,9 @@ import math
 
 import numpy as np
 import pytest
+from _study_helpers import run_into
 
-from sdlss_theory.sweep import ConfigError, apply_overrides, fit_transitions, run_study
+from sdlss_theory.sweep import ConfigError, apply_overrides, fit_transitions
 from sdlss_theory.theory import l1_transition_m
 from simulations import classical_phase_transition as study_module
 
@@ -45,8 +46,7 @@ def _columns(rows: list[dict]) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     config = Config(trials=3, n=30, m=(6, 12, 30), s=(2, 4, 8), max_iter=300)
-    out = tmp_path_factory.mktemp("classical") / STUDY.name
-    report = run_study(STUDY, config, out, n_jobs=1, progress="none")
+    out, report = run_into(STUDY, config, tmp_path_factory.mktemp("classical"))
     return config, out, report
 
 
@@ -120,7 +120,7 @@ def test_calibration_basis_pursuit_on_the_l1_curve_small(tmp_path):
     config = Config(
         trials=24, n=100, m=tuple(range(11, 45, 3)), s=(5, 10), solvers=("basis_pursuit",)
     )
-    report = run_study(STUDY, config, tmp_path / "calib", n_jobs=1, progress="none")
+    _, report = run_into(STUDY, config, tmp_path)
     fits = _check_calibration(report.summary, config.n)
     assert len(fits) == 2
 
@@ -132,8 +132,7 @@ def test_quick_preset_calibration_and_ordering(tmp_path):
 
     config = Config.quick()
     assert config.n == 100
-    out = tmp_path / STUDY.name
-    report = run_study(STUDY, config, out, n_jobs=2, progress="none")
+    _, report = run_into(STUDY, config, tmp_path, n_jobs=2)
     assert report.n_failed == 0
     _check_calibration(report.summary, config.n)
     # IHT and NIHT need at least as many measurements as basis pursuit (Maleki & Donoho 2010).

@@ -16,12 +16,11 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from _study_helpers import ok_rows, run_into  # noqa: E402
 
 from figures import error_bound as figure_module  # noqa: E402
 from figures._cli import make_figure  # noqa: E402
 from sdlss_theory import ReLUGenerator, sparse_latents  # noqa: E402
-from sdlss_theory.sweep import STORE_NAME, ResultStore, run_study  # noqa: E402
-from sdlss_theory.sweep.summary import trials_table  # noqa: E402
 from simulations import error_bound as study_module  # noqa: E402
 
 STUDY = study_module.STUDY
@@ -47,10 +46,8 @@ TINY = dict(
 def tiny_run(tmp_path_factory):
     config = Config(**TINY)
     results = tmp_path_factory.mktemp("eb")
-    report = run_study(STUDY, config, results / STUDY.name, n_jobs=1, progress="none")
-    with ResultStore(results / STUDY.name / STORE_NAME, readonly=True) as store:
-        rows = [r for r in trials_table(store.records()) if r["status"] == "ok"]
-    return config, results, report, rows
+    out, report = run_into(STUDY, config, results)
+    return config, results, report, ok_rows(out)
 
 
 def test_tiny_grid_runs_and_summarises(tiny_run):
@@ -170,7 +167,7 @@ def test_quick_preset_is_valid_and_small():
 @pytest.mark.slow
 def test_quick_preset_runs(tmp_path):
     config = Config.quick()
-    report = run_study(STUDY, config, tmp_path / STUDY.name, n_jobs=2, progress="none")
+    _, report = run_into(STUDY, config, tmp_path, n_jobs=2)
     assert report.n_failed == 0
     # the bound at C = c_fixed holds more often at the largest m than at the smallest
     rates = {}

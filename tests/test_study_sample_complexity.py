@@ -16,11 +16,11 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from _study_helpers import ok_rows, run_into  # noqa: E402
 
 from figures import sample_complexity as figure_module  # noqa: E402
 from figures._cli import make_figure  # noqa: E402
-from sdlss_theory.sweep import STORE_NAME, ResultStore, read_summary_csv, run_study  # noqa: E402
-from sdlss_theory.sweep.summary import trials_table  # noqa: E402
+from sdlss_theory.sweep import read_summary_csv  # noqa: E402
 from sdlss_theory.theory import sdlss_measurements  # noqa: E402
 from simulations import sample_complexity as study_module  # noqa: E402
 
@@ -71,7 +71,7 @@ def test_m_axis_scales_with_the_predictor_and_stays_in_range():
 def tiny_run(tmp_path_factory):
     config = Config(**TINY)
     results = tmp_path_factory.mktemp("sc")
-    report = run_study(STUDY, config, results / STUDY.name, n_jobs=1, progress="none")
+    _, report = run_into(STUDY, config, results)
     return config, results, report
 
 
@@ -79,8 +79,7 @@ def test_tiny_grid_runs_and_metrics_follow_the_success_rule(tiny_run):
     config, results, report = tiny_run
     assert report.n_failed == 0 and report.n_nonfinite == 0
     assert len(report.summary) == len(STUDY.cells(config))
-    with ResultStore(results / STUDY.name / STORE_NAME, readonly=True) as store:
-        rows = [r for r in trials_table(store.records()) if r["status"] == "ok"]
+    rows = ok_rows(results / STUDY.name)
     assert len(rows) == config.trials * len(report.summary)
     for r in rows:
         assert r["success"] == (r["rel_error"] <= config.tol_success)
@@ -126,7 +125,7 @@ def test_config_checks():
 @pytest.mark.slow
 def test_quick_preset_runs(tmp_path):
     config = Config.quick()
-    report = run_study(STUDY, config, tmp_path / STUDY.name, n_jobs=2, progress="none")
+    _, report = run_into(STUDY, config, tmp_path, n_jobs=2)
     assert report.n_failed == 0
     summary = read_summary_csv(tmp_path / STUDY.name / "summary.csv")
     fits = figure_module.transitions(summary)

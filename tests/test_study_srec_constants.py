@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _study_helpers import ok_rows, run_into
 
-from sdlss_theory.sweep import STORE_NAME, ResultStore, run_study
-from sdlss_theory.sweep.summary import trials_table
 from sdlss_theory.theory import srec_guarantee_gamma
 from simulations import srec_constants as study_module
 
 STUDY = study_module.STUDY
 Config = study_module.Config
-
-
-def _rows(out) -> list[dict]:
-    with ResultStore(out / STORE_NAME, readonly=True) as store:
-        return [r for r in trials_table(store.records()) if r["status"] == "ok"]
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +36,7 @@ def tiny_run(tmp_path_factory):
         restarts=3,
         max_iter=20,
     )
-    out = tmp_path_factory.mktemp("srec") / STUDY.name
-    report = run_study(STUDY, config, out, n_jobs=1, progress="none")
+    out, report = run_into(STUDY, config, tmp_path_factory.mktemp("srec"))
     return config, out, report
 
 
@@ -65,7 +58,7 @@ def test_tiny_grid_runs_and_summarises(tiny_run):
 
 def test_per_trial_metrics_are_consistent(tiny_run):
     config, out, _ = tiny_run
-    rows = _rows(out)
+    rows = ok_rows(out)
     assert len(rows) == config.trials * len(config.m) * len(config.s)
     for r in rows:
         assert r["random_min"] == min(r["random_min_same"], r["random_min_diff"])
@@ -132,9 +125,9 @@ def test_config_checks():
 @pytest.mark.slow
 def test_quick_preset(tmp_path):
     config = Config.quick()
-    report = run_study(STUDY, config, tmp_path / STUDY.name, n_jobs=2, progress="none")
+    out, report = run_into(STUDY, config, tmp_path, n_jobs=2)
     assert report.n_failed == 0 and report.n_nonfinite == 0
-    rows = _rows(tmp_path / STUDY.name)
+    rows = ok_rows(out)
     # Fresh A per pair: i.i.d. draws from the exact law, so p < 0.01 about 1% of the time.
     rejections = sum(r["ks_fresh_reject"] for r in rows)
     assert rejections <= 5, rejections  # P(Bin(64, 0.01) > 5) < 1e-4
