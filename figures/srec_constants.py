@@ -143,30 +143,15 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     # -- KS statistics -------------------------------------------------------------------------
     n_ks = int(summary["n_ks"][0])
     crit = stats.kstwo(n_ks).ppf(0.95)
+    ks_curves = (
+        ("ks_fresh_stat", OKABE_ITO[2], "o", "fresh $A$ per pair"),
+        ("ks_fixed_stat", OKABE_ITO[4], "x", "one $A$ per trial"),
+    )
     for j, s in enumerate(s_values):
         rows = np.flatnonzero(s_all == s)
-        _band(
-            ax_ks,
-            m,
-            summary,
-            rows,
-            "ks_fresh_stat",
-            color=OKABE_ITO[2],
-            ls=["-", "--", "-."][j % 3],
-            marker="o",
-            label="fresh $A$ per pair" if j == 0 else None,
-        )
-        _band(
-            ax_ks,
-            m,
-            summary,
-            rows,
-            "ks_fixed_stat",
-            color=OKABE_ITO[4],
-            ls=["-", "--", "-."][j % 3],
-            marker="x",
-            label="one $A$ per trial" if j == 0 else None,
-        )
+        for metric, colour, marker, label in ks_curves:
+            _band(ax_ks, m, summary, rows, metric, color=colour, ls=["-", "--", "-."][j % 3],
+                  marker=marker, label=label if j == 0 else None)  # fmt: skip
     ax_ks.axhline(crit, color="0.3", lw=0.8, ls=":", label=f"5% critical, fresh ($N = {n_ks}$)")
     for j, s in enumerate(s_values):
         ax_ks.plot(
