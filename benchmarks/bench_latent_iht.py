@@ -117,6 +117,18 @@ def numpy_hard_threshold(u: np.ndarray, s: int) -> np.ndarray:
     return out
 
 
+def iht_runner(grad, s, beta):
+    """``run(z0, n_iter)``: latent IHT z <- P_s(z - beta grad(z)) from P_s(z0), any gradient."""
+
+    def run(z0, n_iter):
+        z = numpy_hard_threshold(z0, s)
+        for _ in range(n_iter):
+            z = numpy_hard_threshold(z - beta * grad(z), s)
+        return z
+
+    return run
+
+
 def make_numpy_iht(G, A, y, s, beta):
     """Plain NumPy latent IHT on z of shape (k,) or (R, k); A is applied to G(z), not folded."""
     hidden = list(zip(G.weights[:-1], G.biases[:-1], strict=True))
@@ -136,13 +148,7 @@ def make_numpy_iht(G, A, y, s, beta):
             g = (g * mask) @ W
         return 2.0 * g
 
-    def run(z0, n_iter):
-        z = numpy_hard_threshold(z0, s)
-        for _ in range(n_iter):
-            z = numpy_hard_threshold(z - beta * grad(z), s)
-        return z
-
-    return run
+    return iht_runner(grad, s, beta)
 
 
 def make_autograd_iht(G, A, y, s, beta):
@@ -158,15 +164,7 @@ def make_autograd_iht(G, A, y, s, beta):
         r = y - anp.dot(A, x)
         return anp.sum(r * r)
 
-    grad = autograd.grad(loss)
-
-    def run(z0, n_iter):
-        z = numpy_hard_threshold(z0, s)
-        for _ in range(n_iter):
-            z = numpy_hard_threshold(z - beta * grad(z), s)
-        return z
-
-    return run
+    return iht_runner(autograd.grad(loss), s, beta)
 
 
 def make_library_iht(G, A, s, beta, n_iter, engine, restarts=1):
