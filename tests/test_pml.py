@@ -9,18 +9,8 @@ import pytest
 from autograd import grad as ag_grad
 
 from sdlss_theory import ReLUGenerator, synthetic_dataset
-from sdlss_theory.pml import (
-    PMLConfig,
-    PMLTrainer,
-    _forward,
-    _latent_gradient,
-    _project,
-    _unpack,
-    mse,
-    psnr,
-    reconstruct,
-    relative_error,
-)
+from sdlss_theory.pml import PMLConfig, PMLTrainer, mse, psnr, reconstruct, relative_error
+from sdlss_theory.pml.model import _forward, _latent_gradient, _project, _unpack
 
 
 def _tiny(method="pml", output="sigmoid", **kw):

@@ -1,0 +1,90 @@
+"""`reconstruct`: latent recovery of a batch of signals with a (trained) generator."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sdlss_theory._validation import as_float_array, check_int
+from sdlss_theory.generator import ReLUGenerator
+
+_SOLVERS = ("iht", "niht", "gd")
+
+
+def reconstruct(
+    G: ReLUGenerator,
+    A: np.ndarray,
+    y: np.ndarray,
+    *,
+    s: int | None = None,
+    solver: str = "iht",
+    steps: int = 5,
+    step: float | str = "auto",
+    restarts: int = 1,
+    z0: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Reconstruct a batch of signals from measurements with a (trained) generator.
+
+    Row by row, runs `latent_iht` (SDLSS), `latent_niht`, or `latent_gd` (dense: DCS / CSGM)
+    for exactly `steps` iterations (``tol=0``) and keeps the best of `restarts` starts.
+
+    With ``steps = T``, ``step = beta`` (the learned step) and the same starting noise this is
+    the training inner loop of `PMLTrainer` (the library projects the start by
+    :math:`P_s` first, as the trainer does). Larger `steps`, ``step="auto"`` and several
+    restarts give the CSGM-style reconstruction of Bora et al.
+
+    Parameters
+    ----------
+    G : ReLUGenerator
+        The generator (e.g. `PMLTrainer.generator`).
+    A : array_like, shape (m, n)
+        The sensing matrix.
+    y : array_like, shape (B, m)
+        Measurements, one row per signal.
+    s : int, optional
+        Sparsity for ``"iht"`` / ``"niht"`` (required there; unused by ``"gd"``).
+    solver : {"iht", "niht", "gd"}
+        The latent solver.
+    steps : int
+        Iterations per restart.
+    step : float or "auto"
+        Step size for ``"iht"`` and ``"gd"`` (see `LatentIHT`); ``"niht"`` chooses its own.
+    restarts : int
+        Starts per signal; the one with the smallest residual is kept.
+    z0 : array_like, shape (B, k), optional
+        The first start of each signal (the remaining restarts are drawn from `rng`).
+    rng : numpy.random.Generator, optional
+        Needed when starts must be drawn.
+
+    Returns
+    -------
+    x_hat : ndarray, shape (B, n)
+    z_hat : ndarray, shape (B, k)
+    """
+    from sdlss_theory.solvers import latent_gd, latent_iht, latent_niht
+
+    if solver not in _SOLVERS:
+        raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}")
+    if not isinstance(G, ReLUGenerator):
+        raise TypeError(f"G must be a ReLUGenerator, got {type(G).__name__}")
+    y = as_float_array(y, "y", ndim=(2,))
+    steps = check_int(steps, "steps", minimum=1)
+    if solver != "gd" and s is None:
+        raise ValueError(f"solver={solver!r} needs the sparsity s")
+    if z0 is not None:
+        z0 = as_float_array(z0, "z0", ndim=(2,))
+        if z0.shape != (y.shape[0], G.k):
+            raise ValueError(f"z0 must have shape {(y.shape[0], G.k)}, got {z0.shape}")
+    x_hat = np.empty((y.shape[0], G.n))
+    z_hat = np.empty((y.shape[0], G.k))
+    for i in range(y.shape[0]):
+        start = None if z0 is None else z0[i]
+        common = dict(max_iter=steps, tol=0.0, restarts=restarts, z0=start, rng=rng)
+        if solver == "iht":
+            res = latent_iht(G, A, y[i], s, step=step, **common)
+        elif solver == "niht":
+            res = latent_niht(G, A, y[i], s, **common)
+        else:
+            res = latent_gd(G, A, y[i], step=step, **common)
+        x_hat[i], z_hat[i] = res.x, res.z
+    return x_hat, z_hat
