@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
+from figures._cli import make_figure
 from sdlss_theory.sweep import STORE_NAME, ResultStore, RunReport, Study, StudyConfig, run_study
 from sdlss_theory.sweep.summary import trials_table
 
@@ -18,6 +20,15 @@ def run_into(
     """
     out = Path(parent) / study.name
     return out, run_study(study, config, out, n_jobs=n_jobs, progress="none")
+
+
+def draw_figure(name: str, results: Path, out: Path) -> list[Path]:
+    """Draw ``figures/<name>.py`` from the stored results in ``results / name`` into `out`.
+
+    Returns the files written (PDF and PNG).
+    """
+    module = importlib.import_module(f"figures.{name}")
+    return make_figure(name, module, Path(results), Path(out))
 
 
 def ok_rows(out: Path) -> list[dict]:

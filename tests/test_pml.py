@@ -291,9 +291,7 @@ def test_study_tiny_grid_runs_and_draws(tmp_path, name):
     import importlib
 
     pytest.importorskip("sklearn")
-    from _study_helpers import ok_rows
-
-    from figures._cli import make_figure
+    from _study_helpers import draw_figure, ok_rows
 
     module = importlib.import_module(f"simulations.{name}")
     overrides = dict(_TINY)
@@ -317,7 +315,7 @@ def test_study_tiny_grid_runs_and_draws(tmp_path, name):
     if name == "pml_psnr_vs_m":
         # The fixed split shows the same test images in every cell and trial.
         assert len({row["true0"] for row in rows}) == 1
-    paths = make_figure(name, importlib.import_module(f"figures.{name}"), tmp_path, tmp_path)
+    paths = draw_figure(name, tmp_path, tmp_path)
     assert all(p.stat().st_size > 0 for p in paths)
 
 

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 import pytest
-from _study_helpers import run_into
+from _study_helpers import draw_figure, run_into
 
 from sdlss_theory.sweep import ConfigError, apply_overrides, fit_transitions
 from sdlss_theory.theory import l1_transition_m
@@ -82,11 +82,8 @@ def test_trial_metrics_are_consistent():
 
 
 def test_figure_from_stored_tiny_result(tiny_run, tmp_path):
-    from figures import classical_phase_transition as figure_module
-    from figures._cli import make_figure
-
     _, out, _ = tiny_run
-    paths = make_figure(STUDY.name, figure_module, out.parent, tmp_path)
+    paths = draw_figure(STUDY.name, out.parent, tmp_path)
     assert {p.suffix for p in paths} == {".pdf", ".png"}
     assert all(p.stat().st_size > 1000 for p in paths)
 
@@ -127,9 +124,6 @@ def test_calibration_basis_pursuit_on_the_l1_curve_small(tmp_path):
 
 @pytest.mark.slow
 def test_quick_preset_calibration_and_ordering(tmp_path):
-    from figures import classical_phase_transition as figure_module
-    from figures._cli import make_figure
-
     config = Config.quick()
     assert config.n == 100
     _, report = run_into(STUDY, config, tmp_path, n_jobs=2)
@@ -141,5 +135,5 @@ def test_quick_preset_calibration_and_ordering(tmp_path):
     for fit in fits:
         if fit["solver"] != "basis_pursuit" and math.isfinite(fit["x50"]):
             assert fit["x50"] >= bp[fit["s"]] - CALIBRATION_TOL, fit
-    paths = make_figure(STUDY.name, figure_module, tmp_path, tmp_path / "figs")
+    paths = draw_figure(STUDY.name, tmp_path, tmp_path / "figs")
     assert all(p.exists() for p in paths)

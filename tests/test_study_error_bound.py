@@ -16,10 +16,9 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from _study_helpers import ok_rows, run_into  # noqa: E402
+from _study_helpers import draw_figure, ok_rows, run_into  # noqa: E402
 
 from figures import error_bound as figure_module  # noqa: E402
-from figures._cli import make_figure  # noqa: E402
 from sdlss_theory import ReLUGenerator, sparse_latents  # noqa: E402
 from simulations import error_bound as study_module  # noqa: E402
 
@@ -152,7 +151,7 @@ def test_exponential_decay_fit_recovers_the_rate_from_expected_counts():
 
 def test_figure_from_the_stored_tiny_result(tiny_run):
     _, results, _, _ = tiny_run
-    paths = make_figure(STUDY.name, figure_module, results, results / "figs")
+    paths = draw_figure(STUDY.name, results, results / "figs")
     assert {p.suffix for p in paths} == {".pdf", ".png"}
     assert all(p.stat().st_size > 0 for p in paths)
 

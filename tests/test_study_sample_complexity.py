@@ -16,10 +16,9 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from _study_helpers import ok_rows, run_into  # noqa: E402
+from _study_helpers import draw_figure, ok_rows, run_into  # noqa: E402
 
 from figures import sample_complexity as figure_module  # noqa: E402
-from figures._cli import make_figure  # noqa: E402
 from sdlss_theory.sweep import read_summary_csv  # noqa: E402
 from sdlss_theory.theory import sdlss_measurements  # noqa: E402
 from simulations import sample_complexity as study_module  # noqa: E402
@@ -110,7 +109,7 @@ def test_line_fit_recovers_an_exact_line_and_r2():
 
 def test_figure_from_the_stored_tiny_result(tiny_run):
     _, results, _ = tiny_run
-    paths = make_figure(STUDY.name, figure_module, results, results / "figs")
+    paths = draw_figure(STUDY.name, results, results / "figs")
     assert {p.suffix for p in paths} == {".pdf", ".png"}
     assert all(p.stat().st_size > 0 for p in paths)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _study_helpers import ok_rows, run_into
+from _study_helpers import draw_figure, ok_rows, run_into
 
 from sdlss_theory.theory import srec_guarantee_gamma
 from simulations import srec_constants as study_module
@@ -100,11 +100,8 @@ def test_trial_draws_everything_from_rng():
 
 
 def test_figure_from_stored_tiny_result(tiny_run, tmp_path):
-    from figures import srec_constants as figure_module
-    from figures._cli import make_figure
-
     _, out, _ = tiny_run
-    paths = make_figure(STUDY.name, figure_module, out.parent, tmp_path)
+    paths = draw_figure(STUDY.name, out.parent, tmp_path)
     assert {p.suffix for p in paths} == {".pdf", ".png"}
     assert all(p.stat().st_size > 1000 for p in paths)
 
