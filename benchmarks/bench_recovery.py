@@ -83,7 +83,7 @@ def configurations(max_iter: int, restarts: int) -> dict:
         if gd:
             r = latent_gd(G_S, A, y, restarts=restarts, max_iter=max_iter, rng=rng)
         else:
-            r = latent_recover(G_S, A, y, S.size, restarts=restarts, rng=rng)
+            r = latent_recover(G_S, A, y, S.size, seeds=2 * S.size, restarts=restarts, rng=rng)
         out = np.zeros(G.k)
         out[S] = r.z
         return out
@@ -91,6 +91,11 @@ def configurations(max_iter: int, restarts: int) -> dict:
     it = dict(max_iter=max_iter, restarts=restarts)
     return {
         f"latent_iht R={restarts}": lib(latent_iht, **it),
+        f"latent_iht R={restarts}, step growth 2": lib(latent_iht, step_growth=2.0, **it),
+        f"latent_iht R={restarts}, continuation 2s -> s": lambda G, A, y, s, z, rng: (
+            latent_iht(G, A, y, s, continuation=s, rng=rng, **it).z
+        ),
+        f"latent_iht R={restarts}, negation every 10": lib(latent_iht, negate_every=10, **it),
         f"latent_niht R={restarts}": lib(latent_niht, **it),
         "recover (default)": lib(latent_recover, restarts=restarts),
         "recover, no swap": lib(latent_recover, restarts=restarts, max_swaps=0),
@@ -300,14 +305,14 @@ def main(argv=None):
         args.s, args.m = [2, 4], [2, 3, 4, 6, 8, 12, 16, 24, 48]
         args.trials = args.trials or 20
         args.square_trials, args.dense_trials = 50, 10
-        args.dense_k, args.dense_m = [2, 5, 10, 20, 30], 40
+        args.dense_k, args.dense_m = [5, 10, 15, 20, 30, 40], 40
         args.speed_m = [8, 24]
     else:
         args.k, args.hidden, args.n = 20, (60, 120), 200
         args.s, args.m = [2, 5, 8], [3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 30, 40, 60]
         args.trials = args.trials or 30
         args.square_trials, args.dense_trials = 100, 20
-        args.dense_k, args.dense_m = [5, 10, 20, 30, 40, 60], 100
+        args.dense_k, args.dense_m = [10, 20, 30, 40, 50, 60, 80, 100], 100
         args.speed_m = [15, 40]
     args.depths, args.square_depths = [2, 3], [2, 3, 4]
     args.max_iter, args.restarts = 1000 if not args.quick else 300, 5

@@ -356,7 +356,7 @@ def test_swap_search_repairs_a_wrong_support_of_a_linear_generator():
     packed = _packed(G, A)
     H = np.empty(network_kernels.workspace_size(1, packed[3]))
     f, swaps = recover_kernels.swap_search(
-        *packed, y, z, 4, 3, 8, 10, False, 1e-12, 0.0, H, H.copy()
+        *packed, y, z, 4, 3, 8, 10, False, 1e-12, 0.0, False, H, H.copy()
     )
     assert swaps >= 1
     np.testing.assert_allclose(z, x, atol=1e-9)

@@ -35,13 +35,31 @@ def _row_sq_norms(X, out):
 
 @jit
 def iht_loop(
-    flat, w_off, b_off, dims, codes, y, Z, s, beta, l2, max_iter, tol, backtrack, history
+    flat,
+    w_off,
+    b_off,
+    dims,
+    codes,
+    y,
+    Z,
+    s,
+    beta,
+    l2,
+    max_iter,
+    tol,
+    backtrack,
+    history,
+    growth,
+    negate_every,
 ):
     """Latent IHT, z <- P_s(z - beta grad f(z)), on every row of Z in place.
 
     With ``backtrack`` a step that would raise f is refused and that row's beta
-    halved; otherwise beta is fixed and a step to a non-finite or exploding
+    halved, and an accepted step multiplies it by ``growth`` (1: never grows);
+    otherwise beta is fixed and a step to a non-finite or exploding
     objective stops the row as diverged (keeping its last finite iterate).
+    With ``negate_every`` > 0, every that many iterations each running row is replaced
+    by -z when f(-z) < f(z) (the negation check; costs one batched forward pass).
     ``history[r, t]`` receives ||y - F(z)|| after iteration t.
     Returns (residuals, status, n_iter); Z and beta are updated in place.
     """
@@ -114,6 +132,8 @@ def iht_loop(
             change = np.sqrt(change2)
             obj[r] = cand_obj
             res2[r] = cand_res2[r]
+            if backtrack:
+                beta[r] *= growth
             history[r, it] = np.sqrt(res2[r])
             if change <= tol * max(np.sqrt(z2[r]), 1e-300):
                 status[r] = CONVERGED
@@ -121,6 +141,29 @@ def iht_loop(
                 n_running += 1
         if n_running == 0:
             break
+        if negate_every > 0 and (it + 1) % negate_every == 0:
+            for r in range(n_rows):
+                for j in range(k):
+                    cand[r, j] = -Z[r, j]
+            F = forward(flat, w_off, b_off, dims, codes, cand, H)
+            np.subtract(F, y, R)
+            _row_sq_norms(R, cand_res2)
+            flipped = False
+            for r in range(n_rows):
+                if status[r] == RUNNING and cand_res2[r] < res2[r]:
+                    flipped = True
+                    res2[r] = cand_res2[r]
+                    obj[r] = res2[r] + l2 * z2[r]
+                    for j in range(k):
+                        Z[r, j] = -Z[r, j]
+            if flipped:
+                # Gradients of the flipped rows (all rows are recomputed: one batched pass).
+                F = forward(flat, w_off, b_off, dims, codes, Z, H)
+                np.subtract(F, y, R)
+                backward(flat, w_off, dims, codes, H, R, new_grad, work)
+                for r in range(n_rows):
+                    for j in range(k):
+                        grad[r, j] = 2.0 * new_grad[r, j] + (2.0 * l2) * Z[r, j]
     return np.sqrt(res2), status, n_iter
 
 
@@ -225,5 +268,7 @@ def _warm_up() -> None:
     packed = pack_network(weights, [np.zeros(3), np.zeros(2)], [RELU, 0])
     y = rng.standard_normal(2)
     Z = rng.standard_normal((2, 2))
-    iht_loop(*packed, y, Z.copy(), 1, np.full(2, 0.1), 0.0, 2, 1e-8, True, np.zeros((2, 2)))
+    iht_loop(
+        *packed, y, Z.copy(), 1, np.full(2, 0.1), 0.0, 2, 1e-8, True, np.zeros((2, 2)), 1.0, 1
+    )
     niht_loop(*packed, y, Z.copy(), 1, 2, 1e-8, 2.0, 0.01, np.zeros((2, 2)))

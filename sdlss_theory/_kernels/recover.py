@@ -159,22 +159,87 @@ def one_sparse_fits(flat, w_off, b_off, dims, codes, y):
 
 
 @jit
-def grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, H, Hc):
-    """OMP-style growth of z's support to s entries, refitting by Gauss-Newton each time."""
+def _linear_fit_score(M, cvec, T, ridge):
+    """(-c_T^T u, u) with M_TT u = c_T: the linearised fit on T up to the constant ||b||^2."""
+    n_t = T.shape[0]
+    MT = np.empty((n_t, n_t))
+    cT = np.empty(n_t)
+    for p in range(n_t):
+        cT[p] = cvec[T[p]]
+        for q in range(n_t):
+            MT[p, q] = M[T[p], T[q]]
+        MT[p, p] += ridge
+    u = np.linalg.solve(MT, cT)
+    return -np.dot(cT, u), u
+
+
+@jit
+def grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_try, H, Hc):
+    """Growth of z's support to s entries, one coordinate at a time, refitting each time.
+
+    ``grow_try`` = 0: OMP, the coordinate of largest |gradient| joins, then Gauss-Newton.
+    ``grow_try`` = q > 0: every candidate l outside S is ranked by its linearised fit on
+    S + {l} (Gram matrix of J = J_F(z), no network pass), and the q best are refitted by
+    Gauss-Newton from that fit; the best refit is kept (an OLS-style step).
+    """
     k = z.shape[0]
     f = objective(flat, w_off, b_off, dims, codes, y, z, H)
     g = np.empty((1, k))
     work = np.empty(2 * np.max(dims))
+    all_cols = np.arange(k)
+    best_z = np.empty(k)
+    cand = np.empty(k)
+    Hb = np.empty_like(H)
     while np.count_nonzero(z) < s:
         F = layer_output(H, 1, dims, dims.shape[0] - 2)
-        backward(flat, w_off, dims, codes, H, y.reshape((1, -1)) - F, g, work)
-        best, best_j = -1.0, -1
-        for j in range(k):
-            if z[j] == 0.0 and abs(g[0, j]) > best:
-                best, best_j = abs(g[0, j]), j
-        scale = max(np.sqrt(np.sum(z * z)), 1.0)
-        z[best_j] = 1e-3 * scale * (1.0 if g[0, best_j] >= 0.0 else -1.0)
-        f, _ = gauss_newton(flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc)
+        if grow_try == 0:
+            backward(flat, w_off, dims, codes, H, y.reshape((1, -1)) - F, g, work)
+            best, best_j = -1.0, -1
+            for j in range(k):
+                if z[j] == 0.0 and abs(g[0, j]) > best:
+                    best, best_j = abs(g[0, j]), j
+            scale = max(np.sqrt(np.sum(z * z)), 1.0)
+            z[best_j] = 1e-3 * scale * (1.0 if g[0, best_j] >= 0.0 else -1.0)
+            f, _ = gauss_newton(
+                flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc
+            )
+            continue
+        J = jacobian_columns(flat, w_off, dims, codes, H, all_cols)
+        b = y - F[0] + np.dot(J, z)
+        M = np.dot(J.T, J)
+        cvec = np.dot(J.T, b)
+        ridge = 1e-12 * max(np.trace(M) / k, 1e-300)
+        S = np.flatnonzero(z)
+        outside = np.flatnonzero(z == 0.0)
+        T = np.empty(S.shape[0] + 1, dtype=np.int64)
+        T[: S.shape[0]] = S
+        scores = np.empty(outside.shape[0])
+        for o in range(outside.shape[0]):
+            T[-1] = outside[o]
+            scores[o] = _linear_fit_score(M, cvec, T, ridge)[0]
+        order = np.argsort(scores)
+        best_f = np.inf
+        for q in range(min(grow_try, outside.shape[0])):
+            T[-1] = outside[order[q]]
+            u = _linear_fit_score(M, cvec, T, ridge)[1]
+            cand[:] = 0.0
+            for p in range(T.shape[0]):
+                cand[T[p]] = u[p]
+            if cand[T[-1]] == 0.0:
+                cand[T[-1]] = 1e-12
+            fc, _ = gauss_newton(
+                flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc
+            )
+            if fc < best_f and np.count_nonzero(cand) == T.shape[0]:
+                best_f = fc
+                best_z[:] = cand
+        if best_f == np.inf:
+            # Every refit lost a coordinate: fall back to the best-ranked linear fit.
+            T[-1] = outside[order[0]]
+            z[T[-1]] = 1e-12
+        else:
+            z[:] = best_z
+        f = objective(flat, w_off, b_off, dims, codes, y, z, H)
     return f
 
 
@@ -241,16 +306,19 @@ def swap_search(
     negate,
     tol,
     fit_sq,
+    flips,
     H,
     Hc,
 ):
-    """Local search over supports of the same size (in place); returns (f, swaps taken).
+    """Local search over supports of the same size (in place); returns (f, moves taken).
 
     At z with support S, for every j in S and l outside, the linearised fit on
     T = S - {j} + {l}, min_u ||b - J_T u|| with b = y - F(z) + J_S z_S, ranks the swaps
     (J = J_F(z), one Jacobian per round). The ``n_screen`` best are refitted on the true
     objective by Gauss-Newton from ``n_starts`` (1 to 3) starts each (u; then z with z_j = 0,
     z_l = +c, then -c, c = ||z|| / sqrt(|S|)); the best refit replaces z if it lowers f.
+    With ``flips``, the sign-flip moves are tried as well: for each j in S, z_j <- -z_j and
+    z_j <- -sign(z_j) c, refitted likewise (the only moves when S is everything, s = k).
     Stops once f <= fit_sq.
     """
     k = z.shape[0]
@@ -267,7 +335,7 @@ def swap_search(
             break
         S = np.flatnonzero(z)
         n_s = S.shape[0]
-        if n_s == 0 or n_s == k:
+        if n_s == 0 or (n_s == k and not flips):
             break
         outside = np.flatnonzero(z == 0.0)
         F = layer_output(H, 1, dims, dims.shape[0] - 2)[0]
@@ -301,6 +369,21 @@ def swap_search(
         order = np.argsort(scores)
         best_f = f
         norm_z = np.sqrt(np.sum(z * z))
+        if flips:
+            for a in range(n_s):
+                j = S[a]
+                for start in range(2):
+                    cand[:] = z
+                    if start == 0:
+                        cand[j] = -z[j]
+                    else:
+                        cand[j] = (-1.0 if z[j] > 0.0 else 1.0) * norm_z / np.sqrt(n_s)
+                    fc, _ = gauss_newton(
+                        flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc
+                    )
+                    if fc < best_f:
+                        best_f = fc
+                        best_z[:] = cand
         JT = np.empty((m, n_s))
         for q in range(min(n_screen, n_cand)):
             a = order[q] // outside.shape[0]
@@ -384,6 +467,8 @@ def recover_rows(
     negate,
     tol,
     fit_sq,
+    flips,
+    grow_try,
 ):
     """The pipeline on the rows of Z (in place): grow, Gauss-Newton, HTP; then swap search.
 
@@ -407,7 +492,9 @@ def recover_rows(
             f[r] = objective(flat, w_off, b_off, dims, codes, y, z, H)
             continue
         if np.count_nonzero(z) < s:
-            f[r] = grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, H, Hc)
+            f[r] = grow(
+                flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_try, H, Hc
+            )
         f[r], n_gn = gauss_newton(
             flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc
         )
@@ -446,6 +533,7 @@ def recover_rows(
             negate,
             tol,
             fit_sq,
+            flips,
             H,
             Hc,
         )
@@ -463,5 +551,5 @@ def _warm_up() -> None:
     packed = pack_network(weights, [np.zeros(5), np.zeros(3)], [RELU, 0])
     y = rng.standard_normal(3)
     Z, _ = one_sparse_fits(*packed, y)
-    recover_rows(*packed, y, Z[:2].copy(), 2, 3, 1, 2, 3, 2, 2, True, 1e-9, 0.0)
+    recover_rows(*packed, y, Z[:2].copy(), 2, 3, 1, 2, 3, 2, 2, True, 1e-9, 0.0, True, 2)
     support_gradient_norm(*packed, y, Z[0].copy(), np.empty(workspace_size(1, packed[3])))

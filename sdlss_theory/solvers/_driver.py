@@ -150,15 +150,70 @@ class PackedProblem:
             return 1.0 / (2.0 * np.where(lam > 0, lam, 1.0)), True
         return np.full(Z.shape[0], check_positive_float(step, "step")), False
 
-    def run_iht(self, y, Z, s, step, *, l2, max_iter, tol, engine) -> dict:
+    def run_iht(
+        self,
+        y,
+        Z,
+        s,
+        step,
+        *,
+        l2,
+        max_iter,
+        tol,
+        engine,
+        growth=1.0,
+        continuation=0,
+        negate_every=0,
+    ) -> dict:
+        """Run the IHT kernel on the rows of Z.
+
+        With ``continuation`` c > 0 the run has c + 1 stages at sparsity s + c, s + c - 1,
+        ..., s (capped at k), max_iter // (c + 1) iterations each (the last stage gets the
+        rest), each stage starting where the previous one stopped.
+        """
         max_iter = check_int(max_iter, "max_iter", minimum=1)
         tol = check_positive_float(tol, "tol", allow_zero=True)
-        beta, backtrack = self.initial_steps(y, Z, s, step)
+        growth = check_positive_float(growth, "step_growth")
+        if growth < 1.0:
+            raise ValueError(f"step_growth must be >= 1, got {growth}")
+        continuation = check_int(continuation, "continuation", minimum=0)
+        negate_every = check_int(negate_every, "negate_every", minimum=0)
+        stages = [min(s + c, self.k) for c in range(continuation, -1, -1)]
+        lengths = [max_iter // len(stages)] * len(stages)
+        lengths[-1] = max_iter - sum(lengths[:-1])
+        stages = [(sc, n) for sc, n in zip(stages, lengths, strict=True) if n > 0]
+        if continuation:
+            Z = np.ascontiguousarray(hard_threshold(Z, stages[0][0]))
+        beta, backtrack = self.initial_steps(y, Z, stages[0][0], step)
         history = np.zeros((Z.shape[0], max_iter))
         loop = kernel(latent_kernels.iht_loop, engine)
-        residuals, status, n_iter = loop(
-            *self.packed, y, Z, s, beta, float(l2), max_iter, tol, backtrack, history
-        )
+        n_iter = np.zeros(Z.shape[0], dtype=np.int64)
+        offset = 0
+        for i, (s_stage, length) in enumerate(stages):
+            if i:
+                Z[:] = hard_threshold(Z, s_stage)
+            part = np.zeros((Z.shape[0], length))
+            residuals, status, n_stage = loop(
+                *self.packed,
+                y,
+                Z,
+                s_stage,
+                beta,
+                float(l2),
+                length,
+                tol,
+                backtrack,
+                part,
+                float(growth),
+                negate_every,
+            )
+            history[:, offset : offset + length] = part
+            # A row that stopped early in a stage repeats its last residual to the stage end.
+            for r in range(Z.shape[0]):
+                if n_stage[r] < length:
+                    history[r, offset + n_stage[r] : offset + length] = part[r, n_stage[r] - 1]
+            n_iter += n_stage if i == len(stages) - 1 else length
+            offset += length
         return dict(
             Z=Z, residuals=residuals, status=status, n_iter=n_iter, steps=beta, history=history
         )

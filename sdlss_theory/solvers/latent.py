@@ -72,9 +72,21 @@ class LatentIHT(_LatentSolver):
         is a GEMM), and the one with the smallest residual is returned.
     engine : {"auto", "numba", "numpy"}
         The compiled kernel or the same loop run by the interpreter.
+    step_growth : float
+        With ``step="auto"``: every accepted step multiplies beta by this factor (>= 1),
+        so the step can grow back after backtracking halved it (1: never grows, as before).
+    continuation : int
+        c >= 0: threshold at s + c first and tighten by one every max_iter / (c + 1)
+        iterations down to s (0: always s).
+    negate_every : int
+        Every that many iterations, replace each restart z by -z if f(-z) < f(z) (the
+        negation check of Huang, Hand, Heckel & Voroninski 2018; 0: never).
 
     Notes
     -----
+    The options ``step_growth``, ``continuation`` and ``negate_every`` are measured in
+    docs/solvers.md; none beat the defaults by enough to replace them (`latent_recover`
+    is the solver that reaches the oracle).
     With a linear output layer A G(z) = (A W_d) h_{d-1}(z) + A b_d, so A W_d is
     formed once and an iteration never touches the signal dimension n.
     Starting points are projected with P_s before the first iteration.
@@ -99,10 +111,16 @@ class LatentIHT(_LatentSolver):
         tol: float = 1e-9,
         restarts: int = 1,
         engine: str = "auto",
+        step_growth: float = 1.0,
+        continuation: int = 0,
+        negate_every: int = 0,
     ):
         super().__init__(G, A, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine)
         self.s = check_sparsity(s, G.k)
         self.step = step
+        self.step_growth = step_growth
+        self.continuation = continuation
+        self.negate_every = negate_every
 
     def solve(
         self,
@@ -137,6 +155,9 @@ class LatentIHT(_LatentSolver):
             max_iter=self.max_iter,
             tol=self.tol,
             engine=self.engine,
+            growth=self.step_growth,
+            continuation=self.continuation,
+            negate_every=self.negate_every,
         )
         return best_restart(run, self._signal)
 
@@ -292,6 +313,9 @@ def latent_iht(
     z0: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
     engine: str = "auto",
+    step_growth: float = 1.0,
+    continuation: int = 0,
+    negate_every: int = 0,
 ) -> RecoveryResult:
     """Latent IHT: ``LatentIHT(G, A, s, ...).solve(y, z0=z0, rng=rng)``; see `LatentIHT`.
 
@@ -301,7 +325,7 @@ def latent_iht(
     A : ndarray, shape (m, n)
     y : ndarray, shape (m,)
     s : int
-    step, max_iter, tol, restarts, engine
+    step, max_iter, tol, restarts, engine, step_growth, continuation, negate_every
         See `LatentIHT`.
     z0, rng
         See `LatentIHT.solve`.
@@ -323,7 +347,17 @@ def latent_iht(
     (True, (8,))
     """
     solver = LatentIHT(
-        G, A, s, step=step, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine
+        G,
+        A,
+        s,
+        step=step,
+        max_iter=max_iter,
+        tol=tol,
+        restarts=restarts,
+        engine=engine,
+        step_growth=step_growth,
+        continuation=continuation,
+        negate_every=negate_every,
     )
     return solver.solve(y, z0=z0, rng=rng)
 

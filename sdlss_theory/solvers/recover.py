@@ -17,6 +17,9 @@ from sdlss_theory.solvers._result import RecoveryResult
 
 __all__ = ["LatentRecover", "latent_recover"]
 
+# Random starts when s = k and none are asked for (greedy growth to k coordinates is slow).
+DENSE_RESTARTS = 8
+
 
 class LatentRecover:
     r"""Sparse-latent recovery by greedy seeds, Gauss-Newton on the support and swap search.
@@ -59,9 +62,12 @@ class LatentRecover:
     s : int
         The latent sparsity, ``1 <= s <= k``.
     seeds : int or None
-        Greedy seeds (0 to use random starts only); at most 2k; None (default): all 2k.
-    restarts : int
-        Random starts in addition to the seeds and the rows of ``z0``.
+        Greedy seeds (0 to use random starts only); at most 2k. None (default): all 2k when
+        s < k, none when s = k (growing 2k seeds to k coordinates costs k refits each).
+    restarts : int or None
+        Random starts in addition to the seeds and the rows of ``z0``. None (default): 0
+        when s < k, 8 when s = k (the dense problem: random starts, Gauss-Newton and the
+        negation check, as in Huang et al.).
     gn_steps : int
         Gauss-Newton steps per refit.
     htp_iters : int
@@ -75,6 +81,13 @@ class LatentRecover:
     swap_rows : int or None
         How many starts run the swap search: those with the smallest residual after steps
         2-4, best first; None (default): all.
+    grow_try : int
+        Growth rule of step 2: 0, OMP (largest |gradient|); q > 0, the q candidates with the
+        best linearised fit on the grown support are refitted and the best is kept.
+    flips : bool or None
+        Sign-flip moves in the swap search: for each j in S, z_j <- -z_j and
+        z_j <- -sign(z_j) c, refitted by step 3 (with s = k the swap search has only these).
+        None (default): only when s = k (for s < k they bought nothing measurable).
     negate : bool
         The negation check after every Gauss-Newton step.
     tol : float
@@ -122,13 +135,15 @@ class LatentRecover:
         s: int,
         *,
         seeds: int | None = None,
-        restarts: int = 0,
+        restarts: int | None = None,
         gn_steps: int = 8,
         htp_iters: int = 0,
         n_screen: int = 4,
         swap_starts: int = 3,
         max_swaps: int = 20,
         swap_rows: int | None = None,
+        flips: bool | None = None,
+        grow_try: int = 0,
         negate: bool = True,
         tol: float = 1e-9,
         fit_tol: float = 1e-10,
@@ -139,7 +154,12 @@ class LatentRecover:
         self.G = G
         k = self.problem.k
         self.s = check_sparsity(s, k)
-        self.seeds = 2 * k if seeds is None else check_int(seeds, "seeds", minimum=0)
+        dense = self.s == k
+        if seeds is None:
+            seeds = 0 if dense else 2 * k
+        if restarts is None:
+            restarts = DENSE_RESTARTS if dense else 0
+        self.seeds = check_int(seeds, "seeds", minimum=0)
         if self.seeds > 2 * k:
             raise ValueError(f"seeds must be at most 2k = {2 * k}, got {seeds}")
         self.restarts = check_int(restarts, "restarts", minimum=0)
@@ -153,6 +173,8 @@ class LatentRecover:
         self.swap_rows = (
             None if swap_rows is None else check_int(swap_rows, "swap_rows", minimum=1)
         )
+        self.flips = dense if flips is None else bool(flips)
+        self.grow_try = check_int(grow_try, "grow_try", minimum=0)
         self.negate = bool(negate)
         self.tol = check_positive_float(tol, "tol", allow_zero=True)
         self.fit_tol = check_positive_float(fit_tol, "fit_tol", allow_zero=True)
@@ -220,6 +242,8 @@ class LatentRecover:
             self.negate,
             float(self.tol),
             float((self.fit_tol * y_norm) ** 2),
+            self.flips,
+            self.grow_try,
         )
         best = int(np.argmin(f))
         fit_sq = (self.fit_tol * y_norm) ** 2
@@ -248,6 +272,8 @@ class LatentRecover:
                 self.negate,
                 float(self.tol),
                 float(fit_sq),
+                False,
+                0,
             )
             Z = np.vstack([Z, P])
             f = np.concatenate([f, fp])
@@ -293,13 +319,15 @@ def latent_recover(
     s: int,
     *,
     seeds: int | None = None,
-    restarts: int = 0,
+    restarts: int | None = None,
     gn_steps: int = 8,
     htp_iters: int = 0,
     n_screen: int = 4,
     swap_starts: int = 3,
     max_swaps: int = 20,
     swap_rows: int | None = None,
+    flips: bool | None = None,
+    grow_try: int = 0,
     negate: bool = True,
     tol: float = 1e-9,
     fit_tol: float = 1e-10,
@@ -316,8 +344,8 @@ def latent_recover(
     A : ndarray, shape (m, n)
     y : ndarray, shape (m,)
     s : int
-    seeds, restarts, gn_steps, htp_iters, n_screen, swap_starts, max_swaps, swap_rows, negate,
-    tol,
+    seeds, restarts, gn_steps, htp_iters, n_screen, swap_starts, max_swaps, swap_rows, flips,
+    grow_try, negate, tol,
     fit_tol, polish, cert_tol
         See `LatentRecover`.
     z0, rng
@@ -353,6 +381,8 @@ def latent_recover(
         swap_starts=swap_starts,
         max_swaps=max_swaps,
         swap_rows=swap_rows,
+        flips=flips,
+        grow_try=grow_try,
         negate=negate,
         tol=tol,
         fit_tol=fit_tol,
