@@ -145,6 +145,10 @@ class PMLTrainer:
         -------
         tuple of float
         """
+        flat, x, xi = self._check_inputs(x, xi, params)
+        return tuple(float(v) for v in _losses(flat, self._layout, self.fixed, x, xi, self.config))
+
+    def _check_inputs(self, x, xi, params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x = _check_data(x, "x", self.config.n)
         xi = as_float_array(xi, "xi", ndim=(2,))
         if xi.shape != (x.shape[0], self.config.k):
@@ -152,7 +156,7 @@ class PMLTrainer:
         flat = self.params if params is None else as_float_array(params, "params", ndim=(1,))
         if flat.shape != self.params.shape:
             raise ValueError(f"params must have shape {self.params.shape}, got {flat.shape}")
-        return tuple(float(v) for v in _losses(flat, self._layout, self.fixed, x, xi, self.config))
+        return flat, x, xi
 
     def gradient(self, x: np.ndarray, xi: np.ndarray, params: np.ndarray | None = None):
         """The total loss and its gradient with respect to the flat parameter vector.
@@ -167,9 +171,8 @@ class PMLTrainer:
         value : float
         grad : ndarray, shape of `params`
         """
-        self.losses(x, xi, params)  # validation
-        flat = self.params if params is None else np.asarray(params, dtype=np.float64)
-        value, grad = self._value_and_grad(flat, np.asarray(x, float), np.asarray(xi, float))
+        flat, x, xi = self._check_inputs(x, xi, params)
+        value, grad = self._value_and_grad(flat, x, xi)
         return float(value), np.asarray(grad)
 
     # -- training ------------------------------------------------------------------------
