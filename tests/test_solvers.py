@@ -416,3 +416,74 @@ def test_latent_recover_bad_input(problem):
         latent_recover(G, A, y, 3, seeds=0)
     with pytest.raises(ValueError, match="rng is required"):
         latent_recover(G, A, y, 3, seeds=0, restarts=2)
+
+
+def test_latent_recover_dense_uses_flips_and_recovers_an_expansive_network():
+    rng = np.random.default_rng(40)
+    k = 8
+    G = ReLUGenerator.random([k, 4 * k, 8 * k], rng)
+    A = gaussian_matrix(4 * k, 8 * k, rng)
+    z_true = rng.standard_normal(k)
+    y = A @ G(z_true)
+    solver = LatentRecover(G, A, k)
+    assert solver.flips and solver.seeds == 0 and solver.restarts > 0
+    r = solver.solve(y, rng=rng)
+    np.testing.assert_allclose(r.x, G(z_true), rtol=1e-6, atol=1e-9)
+    assert r.certified
+
+
+def test_latent_recover_grow_rules_agree_on_an_easy_problem(problem):
+    G, A, z_true, y = problem
+    for grow_try in (0, 3):
+        r = latent_recover(G, A, y, 3, grow_try=grow_try, rng=np.random.default_rng(0))
+        np.testing.assert_allclose(r.x, G(z_true), rtol=1e-6, atol=1e-9)
+
+
+# --------------------------------------------------------------------- latent IHT options
+
+
+def test_step_growth_keeps_the_objective_monotone(problem):
+    G, A, _, y = problem
+    r = latent_iht(G, A, y, 3, step_growth=2.0, max_iter=300, rng=np.random.default_rng(2))
+    assert np.all(np.diff(r.history) <= 1e-12 * r.history[:-1])
+
+
+def test_step_growth_one_is_the_plain_run(problem):
+    G, A, _, y = problem
+    a = latent_iht(G, A, y, 3, max_iter=100, rng=np.random.default_rng(2))
+    b = latent_iht(G, A, y, 3, step_growth=1.0, max_iter=100, rng=np.random.default_rng(2))
+    np.testing.assert_array_equal(a.z, b.z)
+
+
+def test_continuation_runs_its_stages_and_ends_s_sparse(problem):
+    G, A, _, y = problem
+    z0 = np.random.default_rng(3).standard_normal(G.k)
+    r = latent_iht(G, A, y, 3, continuation=2, max_iter=90, tol=0, z0=z0)
+    assert np.count_nonzero(r.z) <= 3
+    assert r.n_iter == 90 and r.history.shape == (90,)
+    # The first stage is plain IHT at sparsity 5 from the same start (same step rule).
+    first = latent_iht(G, A, y, 5, max_iter=30, tol=0, z0=hard_threshold(z0, 5))
+    np.testing.assert_allclose(r.history[:30], first.history, rtol=1e-12)
+
+
+def test_negation_check_turns_a_negated_start_around():
+    rng = np.random.default_rng(41)
+    G = ReLUGenerator.random([10, 40, 80], rng)
+    A = gaussian_matrix(80, 80, rng)
+    z_true = hard_threshold(rng.standard_normal(10), 3)
+    y = A @ G(z_true)
+    # A negligible fixed step keeps z at -z*; the check after iteration 1 then flips it.
+    r = latent_iht(G, A, y, 3, z0=-z_true, step=1e-14, negate_every=1, max_iter=1, tol=0)
+    np.testing.assert_allclose(r.z, z_true, rtol=1e-9, atol=1e-12)
+    plain = latent_iht(G, A, y, 3, z0=-z_true, step=1e-14, max_iter=1, tol=0)
+    np.testing.assert_allclose(plain.z, -z_true, rtol=1e-9, atol=1e-12)
+
+
+def test_iht_option_errors(problem):
+    G, A, z_true, y = problem
+    with pytest.raises(ValueError, match="step_growth must be >= 1"):
+        latent_iht(G, A, y, 3, z0=z_true, step_growth=0.5)
+    with pytest.raises(ValueError, match="continuation must be >= 0"):
+        latent_iht(G, A, y, 3, z0=z_true, continuation=-1)
+    with pytest.raises(ValueError, match="negate_every must be >= 0"):
+        latent_iht(G, A, y, 3, z0=z_true, negate_every=-2)

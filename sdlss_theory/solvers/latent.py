@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdlss_theory._validation import check_positive_float
+from sdlss_theory._validation import check_int, check_positive_float
 from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.solvers._driver import PackedProblem, best_restart, check_sparsity
 from sdlss_theory.solvers._result import RecoveryResult
@@ -119,7 +119,7 @@ class LatentIHT(_LatentSolver):
         self.s = check_sparsity(s, G.k)
         self.step = step
         self.step_growth = step_growth
-        self.continuation = continuation
+        self.continuation = check_int(continuation, "continuation", minimum=0)
         self.negate_every = negate_every
 
     def solve(
@@ -145,7 +145,9 @@ class LatentIHT(_LatentSolver):
         RecoveryResult
         """
         y = self.problem.check_measurements(y)
-        Z = self.problem.starts(self.s, self.restarts, z0, rng)
+        # With continuation the starts keep s + c entries (the first stage's sparsity).
+        s_start = min(self.s + self.continuation, self.problem.k)
+        Z = self.problem.starts(s_start, self.restarts, z0, rng)
         run = self.problem.run_iht(
             y,
             Z,
