@@ -117,6 +117,8 @@ def evaluate_on_digits(
     ``psnr_long`` added, the test images, their T-step reconstructions and the PSNR of each.
     """
     x_train, x_test = digits_split(params["split_seed"])
+    if params["n_eval"] > len(x_test):
+        raise ValueError(f"n_eval must be <= {len(x_test)}, the size of the digits' test split")
     x_test = x_test[: params["n_eval"]]
     metrics, _, x_hat, x_long = train_and_evaluate(params, rng, x_train, x_test)
     per_image = psnr(x_hat, x_test)
