@@ -90,12 +90,17 @@ def configurations(max_iter: int, restarts: int) -> dict:
 
     it = dict(max_iter=max_iter, restarts=restarts)
     return {
-        f"latent_iht R={restarts}": lib(latent_iht, **it),
+        f"latent_iht R={restarts}, no step growth (the old default)": lib(
+            latent_iht, step_growth=1.0, **it
+        ),
+        f"latent_iht R={restarts} (default: step growth 1.5)": lib(latent_iht, **it),
         f"latent_iht R={restarts}, step growth 2": lib(latent_iht, step_growth=2.0, **it),
         f"latent_iht R={restarts}, continuation 2s -> s": lambda G, A, y, s, z, rng: (
-            latent_iht(G, A, y, s, continuation=s, rng=rng, **it).z
+            latent_iht(G, A, y, s, continuation=s, step_growth=1.0, rng=rng, **it).z
         ),
-        f"latent_iht R={restarts}, negation every 10": lib(latent_iht, negate_every=10, **it),
+        f"latent_iht R={restarts}, negation every 10": lib(
+            latent_iht, negate_every=10, step_growth=1.0, **it
+        ),
         f"latent_niht R={restarts}": lib(latent_niht, **it),
         "recover (default)": lib(latent_recover, restarts=restarts),
         "recover, no swap": lib(latent_recover, restarts=restarts, max_swaps=0),

@@ -7,7 +7,9 @@ shows success against m for every solver with Wilson 95% bands and the fitted 50
 (horizontal bars: their 95% intervals). The bottom row splits failures along m into
 optimisation failures (solid) and identifiability failures (dotted), with Wilson 95% bands.
 The right column lists the fitted 50% point m_50 for every (solver, depth, restarts) and s of
-the grid; a triangle at an edge means the transition lies outside the measured m range.
+the grid; where the logistic fit fails (a step too sharp for the grid) the empirical
+crossing is drawn instead (open marker, no interval); a triangle at an edge means the curve
+does not cross 50% inside the measured m range.
 """
 
 from __future__ import annotations
@@ -69,6 +71,21 @@ def transition(summary: dict[str, np.ndarray], rows: np.ndarray):
     return fit
 
 
+def crossing(m: np.ndarray, rate: np.ndarray) -> float:
+    """The empirical 50% crossing: log-linear interpolation between the last m below 50%
+    and the first at or above it; nan if the curve starts at or above 50% or never gets there.
+
+    Used where the logistic fit fails or lands outside the m range (a step too sharp for the
+    grid, e.g. the oracle going from 0 to 100% between two grid values).
+    """
+    above = np.flatnonzero(rate >= 0.5)
+    if above.size == 0 or above[0] == 0:
+        return float("nan")
+    i = above[0]
+    w = (0.5 - rate[i - 1]) / (rate[i] - rate[i - 1])
+    return float(np.exp(np.log(m[i - 1]) + w * (np.log(m[i]) - np.log(m[i - 1]))))
+
+
 def _log_m_axis(ax, m_values) -> None:
     """Log-scaled m axis labelled at (a thinned subset of) the grid values."""
     ax.set_xscale("log")
@@ -115,6 +132,10 @@ def _success_panel(ax, summary, solvers, ref, s):
                 linestyle="none",
                 capsize=2,
             )
+        else:
+            c = crossing(m, summary["success_rate"][rows])
+            if np.isfinite(c):
+                ax.plot(c, 0.5, color=style["color"], marker="|", markersize=9, linestyle="none")
     _log_m_axis(ax, np.unique(summary["m"]))
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("measurements $m$")
@@ -204,15 +225,29 @@ def _m50_panel(ax, summary, solvers, s_values):
                     capsize=1.5,
                 )
             else:
-                above = summary["success_rate"][rows][-1] < 0.5
-                ax.plot(
-                    m.max() if above else m.min(),
-                    y,
-                    marker=">" if above else "<",
-                    color=color,
-                    markersize=3.5,
-                    linestyle="none",
-                )
+                rate = summary["success_rate"][rows]
+                c = crossing(m, rate)
+                if np.isfinite(c):
+                    # Logistic fit failed (too sharp a step): the empirical crossing, open.
+                    ax.plot(
+                        c,
+                        y,
+                        marker=markers[i_s % len(markers)],
+                        markersize=3,
+                        markerfacecolor="white",
+                        color=color,
+                        linestyle="none",
+                    )
+                else:
+                    above = rate[0] < 0.5
+                    ax.plot(
+                        m.max() if above else m.min(),
+                        y,
+                        marker=">" if above else "<",
+                        color=color,
+                        markersize=3.5,
+                        linestyle="none",
+                    )
     for i_s, s in enumerate(s_values):
         ax.plot(
             [],

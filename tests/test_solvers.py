@@ -448,11 +448,19 @@ def test_step_growth_keeps_the_objective_monotone(problem):
     assert np.all(np.diff(r.history) <= 1e-12 * r.history[:-1])
 
 
-def test_step_growth_one_is_the_plain_run(problem):
+def test_step_growth_only_changes_the_auto_step(problem):
     G, A, _, y = problem
-    a = latent_iht(G, A, y, 3, max_iter=100, rng=np.random.default_rng(2))
-    b = latent_iht(G, A, y, 3, step_growth=1.0, max_iter=100, rng=np.random.default_rng(2))
+    z0 = np.random.default_rng(2).standard_normal(G.k)
+    a = latent_iht(G, A, y, 3, step=1e-3, max_iter=50, tol=0, z0=z0)
+    b = latent_iht(G, A, y, 3, step=1e-3, step_growth=3.0, max_iter=50, tol=0, z0=z0)
     np.testing.assert_array_equal(a.z, b.z)
+    # With the auto step, growth 1 never lets beta exceed its value after the first
+    # iteration; growth 2 doubles it after an accepted step (a refused one halves both).
+    first = latent_iht(G, A, y, 3, step_growth=1.0, max_iter=1, tol=0, z0=z0)
+    grown = latent_iht(G, A, y, 3, step_growth=2.0, max_iter=1, tol=0, z0=z0)
+    later = latent_iht(G, A, y, 3, step_growth=1.0, max_iter=50, tol=0, z0=z0)
+    assert later.step <= first.step
+    assert grown.step == pytest.approx(2 * first.step) or grown.step == first.step
 
 
 def test_continuation_runs_its_stages_and_ends_s_sparse(problem):
