@@ -86,14 +86,20 @@ def crossing(m: np.ndarray, rate: np.ndarray) -> float:
     return float(np.exp(np.log(m[i - 1]) + w * (np.log(m[i]) - np.log(m[i - 1]))))
 
 
-def _log_m_axis(ax, m_values) -> None:
+def _thin(values, factor: float) -> list[int]:
+    """Indices of increasing values kept so that each is at least factor x the previous."""
+    keep = [0]
+    for i in range(1, len(values)):
+        if values[i] >= factor * values[keep[-1]]:
+            keep.append(i)
+    return keep
+
+
+def _log_m_axis(ax, m_values, factor: float = 1.45) -> None:
     """Log-scaled m axis labelled at (a thinned subset of) the grid values."""
     ax.set_xscale("log")
     ticks = np.asarray(m_values, dtype=np.float64)
-    keep = [0]
-    for i in range(1, ticks.size):
-        if ticks[i] >= 1.45 * ticks[keep[-1]]:
-            keep.append(i)
+    keep = _thin(ticks, factor)
     ax.xaxis.set_minor_locator(mticker.NullLocator())
     ax.set_xticks(ticks[keep], [f"{v:g}" for v in ticks[keep]])
 
@@ -142,7 +148,7 @@ def _success_panel(ax, summary, solvers, ref, s):
     ax.set_title(f"$s = {int(s)}$")
 
 
-def _failure_panel(ax, summary, solvers, ref, s_values, color_by_s=False):
+def _failure_panel(ax, summary, solvers, ref, s_values, color_by_s=False, factor=1.45):
     for solver in solvers:
         for i_s, s in enumerate(s_values):
             rows = select(summary, solver=solver, s=s, **ref)
@@ -158,7 +164,7 @@ def _failure_panel(ax, summary, solvers, ref, s_values, color_by_s=False):
                 rate, lo, hi = failure_band(summary, name, rows)
                 ax.plot(m, rate, color=color, linestyle=ls, marker="none", linewidth=1.0)
                 ax.fill_between(m, lo, hi, color=color, alpha=0.08, linewidth=0)
-    _log_m_axis(ax, np.unique(summary["m"]))
+    _log_m_axis(ax, np.unique(summary["m"]), factor)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("measurements $m$")
 
@@ -188,7 +194,8 @@ def _heat_panel(ax, summary, solver, ref, s_values, m_values):
         if _in_range(fit, summary["m"][rows]):
             # Position of m_50 on the index axis (linear interpolation between grid values).
             ax.plot(np.interp(fit.x50, m_values, x), i, marker="x", color="white", markersize=4)
-    ax.set_xticks(x, [str(int(v)) for v in m_values], rotation=90)
+    keep = _thin(m_values, 1.9)
+    ax.set_xticks(x[keep], [str(int(m_values[i])) for i in keep], rotation=90)
     ax.set_yticks(y, [str(int(v)) for v in s_values])
     ax.set_xlabel("measurements $m$")
     ax.set_title(LABELS.get(solver, solver))
@@ -262,7 +269,7 @@ def _m50_panel(ax, summary, solvers, s_values):
         [f"{LABELS.get(sv, sv)}, d={int(d)}, R={int(r)}" for sv, d, r in reversed(combos)],
         fontsize=5.5,
     )
-    _log_m_axis(ax, m_all)
+    _log_m_axis(ax, m_all, 1.9)
     ax.set_xlim(m_all.min() * 0.8, m_all.max() * 1.25)
     ax.set_xlabel(r"fitted 50% point $m_{50}$")
     ax.legend(loc="lower right", fontsize=5.5, handlelength=1.0)
@@ -285,7 +292,9 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         mesh = None
         for j, solver in enumerate(solvers):
             mesh = _heat_panel(top[j], summary, solver, ref, s_values, m_values)
-            _failure_panel(bottom[j], summary, [solver], ref, s_values, color_by_s=True)
+            _failure_panel(
+                bottom[j], summary, [solver], ref, s_values, color_by_s=True, factor=2.5
+            )
             bottom[j].set_title(LABELS.get(solver, solver), fontsize=7)
         top[0].set_ylabel("sparsity $s$")
         fig.colorbar(mesh, ax=top, label="success probability", shrink=0.9, pad=0.01)
