@@ -94,9 +94,10 @@ class LatentRecover:
         A Gauss-Newton refit stops when its step is at most tol ||z||.
     fit_tol : float
         A start whose residual reaches fit_tol ||y|| ends the search: the remaining starts
-        are skipped (their residual is reported at their start). Noise-free data are fitted
-        to rounding error; with noise of norm eps, ``fit_tol = eps / ||y||`` stops at the
-        discrepancy level, and ``fit_tol = 0`` runs every start.
+        are skipped or cut short (their residual is reported where they stopped).
+        Noise-free data are fitted to rounding error; with noise of norm eps,
+        ``fit_tol = eps / ||y||`` stops at the discrepancy level, and ``fit_tol = 0`` runs
+        every start.
     polish : int
         If the best start does not reach fit_tol, this many random restarts on its support
         (z_S ~ N(0, c^2 I), c = ||z|| / sqrt(s)), refitted by Gauss-Newton; they join the
