@@ -104,6 +104,9 @@ def configurations(max_iter: int, restarts: int) -> dict:
         ),
         f"latent_niht R={restarts}": lib(latent_niht, **it),
         "recover (default)": lib(latent_recover, restarts=restarts),
+        "recover, eager (all starts grown before any swap search)": lib(
+            latent_recover, restarts=restarts, group=10**6
+        ),
         "recover, no swap": lib(latent_recover, restarts=restarts, max_swaps=0),
         "recover, no negation": lib(latent_recover, restarts=restarts, negate=False),
         "recover, 5 seeds": lib(latent_recover, restarts=restarts, seeds=5),

@@ -412,6 +412,8 @@ def test_latent_recover_bad_input(problem):
         latent_recover(G, A, y, 3, seeds=25)
     with pytest.raises(ValueError, match="swap_starts must be"):
         latent_recover(G, A, y, 3, swap_starts=4)
+    with pytest.raises(ValueError, match="group"):
+        latent_recover(G, A, y, 3, group=0)
     with pytest.raises(ValueError, match="no starting point"):
         latent_recover(G, A, y, 3, seeds=0)
     with pytest.raises(ValueError, match="rng is required"):
@@ -437,6 +439,46 @@ def test_latent_recover_grow_rules_agree_on_an_easy_problem(problem):
     for grow_try in (0, 3):
         r = latent_recover(G, A, y, 3, grow_try=grow_try, rng=np.random.default_rng(0))
         np.testing.assert_allclose(r.x, G(z_true), rtol=1e-6, atol=1e-9)
+
+
+def _hard_recovery_problem():
+    # Few measurements: the seeds need growth and swaps, and several do not fit y.
+    rng = np.random.default_rng(53)
+    G = ReLUGenerator.random([12, 30, 60], rng)
+    A = gaussian_matrix(9, 60, rng)
+    z_true = hard_threshold(rng.standard_normal(12), 4)
+    return G, A, z_true, A @ G(z_true)
+
+
+def test_latent_recover_row_order_does_not_change_any_row():
+    # Each start's pipeline is independent of the others: with fit_tol = 0 every row runs,
+    # and the lazy, grouped and eager orders must give every row the same residual.
+    G, A, _, y = _hard_recovery_problem()
+    kw = dict(fit_tol=0.0, polish=0, rng=np.random.default_rng(0))
+    eager = latent_recover(G, A, y, 4, group=10**6, **kw)
+    for group in (1, 2, 5):
+        r = latent_recover(G, A, y, 4, group=group, **kw)
+        np.testing.assert_array_equal(r.restart_residuals, eager.restart_residuals)
+        np.testing.assert_array_equal(r.z, eager.z)
+
+
+def test_latent_recover_lazy_order_stops_at_the_first_fitting_start():
+    G, A, _, y = _hard_recovery_problem()
+    solver = LatentRecover(G, A, 4, group=1)
+    assert LatentRecover(G, A, 4).group >= 1 and LatentRecover(G, A, 12).group is None
+    r = solver.solve(y, rng=np.random.default_rng(0))
+    fit = solver.fit_tol * np.linalg.norm(y)
+    if r.residual <= fit:
+        # Rows after the winner were never touched: they keep their start's residual.
+        Z = solver.starts(y, None, None)
+        start = np.linalg.norm(solver.problem.forward(Z) - y, axis=1)
+        np.testing.assert_allclose(
+            r.restart_residuals[r.restart + 1 :], start[r.restart + 1 :], rtol=1e-12
+        )
+        assert np.all(r.restart_residuals[: r.restart] > fit)
+    # Never worse than running every row to the end (same rows, same pipeline).
+    full = latent_recover(G, A, y, 4, fit_tol=0.0, polish=0)
+    assert r.residual <= max(full.residual, fit)
 
 
 # --------------------------------------------------------------------- latent IHT options

@@ -319,7 +319,7 @@ def swap_search(
     z_l = +c, then -c, c = ||z|| / sqrt(|S|)); the best refit replaces z if it lowers f.
     With ``flips``, the sign-flip moves are tried as well: for each j in S, z_j <- -z_j and
     z_j <- -sign(z_j) c, refitted likewise (the only moves when S is everything, s = k).
-    Stops once f <= fit_sq.
+    Stops once f <= fit_sq, without refitting the round's remaining candidates.
     """
     k = z.shape[0]
     m = y.shape[0]
@@ -369,8 +369,12 @@ def swap_search(
         order = np.argsort(scores)
         best_f = f
         norm_z = np.sqrt(np.sum(z * z))
+        # A refit that fits y to fit_sq ends the round (and the search) at once.
+        fitted = False
         if flips:
             for a in range(n_s):
+                if fitted:
+                    break
                 j = S[a]
                 for start in range(2):
                     cand[:] = z
@@ -384,8 +388,13 @@ def swap_search(
                     if fc < best_f:
                         best_f = fc
                         best_z[:] = cand
+                        if fc <= fit_sq:
+                            fitted = True
+                            break
         JT = np.empty((m, n_s))
         for q in range(min(n_screen, n_cand)):
+            if fitted:
+                break
             a = order[q] // outside.shape[0]
             o = order[q] % outside.shape[0]
             j, l_new = S[a], outside[o]
@@ -417,6 +426,9 @@ def swap_search(
                 if fc < best_f:
                     best_f = fc
                     best_z[:] = cand
+                    if fc <= fit_sq:
+                        fitted = True
+                        break
         if best_f < f * (1.0 - 1e-9):
             z[:] = best_z
             f = objective(flat, w_off, b_off, dims, codes, y, z, H)
@@ -449,6 +461,49 @@ def support_gradient_norm(flat, w_off, b_off, dims, codes, y, z, H):
 
 
 @jit
+def _refine_row(
+    flat,
+    w_off,
+    b_off,
+    dims,
+    codes,
+    y,
+    z,
+    s,
+    gn_steps,
+    htp_iters,
+    negate,
+    tol,
+    fit_sq,
+    grow_try,
+    H,
+    Hc,
+    changes,
+    steps,
+    r,
+):
+    """Phase 1 of one row (in place): growth to s, Gauss-Newton, up to htp_iters HTP steps."""
+    if np.count_nonzero(z) < s:
+        grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_try, H, Hc)
+    f, n_gn = gauss_newton(flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc)
+    steps[r] += n_gn
+    for _ in range(htp_iters):
+        if f <= fit_sq:
+            break
+        fn, changed = htp_step(
+            flat, w_off, b_off, dims, codes, y, z, s, f, gn_steps, negate, tol, H, Hc
+        )
+        if changed:
+            changes[r] += 1
+        steps[r] += 1
+        stalled = fn >= f * (1.0 - 1e-12)
+        f = fn
+        if stalled:
+            break
+    return f
+
+
+@jit
 def recover_rows(
     flat,
     w_off,
@@ -469,15 +524,21 @@ def recover_rows(
     fit_sq,
     flips,
     grow_try,
+    group,
 ):
-    """The pipeline on the rows of Z (in place): grow, Gauss-Newton, HTP; then swap search.
+    """The pipeline on the rows of Z (in place), ``group`` rows at a time.
 
-    Phase 1, every row: a row with fewer than s non-zeros is grown to s (`grow`), then
-    refitted by `gauss_newton` and improved by up to ``htp_iters`` `htp_step`s. Phase 2:
-    the ``swap_rows`` rows of smallest f run `swap_search`, best first. Once a row reaches
-    f <= fit_sq, everything stops (rows not reached keep the f they have). Returns
-    (f, support_changes, steps) per row; steps counts accepted Gauss-Newton, HTP and swap
-    steps.
+    The rows are taken in blocks of ``group`` consecutive rows. In each block, phase 1 on
+    every row: a row with fewer than s non-zeros is grown to s (`grow`), then refitted by
+    `gauss_newton` and improved by up to ``htp_iters`` `htp_step`s; phase 2: the block's rows
+    run `swap_search`, smallest f first, while fewer than ``swap_rows`` searches have run in
+    all. Once a row reaches f <= fit_sq, everything stops (rows not reached keep the f of
+    their start). ``group`` = 1 is the lazy order (each row's whole pipeline before the next
+    row starts), ``group`` >= the number of rows the eager one (phase 1 on all rows first).
+    Every row's pipeline is deterministic and independent of the other rows, so any two
+    groupings give the same f on every row they both finish; small groups only stop sooner.
+    Returns (f, support_changes, steps) per row; steps counts accepted Gauss-Newton, HTP and
+    swap steps.
     """
     n_rows, k = Z.shape
     H = np.empty(workspace_size(1, dims))
@@ -486,61 +547,71 @@ def recover_rows(
     changes = np.zeros(n_rows, dtype=np.int64)
     steps = np.zeros(n_rows, dtype=np.int64)
     done = False
-    for r in range(n_rows):
-        z = Z[r]
+    n_searched = 0
+    for lo in range(0, n_rows, group):
+        hi = min(lo + group, n_rows)
         if done:
-            f[r] = objective(flat, w_off, b_off, dims, codes, y, z, H)
+            for r in range(lo, hi):
+                f[r] = objective(flat, w_off, b_off, dims, codes, y, Z[r], H)
             continue
-        if np.count_nonzero(z) < s:
-            f[r] = grow(
-                flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_try, H, Hc
+        for r in range(lo, hi):
+            if done:
+                f[r] = objective(flat, w_off, b_off, dims, codes, y, Z[r], H)
+                continue
+            f[r] = _refine_row(
+                flat,
+                w_off,
+                b_off,
+                dims,
+                codes,
+                y,
+                Z[r],
+                s,
+                gn_steps,
+                htp_iters,
+                negate,
+                tol,
+                fit_sq,
+                grow_try,
+                H,
+                Hc,
+                changes,
+                steps,
+                r,
             )
-        f[r], n_gn = gauss_newton(
-            flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc
-        )
-        steps[r] += n_gn
-        for _ in range(htp_iters):
+            done = f[r] <= fit_sq
+        if done or max_swaps == 0:
+            continue
+        order = lo + np.argsort(f[lo:hi])
+        for q in range(hi - lo):
+            if n_searched >= swap_rows:
+                break
+            r = order[q]
+            f[r], n_sw = swap_search(
+                flat,
+                w_off,
+                b_off,
+                dims,
+                codes,
+                y,
+                Z[r],
+                n_screen,
+                swap_starts,
+                gn_steps,
+                max_swaps,
+                negate,
+                tol,
+                fit_sq,
+                flips,
+                H,
+                Hc,
+            )
+            n_searched += 1
+            changes[r] += n_sw
+            steps[r] += n_sw
             if f[r] <= fit_sq:
+                done = True
                 break
-            fn, changed = htp_step(
-                flat, w_off, b_off, dims, codes, y, z, s, f[r], gn_steps, negate, tol, H, Hc
-            )
-            if changed:
-                changes[r] += 1
-            steps[r] += 1
-            stalled = fn >= f[r] * (1.0 - 1e-12)
-            f[r] = fn
-            if stalled:
-                break
-        done = f[r] <= fit_sq
-    if done or max_swaps == 0:
-        return f, changes, steps
-    order = np.argsort(f)
-    for q in range(min(swap_rows, n_rows)):
-        r = order[q]
-        f[r], n_sw = swap_search(
-            flat,
-            w_off,
-            b_off,
-            dims,
-            codes,
-            y,
-            Z[r],
-            n_screen,
-            swap_starts,
-            gn_steps,
-            max_swaps,
-            negate,
-            tol,
-            fit_sq,
-            flips,
-            H,
-            Hc,
-        )
-        changes[r] += n_sw
-        steps[r] += n_sw
-        if f[r] <= fit_sq:
-            break
     return f, changes, steps
 
 
@@ -551,5 +622,8 @@ def _warm_up() -> None:
     packed = pack_network(weights, [np.zeros(5), np.zeros(3)], [RELU, 0])
     y = rng.standard_normal(3)
     Z, _ = one_sparse_fits(*packed, y)
-    recover_rows(*packed, y, Z[:2].copy(), 2, 3, 1, 2, 3, 2, 2, True, 1e-9, 0.0, True, 2)
+    for group in (1, 2):
+        recover_rows(
+            *packed, y, Z[:2].copy(), 2, 3, 1, 2, 3, 2, 2, True, 1e-9, 0.0, True, 2, group
+        )
     support_gradient_norm(*packed, y, Z[0].copy(), np.empty(workspace_size(1, packed[3])))
