@@ -77,6 +77,30 @@ def objective(flat, w_off, b_off, dims, codes, y, z, H):
     return np.sum((y - F[0]) ** 2)
 
 
+# Relative ridge of the normal equations of a least-squares solve (see `least_squares`).
+LSQ_RIDGE = 1e-13
+
+
+@jit
+def least_squares(J, r):
+    """argmin_d ||r - J d|| by the normal equations (J^T J + eps I) d = J^T r.
+
+    eps = LSQ_RIDGE * trace(J^T J) / cols: a relative ridge that leaves well-determined
+    directions alone and keeps d finite (near the minimum-norm solution) where J is rank
+    deficient (dead ReLUs zero whole columns). For the small tall J of a support (m x s)
+    this is 10-25x faster than LAPACK's SVD-based gelsd (np.linalg.lstsq); the squared
+    condition number is harmless here because every step is checked on the true objective
+    (line search) and Gauss-Newton iterates to the fit.
+    """
+    M = np.dot(J.T, J)
+    c = np.dot(J.T, r)
+    n = M.shape[0]
+    ridge = LSQ_RIDGE * max(np.trace(M) / max(n, 1), 1e-300)
+    for p in range(n):
+        M[p, p] += ridge
+    return np.linalg.solve(M, c)
+
+
 @jit
 def gauss_newton(flat, w_off, b_off, dims, codes, y, z, n_steps, negate, tol, H, Hc):
     """Gauss-Newton with backtracking on the support of z (in place); returns (f, steps).
@@ -99,7 +123,7 @@ def gauss_newton(flat, w_off, b_off, dims, codes, y, z, n_steps, negate, tol, H,
         r = np.empty(m)
         for i in range(m):
             r[i] = y[i] - F[i]
-        d = np.linalg.lstsq(J, r)[0]
+        d = least_squares(J, r)
         t = 1.0
         accepted = False
         fc = f
@@ -309,6 +333,7 @@ def swap_search(
     flips,
     H,
     Hc,
+    pair_screen=0,
 ):
     """Local search over supports of the same size (in place); returns (f, moves taken).
 
@@ -406,7 +431,7 @@ def swap_search(
                             JT[:, c] = J[:, S[a2]]
                             c += 1
                     JT[:, c] = J[:, l_new]
-                    u = np.linalg.lstsq(JT, b)[0]
+                    u = least_squares(JT, b)
                     cand[:] = 0.0
                     c = 0
                     for a2 in range(n_s):
@@ -429,6 +454,30 @@ def swap_search(
                     if fc <= fit_sq:
                         fitted = True
                         break
+        if best_f >= f * (1.0 - 1e-9) and not fitted and pair_screen > 0:
+            best_f = _pair_moves(
+                flat,
+                w_off,
+                b_off,
+                dims,
+                codes,
+                y,
+                S,
+                outside,
+                M,
+                cvec,
+                ridge,
+                pair_screen,
+                gn_steps,
+                negate,
+                tol,
+                fit_sq,
+                best_f,
+                best_z,
+                cand,
+                Hb,
+                Hc,
+            )
         if best_f < f * (1.0 - 1e-9):
             z[:] = best_z
             f = objective(flat, w_off, b_off, dims, codes, y, z, H)
@@ -436,6 +485,81 @@ def swap_search(
         else:
             break
     return f, n_swaps
+
+
+@jit
+def _pair_moves(
+    flat,
+    w_off,
+    b_off,
+    dims,
+    codes,
+    y,
+    S,
+    outside,
+    M,
+    cvec,
+    ridge,
+    pair_screen,
+    gn_steps,
+    negate,
+    tol,
+    fit_sq,
+    best_f,
+    best_z,
+    cand,
+    Hb,
+    Hc,
+):
+    """Two-element swaps ranked by the linearised fit; the pair_screen best refitted."""
+    n_s = S.shape[0]
+    n_o = outside.shape[0]
+    if n_s < 2 or n_o < 2:
+        return best_f
+    total = (n_s * (n_s - 1) // 2) * (n_o * (n_o - 1) // 2)
+    scores = np.empty(total)
+    moves = np.empty((total, 4), dtype=np.int64)
+    T = np.empty(n_s, dtype=np.int64)
+    idx = 0
+    for a1 in range(n_s):
+        for a2 in range(a1 + 1, n_s):
+            for o1 in range(n_o):
+                for o2 in range(o1 + 1, n_o):
+                    _pair_support(S, outside, a1, a2, o1, o2, T)
+                    scores[idx] = _linear_fit_score(M, cvec, T, ridge)[0]
+                    moves[idx, 0] = a1
+                    moves[idx, 1] = a2
+                    moves[idx, 2] = o1
+                    moves[idx, 3] = o2
+                    idx += 1
+    order = np.argsort(scores)
+    for q in range(min(pair_screen, total)):
+        mv = moves[order[q]]
+        _pair_support(S, outside, mv[0], mv[1], mv[2], mv[3], T)
+        u = _linear_fit_score(M, cvec, T, ridge)[1]
+        cand[:] = 0.0
+        for p in range(n_s):
+            cand[T[p]] = u[p] if u[p] != 0.0 else 1e-12
+        fc, _ = gauss_newton(
+            flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc
+        )
+        if fc < best_f:
+            best_f = fc
+            best_z[:] = cand
+            if fc <= fit_sq:
+                break
+    return best_f
+
+
+@jit
+def _pair_support(S, outside, a1, a2, o1, o2, T):
+    c = 0
+    for a in range(S.shape[0]):
+        if a != a1 and a != a2:
+            T[c] = S[a]
+            c += 1
+    T[c] = outside[o1]
+    T[c + 1] = outside[o2]
 
 
 @jit
@@ -525,6 +649,7 @@ def recover_rows(
     flips,
     grow_try,
     group,
+    pair_screen=0,
 ):
     """The pipeline on the rows of Z (in place), ``group`` rows at a time.
 
@@ -605,6 +730,7 @@ def recover_rows(
                 flips,
                 H,
                 Hc,
+                pair_screen,
             )
             n_searched += 1
             changes[r] += n_sw

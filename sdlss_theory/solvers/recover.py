@@ -153,6 +153,7 @@ class LatentRecover:
         max_swaps: int = 20,
         swap_rows: int | None = None,
         group: int | None = None,
+        pair_screen: int = 0,
         flips: bool | None = None,
         grow_try: int = 0,
         negate: bool = True,
@@ -187,6 +188,7 @@ class LatentRecover:
         self.flips = dense if flips is None else bool(flips)
         if group is None:
             group = None if dense else LAZY_GROUP
+        self.pair_screen = check_int(pair_screen, "pair_screen", minimum=0)
         self.group = None if group is None else check_int(group, "group", minimum=1)
         self.grow_try = check_int(grow_try, "grow_try", minimum=0)
         self.negate = bool(negate)
@@ -259,6 +261,7 @@ class LatentRecover:
             self.flips,
             self.grow_try,
             self.group if self.group is not None else Z.shape[0],
+            self.pair_screen,
         )
         best = int(np.argmin(f))
         fit_sq = (self.fit_tol * y_norm) ** 2
