@@ -41,10 +41,11 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.linalg
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from sdlss_theory._validation import (
@@ -255,7 +256,7 @@ def random_pair_ratios(
     return ratios
 
 
-def chi_ratio_law(m: int):
+def chi_ratio_law(m: int) -> Any:
     r"""The law of ||A d|| / ||d|| for a fixed d != 0 and A with i.i.d. N(0, 1/m) entries.
 
     sqrt(m) A d / ||d|| is a standard Gaussian vector in R^m, so m ||A d||^2 / ||d||^2 is
@@ -277,7 +278,7 @@ def chi_ratio_law(m: int):
     return stats.chi(df=m, scale=1.0 / np.sqrt(m))
 
 
-def ks_against_chi_law(ratios, m: int):
+def ks_against_chi_law(ratios: ArrayLike, m: int) -> tuple[float, float]:
     """Kolmogorov-Smirnov test of ratios against the exact law sqrt(chi^2_m / m).
 
     The p-value is valid only for i.i.d. draws, i.e. ratios computed with a fresh A per
@@ -313,7 +314,9 @@ def _objective_parts(G, A, Z1, Z2):
     return D, AD, num, den, scale
 
 
-def ratio_objective(G: ReLUGenerator, A: np.ndarray, z1, z2) -> float | np.ndarray:
+def ratio_objective(
+    G: ReLUGenerator, A: np.ndarray, z1: ArrayLike, z2: ArrayLike
+) -> float | np.ndarray:
     r"""The squared ratio f(z1, z2) = ||A(G(z1) - G(z2))||^2 / ||G(z1) - G(z2)||^2.
 
     Parameters
@@ -341,7 +344,7 @@ def ratio_objective(G: ReLUGenerator, A: np.ndarray, z1, z2) -> float | np.ndarr
 
 
 def ratio_objective_grad(
-    G: ReLUGenerator, A: np.ndarray, z1, z2
+    G: ReLUGenerator, A: np.ndarray, z1: ArrayLike, z2: ArrayLike
 ) -> tuple[float | np.ndarray, np.ndarray, np.ndarray]:
     r"""f(z1, z2) = ||A d||^2 / ||d||^2 with d = G(z1) - G(z2), and its gradient.
 
@@ -591,7 +594,9 @@ def adversarial_ratio(
     )
 
 
-def smallest_delta(ratios, gamma: float, *, diff_norms=None) -> float:
+def smallest_delta(
+    ratios: ArrayLike, gamma: float, *, diff_norms: ArrayLike | None = None
+) -> float:
     r"""The smallest delta >= 0 for which S-REC(gamma, delta) holds on the evaluated pairs.
 
     S-REC(gamma, delta) asks ||A(x1 - x2)|| >= gamma ||x1 - x2|| - delta for every pair;
@@ -650,7 +655,7 @@ class LinearPiece(NamedTuple):
     offset: np.ndarray
 
 
-def linear_piece(G: ReLUGenerator, z) -> LinearPiece:
+def linear_piece(G: ReLUGenerator, z: ArrayLike) -> LinearPiece:
     r"""The affine map of G on the linear piece containing z.
 
     A linear piece is a support S plus an activation pattern (the on/off state of every
@@ -693,8 +698,8 @@ def linear_piece(G: ReLUGenerator, z) -> LinearPiece:
 
 
 def piecewise_min_singular_value(
-    G: ReLUGenerator, A: np.ndarray, z1, z2, *, return_rank: bool = False
-):
+    G: ReLUGenerator, A: np.ndarray, z1: ArrayLike, z2: ArrayLike, *, return_rank: bool = False
+) -> float | np.ndarray | tuple[float | np.ndarray, int | np.ndarray]:
     r"""Worst ratio over all pairs drawn from the linear pieces of z1 and z2: sigma_min(A Q).
 
     With the affine maps of the two pieces (`linear_piece`), G(z1') = J_1 z1'_{S1} + c_1 and

@@ -39,6 +39,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp
 
@@ -135,7 +136,7 @@ def _psi_scalar(rho: float) -> float:
 # --------------------------------------------------------------------------------------
 
 
-def l1_psi(rho) -> float | np.ndarray:
+def l1_psi(rho: ArrayLike) -> float | np.ndarray:
     r"""ALMT's normalised statistical dimension of the l1 descent cone, psi(rho).
 
     .. math::
@@ -171,7 +172,7 @@ def l1_psi(rho) -> float | np.ndarray:
     return _scalar_or_array(out)
 
 
-def l1_statistical_dimension(s, n: int) -> float | np.ndarray:
+def l1_statistical_dimension(s: ArrayLike, n: int) -> float | np.ndarray:
     r"""Statistical dimension of the l1 descent cone at an s-sparse point of R^n (ALMT form).
 
     .. math::
@@ -209,7 +210,7 @@ def l1_statistical_dimension(s, n: int) -> float | np.ndarray:
     return _scalar_or_array(out)
 
 
-def l1_transition_m(s, n: int) -> float | np.ndarray:
+def l1_transition_m(s: ArrayLike, n: int) -> float | np.ndarray:
     r"""Number of measurements at which basis pursuit recovers an s-sparse x w.p. about 1/2.
 
     Basis pursuit ``min ||x||_1 s.t. A x = A x0`` with Gaussian A in R^{m x n} succeeds
@@ -240,7 +241,7 @@ def l1_transition_m(s, n: int) -> float | np.ndarray:
     return l1_statistical_dimension(s, n)
 
 
-def l1_transition_interval(s, n: int, eta: float = 0.05) -> tuple:
+def l1_transition_interval(s: ArrayLike, n: int, eta: float = 0.05) -> tuple:
     r"""Rigorous ALMT window outside which basis pursuit fails / succeeds w.p. >= 1 - eta.
 
     [ALMT14]_, Thm II: with a_eta = sqrt(8 log(4 / eta)) and delta the exact statistical
@@ -296,7 +297,7 @@ def _dt_delta_of_tau(tau: float) -> tuple[float, float]:
     return _objective(tau, rho_s), rho_s
 
 
-def l1_phase_transition_rho(delta) -> float | np.ndarray:
+def l1_phase_transition_rho(delta: ArrayLike) -> float | np.ndarray:
     r"""The theoretical l1 curve on the Donoho-Tanner diagram: rho = s/m against delta = m/n.
 
     With m equal to the statistical dimension, the curve is ``delta = psi(rho * delta)``
@@ -369,7 +370,9 @@ def _int_array(x, name: str, minimum: int) -> np.ndarray:
     return arr
 
 
-def sdlss_measurements(s, d, k, h, c: float = 1.0) -> float | np.ndarray:
+def sdlss_measurements(
+    s: ArrayLike, d: ArrayLike, k: ArrayLike, h: ArrayLike, c: float = 1.0
+) -> float | np.ndarray:
     r"""SDLSS sample-complexity predictor m = c s d log(k h / s).
 
     [KPS21]_: for a d-layer ReLU generator with latent dimension k, widest layer h and
@@ -406,7 +409,9 @@ def sdlss_measurements(s, d, k, h, c: float = 1.0) -> float | np.ndarray:
     return _scalar_or_array(c * s_a * d_a * np.log(k_a * h_a / s_a))
 
 
-def bora_measurements(k, d, n, c: float = 1.0) -> float | np.ndarray:
+def bora_measurements(
+    k: ArrayLike, d: ArrayLike, n: ArrayLike, c: float = 1.0
+) -> float | np.ndarray:
     r"""Bora et al.'s sample-complexity predictor m = c k d log(n) for ReLU generators.
 
     [BJPD17]_, Thm 1.1 / Sec. 3: for a d-layer ReLU generator G: R^k -> R^n with at most
@@ -529,7 +534,7 @@ def _check_gamma(gamma) -> float:
     return gamma
 
 
-def gaussian_smin_tail_bound(m, r: int, t) -> float | np.ndarray:
+def gaussian_smin_tail_bound(m: ArrayLike, r: int, t: ArrayLike) -> float | np.ndarray:
     r"""Tail bound on the smallest singular value of an (m x r) N(0, 1/m) Gaussian matrix.
 
     For B in R^{m x r} (m >= r) with i.i.d. N(0, 1/m) entries, e.g. B = A U with A the
@@ -578,7 +583,7 @@ def _log_pairs_and_rank(k: int, s: int, widths, bias: bool) -> tuple[float, int]
 
 
 def srec_failure_probability_bound(
-    m, k: int, s: int, widths: Sequence[int], gamma: float, *, bias: bool = True
+    m: ArrayLike, k: int, s: int, widths: Sequence[int], gamma: float, *, bias: bool = True
 ) -> float | np.ndarray:
     r"""Union bound on P(S-REC with constant gamma fails) for a Gaussian A with m rows.
 
@@ -683,7 +688,7 @@ def srec_guarantee_measurements(
 
 
 def srec_guarantee_gamma(
-    m, k: int, s: int, widths: Sequence[int], prob: float, *, bias: bool = True
+    m: ArrayLike, k: int, s: int, widths: Sequence[int], prob: float, *, bias: bool = True
 ) -> float | np.ndarray:
     r"""Largest gamma guaranteed by the union bound with m measurements, w.p. >= prob.
 

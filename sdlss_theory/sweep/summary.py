@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from sdlss_theory.sweep.seeds import cell_key
@@ -39,7 +40,9 @@ __all__ = [
 ]
 
 
-def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(
+    successes: ArrayLike, trials: ArrayLike, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Wilson score interval for a binomial proportion.
 
     With :math:`\hat p = k/n` and :math:`z = \Phi^{-1}((1+c)/2)`,
@@ -288,7 +291,9 @@ class TransitionFit:
     method: str
 
 
-def fit_transition(x, successes, trials, *, confidence: float = 0.95) -> TransitionFit:
+def fit_transition(
+    x: ArrayLike, successes: ArrayLike, trials: ArrayLike, *, confidence: float = 0.95
+) -> TransitionFit:
     r"""Fit a logistic curve to binomial success counts and return its 50% point.
 
     The model is :math:`k_i \sim \mathrm{Bin}(n_i, \sigma(a + b x_i))`, fitted by iteratively
