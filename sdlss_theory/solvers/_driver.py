@@ -70,6 +70,8 @@ class PackedProblem:
         y = as_float_array(y, "y", ndim=(1,))
         if y.shape != (self.m,):
             raise ValueError(f"y must have shape ({self.m},) to match A, got {y.shape}")
+        if not np.isfinite(np.linalg.norm(y)):
+            raise ValueError("y is too large: its norm overflows float64; rescale y (and x)")
         return y
 
     def starts(self, s: int, restarts: int, z0, rng) -> np.ndarray:

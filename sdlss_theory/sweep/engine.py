@@ -24,6 +24,7 @@ import os
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -606,6 +607,13 @@ def _run_locked(
 
         start = time.perf_counter()
         if todo:
+            if progress != "none":
+                # A first run compiles the kernels (about a minute); say so rather than sit silent.
+                print(
+                    f"{study.name}: loading the numba kernels (compiled once, then cached)",
+                    file=sys.stderr,
+                    flush=True,
+                )
             _warm_up_kernels()
             _execute(
                 study,
