@@ -70,7 +70,9 @@ class PackedProblem:
         y = as_float_array(y, "y", ndim=(1,))
         if y.shape != (self.m,):
             raise ValueError(f"y must have shape ({self.m},) to match A, got {y.shape}")
-        if not np.isfinite(np.linalg.norm(y)):
+        with np.errstate(over="ignore"):
+            norm = np.linalg.norm(y)
+        if not np.isfinite(norm):
             raise ValueError("y is too large: its norm overflows float64; rescale y (and x)")
         return y
 
