@@ -107,6 +107,8 @@ def configurations(max_iter: int, restarts: int) -> dict:
         "recover, eager (all starts grown before any swap search)": lib(
             latent_recover, restarts=restarts, group=10**6
         ),
+        "recover, no pair moves": lib(latent_recover, restarts=restarts, pair_screen=0),
+        "recover, 128 pair moves": lib(latent_recover, restarts=restarts, pair_screen=128),
         "recover, no swap": lib(latent_recover, restarts=restarts, max_swaps=0),
         "recover, no negation": lib(latent_recover, restarts=restarts, negate=False),
         "recover, 5 seeds": lib(latent_recover, restarts=restarts, seeds=5),

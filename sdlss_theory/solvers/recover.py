@@ -52,8 +52,9 @@ class LatentRecover:
        :math:`T = S \setminus \{j\} \cup \{l\}` is ranked by its linearised fit
        :math:`\min_u \lVert b - J_T u \rVert`, :math:`b = y - F(z) + J_S z_S` (one Jacobian,
        no network pass per swap); the ``n_screen`` best are refitted by step 3 from three
-       starts each, and the best refit replaces z if it lowers f. Repeated until no screened
-       swap improves or after ``max_swaps`` swaps.
+       starts each, and the best refit replaces z if it lowers f; where none does, the
+       ``pair_screen`` best two-element swaps (ranked alike) are refitted. Repeated until no
+       screened move improves or after ``max_swaps`` moves.
 
     Parameters
     ----------
@@ -93,6 +94,12 @@ class LatentRecover:
         small groups finish fewer. None (default): 1 when s < k; all the starts when s = k
         (random starts differ widely there, and the best refitted one is worth flipping
         first).
+    pair_screen : int
+        Two-element swaps in the swap search (0: none). When no screened one-element swap
+        lowers f, every two-element swap :math:`T = S \setminus \{j_1, j_2\} \cup
+        \{l_1, l_2\}` is ranked by the same linearised fit and the ``pair_screen`` best are
+        refitted by step 3 from their linear fit; the best replaces z if it lowers f, and
+        the one-element search goes on from there.
     flips : bool or None
         Sign-flip moves in the swap search: for each j in S, z_j <- -z_j and
         z_j <- -sign(z_j) c, refitted by step 3 (with s = k the swap search has only these).
@@ -153,7 +160,7 @@ class LatentRecover:
         max_swaps: int = 20,
         swap_rows: int | None = None,
         group: int | None = None,
-        pair_screen: int = 0,
+        pair_screen: int = 32,
         flips: bool | None = None,
         grow_try: int = 0,
         negate: bool = True,
@@ -346,6 +353,7 @@ def latent_recover(
     max_swaps: int = 20,
     swap_rows: int | None = None,
     group: int | None = None,
+    pair_screen: int = 32,
     flips: bool | None = None,
     grow_try: int = 0,
     negate: bool = True,
@@ -365,7 +373,7 @@ def latent_recover(
     y : ndarray, shape (m,)
     s : int
     seeds, restarts, gn_steps, htp_iters, n_screen, swap_starts, max_swaps, swap_rows, group,
-    flips, grow_try, negate, tol, fit_tol, polish, cert_tol
+    pair_screen, flips, grow_try, negate, tol, fit_tol, polish, cert_tol
         See `LatentRecover`.
     z0, rng
         See `LatentRecover.solve`.
@@ -401,6 +409,7 @@ def latent_recover(
         max_swaps=max_swaps,
         swap_rows=swap_rows,
         group=group,
+        pair_screen=pair_screen,
         flips=flips,
         grow_try=grow_try,
         negate=negate,
