@@ -13,7 +13,8 @@ support and N(0, 1) non-zeros, x* = G(z*), and A with i.i.d. N(0, 1/m) entries; 
   ignores sparsity;
 * ``oracle``: knows the support S of z*: ``latent_recover`` on the s coordinates of G
   restricted to S (first layer's columns S; s = |S|, so no support search), with its 2s
-  greedy seeds grown to s and the same ``restarts``. It bounds from below the measurements any sparse-latent solver needs;
+  greedy seeds grown to s and the same ``restarts``. It bounds from below the measurements
+  any sparse-latent solver needs;
 * ``oracle_gd``: the same restricted problem solved by dense gradient descent (the study's
   first oracle, kept for comparison).
 
