@@ -590,3 +590,10 @@ def test_iht_option_errors(problem):
         latent_iht(G, A, y, 3, z0=z_true, continuation=-1)
     with pytest.raises(ValueError, match="negate_every must be >= 0"):
         latent_iht(G, A, y, 3, z0=z_true, negate_every=-2)
+
+
+@pytest.mark.parametrize("solver", [iht, niht])
+def test_measurements_whose_norm_overflows_are_refused(solver):
+    A = gaussian_matrix(10, 20, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="y is too large"):
+        solver(A, np.full(10, 1e300), 2)
