@@ -109,6 +109,10 @@ def configurations(max_iter: int, restarts: int) -> dict:
         ),
         "recover, no pair moves": lib(latent_recover, restarts=restarts, pair_screen=0),
         "recover, 128 pair moves": lib(latent_recover, restarts=restarts, pair_screen=128),
+        "recover, no beam (beam=0, the default before)": lib(
+            latent_recover, restarts=restarts, beam=0
+        ),
+        "recover, beam 32": lib(latent_recover, restarts=restarts, beam=32),
         "recover, no swap": lib(latent_recover, restarts=restarts, max_swaps=0),
         "recover, no negation": lib(latent_recover, restarts=restarts, negate=False),
         "recover, 5 seeds": lib(latent_recover, restarts=restarts, seeds=5),

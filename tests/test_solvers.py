@@ -534,6 +534,54 @@ def test_latent_recover_lazy_order_stops_at_the_first_fitting_start():
     assert r.residual <= max(full.residual, fit)
 
 
+def test_beam_growth_with_a_wide_beam_visits_every_support_once():
+    # k = 5, s = 2: from the 5 one-element supports, 4 expansions each reach every one of
+    # the C(5, 2) = 10 pairs; a beam of width 10 keeps each exactly once, ranked by f.
+    rng = np.random.default_rng(40)
+    G = ReLUGenerator.random([5, 15, 30], rng)
+    A = gaussian_matrix(8, 30, rng)
+    y = A @ G(rng.standard_normal(5))
+    packed = _packed(G, A)
+    solver = LatentRecover(G, A, 2, beam=10)
+    Z1, f1 = recover_kernels.one_sparse_fits(*packed, y)
+    Zb, fb = solver.beam_rows(y)
+    supports = {tuple(np.flatnonzero(z)) for z in Zb}
+    assert len(supports) == Zb.shape[0] == 10 and all(len(t) == 2 for t in supports)
+    assert np.all(np.diff(fb) >= 0)
+    np.testing.assert_allclose(fb, np.sum((y - G(Zb) @ A.T) ** 2, axis=1), rtol=1e-9)
+    # A narrower beam keeps the best of what it saw: its rows are among the wide one's.
+    Zn, fn = LatentRecover(G, A, 2, beam=3, beam_expand=1).beam_rows(y)
+    assert Zn.shape[0] <= 3 and all(np.count_nonzero(z) == 2 for z in Zn)
+    assert np.all(np.diff(fn) >= 0) and fn[0] >= fb[0] * (1 - 1e-9)
+
+
+def test_beam_only_runs_where_no_start_fits_and_never_makes_a_recovery_worse():
+    G, A, _, y_clean = _hard_recovery_problem()
+    kw = dict(polish=0, rng=np.random.default_rng(0))
+    for noise in (0.0, 0.05):
+        y = y_clean + noise * np.random.default_rng(41).standard_normal(y_clean.size)
+        _check_beam_rows_are_extra_rows(G, A, y, kw)
+    with pytest.raises(ValueError, match="beam"):
+        LatentRecover(G, A, 4, beam=-1)
+    with pytest.raises(ValueError, match="beam_expand"):
+        LatentRecover(G, A, 4, beam_expand=0)
+
+
+def _check_beam_rows_are_extra_rows(G, A, y, kw):
+    # The beam's rows come after every other row and only where none of them fits y.
+    without = latent_recover(G, A, y, 4, beam=0, **kw)
+    with_beam = latent_recover(G, A, y, 4, beam=6, **kw)
+    fit = 1e-10 * np.linalg.norm(y)
+    n_rows = without.restart_residuals.size
+    np.testing.assert_array_equal(with_beam.restart_residuals[:n_rows], without.restart_residuals)
+    if without.residual <= fit:
+        assert with_beam.restart_residuals.size == n_rows
+    else:
+        assert n_rows < with_beam.restart_residuals.size <= n_rows + 6
+    assert with_beam.residual <= without.residual
+    assert with_beam.residual == with_beam.restart_residuals.min()
+
+
 # --------------------------------------------------------------------- latent IHT options
 
 

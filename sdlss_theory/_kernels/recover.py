@@ -10,6 +10,9 @@ one row (``workspace_size(1, dims)`` floats), except `one_sparse_fits`, which pu
   until f decreases; optionally the negation check f(-z) < f(z) after each step.
 - `grow`: orthogonal-matching-pursuit growth of a support: add the coordinate with the
   largest |gradient| outside it, then Gauss-Newton on the grown support.
+- `beam_growth`: beam search over growth: the best ``width`` partial supports kept at each
+  size, each expanded by its ``expand`` best coordinates (linearised fit) refitted by
+  Gauss-Newton.
 - `htp_step`: one latent hard-thresholding-pursuit step: a normalised gradient step,
   P_s, then Gauss-Newton on the new support.
 - `swap_search`: local search over supports: at z, the linearised residual of every
@@ -195,6 +198,95 @@ def _linear_fit_score(M, cvec, T, ridge):
         MT[p, p] += ridge
     u = np.linalg.solve(MT, cT)
     return -np.dot(cT, u), u
+
+
+@jit
+def beam_growth(flat, w_off, b_off, dims, codes, y, Z0, s, width, expand, gn_steps, negate, tol):
+    """Beam search over growth: the ``width`` best partial supports kept at every size.
+
+    Starts from the rows of Z0 (distinct supports of one size, best first). At each size,
+    every beam row z (support S) ranks each l outside S by its linearised fit on
+    S + {l} (Gram matrix of J = J_F(z), no network pass), and its ``expand`` best are
+    refitted by Gauss-Newton from that fit; the refits (distinct supports, none that lost a
+    coordinate) are ranked by their residual and the ``width`` best form the next beam.
+    Returns (Z, f): the final beam (s non-zeros per row where growth reached s), best first.
+    """
+    k = Z0.shape[1]
+    H = np.empty(workspace_size(1, dims))
+    Hc = np.empty(workspace_size(1, dims))
+    all_cols = np.arange(k)
+    n_beam = min(width, Z0.shape[0])
+    beam = Z0[:n_beam].copy()
+    fb = np.empty(n_beam)
+    for r in range(n_beam):
+        fb[r] = objective(flat, w_off, b_off, dims, codes, y, beam[r], H)
+    size = np.count_nonzero(beam[0])
+    cand = np.empty(k)
+    while size < s:
+        n_max = n_beam * expand
+        C = np.zeros((n_max, k))
+        mask = np.zeros((n_max, k), dtype=np.bool_)
+        fC = np.empty(n_max)
+        n_c = 0
+        T = np.empty(size + 1, dtype=np.int64)
+        for r in range(n_beam):
+            z = beam[r]
+            objective(flat, w_off, b_off, dims, codes, y, z, H)
+            F = layer_output(H, 1, dims, dims.shape[0] - 2)[0]
+            J = jacobian_columns(flat, w_off, dims, codes, H, all_cols)
+            b = y - F + np.dot(J, z)
+            M = np.dot(J.T, J)
+            cvec = np.dot(J.T, b)
+            ridge = 1e-12 * max(np.trace(M) / k, 1e-300)
+            S = np.flatnonzero(z)
+            outside = np.flatnonzero(z == 0.0)
+            if S.shape[0] != size or outside.shape[0] == 0:
+                continue
+            T[:size] = S
+            scores = np.empty(outside.shape[0])
+            for o in range(outside.shape[0]):
+                T[size] = outside[o]
+                scores[o] = _linear_fit_score(M, cvec, T, ridge)[0]
+            order = np.argsort(scores)
+            for q in range(min(expand, outside.shape[0])):
+                T[size] = outside[order[q]]
+                dup = False
+                for c in range(n_c):
+                    same = True
+                    for p in range(size + 1):
+                        if not mask[c, T[p]]:
+                            same = False
+                            break
+                    if same:
+                        dup = True
+                        break
+                if dup:
+                    continue
+                u = _linear_fit_score(M, cvec, T, ridge)[1]
+                cand[:] = 0.0
+                for p in range(size + 1):
+                    cand[T[p]] = u[p] if u[p] != 0.0 else 1e-12
+                fc, _ = gauss_newton(
+                    flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, H, Hc
+                )
+                if np.count_nonzero(cand) != size + 1:
+                    continue
+                C[n_c] = cand
+                for p in range(size + 1):
+                    mask[n_c, T[p]] = True
+                fC[n_c] = fc
+                n_c += 1
+        if n_c == 0:
+            break
+        order = np.argsort(fC[:n_c])
+        n_beam = min(width, n_c)
+        beam = np.empty((n_beam, k))
+        fb = np.empty(n_beam)
+        for r in range(n_beam):
+            beam[r] = C[order[r]]
+            fb[r] = fC[order[r]]
+        size += 1
+    return beam, fb
 
 
 @jit
@@ -753,3 +845,4 @@ def _warm_up() -> None:
             *packed, y, Z[:2].copy(), 2, 3, 1, 2, 3, 2, 2, True, 1e-9, 0.0, True, 2, group
         )
     support_gradient_norm(*packed, y, Z[0].copy(), np.empty(workspace_size(1, packed[3])))
+    beam_growth(*packed, y, Z[:2].copy(), 2, 2, 2, 3, True, 1e-9)

@@ -55,6 +55,14 @@ class LatentRecover:
        starts each, and the best refit replaces z if it lowers f; where none does, the
        ``pair_screen`` best two-element swaps (ranked alike) are refitted. Repeated until no
        screened move improves or after ``max_swaps`` moves.
+    6. **Beam search over growth** (``beam`` > 0, only for 2 <= s < k and only when no start
+       fits y to ``fit_tol`` after steps 2-5): the ``beam`` best partial supports are kept
+       at every size instead of one greedy path per seed. From the ``beam`` best 1-sparse
+       fits (distinct coordinates), each kept z ranks every coordinate l outside its
+       support S by the linearised fit :math:`\min_u \lVert b - J_{S \cup \{l\}} u \rVert`
+       (as in step 5), its ``beam_expand`` best are refitted by step 3, and the ``beam``
+       lowest refitted residuals (distinct supports) are kept; at size s the beam's rows
+       run steps 3 and 5 like the other starts and join the rows.
 
     Parameters
     ----------
@@ -100,6 +108,11 @@ class LatentRecover:
         \{l_1, l_2\}` is ranked by the same linearised fit and the ``pair_screen`` best are
         refitted by step 3 from their linear fit; the best replaces z if it lowers f, and
         the one-element search goes on from there.
+    beam : int
+        Width of the beam search over growth (step 6; 0: none). It runs only where no
+        other start fits y, so it costs nothing where the greedy seeds succeed.
+    beam_expand : int
+        Coordinates refitted per kept support and size in the beam search.
     flips : bool or None
         Sign-flip moves in the swap search: for each j in S, z_j <- -z_j and
         z_j <- -sign(z_j) c, refitted by step 3 (with s = k the swap search has only these).
@@ -163,6 +176,8 @@ class LatentRecover:
         pair_screen: int = 32,
         flips: bool | None = None,
         grow_try: int = 0,
+        beam: int = 64,
+        beam_expand: int = 4,
         negate: bool = True,
         tol: float = 1e-9,
         fit_tol: float = 1e-10,
@@ -198,6 +213,8 @@ class LatentRecover:
         self.pair_screen = check_int(pair_screen, "pair_screen", minimum=0)
         self.group = None if group is None else check_int(group, "group", minimum=1)
         self.grow_try = check_int(grow_try, "grow_try", minimum=0)
+        self.beam = check_int(beam, "beam", minimum=0)
+        self.beam_expand = check_int(beam_expand, "beam_expand", minimum=1)
         self.negate = bool(negate)
         self.tol = check_positive_float(tol, "tol", allow_zero=True)
         self.fit_tol = check_positive_float(fit_tol, "fit_tol", allow_zero=True)
@@ -220,6 +237,37 @@ class LatentRecover:
                 "no starting point: give z0, or seeds >= 1, or restarts >= 1 (with rng)"
             )
         return np.ascontiguousarray(np.vstack(rows).reshape(-1, k))
+
+    def beam_rows(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the beam search over growth and their squared residuals, best first.
+
+        The beam starts from the ``beam`` best 1-sparse fits with distinct supports and is
+        grown to s by `sdlss_theory._kernels.recover.beam_growth`.
+        """
+        packed = self.problem.packed
+        Z1, f1 = recover_kernels.one_sparse_fits(*packed, y)
+        keep, seen = [], set()
+        for i in np.argsort(f1, kind="stable"):
+            nz = np.flatnonzero(Z1[i])
+            if nz.size and int(nz[0]) not in seen:
+                seen.add(int(nz[0]))
+                keep.append(i)
+            if len(keep) == self.beam:
+                break
+        if not keep:
+            return np.empty((0, self.problem.k)), np.empty(0)
+        Zb, fb = recover_kernels.beam_growth(
+            *packed,
+            y,
+            np.ascontiguousarray(Z1[keep]),
+            self.s,
+            self.beam,
+            self.beam_expand,
+            self.gn_steps,
+            self.negate,
+            float(self.tol),
+        )
+        return np.ascontiguousarray(Zb), np.maximum(fb, 0.0)
 
     def solve(
         self,
@@ -270,8 +318,36 @@ class LatentRecover:
             self.group if self.group is not None else Z.shape[0],
             self.pair_screen,
         )
-        best = int(np.argmin(f))
         fit_sq = (self.fit_tol * y_norm) ** 2
+        if self.beam and f.min() > fit_sq and 1 < self.s < self.problem.k:
+            # No start fits y: beam search over growth, its rows through the same pipeline.
+            Zb, fb0 = self.beam_rows(y)
+            if Zb.shape[0]:
+                fb, changes_b, steps_b = recover_kernels.recover_rows(
+                    *packed,
+                    y,
+                    Zb,
+                    self.s,
+                    self.gn_steps,
+                    self.htp_iters,
+                    self.n_screen,
+                    self.swap_starts,
+                    self.max_swaps,
+                    swap_rows,
+                    self.negate,
+                    float(self.tol),
+                    float(fit_sq),
+                    self.flips,
+                    self.grow_try,
+                    self.group if self.group is not None else Zb.shape[0],
+                    self.pair_screen,
+                )
+                start_residuals = np.concatenate([start_residuals, np.sqrt(fb0)])
+                Z = np.vstack([Z, Zb])
+                f = np.concatenate([f, fb])
+                changes = np.concatenate([changes, changes_b])
+                steps = np.concatenate([steps, steps_b])
+        best = int(np.argmin(f))
         if self.polish and f[best] > fit_sq:
             # Random restarts on the winner's support: Gauss-Newton only, rows kept apart.
             if rng is None:
@@ -356,6 +432,8 @@ def latent_recover(
     pair_screen: int = 32,
     flips: bool | None = None,
     grow_try: int = 0,
+    beam: int = 64,
+    beam_expand: int = 4,
     negate: bool = True,
     tol: float = 1e-9,
     fit_tol: float = 1e-10,
@@ -373,7 +451,7 @@ def latent_recover(
     y : ndarray, shape (m,)
     s : int
     seeds, restarts, gn_steps, htp_iters, n_screen, swap_starts, max_swaps, swap_rows, group,
-    pair_screen, flips, grow_try, negate, tol, fit_tol, polish, cert_tol
+    pair_screen, flips, grow_try, beam, beam_expand, negate, tol, fit_tol, polish, cert_tol
         See `LatentRecover`.
     z0, rng
         See `LatentRecover.solve`.
@@ -412,6 +490,8 @@ def latent_recover(
         pair_screen=pair_screen,
         flips=flips,
         grow_try=grow_try,
+        beam=beam,
+        beam_expand=beam_expand,
         negate=negate,
         tol=tol,
         fit_tol=fit_tol,
