@@ -113,6 +113,10 @@ class LatentRecover:
         other start fits y, so it costs nothing where the greedy seeds succeed.
     beam_expand : int
         Coordinates refitted per kept support and size in the beam search.
+    grow_try : int
+        Growth rule (step 2). 0 (default): OMP, the coordinate of largest |gradient|
+        joins. q > 0: the q candidates with the best linearised fit are each refitted
+        and the best kept (OLS-style; measured no gain, docs/solvers.md).
     flips : bool or None
         Sign-flip moves in the swap search: for each j in S, z_j <- -z_j and
         z_j <- -sign(z_j) c, refitted by step 3 (with s = k the swap search has only these).
