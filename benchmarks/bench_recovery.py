@@ -113,6 +113,10 @@ def configurations(max_iter: int, restarts: int) -> dict:
             latent_recover, restarts=restarts, beam=0
         ),
         "recover, beam 32": lib(latent_recover, restarts=restarts, beam=32),
+        "recover, beam expand 4 (the default before)": lib(
+            latent_recover, restarts=restarts, beam_expand=4
+        ),
+        "recover, beam expand 16": lib(latent_recover, restarts=restarts, beam_expand=16),
         "recover, no swap": lib(latent_recover, restarts=restarts, max_swaps=0),
         "recover, no negation": lib(latent_recover, restarts=restarts, negate=False),
         "recover, 5 seeds": lib(latent_recover, restarts=restarts, seeds=5),
@@ -326,7 +330,10 @@ def main(argv=None):
     p.add_argument("--sections", nargs="+", default=["transition", "square", "dense", "speed"])
     p.add_argument("--configs", nargs="*", help="substrings of configuration names to run")
     p.add_argument("--trials", type=int, default=None)
+    p.add_argument("--depths", type=int, nargs="+", help="only these depths (default 2 3)")
+    p.add_argument("--sparsity", type=int, nargs="+", help="only these s (default: the grid)")
     args = p.parse_args(argv)
+    depths, sparsity = args.depths, args.sparsity
     if args.quick:
         args.k, args.hidden, args.n = 10, (30, 60), 80
         args.s, args.m = [2, 4], [2, 3, 4, 6, 8, 12, 16, 24, 48]
@@ -341,7 +348,8 @@ def main(argv=None):
         args.square_trials, args.dense_trials = 100, 10
         args.dense_k, args.dense_m = [5, 10, 20, 30, 40], 40
         args.speed_m = [15, 40]
-    args.depths, args.square_depths = [2, 3], [2, 3, 4]
+    args.depths, args.square_depths = depths or [2, 3], [2, 3, 4]
+    args.s = sparsity or args.s
     args.max_iter, args.restarts = 1000 if not args.quick else 300, 5
     args.batch_sizes = [1, 8, 64, 512]
     args.speed_trials = 10

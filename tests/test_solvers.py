@@ -1,5 +1,7 @@
 """Solvers: sanity identities, agreement with independent implementations, certificates."""
 
+import itertools
+
 import autograd.numpy as anp
 import numpy as np
 import pytest
@@ -553,6 +555,21 @@ def test_beam_growth_with_a_wide_beam_visits_every_support_once():
     Zn, fn = LatentRecover(G, A, 2, beam=3, beam_expand=1).beam_rows(y)
     assert Zn.shape[0] <= 3 and all(np.count_nonzero(z) == 2 for z in Zn)
     assert np.all(np.diff(fn) >= 0) and fn[0] >= fb[0] * (1 - 1e-9)
+
+
+def test_beam_expand_beyond_the_free_coordinates_changes_nothing():
+    # Each kept support of size j has k - j coordinates outside it; asking for more
+    # expansions than that refits every one of them, so any larger beam_expand gives the
+    # same beam, and a beam wide enough to keep every support then holds all C(k, s).
+    rng = np.random.default_rng(41)
+    G = ReLUGenerator.random([6, 18, 36], rng)
+    A = gaussian_matrix(9, 36, rng)
+    y = A @ G(rng.standard_normal(6))
+    Z5, f5 = LatentRecover(G, A, 3, beam=20, beam_expand=5).beam_rows(y)
+    Z9, f9 = LatentRecover(G, A, 3, beam=20, beam_expand=9).beam_rows(y)
+    np.testing.assert_array_equal(Z5, Z9)
+    np.testing.assert_array_equal(f5, f9)
+    assert {tuple(np.flatnonzero(z)) for z in Z5} == set(itertools.combinations(range(6), 3))
 
 
 def test_beam_only_runs_where_no_start_fits_and_never_makes_a_recovery_worse():
