@@ -391,7 +391,6 @@ def test_pair_moves_repair_two_wrong_indices_of_a_linear_generator():
         outside,
         M,
         cvec,
-        0.0,
         1,
         4,
         False,
@@ -405,6 +404,33 @@ def test_pair_moves_repair_two_wrong_indices_of_a_linear_generator():
     )
     assert f <= 1e-20 * np.sum(y**2) < f_start
     np.testing.assert_allclose(best_z, x, atol=1e-9)
+
+
+@pytest.mark.parametrize("n_kept", [0, 1, 4])
+def test_schur_scores_equal_least_squares_fits(n_kept):
+    # The one-solve Schur-complement scores of added columns (one and two at a time) equal
+    # ||b - J_T u||^2 - ||b||^2 of an independent least-squares fit on each T = R + L.
+    rng = np.random.default_rng(36)
+    m, k = 12, 9
+    J, b = rng.standard_normal((m, k)), rng.standard_normal(m)
+    M, cvec = J.T @ J, J.T @ b
+    perm = rng.permutation(k)
+    R, cands = np.sort(perm[:n_kept]), np.sort(perm[n_kept:])
+
+    def fit(T):
+        u = np.linalg.lstsq(J[:, T], b, rcond=None)[0]
+        return np.sum((b - J[:, T] @ u) ** 2) - np.sum(b**2)
+
+    single = np.empty(cands.size)
+    recover_kernels._single_add_scores(M, cvec, R, cands, single)
+    np.testing.assert_allclose(single, [fit([*R, c]) for c in cands], rtol=1e-9)
+    base, q, C = recover_kernels._added_fit_parts(M, cvec, R, cands)
+    for a, b_ in [(0, 1), (1, cands.size - 1)]:
+        L = [a, b_]
+        pair = -(base + q[L] @ np.linalg.solve(C[np.ix_(L, L)], q[L]))
+        np.testing.assert_allclose(pair, fit([*R, cands[a], cands[b_]]), rtol=1e-9)
+        score, u = recover_kernels._linear_fit_score(M, cvec, np.array([*R, cands[a], cands[b_]]))
+        np.testing.assert_allclose(score, pair, rtol=1e-9)
 
 
 def test_pair_moves_never_make_a_recovery_worse():

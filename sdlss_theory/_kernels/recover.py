@@ -39,7 +39,7 @@ from sdlss_theory._kernels.network import (
 from sdlss_theory._kernels.threshold import hard_threshold_rows
 
 # Line-search halvings of a Gauss-Newton or gradient step before giving up.
-MAX_HALVINGS = 30
+MAX_HALVINGS = 10
 
 
 @jit
@@ -105,10 +105,13 @@ def least_squares(J, r):
 
 
 @jit
-def gauss_newton(flat, w_off, b_off, dims, codes, y, z, n_steps, negate, tol, H, Hc):
+def gauss_newton(flat, w_off, b_off, dims, codes, y, z, n_steps, negate, tol, H, Hc, stall=1.0):
     """Gauss-Newton with backtracking on the support of z (in place); returns (f, steps).
 
-    H holds the forward pass of the final z on return.
+    Stops after ``n_steps`` accepted steps, when a step is at most tol ||z||, when no step
+    length in MAX_HALVINGS halvings lowers f, or when an accepted step leaves f above
+    ``stall`` times its previous value (``stall`` = 1: never). H holds the forward pass of
+    the final z on return.
     """
     f = objective(flat, w_off, b_off, dims, codes, y, z, H)
     y_sq = np.sum(y * y)
@@ -142,10 +145,13 @@ def gauss_newton(flat, w_off, b_off, dims, codes, y, z, n_steps, negate, tol, H,
         if not accepted:
             break
         change = t * np.sqrt(np.sum(d * d))
+        stalled = fc > stall * f
         z[:] = cand
         H[:] = Hc
         f = fc
         n_done += 1
+        if stalled:
+            break
         if negate:
             cand[:] = -z
             fn = objective(flat, w_off, b_off, dims, codes, y, cand, Hc)
@@ -186,8 +192,30 @@ def one_sparse_fits(flat, w_off, b_off, dims, codes, y):
 
 
 @jit
-def _linear_fit_score(M, cvec, T, ridge):
-    """(-c_T^T u, u) with M_TT u = c_T: the linearised fit on T up to the constant ||b||^2."""
+def _linearisation(flat, w_off, dims, codes, H, y, z):
+    """The linearisation of F at z (H: its forward pass): (J, b, M, c).
+
+    J = J_F(z) (all k columns), b = y - F(z) + J z, and the normal equations
+    M = J^T J + eps I, c = J^T b of the linearised fits min_u ||b - J_T u|| on supports T
+    (eps = 1e-12 trace(J^T J) / k keeps M_TT invertible where dead ReLUs zero columns).
+    """
+    k = z.shape[0]
+    F = layer_output(H, 1, dims, dims.shape[0] - 2)[0]
+    J = jacobian_columns(flat, w_off, dims, codes, H, np.arange(k))
+    b = y - F + np.dot(J, z)
+    M = np.dot(J.T, J)
+    ridge = 1e-12 * max(np.trace(M) / k, 1e-300)
+    for p in range(k):
+        M[p, p] += ridge
+    return J, b, M, np.dot(J.T, b)
+
+
+@jit
+def _linear_fit_score(M, cvec, T):
+    """(-c_T^T u, u) with M_TT u = c_T: the linearised fit on T up to the constant ||b||^2.
+
+    At the least-squares solution ||b - J_T u||^2 = ||b||^2 - c_T^T u, so lower is better.
+    """
     n_t = T.shape[0]
     MT = np.empty((n_t, n_t))
     cT = np.empty(n_t)
@@ -195,13 +223,61 @@ def _linear_fit_score(M, cvec, T, ridge):
         cT[p] = cvec[T[p]]
         for q in range(n_t):
             MT[p, q] = M[T[p], T[q]]
-        MT[p, p] += ridge
     u = np.linalg.solve(MT, cT)
     return -np.dot(cT, u), u
 
 
 @jit
-def beam_growth(flat, w_off, b_off, dims, codes, y, Z0, s, width, expand, gn_steps, negate, tol):
+def _added_fit_parts(M, cvec, R, cands):
+    """What adding the columns O = cands to a kept set R does to the linearised fit.
+
+    Returns the Schur-complement parts (base, q, C): base = c_R^T M_RR^{-1} c_R,
+    q = c_O - M_OR M_RR^{-1} c_R and C = M_OO - M_OR M_RR^{-1} M_RO, so that the fit on
+    T = R + L (L a subset of O) is
+    ``-(base + q_L^T C_LL^{-1} q_L)`` (`_linear_fit_score`'s value). One solve with M_RR for
+    all of cands, instead of one |T| x |T| solve per candidate T.
+    """
+    n_r, n_o = R.shape[0], cands.shape[0]
+    q = np.empty(n_o)
+    C = np.empty((n_o, n_o))
+    for a in range(n_o):
+        q[a] = cvec[cands[a]]
+        for b in range(n_o):
+            C[a, b] = M[cands[a], cands[b]]
+    if n_r == 0:
+        return 0.0, q, C
+    MRR = np.empty((n_r, n_r))
+    rhs = np.empty((n_r, n_o + 1))
+    for p in range(n_r):
+        rhs[p, 0] = cvec[R[p]]
+        for p2 in range(n_r):
+            MRR[p, p2] = M[R[p], R[p2]]
+        for a in range(n_o):
+            rhs[p, a + 1] = M[R[p], cands[a]]
+    X = np.linalg.solve(MRR, rhs)
+    base = 0.0
+    for p in range(n_r):
+        base += rhs[p, 0] * X[p, 0]
+    for a in range(n_o):
+        for p in range(n_r):
+            q[a] -= rhs[p, a + 1] * X[p, 0]
+    C -= np.dot(np.ascontiguousarray(rhs[:, 1:].T), np.ascontiguousarray(X[:, 1:]))
+    return base, q, C
+
+
+@jit
+def _single_add_scores(M, cvec, R, cands, out):
+    """out[a] = `_linear_fit_score` of R + {cands[a]}, for every a (one solve in all)."""
+    base, q, C = _added_fit_parts(M, cvec, R, cands)
+    for a in range(cands.shape[0]):
+        # C_aa >= the ridge of M in exact arithmetic; the floor guards against rounding.
+        out[a] = -(base + q[a] * q[a] / max(C[a, a], 1e-12 * M[cands[a], cands[a]], 1e-300))
+
+
+@jit
+def beam_growth(
+    flat, w_off, b_off, dims, codes, y, Z0, s, width, expand, gn_steps, negate, tol, stall=1.0
+):
     """Beam search over growth: the ``width`` best partial supports kept at every size.
 
     Starts from the rows of Z0 (distinct supports of one size, best first). At each size,
@@ -214,7 +290,6 @@ def beam_growth(flat, w_off, b_off, dims, codes, y, Z0, s, width, expand, gn_ste
     k = Z0.shape[1]
     H = np.empty(workspace_size(1, dims))
     Hc = np.empty(workspace_size(1, dims))
-    all_cols = np.arange(k)
     n_beam = min(width, Z0.shape[0])
     beam = Z0[:n_beam].copy()
     fb = np.empty(n_beam)
@@ -232,21 +307,14 @@ def beam_growth(flat, w_off, b_off, dims, codes, y, Z0, s, width, expand, gn_ste
         for r in range(n_beam):
             z = beam[r]
             objective(flat, w_off, b_off, dims, codes, y, z, H)
-            F = layer_output(H, 1, dims, dims.shape[0] - 2)[0]
-            J = jacobian_columns(flat, w_off, dims, codes, H, all_cols)
-            b = y - F + np.dot(J, z)
-            M = np.dot(J.T, J)
-            cvec = np.dot(J.T, b)
-            ridge = 1e-12 * max(np.trace(M) / k, 1e-300)
             S = np.flatnonzero(z)
             outside = np.flatnonzero(z == 0.0)
             if S.shape[0] != size or outside.shape[0] == 0:
                 continue
+            _, _, M, cvec = _linearisation(flat, w_off, dims, codes, H, y, z)
             T[:size] = S
             scores = np.empty(outside.shape[0])
-            for o in range(outside.shape[0]):
-                T[size] = outside[o]
-                scores[o] = _linear_fit_score(M, cvec, T, ridge)[0]
+            _single_add_scores(M, cvec, S, outside, scores)
             order = np.argsort(scores)
             for q in range(min(expand, outside.shape[0])):
                 T[size] = outside[order[q]]
@@ -262,12 +330,12 @@ def beam_growth(flat, w_off, b_off, dims, codes, y, Z0, s, width, expand, gn_ste
                         break
                 if dup:
                     continue
-                u = _linear_fit_score(M, cvec, T, ridge)[1]
+                u = _linear_fit_score(M, cvec, T)[1]
                 cand[:] = 0.0
                 for p in range(size + 1):
                     cand[T[p]] = u[p] if u[p] != 0.0 else 1e-12
                 fc, _ = gauss_newton(
-                    flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, H, Hc
+                    flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, H, Hc, stall
                 )
                 if np.count_nonzero(cand) != size + 1:
                     continue
@@ -290,7 +358,9 @@ def beam_growth(flat, w_off, b_off, dims, codes, y, Z0, s, width, expand, gn_ste
 
 
 @jit
-def grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_try, H, Hc):
+def grow(
+    flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_try, H, Hc, stall=1.0
+):
     """Growth of z's support to s entries, one coordinate at a time, refitting each time.
 
     ``grow_try`` = 0: OMP, the coordinate of largest |gradient| joins, then Gauss-Newton.
@@ -302,7 +372,6 @@ def grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_t
     f = objective(flat, w_off, b_off, dims, codes, y, z, H)
     g = np.empty((1, k))
     work = np.empty(2 * np.max(dims))
-    all_cols = np.arange(k)
     best_z = np.empty(k)
     cand = np.empty(k)
     Hb = np.empty_like(H)
@@ -317,34 +386,28 @@ def grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_t
             scale = max(np.sqrt(np.sum(z * z)), 1.0)
             z[best_j] = 1e-3 * scale * (1.0 if g[0, best_j] >= 0.0 else -1.0)
             f, _ = gauss_newton(
-                flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc
+                flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc, stall
             )
             continue
-        J = jacobian_columns(flat, w_off, dims, codes, H, all_cols)
-        b = y - F[0] + np.dot(J, z)
-        M = np.dot(J.T, J)
-        cvec = np.dot(J.T, b)
-        ridge = 1e-12 * max(np.trace(M) / k, 1e-300)
+        _, _, M, cvec = _linearisation(flat, w_off, dims, codes, H, y, z)
         S = np.flatnonzero(z)
         outside = np.flatnonzero(z == 0.0)
         T = np.empty(S.shape[0] + 1, dtype=np.int64)
         T[: S.shape[0]] = S
         scores = np.empty(outside.shape[0])
-        for o in range(outside.shape[0]):
-            T[-1] = outside[o]
-            scores[o] = _linear_fit_score(M, cvec, T, ridge)[0]
+        _single_add_scores(M, cvec, S, outside, scores)
         order = np.argsort(scores)
         best_f = np.inf
         for q in range(min(grow_try, outside.shape[0])):
             T[-1] = outside[order[q]]
-            u = _linear_fit_score(M, cvec, T, ridge)[1]
+            u = _linear_fit_score(M, cvec, T)[1]
             cand[:] = 0.0
             for p in range(T.shape[0]):
                 cand[T[p]] = u[p]
             if cand[T[-1]] == 0.0:
                 cand[T[-1]] = 1e-12
             fc, _ = gauss_newton(
-                flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc
+                flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc, stall
             )
             if fc < best_f and np.count_nonzero(cand) == T.shape[0]:
                 best_f = fc
@@ -360,7 +423,7 @@ def grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_t
 
 
 @jit
-def htp_step(flat, w_off, b_off, dims, codes, y, z, s, f, gn_steps, negate, tol, H, Hc):
+def htp_step(flat, w_off, b_off, dims, codes, y, z, s, f, gn_steps, negate, tol, H, Hc, stall=1.0):
     """One latent HTP step from z (in place): normalised gradient step, P_s, Gauss-Newton.
 
     Returns (f, support_changed). The step mu = ||g_Gamma||^2 / ||J g_Gamma||^2 (Gamma:
@@ -399,7 +462,7 @@ def htp_step(flat, w_off, b_off, dims, codes, y, z, s, f, gn_steps, negate, tol,
                     changed = True
             z[:] = cand[0]
             fn, _ = gauss_newton(
-                flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc
+                flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc, stall
             )
             return fn, changed
         mu *= 0.5
@@ -426,6 +489,7 @@ def swap_search(
     H,
     Hc,
     pair_screen=0,
+    stall=1.0,
 ):
     """Local search over supports of the same size (in place); returns (f, moves taken).
 
@@ -439,10 +503,8 @@ def swap_search(
     Stops once f <= fit_sq, without refitting the round's remaining candidates.
     """
     k = z.shape[0]
-    m = y.shape[0]
     y_sq = np.sum(y * y)
     f = objective(flat, w_off, b_off, dims, codes, y, z, H)
-    all_cols = np.arange(k)
     n_swaps = 0
     best_z = np.empty(k)
     cand = np.empty(k)
@@ -455,34 +517,20 @@ def swap_search(
         if n_s == 0 or (n_s == k and not flips):
             break
         outside = np.flatnonzero(z == 0.0)
-        F = layer_output(H, 1, dims, dims.shape[0] - 2)[0]
-        J = jacobian_columns(flat, w_off, dims, codes, H, all_cols)
-        b = y - F + np.dot(J, z)
-        # Normal equations on the Gram matrix: each swap costs an s x s solve, not a pass.
-        M = np.dot(J.T, J)
-        cvec = np.dot(J.T, b)
-        ridge = 1e-12 * max(np.trace(M) / k, 1e-300)
-        n_cand = n_s * outside.shape[0]
+        n_o = outside.shape[0]
+        # Linearised fits on the Gram matrix: no network pass per swap, and one solve per
+        # dropped j for all the l (Schur complements, `_added_fit_parts`).
+        J, b, M, cvec = _linearisation(flat, w_off, dims, codes, H, y, z)
+        n_cand = n_s * n_o
         scores = np.empty(n_cand)
-        T = np.empty(n_s, dtype=np.int64)
-        MT = np.empty((n_s, n_s))
-        cT = np.empty(n_s)
+        R = np.empty(n_s - 1, dtype=np.int64)
         for a in range(n_s):
-            for o in range(outside.shape[0]):
-                c = 0
-                for a2 in range(n_s):
-                    if a2 != a:
-                        T[c] = S[a2]
-                        c += 1
-                T[c] = outside[o]
-                for p in range(n_s):
-                    cT[p] = cvec[T[p]]
-                    for q in range(n_s):
-                        MT[p, q] = M[T[p], T[q]]
-                    MT[p, p] += ridge
-                u = np.linalg.solve(MT, cT)
-                # ||b - J_T u||^2 = ||b||^2 - c_T^T u at the least-squares solution.
-                scores[a * outside.shape[0] + o] = -np.dot(cT, u)
+            c = 0
+            for a2 in range(n_s):
+                if a2 != a:
+                    R[c] = S[a2]
+                    c += 1
+            _single_add_scores(M, cvec, R, outside, scores[a * n_o : (a + 1) * n_o])
         order = np.argsort(scores)
         best_f = f
         norm_z = np.sqrt(np.sum(z * z))
@@ -500,7 +548,19 @@ def swap_search(
                     else:
                         cand[j] = (-1.0 if z[j] > 0.0 else 1.0) * norm_z / np.sqrt(n_s)
                     fc, _ = gauss_newton(
-                        flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc
+                        flat,
+                        w_off,
+                        b_off,
+                        dims,
+                        codes,
+                        y,
+                        cand,
+                        gn_steps,
+                        negate,
+                        tol,
+                        Hb,
+                        Hc,
+                        stall,
                     )
                     if fc < best_f:
                         best_f = fc
@@ -508,29 +568,24 @@ def swap_search(
                         if fc <= fit_sq:
                             fitted = True
                             break
-        JT = np.empty((m, n_s))
+        T = np.empty(n_s, dtype=np.int64)
         for q in range(min(n_screen, n_cand)):
             if fitted:
                 break
-            a = order[q] // outside.shape[0]
-            o = order[q] % outside.shape[0]
-            j, l_new = S[a], outside[o]
+            a = order[q] // n_o
+            j, l_new = S[a], outside[order[q] % n_o]
             for start in range(n_starts):
                 if start == 0:
                     c = 0
                     for a2 in range(n_s):
                         if a2 != a:
-                            JT[:, c] = J[:, S[a2]]
+                            T[c] = S[a2]
                             c += 1
-                    JT[:, c] = J[:, l_new]
-                    u = least_squares(JT, b)
+                    T[c] = l_new
+                    u = _linear_fit_score(M, cvec, T)[1]
                     cand[:] = 0.0
-                    c = 0
-                    for a2 in range(n_s):
-                        if a2 != a:
-                            cand[S[a2]] = u[c]
-                            c += 1
-                    cand[l_new] = u[c]
+                    for p in range(n_s):
+                        cand[T[p]] = u[p]
                 else:
                     cand[:] = z
                     cand[j] = 0.0
@@ -538,7 +593,7 @@ def swap_search(
                 if np.count_nonzero(cand) == 0:
                     continue
                 fc, _ = gauss_newton(
-                    flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc
+                    flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc, stall
                 )
                 if fc < best_f:
                     best_f = fc
@@ -558,7 +613,6 @@ def swap_search(
                 outside,
                 M,
                 cvec,
-                ridge,
                 pair_screen,
                 gn_steps,
                 negate,
@@ -569,6 +623,7 @@ def swap_search(
                 cand,
                 Hb,
                 Hc,
+                stall,
             )
         if best_f < f * (1.0 - 1e-9):
             z[:] = best_z
@@ -591,7 +646,6 @@ def _pair_moves(
     outside,
     M,
     cvec,
-    ridge,
     pair_screen,
     gn_steps,
     negate,
@@ -602,8 +656,13 @@ def _pair_moves(
     cand,
     Hb,
     Hc,
+    stall=1.0,
 ):
-    """Two-element swaps ranked by the linearised fit; the pair_screen best refitted."""
+    """Two-element swaps ranked by the linearised fit; the pair_screen best refitted.
+
+    For each dropped pair {j1, j2} one solve with M_RR (R = S - {j1, j2}) scores every added
+    pair {l1, l2} by a 2 x 2 Schur complement (`_added_fit_parts`).
+    """
     n_s = S.shape[0]
     n_o = outside.shape[0]
     if n_s < 2 or n_o < 2:
@@ -612,13 +671,23 @@ def _pair_moves(
     scores = np.empty(total)
     moves = np.empty((total, 4), dtype=np.int64)
     T = np.empty(n_s, dtype=np.int64)
+    R = np.empty(n_s - 2, dtype=np.int64)
     idx = 0
     for a1 in range(n_s):
         for a2 in range(a1 + 1, n_s):
+            c = 0
+            for a in range(n_s):
+                if a != a1 and a != a2:
+                    R[c] = S[a]
+                    c += 1
+            base, qv, C = _added_fit_parts(M, cvec, R, outside)
             for o1 in range(n_o):
                 for o2 in range(o1 + 1, n_o):
-                    _pair_support(S, outside, a1, a2, o1, o2, T)
-                    scores[idx] = _linear_fit_score(M, cvec, T, ridge)[0]
+                    # q_L^T C_LL^{-1} q_L for L = {l1, l2}, the 2 x 2 inverse in closed form.
+                    c11, c12, c22 = C[o1, o1], C[o1, o2], C[o2, o2]
+                    det = max(c11 * c22 - c12 * c12, 1e-300)
+                    gain = c22 * qv[o1] ** 2 - 2.0 * c12 * qv[o1] * qv[o2] + c11 * qv[o2] ** 2
+                    scores[idx] = -(base + gain / det)
                     moves[idx, 0] = a1
                     moves[idx, 1] = a2
                     moves[idx, 2] = o1
@@ -628,12 +697,12 @@ def _pair_moves(
     for q in range(min(pair_screen, total)):
         mv = moves[order[q]]
         _pair_support(S, outside, mv[0], mv[1], mv[2], mv[3], T)
-        u = _linear_fit_score(M, cvec, T, ridge)[1]
+        u = _linear_fit_score(M, cvec, T)[1]
         cand[:] = 0.0
         for p in range(n_s):
             cand[T[p]] = u[p] if u[p] != 0.0 else 1e-12
         fc, _ = gauss_newton(
-            flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc
+            flat, w_off, b_off, dims, codes, y, cand, gn_steps, negate, tol, Hb, Hc, stall
         )
         if fc < best_f:
             best_f = fc
@@ -697,17 +766,22 @@ def _refine_row(
     changes,
     steps,
     r,
+    stall=1.0,
 ):
     """Phase 1 of one row (in place): growth to s, Gauss-Newton, up to htp_iters HTP steps."""
     if np.count_nonzero(z) < s:
-        grow(flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_try, H, Hc)
-    f, n_gn = gauss_newton(flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc)
+        grow(
+            flat, w_off, b_off, dims, codes, y, z, s, gn_steps, negate, tol, grow_try, H, Hc, stall
+        )
+    f, n_gn = gauss_newton(
+        flat, w_off, b_off, dims, codes, y, z, gn_steps, negate, tol, H, Hc, stall
+    )
     steps[r] += n_gn
     for _ in range(htp_iters):
         if f <= fit_sq:
             break
         fn, changed = htp_step(
-            flat, w_off, b_off, dims, codes, y, z, s, f, gn_steps, negate, tol, H, Hc
+            flat, w_off, b_off, dims, codes, y, z, s, f, gn_steps, negate, tol, H, Hc, stall
         )
         if changed:
             changes[r] += 1
@@ -742,6 +816,7 @@ def recover_rows(
     grow_try,
     group,
     pair_screen=0,
+    stall=1.0,
 ):
     """The pipeline on the rows of Z (in place), ``group`` rows at a time.
 
@@ -795,6 +870,7 @@ def recover_rows(
                 changes,
                 steps,
                 r,
+                stall,
             )
             done = f[r] <= fit_sq
         if done or max_swaps == 0:
@@ -823,6 +899,7 @@ def recover_rows(
                 H,
                 Hc,
                 pair_screen,
+                stall,
             )
             n_searched += 1
             changes[r] += n_sw
@@ -842,7 +919,7 @@ def _warm_up() -> None:
     Z, _ = one_sparse_fits(*packed, y)
     for group in (1, 2):
         recover_rows(
-            *packed, y, Z[:2].copy(), 2, 3, 1, 2, 3, 2, 2, True, 1e-9, 0.0, True, 2, group
+            *packed, y, Z[:2].copy(), 2, 3, 1, 2, 3, 2, 2, True, 1e-9, 0.0, True, 2, group, 2, 0.5
         )
     support_gradient_norm(*packed, y, Z[0].copy(), np.empty(workspace_size(1, packed[3])))
-    beam_growth(*packed, y, Z[:2].copy(), 2, 2, 2, 3, True, 1e-9)
+    beam_growth(*packed, y, Z[:2].copy(), 2, 2, 2, 3, True, 1e-9, 0.5)
