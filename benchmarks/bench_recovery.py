@@ -109,13 +109,13 @@ def configurations(max_iter: int, restarts: int) -> dict:
         ),
         "recover, no pair moves": lib(latent_recover, restarts=restarts, pair_screen=0),
         "recover, 128 pair moves": lib(latent_recover, restarts=restarts, pair_screen=128),
-        "recover, no beam (beam=0, the default before)": lib(
-            latent_recover, restarts=restarts, beam=0
+        "recover, no Gauss-Newton stall (gn_stall=1, the default before)": lib(
+            latent_recover, restarts=restarts, gn_stall=1.0
         ),
-        "recover, beam 32": lib(latent_recover, restarts=restarts, beam=32),
-        "recover, beam expand 4 (the default before)": lib(
-            latent_recover, restarts=restarts, beam_expand=4
-        ),
+        "recover, no beam (beam=0)": lib(latent_recover, restarts=restarts, beam=0),
+        "recover, beam 64 (the default before)": lib(latent_recover, restarts=restarts, beam=64),
+        "recover, beam 256": lib(latent_recover, restarts=restarts, beam=256),
+        "recover, beam 1024, expand 4": lib(latent_recover, restarts=restarts, beam_expand=4),
         "recover, beam expand 16": lib(latent_recover, restarts=restarts, beam_expand=16),
         "recover, no swap": lib(latent_recover, restarts=restarts, max_swaps=0),
         "recover, no negation": lib(latent_recover, restarts=restarts, negate=False),
@@ -343,7 +343,9 @@ def main(argv=None):
         args.speed_m = [8, 24]
     else:
         args.k, args.hidden, args.n = 20, (60, 120), 200
-        args.s, args.m = [2, 5, 8], [3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 30, 40, 60]
+        # The study's default s grid; every m up to 14, where the transitions lie.
+        args.s = [1, 2, 3, 5, 8]
+        args.m = [*range(1, 15), 16, 20, 25, 30, 40, 60]
         args.trials = args.trials or 30
         args.square_trials, args.dense_trials = 100, 10
         args.dense_k, args.dense_m = [5, 10, 20, 30, 40], 40

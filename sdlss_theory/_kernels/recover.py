@@ -275,6 +275,24 @@ def _single_add_scores(M, cvec, R, cands, out):
 
 
 @jit
+def _zobrist_keys(k):
+    """Pseudo-random 64-bit keys, one per coordinate (splitmix64); a support's key is their XOR.
+
+    Two supports share a key with probability about 2^-64, so a set of keys finds repeated
+    supports in O(1) each (a repeat only skips a refit).
+    """
+    keys = np.empty(k, dtype=np.uint64)
+    x = np.uint64(0)
+    for j in range(k):
+        x += np.uint64(0x9E3779B97F4A7C15)
+        v = x
+        v = (v ^ (v >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        v = (v ^ (v >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        keys[j] = v ^ (v >> np.uint64(31))
+    return keys
+
+
+@jit
 def beam_growth(
     flat, w_off, b_off, dims, codes, y, Z0, s, width, expand, gn_steps, negate, tol, stall=1.0
 ):
@@ -290,6 +308,7 @@ def beam_growth(
     k = Z0.shape[1]
     H = np.empty(workspace_size(1, dims))
     Hc = np.empty(workspace_size(1, dims))
+    keys = _zobrist_keys(k)
     n_beam = min(width, Z0.shape[0])
     beam = Z0[:n_beam].copy()
     fb = np.empty(n_beam)
@@ -300,7 +319,7 @@ def beam_growth(
     while size < s:
         n_max = n_beam * expand
         C = np.zeros((n_max, k))
-        mask = np.zeros((n_max, k), dtype=np.bool_)
+        seen = set()  # Zobrist keys of the supports refitted at this size
         fC = np.empty(n_max)
         n_c = 0
         T = np.empty(size + 1, dtype=np.int64)
@@ -318,18 +337,12 @@ def beam_growth(
             order = np.argsort(scores)
             for q in range(min(expand, outside.shape[0])):
                 T[size] = outside[order[q]]
-                dup = False
-                for c in range(n_c):
-                    same = True
-                    for p in range(size + 1):
-                        if not mask[c, T[p]]:
-                            same = False
-                            break
-                    if same:
-                        dup = True
-                        break
-                if dup:
+                key = np.uint64(0)
+                for p in range(size + 1):
+                    key ^= keys[T[p]]
+                if key in seen:
                     continue
+                seen.add(key)
                 u = _linear_fit_score(M, cvec, T)[1]
                 cand[:] = 0.0
                 for p in range(size + 1):
@@ -340,8 +353,6 @@ def beam_growth(
                 if np.count_nonzero(cand) != size + 1:
                     continue
                 C[n_c] = cand
-                for p in range(size + 1):
-                    mask[n_c, T[p]] = True
                 fC[n_c] = fc
                 n_c += 1
         if n_c == 0:
