@@ -345,6 +345,41 @@ def test_gauss_newton_solves_a_linear_generator_on_its_support_in_one_step():
     np.testing.assert_allclose(f, np.sum((y - A @ W @ z) ** 2), rtol=1e-10)
 
 
+def test_gauss_newton_stall_only_stops_the_same_path_early():
+    # The stall rule never changes a step, it only stops: the stalled run equals the full
+    # run cut at the same step count, and it stopped because its last step lowered f by
+    # less than half (or for a reason the full run shares).
+    rng = np.random.default_rng(34)
+    G = ReLUGenerator.random([10, 30, 60], rng)
+    A = gaussian_matrix(8, 60, rng)
+    y = A @ G(hard_threshold(rng.standard_normal(10), 4))
+    packed = _packed(G, A)
+    H = np.empty(network_kernels.workspace_size(1, packed[3]))
+    stopped_by_stall = 0
+    for _ in range(20):
+        z0 = np.zeros(10)
+        z0[rng.permutation(10)[:4]] = rng.standard_normal(4)
+
+        def run(n_steps, stall, z0=z0):
+            z = z0.copy()
+            f, steps = recover_kernels.gauss_newton(
+                *packed, y, z, n_steps, True, 1e-12, H, H.copy(), stall
+            )
+            return z, f, steps
+
+        z_stall, f_stall, n_stall = run(30, 0.5)
+        z_cut, f_cut, n_cut = run(n_stall, 1.0)
+        assert n_cut == n_stall
+        np.testing.assert_array_equal(z_stall, z_cut)
+        _, f_full, n_full = run(30, 1.0)
+        assert f_full <= f_stall and n_full >= n_stall
+        if n_full > n_stall:
+            _, f_before, _ = run(n_stall - 1, 1.0)
+            assert f_stall > 0.5 * f_before
+            stopped_by_stall += 1
+    assert stopped_by_stall > 0  # the rule did fire on some of these starts
+
+
 def test_swap_search_repairs_a_wrong_support_of_a_linear_generator():
     rng = np.random.default_rng(33)
     n = 40
@@ -499,6 +534,9 @@ def test_latent_recover_bad_input(problem):
         latent_recover(G, A, y, 3, seeds=0)
     with pytest.raises(ValueError, match="rng is required"):
         latent_recover(G, A, y, 3, seeds=0, restarts=2)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="gn_stall"):
+            latent_recover(G, A, y, 3, gn_stall=bad)
 
 
 def test_latent_recover_dense_uses_flips_and_recovers_an_expansive_network():

@@ -109,9 +109,9 @@ def gauss_newton(flat, w_off, b_off, dims, codes, y, z, n_steps, negate, tol, H,
     """Gauss-Newton with backtracking on the support of z (in place); returns (f, steps).
 
     Stops after ``n_steps`` accepted steps, when a step is at most tol ||z||, when no step
-    length in MAX_HALVINGS halvings lowers f, or when an accepted step leaves f above
-    ``stall`` times its previous value (``stall`` = 1: never). H holds the forward pass of
-    the final z on return.
+    length in MAX_HALVINGS halvings lowers f, or when an accepted step (and its negation
+    check) leaves f above ``stall`` times its previous value (``stall`` = 1: never).
+    H holds the forward pass of the final z on return.
     """
     f = objective(flat, w_off, b_off, dims, codes, y, z, H)
     y_sq = np.sum(y * y)
@@ -145,13 +145,11 @@ def gauss_newton(flat, w_off, b_off, dims, codes, y, z, n_steps, negate, tol, H,
         if not accepted:
             break
         change = t * np.sqrt(np.sum(d * d))
-        stalled = fc > stall * f
+        f_before = f
         z[:] = cand
         H[:] = Hc
         f = fc
         n_done += 1
-        if stalled:
-            break
         if negate:
             cand[:] = -z
             fn = objective(flat, w_off, b_off, dims, codes, y, cand, Hc)
@@ -159,7 +157,7 @@ def gauss_newton(flat, w_off, b_off, dims, codes, y, z, n_steps, negate, tol, H,
                 z[:] = cand
                 H[:] = Hc
                 f = fn
-        if change <= tol * max(np.sqrt(np.sum(z * z)), 1e-300):
+        if f > stall * f_before or change <= tol * max(np.sqrt(np.sum(z * z)), 1e-300):
             break
     return f, n_done
 
