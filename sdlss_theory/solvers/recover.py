@@ -19,6 +19,9 @@ __all__ = ["LatentRecover", "latent_recover"]
 
 # Random starts when s = k and none are asked for (greedy growth to k coordinates is slow).
 DENSE_RESTARTS = 8
+# Gauss-Newton stall factor when s < k (measured: same successes at 2-5x less time; for
+# s = k it cost successes, so the dense default is 1, no stall; docs/solvers.md).
+GN_STALL = 0.5
 # Starts processed per stage when s < k (measured: 2 beats 1, 3, 4 and all; docs/solvers.md).
 LAZY_GROUP = 2
 
@@ -82,12 +85,14 @@ class LatentRecover:
         negation check, as in Huang et al.).
     gn_steps : int
         Gauss-Newton steps per refit.
-    gn_stall : float
+    gn_stall : float or None
         A refit also stops after a Gauss-Newton step that leaves f above ``gn_stall`` times
         its value before the step, in (0, 1]; 1: never (all ``gn_steps`` steps unless the
         step is below ``tol``). On the right support Gauss-Newton converges fast, so a
-        slow step marks a refit that is not worth finishing; 0.5 cut the time of a
-        recovery 2-5x with no measurable loss of success (docs/solvers.md).
+        slow step marks a refit that is not worth finishing. None (default): 0.5 when
+        s < k (2-5x less time, no measurable loss of success), 1 when s = k (there the
+        stall cost successes: 3 layers, k = 30, m = 40: 17/20 against 20/20;
+        docs/solvers.md).
     htp_iters : int
         Latent HTP steps per start (0: none).
     n_screen : int
@@ -189,7 +194,7 @@ class LatentRecover:
         grow_try: int = 0,
         beam: int = 1024,
         beam_expand: int = 8,
-        gn_stall: float = 0.5,
+        gn_stall: float | None = None,
         negate: bool = True,
         tol: float = 1e-9,
         fit_tol: float = 1e-10,
@@ -227,6 +232,8 @@ class LatentRecover:
         self.grow_try = check_int(grow_try, "grow_try", minimum=0)
         self.beam = check_int(beam, "beam", minimum=0)
         self.beam_expand = check_int(beam_expand, "beam_expand", minimum=1)
+        if gn_stall is None:
+            gn_stall = 1.0 if dense else GN_STALL
         self.gn_stall = check_positive_float(gn_stall, "gn_stall")
         if self.gn_stall > 1.0:
             raise ValueError(f"gn_stall must be in (0, 1], got {gn_stall}")
@@ -454,7 +461,7 @@ def latent_recover(
     grow_try: int = 0,
     beam: int = 1024,
     beam_expand: int = 8,
-    gn_stall: float = 0.5,
+    gn_stall: float | None = None,
     negate: bool = True,
     tol: float = 1e-9,
     fit_tol: float = 1e-10,
