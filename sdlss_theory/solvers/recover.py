@@ -43,8 +43,8 @@ class LatentRecover:
        largest :math:`|\nabla f|` outside its support, then is refitted (step 3), until it has s.
     3. **Gauss-Newton on the support** S: :math:`d = \arg\min_d \lVert y - F(z) - J_S d \rVert`
        (least squares on the s Jacobian columns), :math:`z_S \leftarrow z_S + t d` with t halved
-       until f decreases, at most ``gn_steps`` steps, ending early after a step that lowers
-       f by less than the factor ``gn_stall``. With ``negate`` each accepted step is
+       until f decreases, at most ``gn_steps`` steps, ending early after a step that leaves
+       f above ``gn_stall`` times its previous value. With ``negate`` each accepted step is
        followed by the negation check of Huang, Hand, Heckel & Voroninski: z <- -z if
        f(-z) < f(z) (random ReLU networks have a spurious critical region near a negative
        multiple of the truth).
@@ -90,7 +90,8 @@ class LatentRecover:
         its value before the step, in (0, 1]; 1: never (all ``gn_steps`` steps unless the
         step is below ``tol``). On the right support Gauss-Newton converges fast, so a
         slow step marks a refit that is not worth finishing. None (default): 0.5 when
-        s < k (2-5x less time, no measurable loss of success), 1 when s = k (there the
+        s < k (2-5x less time; at most 2 of 30 successes lost in the hardest cells, within
+        the noise, and won back by the wider beam), 1 when s = k (there the
         stall cost successes: 3 layers, k = 30, m = 40: 17/20 against 20/20;
         docs/solvers.md).
     htp_iters : int
@@ -122,7 +123,9 @@ class LatentRecover:
         the one-element search goes on from there.
     beam : int
         Width of the beam search over growth (step 6; 0: none). It runs only where no
-        other start fits y, so it costs nothing where the greedy seeds succeed.
+        other start fits y, so it costs nothing where the greedy seeds succeed; where it
+        runs it costs about ``beam * beam_expand * s`` refits (about 0.5 s at k = 20,
+        s = 8, depth 3). Wider beams kept paying up to 1024 (docs/benchmarks.md).
     beam_expand : int
         Coordinates refitted per kept support and size in the beam search.
     grow_try : int
