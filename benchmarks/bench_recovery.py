@@ -58,10 +58,6 @@ TOL, IDENT_TOL = 1e-3, 1e-6
 ITERS = 200  # iterations per timed batched IHT call
 
 
-def restrict(G: ReLUGenerator, S: np.ndarray) -> ReLUGenerator:
-    return ReLUGenerator([G.weights[0][:, S], *G.weights[1:]], G.biases, output=G.output)
-
-
 def draw(dims, s, m, seed):
     rng = np.random.default_rng(seed)
     G = ReLUGenerator.random(list(dims), rng)
@@ -82,7 +78,7 @@ def configurations(max_iter: int, restarts: int) -> dict:
 
     def oracle(G, A, y, s, z, rng, gd=False):
         S = np.flatnonzero(z)
-        G_S = restrict(G, S)
+        G_S = G.restrict(S)
         if gd:
             r = latent_gd(G_S, A, y, restarts=restarts, max_iter=max_iter, rng=rng)
         else:
@@ -113,6 +109,9 @@ def configurations(max_iter: int, restarts: int) -> dict:
         "recover, 128 pair moves": lib(latent_recover, restarts=restarts, pair_screen=128),
         "recover, no Gauss-Newton stall (gn_stall=1, the default before)": lib(
             latent_recover, restarts=restarts, gn_stall=1.0
+        ),
+        "recover, no support search (exhaustive=0)": lib(
+            latent_recover, restarts=restarts, exhaustive=0
         ),
         "recover, no beam (beam=0)": lib(latent_recover, restarts=restarts, beam=0),
         "recover, beam 64 (the default before)": lib(latent_recover, restarts=restarts, beam=64),

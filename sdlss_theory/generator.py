@@ -196,6 +196,40 @@ class ReLUGenerator:
         biases = [*self.biases[:-1], A @ self.biases[-1]]
         return ReLUGenerator(weights, biases, output="linear")
 
+    def restrict(self, support) -> ReLUGenerator:
+        """Return the generator z_S -> G(z) with z zero off the latent coordinates S.
+
+        The first layer keeps the columns S (the support-knowing oracle's generator).
+
+        Parameters
+        ----------
+        support : array_like of int
+            Distinct latent coordinates, in the order of z_S.
+
+        Returns
+        -------
+        ReLUGenerator
+            A generator with ``len(support)`` latent coordinates.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> G = ReLUGenerator.random([5, 8, 6], np.random.default_rng(0))
+        >>> z = np.array([0.0, 1.5, 0.0, -2.0, 0.0])
+        >>> bool(np.allclose(G.restrict([1, 3])(np.array([1.5, -2.0])), G(z)))
+        True
+        """
+        S = np.asarray(support)
+        if S.ndim != 1 or not np.issubdtype(S.dtype, np.integer):
+            raise TypeError(f"support must be a 1-D array of integers, got {support!r}")
+        if S.size == 0 or np.unique(S).size != S.size or S.min() < 0 or S.max() >= self.k:
+            raise ValueError(
+                f"support must hold distinct coordinates in [0, {self.k}), got {support!r}"
+            )
+        return ReLUGenerator(
+            [self.weights[0][:, S], *self.weights[1:]], self.biases, output=self.output
+        )
+
     # ------------------------------------------------------------------ sizes
     @property
     def k(self) -> int:

@@ -147,11 +147,6 @@ def off_range_perturbation(
     return size * e / np.linalg.norm(e)
 
 
-def restrict(G: ReLUGenerator, S: np.ndarray) -> ReLUGenerator:
-    """G restricted to the latent coordinates S: z_S -> G(z) with z zero off S."""
-    return ReLUGenerator([G.weights[0][:, S], *G.weights[1:]], G.biases, output=G.output)
-
-
 def best_approximation(
     G: ReLUGenerator,
     x: np.ndarray,
@@ -183,7 +178,7 @@ def best_approximation(
             warm = [z[S] for z in candidates if set(np.flatnonzero(z)) <= set(S)]
             z0 = np.array(warm[:support_restarts]) if warm else None
             sub = latent_gd(
-                restrict(G, S),
+                G.restrict(S),
                 eye,
                 x,
                 restarts=max(support_restarts, 0 if z0 is None else len(z0)),

@@ -169,11 +169,6 @@ def grid(config: Config) -> list[dict]:
     ]
 
 
-def restrict_to_support(G: ReLUGenerator, S: np.ndarray) -> ReLUGenerator:
-    """The generator z_S -> G(z) with z zero off S: the first layer keeps the columns S."""
-    return ReLUGenerator([G.weights[0][:, S], *G.weights[1:]], G.biases, output=G.output)
-
-
 def solve(params: dict, G, A, y, S, rng: np.random.Generator):
     """Run the cell's solver; return (z_hat in R^k, RecoveryResult)."""
     solver, s = params["solver"], params["s"]
@@ -189,7 +184,7 @@ def solve(params: dict, G, A, y, S, rng: np.random.Generator):
     elif solver == "latent_gd":
         result = latent_gd(G, A, y, **options)
     elif solver in ("oracle", "oracle_gd"):
-        G_S = restrict_to_support(G, S)
+        G_S = G.restrict(S)
         if solver == "oracle":
             result = latent_recover(
                 G_S, A, y, S.size, seeds=2 * S.size, restarts=params["restarts"], rng=rng

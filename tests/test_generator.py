@@ -759,3 +759,12 @@ def test_inputs_are_not_modified():
     assert all(
         np.array_equal(a, c) for a, c in zip((z, u, v, *G.weights, *G.biases), copies, strict=True)
     )
+
+
+def test_restrict_refuses_bad_supports():
+    G = ReLUGenerator.random([5, 8, 6], np.random.default_rng(0))
+    for bad in ([], [1, 1], [0, 5], [-1, 2]):
+        with pytest.raises(ValueError, match="support must hold distinct coordinates"):
+            G.restrict(np.array(bad, dtype=int))
+    with pytest.raises(TypeError, match="support must be a 1-D array of integers"):
+        G.restrict([0.5, 1.0])

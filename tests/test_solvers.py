@@ -600,6 +600,53 @@ def test_latent_recover_lazy_order_stops_at_the_first_fitting_start():
     assert r.residual <= max(full.residual, fit)
 
 
+def test_support_search_finds_the_unique_fitting_support_of_a_linear_generator():
+    # With m = s + 1 generic measurements exactly one s-sparse support fits y; an
+    # independent brute force by least squares on every support finds it.
+    rng = np.random.default_rng(37)
+    k, s, m = 8, 3, 4
+    W = rng.standard_normal((12, k))
+    G = ReLUGenerator([W])  # depth 1: G(z) = W z
+    A = gaussian_matrix(m, 12, rng)
+    z_true = np.zeros(k)
+    z_true[[1, 4, 6]] = [1.2, -0.7, 2.0]
+    y = A @ W @ z_true
+    residuals = {
+        T: np.linalg.lstsq((A @ W)[:, T], y, rcond=None)[1][0]
+        for T in itertools.combinations(range(k), s)
+    }
+    assert min(residuals, key=residuals.get) == (1, 4, 6)
+    z, f, _ = LatentRecover(G, A, s).support_search(y, 1e-20 * np.sum(y**2))
+    np.testing.assert_allclose(z, z_true, atol=1e-9)
+    assert f <= 1e-20 * np.sum(y**2)
+
+
+def test_support_search_solves_the_true_support_as_the_oracle_does():
+    # On a ReLU generator with m = s + 1, the search reaches the true support and fits it
+    # as latent_recover on the generator restricted to that support does.
+    rng = np.random.default_rng(38)
+    G = ReLUGenerator.random([8, 16, 24], rng)
+    A = gaussian_matrix(4, 24, rng)
+    z_true = np.zeros(8)
+    z_true[[0, 3, 5]] = [0.9, -1.1, 0.6]
+    y = A @ G(z_true)
+    oracle = latent_recover(G.restrict([0, 3, 5]), A, y, 3, seeds=6, rng=np.random.default_rng(0))
+    assert oracle.residual <= 1e-8 * np.linalg.norm(y)
+    z, f, _ = LatentRecover(G, A, 3).support_search(y, (1e-10 * np.linalg.norm(y)) ** 2)
+    np.testing.assert_allclose(z, z_true, atol=1e-7)
+
+
+def test_support_search_runs_only_where_nothing_else_fits():
+    G, A, _, y = _hard_recovery_problem()
+    without = latent_recover(G, A, y, 4, exhaustive=0, rng=np.random.default_rng(0))
+    with_search = latent_recover(G, A, y, 4, rng=np.random.default_rng(0))
+    if without.residual <= 1e-10 * np.linalg.norm(y):
+        assert with_search.restart_residuals.size == without.restart_residuals.size
+    else:
+        assert with_search.restart_residuals.size == without.restart_residuals.size + 1
+    assert with_search.residual <= without.residual * (1 + 1e-9)
+
+
 def test_beam_growth_with_a_wide_beam_visits_every_support_once():
     # k = 5, s = 2: from the 5 one-element supports, 4 expansions each reach every one of
     # the C(5, 2) = 10 pairs; a beam of width 10 keeps each exactly once, ranked by f.
@@ -638,7 +685,7 @@ def test_beam_expand_beyond_the_free_coordinates_changes_nothing():
 
 def test_beam_only_runs_where_no_start_fits_and_never_makes_a_recovery_worse():
     G, A, _, y_clean = _hard_recovery_problem()
-    kw = dict(polish=0, rng=np.random.default_rng(0))
+    kw = dict(polish=0, exhaustive=0, rng=np.random.default_rng(0))
     for noise in (0.0, 0.05):
         y = y_clean + noise * np.random.default_rng(41).standard_normal(y_clean.size)
         _check_beam_rows_are_extra_rows(G, A, y, kw)

@@ -38,6 +38,7 @@ class PackedProblem:
     """F(z) = A G(z) packed for the kernels, with the data checks done once."""
 
     def __init__(self, weights, biases, codes, *, n_out: int):
+        self.weights, self.biases, self.codes = list(weights), list(biases), list(codes)
         self.packed = network.pack_network(weights, biases, codes)
         self.k = int(self.packed[3][0])
         self.m = int(self.packed[3][-1])
@@ -65,6 +66,11 @@ class PackedProblem:
         """Pack x -> A x (classical sparse recovery)."""
         A = as_float_array(A, "A", ndim=(2,))
         return cls([A], [np.zeros(A.shape[0])], [network.IDENTITY], n_out=A.shape[1])
+
+    def restricted(self, cols: np.ndarray) -> PackedProblem:
+        """The same map on the latent coordinates ``cols`` only: z_T -> F(z with support T)."""
+        first = np.ascontiguousarray(self.weights[0][:, cols])
+        return PackedProblem([first, *self.weights[1:]], self.biases, self.codes, n_out=self.n_out)
 
     def check_measurements(self, y) -> np.ndarray:
         y = as_float_array(y, "y", ndim=(1,))

@@ -6,6 +6,9 @@ pipeline each of whose stages is an option (documented and measured in docs/solv
 
 from __future__ import annotations
 
+from itertools import combinations
+from math import comb
+
 import numpy as np
 
 from sdlss_theory._kernels import recover as recover_kernels
@@ -67,6 +70,14 @@ class LatentRecover:
        (as in step 5), its ``beam_expand`` best are refitted by step 3, and the ``beam``
        lowest refitted residuals (distinct supports) are kept; at size s the beam's rows
        run steps 3 and 5 like the other starts and join the rows.
+    7. **Support search** (``exhaustive``; only for 2 <= s < k, where no row fits y to
+       ``fit_tol`` after step 6 and :math:`\binom{k}{s}` <= ``exhaustive``): each support
+       T in turn (lexicographic order) is solved as a dense problem on the generator
+       restricted to T, as the support-knowing oracle does: the 2s greedy seeds on T grown
+       to all of T, Gauss-Newton and sign flips (``gn_stall`` 1). The first support that
+       fits y ends it; otherwise the best fit found joins the rows. Near m = s + 1 the
+       linearised rankings of steps 5 and 6 say little, and for small s solving every
+       support is affordable (C(20, 3) = 1140 supports).
 
     Parameters
     ----------
@@ -128,6 +139,11 @@ class LatentRecover:
         s = 8, depth 3). Wider beams kept paying up to 1024 (docs/benchmarks.md).
     beam_expand : int
         Coordinates refitted per kept support and size in the beam search.
+    exhaustive : int
+        Support search (step 7): where no row fits y after the beam search and there are
+        at most this many supports (C(k, s); 0: never), every support T is solved as the
+        oracle that knows it would be, stopping at the first that fits y. The default
+        2000 covers s <= 3 (and s >= k - 3) at k = 20.
     grow_try : int
         Growth rule (step 2). 0 (default): OMP, the coordinate of largest |gradient|
         joins. q > 0: the q candidates with the best linearised fit are each refitted
@@ -198,6 +214,7 @@ class LatentRecover:
         beam: int = 1024,
         beam_expand: int = 8,
         gn_stall: float | None = None,
+        exhaustive: int = 2000,
         negate: bool = True,
         tol: float = 1e-9,
         fit_tol: float = 1e-10,
@@ -240,6 +257,7 @@ class LatentRecover:
         self.gn_stall = check_positive_float(gn_stall, "gn_stall")
         if self.gn_stall > 1.0:
             raise ValueError(f"gn_stall must be in (0, 1], got {gn_stall}")
+        self.exhaustive = check_int(exhaustive, "exhaustive", minimum=0)
         self.negate = bool(negate)
         self.tol = check_positive_float(tol, "tol", allow_zero=True)
         self.fit_tol = check_positive_float(fit_tol, "fit_tol", allow_zero=True)
@@ -294,6 +312,46 @@ class LatentRecover:
             float(self.gn_stall),
         )
         return np.ascontiguousarray(Zb), np.maximum(fb, 0.0)
+
+    def support_search(self, y: np.ndarray, fit_sq: float) -> tuple[np.ndarray, float, int]:
+        """Step 7: every support T solved as a dense problem; (z, f, steps) of the best.
+
+        Stops at the first T whose fit reaches ``fit_sq``.
+        """
+        k, s = self.problem.k, self.s
+        best_z, best_f, best_steps = np.zeros(k), np.inf, 0
+        for T in combinations(range(k), s):
+            cols = np.array(T)
+            sub = self.problem.restricted(cols)
+            rows = np.ascontiguousarray(recover_kernels.one_sparse_fits(*sub.packed, y)[0])
+            f, _, steps = recover_kernels.recover_rows(
+                *sub.packed,
+                y,
+                rows,
+                s,
+                self.gn_steps,
+                0,
+                1,
+                1,
+                self.max_swaps,
+                rows.shape[0],
+                self.negate,
+                float(self.tol),
+                float(fit_sq),
+                True,
+                0,
+                rows.shape[0],
+                0,
+                1.0,
+            )
+            i = int(np.argmin(f))
+            if f[i] < best_f:
+                best_f, best_steps = float(max(f[i], 0.0)), int(steps[i])
+                best_z = np.zeros(k)
+                best_z[cols] = rows[i]
+            if best_f <= fit_sq:
+                break
+        return best_z, best_f, best_steps
 
     def solve(
         self,
@@ -375,6 +433,20 @@ class LatentRecover:
                 f = np.concatenate([f, fb])
                 changes = np.concatenate([changes, changes_b])
                 steps = np.concatenate([steps, steps_b])
+        k = self.problem.k
+        if (
+            self.exhaustive
+            and f.min() > fit_sq
+            and 1 < self.s < k
+            and comb(k, self.s) <= self.exhaustive
+        ):
+            # Still no fit: solve every support as the oracle would (small C(k, s) only).
+            z_e, f_e, steps_e = self.support_search(y, fit_sq)
+            start_residuals = np.append(start_residuals, y_norm)
+            Z = np.vstack([Z, z_e])
+            f = np.append(f, f_e)
+            changes = np.append(changes, 0)
+            steps = np.append(steps, steps_e)
         best = int(np.argmin(f))
         if self.polish and f[best] > fit_sq:
             # Random restarts on the winner's support: Gauss-Newton only, rows kept apart.
@@ -465,6 +537,7 @@ def latent_recover(
     beam: int = 1024,
     beam_expand: int = 8,
     gn_stall: float | None = None,
+    exhaustive: int = 2000,
     negate: bool = True,
     tol: float = 1e-9,
     fit_tol: float = 1e-10,
@@ -482,8 +555,8 @@ def latent_recover(
     y : ndarray, shape (m,)
     s : int
     seeds, restarts, gn_steps, htp_iters, n_screen, swap_starts, max_swaps, swap_rows, group,
-    pair_screen, flips, grow_try, beam, beam_expand, gn_stall, negate, tol, fit_tol, polish,
-    cert_tol
+    pair_screen, flips, grow_try, beam, beam_expand, gn_stall, exhaustive, negate, tol,
+    fit_tol, polish, cert_tol
         See `LatentRecover`.
     z0, rng
         See `LatentRecover.solve`.
@@ -525,6 +598,7 @@ def latent_recover(
         beam=beam,
         beam_expand=beam_expand,
         gn_stall=gn_stall,
+        exhaustive=exhaustive,
         negate=negate,
         tol=tol,
         fit_tol=fit_tol,
