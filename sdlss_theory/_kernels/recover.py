@@ -17,7 +17,8 @@ one row (``workspace_size(1, dims)`` floats), except `one_sparse_fits`, which pu
   P_s, then Gauss-Newton on the new support.
 - `swap_search`: local search over supports: at z, the linearised residual of every
   one-element swap (drop j in S, add l outside it) is ranked by least squares on the
-  Jacobian columns (no network pass), the best ``n_screen`` swaps are refitted by
+  Jacobian columns (Schur complements of the Gram matrix, `_added_fit_parts`; no network
+  pass), the best ``n_screen`` swaps are refitted by
   Gauss-Newton on the true objective, and the best improving one is taken; repeated until
   no swap improves.
 """
