@@ -281,6 +281,47 @@ class LatentRecover:
             )
         return np.ascontiguousarray(np.vstack(rows).reshape(-1, k))
 
+    def _run_rows(self, packed, y, Z, fit_sq, **changed):
+        """`recover_rows` on the rows of Z (in place) with this solver's settings.
+
+        ``changed`` overrides some of them for a stage (polish, support search); returns
+        (f, support_changes, steps) per row.
+        """
+        o = dict(
+            s=self.s,
+            htp_iters=self.htp_iters,
+            n_screen=self.n_screen,
+            swap_starts=self.swap_starts,
+            max_swaps=self.max_swaps,
+            swap_rows=Z.shape[0] if self.swap_rows is None else self.swap_rows,
+            flips=self.flips,
+            grow_try=self.grow_try,
+            group=Z.shape[0] if self.group is None else self.group,
+            pair_screen=self.pair_screen,
+            stall=self.gn_stall,
+        )
+        o.update(changed)
+        return recover_kernels.recover_rows(
+            *packed,
+            y,
+            Z,
+            o["s"],
+            self.gn_steps,
+            o["htp_iters"],
+            o["n_screen"],
+            o["swap_starts"],
+            o["max_swaps"],
+            o["swap_rows"],
+            self.negate,
+            float(self.tol),
+            float(fit_sq),
+            o["flips"],
+            o["grow_try"],
+            o["group"],
+            o["pair_screen"],
+            float(o["stall"]),
+        )
+
     def beam_rows(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the beam search over growth and their squared residuals, best first.
 
@@ -324,25 +365,21 @@ class LatentRecover:
             cols = np.array(T)
             sub = self.problem.restricted(cols)
             rows = np.ascontiguousarray(recover_kernels.one_sparse_fits(*sub.packed, y)[0])
-            f, _, steps = recover_kernels.recover_rows(
-                *sub.packed,
+            # As the oracle on T: a dense problem, seeds grown to all of T, flips, no stall.
+            f, _, steps = self._run_rows(
+                sub.packed,
                 y,
                 rows,
-                s,
-                self.gn_steps,
-                0,
-                1,
-                1,
-                self.max_swaps,
-                rows.shape[0],
-                self.negate,
-                float(self.tol),
-                float(fit_sq),
-                True,
-                0,
-                rows.shape[0],
-                0,
-                1.0,
+                fit_sq,
+                htp_iters=0,
+                n_screen=1,
+                swap_starts=1,
+                swap_rows=rows.shape[0],
+                flips=True,
+                grow_try=0,
+                group=rows.shape[0],
+                pair_screen=0,
+                stall=1.0,
             )
             i = int(np.argmin(f))
             if f[i] < best_f:
@@ -383,51 +420,13 @@ class LatentRecover:
         y_norm = float(np.linalg.norm(y))
         start_residuals = np.linalg.norm(self.problem.forward(Z) - y, axis=1)
         swap_rows = Z.shape[0] if self.swap_rows is None else self.swap_rows
-        f, changes, steps = recover_kernels.recover_rows(
-            *packed,
-            y,
-            Z,
-            self.s,
-            self.gn_steps,
-            self.htp_iters,
-            self.n_screen,
-            self.swap_starts,
-            self.max_swaps,
-            swap_rows,
-            self.negate,
-            float(self.tol),
-            float((self.fit_tol * y_norm) ** 2),
-            self.flips,
-            self.grow_try,
-            self.group if self.group is not None else Z.shape[0],
-            self.pair_screen,
-            float(self.gn_stall),
-        )
         fit_sq = (self.fit_tol * y_norm) ** 2
+        f, changes, steps = self._run_rows(packed, y, Z, fit_sq)
         if self.beam and f.min() > fit_sq and 1 < self.s < self.problem.k:
             # No start fits y: beam search over growth, its rows through the same pipeline.
             Zb, fb0 = self.beam_rows(y)
             if Zb.shape[0]:
-                fb, changes_b, steps_b = recover_kernels.recover_rows(
-                    *packed,
-                    y,
-                    Zb,
-                    self.s,
-                    self.gn_steps,
-                    self.htp_iters,
-                    self.n_screen,
-                    self.swap_starts,
-                    self.max_swaps,
-                    swap_rows,
-                    self.negate,
-                    float(self.tol),
-                    float(fit_sq),
-                    self.flips,
-                    self.grow_try,
-                    self.group if self.group is not None else Zb.shape[0],
-                    self.pair_screen,
-                    float(self.gn_stall),
-                )
+                fb, changes_b, steps_b = self._run_rows(packed, y, Zb, fit_sq, swap_rows=swap_rows)
                 start_residuals = np.concatenate([start_residuals, np.sqrt(fb0)])
                 Z = np.vstack([Z, Zb])
                 f = np.concatenate([f, fb])
@@ -459,25 +458,21 @@ class LatentRecover:
             scale = np.linalg.norm(Z[best]) / np.sqrt(max(support.size, 1))
             P = np.zeros((self.polish, self.problem.k))
             P[:, support] = scale * check_rng(rng).standard_normal((self.polish, support.size))
-            fp, _, steps_p = recover_kernels.recover_rows(
-                *packed,
+            fp, _, steps_p = self._run_rows(
+                packed,
                 y,
                 P,
-                support.size,
-                self.gn_steps,
-                0,
-                1,
-                1,
-                0,
-                1,
-                self.negate,
-                float(self.tol),
-                float(fit_sq),
-                False,
-                0,
-                self.polish,
-                0,
-                float(self.gn_stall),
+                fit_sq,
+                s=support.size,
+                htp_iters=0,
+                n_screen=1,
+                swap_starts=1,
+                max_swaps=0,
+                swap_rows=1,
+                flips=False,
+                grow_try=0,
+                group=self.polish,
+                pair_screen=0,
             )
             Z = np.vstack([Z, P])
             f = np.concatenate([f, fp])
