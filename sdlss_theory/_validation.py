@@ -62,10 +62,20 @@ def check_positive_float(value, name: str, *, allow_zero: bool = False) -> float
 
 
 def check_rng(rng, name: str = "rng") -> np.random.Generator:
-    """Refuse anything but a `numpy.random.Generator` (no global state, no legacy RandomState)."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"{name} must be a numpy.random.Generator (e.g. np.random.default_rng(0)), "
-            f"got {type(rng).__name__}"
-        )
-    return rng
+    """Return `rng` as a `numpy.random.Generator`: the one rule for randomness in the toolkit.
+
+    A Generator is returned as it is (draws continue its stream); a non-negative integer is
+    a seed, ``np.random.default_rng(rng)``, so ``f(..., rng=0)`` and
+    ``f(..., rng=np.random.default_rng(0))`` give the same numbers. Anything else (None, a
+    legacy ``RandomState``, a float, a bool) is refused: no global state.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ValueError(f"{name} must be a numpy.random.Generator or a seed >= 0, got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"{name} must be a numpy.random.Generator or an integer seed "
+        f"(e.g. np.random.default_rng(0) or 0), got {type(rng).__name__}"
+    )

@@ -155,7 +155,7 @@ class ReLUGenerator:
         if isinstance(dims, (str, bytes)) or len(dims) < 2:
             raise ValueError(f"dims must list at least [k, n], got {dims!r}")
         dims = [check_int(d, f"dims[{i}]", minimum=1) for i, d in enumerate(dims)]
-        check_rng(rng)
+        rng = check_rng(rng)
         if init not in _INITS:
             raise ValueError(f"init must be one of {_INITS}, got {init!r}")
         weights, biases = [], []

@@ -344,7 +344,7 @@ def test_sparse_latents_bad_arguments(args, err, pattern):
 
 def test_sparse_latents_bad_rng():
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
-        sparse_latents(3, 5, 2, 0)
+        sparse_latents(3, 5, 2, None)
 
 
 # ------------------------------------------------------------------- synthetic dataset
@@ -405,7 +405,7 @@ def test_synthetic_dataset_bad_arguments(teacher):
     with pytest.raises(TypeError, match="^teacher must be a ReLUGenerator"):
         synthetic_dataset(np.eye(3), 2, 3, 1, rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
-        synthetic_dataset(teacher, 2, 3, 1, 42)
+        synthetic_dataset(teacher, 2, 3, 1, "42")
 
 
 # ------------------------------------------------------------------------------ digits

@@ -227,7 +227,7 @@ def test_bad_data_is_refused():
     with pytest.raises(ValueError, match="x_val must be finite"):
         PMLTrainer(cfg, _data(), rng=rng, x_val=bad)
     with pytest.raises(TypeError, match="numpy.random.Generator"):
-        PMLTrainer(cfg, _data(), rng=0)
+        PMLTrainer(cfg, _data(), rng=None)
     trainer = PMLTrainer(cfg, _data(), rng=rng)
     with pytest.raises(ValueError, match="xi must have shape"):
         trainer.losses(_data(N=3), np.zeros((3, 4)))

@@ -371,7 +371,7 @@ def test_bad_input_is_refused_clearly():
     with pytest.raises(ValueError, match="different supports need s < k"):
         sample_pairs(4, 4, 2, rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
-        random_pair_ratios(G, A, 2, 5, 0)
+        random_pair_ratios(G, A, 2, 5, None)
     with pytest.raises(ValueError, match="step must be finite and > 0"):
         adversarial_ratio(G, A, 2, rng, step=0.0)
     with pytest.raises(ValueError, match="same_support_fraction"):
