@@ -20,21 +20,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from sdlss_theory._validation import as_float_array, check_int, check_rng
+from sdlss_theory.activations import ACTIVATIONS, OUTPUTS
 
 __all__ = ["ReLUGenerator"]
 
-
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    # The tanh form never overflows, unlike 1 / (1 + exp(-a)); the kernels use it too.
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
-
-
-# Output activations as data: name -> (function, derivative written in terms of the output).
-_OUTPUTS = {
-    "linear": (lambda a: a, None),
-    "sigmoid": (_sigmoid, lambda out: out * (1.0 - out)),
-    "tanh": (np.tanh, lambda out: 1.0 - out * out),
-}
 
 _INITS = ("hand", "he")
 
@@ -87,8 +76,8 @@ class ReLUGenerator:
         biases: Sequence[np.ndarray] | None = None,
         output: str = "linear",
     ) -> None:
-        if output not in _OUTPUTS:
-            raise ValueError(f"output must be one of {sorted(_OUTPUTS)}, got {output!r}")
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {sorted(OUTPUTS)}, got {output!r}")
         if isinstance(weights, np.ndarray) or len(weights) == 0:
             raise ValueError("weights must be a non-empty list of 2-D arrays W_1, ..., W_d")
         self.weights = [
@@ -116,7 +105,7 @@ class ReLUGenerator:
                 if b.shape != (w.shape[0],):
                     raise ValueError(f"biases[{i}] must have shape {(w.shape[0],)}, got {b.shape}")
         self.output = output
-        self._activation, self._activation_grad = _OUTPUTS[output]
+        self._output_activation = ACTIVATIONS[output]
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -302,11 +291,12 @@ class ReLUGenerator:
             h = np.where(mask, a, 0.0)
             masks.append(mask)
             inputs.append(h)
-        out = self._activation(h @ self.weights[-1].T + self.biases[-1])
+        out = self._output_activation.value(h @ self.weights[-1].T + self.biases[-1])
         return inputs, masks, out
 
     def _output_scale(self, out: np.ndarray) -> np.ndarray | None:
-        return None if self._activation_grad is None else self._activation_grad(out)
+        derivative = self._output_activation.derivative
+        return None if derivative is None else derivative(out)
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         """Evaluate G(z).

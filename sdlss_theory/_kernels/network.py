@@ -17,9 +17,9 @@ sigmoid' = out (1 - out), tanh' = 1 - out^2), so nothing else is kept.
 import numpy as np
 
 from sdlss_theory._kernels._jit import jit, register_warm_up
+from sdlss_theory.activations import ACTIVATIONS, IDENTITY, RELU, SIGMOID, TANH  # noqa: F401
 
-IDENTITY, RELU, SIGMOID, TANH = 0, 1, 2, 3
-ACTIVATION_CODES = {"linear": IDENTITY, "relu": RELU, "sigmoid": SIGMOID, "tanh": TANH}
+ACTIVATION_CODES = {name: a.code for name, a in ACTIVATIONS.items()}
 
 
 def pack_network(weights, biases, codes):
