@@ -74,4 +74,6 @@ STUDY = Study(
     description="classical IHT success rate vs measurements m at fixed n, s (example study)",
     success="success",
     metrics=("rel_error", "n_iter"),
+    show=("m", "success", "rel_error", "n_iter"),
+    transition="m",
 )
