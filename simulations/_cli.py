@@ -51,6 +51,13 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """One line per error, and no abbreviated options (a new option must not change an old
+    command's meaning)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # one line instead of usage + message
         raise UsageError(f"{message} (see {self.prog} --help)")
 

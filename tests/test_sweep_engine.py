@@ -123,7 +123,6 @@ def test_changed_config_is_refused_and_fresh_keeps_the_old_store(tmp_path):
 def test_two_runs_never_share_a_store(tmp_path):
     fcntl = pytest.importorskip("fcntl")
     from sdlss_theory.sweep import StoreBusyError
-
     from sdlss_theory.sweep.engine import lock_holder
 
     assert lock_holder(tmp_path) is None
