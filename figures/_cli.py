@@ -89,21 +89,26 @@ def load_results(name: str, module, results: Path) -> tuple[dict, dict, dict]:
     return summary, config, extra
 
 
-def draw(name: str, module, results: Path):
-    """Return the figure of study `name` drawn in the paper style from its stored results.
-
-    The caller closes it (``matplotlib.pyplot.close``).
-    """
+def layout_problems(name: str, module, results: Path) -> list[str]:
+    """Draw study `name`'s figure from its stored results as it is saved (paper style) and
+    return its text problems (:func:`sdlss_theory.plotting.layout_problems`): empty if no two
+    text elements overlap and none sticks out of the figure."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
+    from sdlss_theory.plotting import layout_problems as problems_of
     from sdlss_theory.plotting import paper_style
 
     summary, config, extra = load_results(name, module, results)
+    # Inside the style: ticks made during the draw take the style's sizes, as when saved.
     with paper_style():
         fig = module.plot(summary, config, **extra)
-    return fig
+        try:
+            return problems_of(fig)
+        finally:
+            plt.close(fig)
 
 
 def make_figure(name: str, module, results: Path, out: Path) -> list[Path]:

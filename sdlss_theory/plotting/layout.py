@@ -26,13 +26,37 @@ class DrawnText:
     bbox: Any
 
     def describe(self) -> str:
-        """``'<text>' (<artist class> in <axes title or 'figure'>)``, for messages."""
-        axes = self.artist.axes
-        where = "figure"
+        """``'<text>' (<role> of <axes>)``, for messages: which element, and where."""
+        role, axes = _role(self.artist)
+        where = "the figure"
         if axes is not None:
-            title = axes.get_title() or axes.get_ylabel() or axes.get_xlabel()
-            where = f"axes {title!r}" if title else "an axes"
-        return f"{self.text!r} ({type(self.artist).__name__} in {where})"
+            name = axes.get_title() or axes.get_ylabel() or axes.get_xlabel()
+            where = f"axes {name!r}" if name else "an untitled axes"
+        return f"{self.text!r} ({role} of {where})"
+
+
+def _role(artist: Any) -> tuple[str, Any]:
+    """What a text element is (tick label, axis label, title, legend text, ...) and its axes."""
+    fig = artist.get_figure()
+    for ax in getattr(fig, "axes", []):
+        for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            if artist is axis.label:
+                return f"{name} label", ax
+            if artist is axis.get_offset_text():
+                return f"{name} offset text", ax
+            labels = axis.get_ticklabels(which="both")
+            if any(artist is t for t in labels):
+                return f"{name} tick label", ax
+        titles = (ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None))
+        if any(artist is t for t in titles):
+            return "title", ax
+        legend = ax.get_legend()
+        if legend is not None and any(artist is t for t in legend.get_texts()):
+            return "legend text", ax
+    for legend in getattr(fig, "legends", []):
+        if any(artist is t for t in legend.get_texts()):
+            return "figure legend text", None
+    return type(artist).__name__, artist.axes
 
 
 @contextlib.contextmanager
