@@ -23,11 +23,14 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """One line per error, and no abbreviated options (a new option must not change an old
+    command's meaning)."""
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
-    def error(self, message: str):
+    def error(self, message: str):  # one line instead of usage + message
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
@@ -39,6 +42,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
             "./figures/out/STUDY.pdf and .png, under the current folder."
         ),
     )
+    add_figure_arguments(parser)
+    return parser
+
+
+def add_figure_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``python -m figures`` and ``sdlss figures``."""
     parser.add_argument("study", nargs="?", default="all", help="a study name, 'list' or 'all'")
     parser.add_argument(
         "--results",
@@ -52,7 +61,6 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         metavar="DIR",
         help="output folder (default ./figures/out)",
     )
-    return parser
 
 
 def load_results(name: str, module, results: Path) -> tuple[dict, dict, dict]:

@@ -232,7 +232,11 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         ax_m50.errorbar(
             s_fit[ok] + (j - (ns - 1) / 2) * 0.15 * np.min(np.diff(s_all), initial=1.0),
             x50[ok],
-            yerr=[x50[ok] - np.maximum(lo[ok], 0), np.minimum(hi[ok], n) - x50[ok]],
+            # Intervals cut at the axis (a fit from a few trials can reach below 0 or past n).
+            yerr=[
+                np.maximum(x50[ok] - np.clip(lo[ok], 0, n), 0),
+                np.maximum(np.clip(hi[ok], 0, n) - x50[ok], 0),
+            ],
             color=f"C{[0, 2, 3, 4][j % 4]}",
             marker="os^D"[j % 4],
             linestyle="none",

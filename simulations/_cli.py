@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from figures._cli import UsageError, _Parser, add_figure_arguments
 from sdlss_theory.sweep import (
     ConfigError,
     ConfigMismatchError,
@@ -43,23 +44,6 @@ PROG = "python -m simulations"
 EXIT_USAGE = 2
 SUBCOMMANDS = ("list", "run", "all", "figures", "show")
 RESULTS = Path("results")
-FIGURES = Path("figures") / "out"
-
-
-class UsageError(Exception):
-    """A bad command line: reported as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """One line per error, and no abbreviated options (a new option must not change an old
-    command's meaning)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("allow_abbrev", False)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str):  # one line instead of usage + message
-        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 # -- argument types: each flag's own message ---------------------------------------------------
@@ -70,11 +54,21 @@ def _integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
-def _trials(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"the trials per cell must be >= 1, got {value}")
-    return value
+def _at_least(minimum: int, what: str):
+    """An argparse type: an integer >= `minimum`, refused with a message naming `what`."""
+
+    def parse(text: str) -> int:
+        value = _integer(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{what} must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+_trials = _at_least(1, "the trials per cell")
+_seed = _at_least(0, "the root seed")
+_min_workers = _at_least(1, "the number of workers")
 
 
 def _n_jobs(text: str) -> int:
@@ -83,20 +77,6 @@ def _n_jobs(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"the parallel jobs must be >= 1, or -1 for all cores, got {value}"
         )
-    return value
-
-
-def _seed(text: str) -> int:
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"the root seed must be >= 0, got {value}")
-    return value
-
-
-def _min_workers(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"the number of workers must be >= 1, got {value}")
     return value
 
 
@@ -244,16 +224,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
             "./figures/out/STUDY.pdf and .png. Never simulates."
         ),
     )
-    figures.add_argument("study", nargs="?", default="all", help="a study name or 'all'")
-    figures.add_argument(
-        "--results",
-        default=str(RESULTS),
-        metavar="DIR",
-        help="the folder holding the study folders (default ./results)",
-    )
-    figures.add_argument(
-        "--out", default=str(FIGURES), metavar="DIR", help="output folder (default ./figures/out)"
-    )
+    add_figure_arguments(figures)
 
     show = sub.add_parser(
         "show",

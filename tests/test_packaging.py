@@ -101,7 +101,8 @@ def test_fresh_venv_install_runs_from_an_empty_folder(wheel, tmp_path):
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    where = _run([str(python), "-c", "import simulations; print(simulations.__file__)"], empty, env)
+    code = "import simulations; print(simulations.__file__)"
+    where = _run([str(python), "-c", code], empty, env)
     assert Path(where.stdout.strip()).is_relative_to(env_dir)  # the installed copy, not REPO
 
     listed = _run([str(bindir / "sdlss"), "list"], empty, env).stdout.splitlines()

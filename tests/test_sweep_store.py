@@ -13,6 +13,7 @@ import pytest
 from sdlss_theory.sweep import (
     STORE_NAME,
     ResultStore,
+    StoreBusyError,
     StoreError,
     lock_holder,
     run_study,
@@ -148,13 +149,11 @@ def test_a_schema_1_store_is_read_and_upgraded_on_the_next_run(tmp_path):
 
 
 def _stored_tasks(path: Path) -> int:
+    """Tasks in the store of a running study (0 before it exists)."""
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
-            return con.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
+        with ResultStore(path, readonly=True) as store:
+            return sum(store.count().values())
+    except (FileNotFoundError, StoreError, StoreBusyError):
         return 0
 
 
