@@ -1,10 +1,12 @@
-"""Figures, one module per study, drawn from stored results only: ``python -m figures``.
+"""Figures, one module per study, drawn from stored results only: ``sdlss figures``.
 
 A figure module ``figures/<study>.py`` defines ``plot(summary, config) -> Figure`` where
 `summary` holds the columns of ``results/<study>/summary.csv`` (see
 :func:`sdlss_theory.sweep.read_summary_csv`) and `config` the study's configuration read from
-``config.json``. The runner applies the paper style and writes ``figures/out/<study>.pdf`` and
-``.png``. A figure never simulates. A module whose ``plot`` takes a ``trials``
+``config.json``. The runner (``sdlss figures`` or ``python -m figures``) applies the paper
+style and writes ``./figures/out/<study>.pdf`` and ``.png`` under the current folder. A figure
+never simulates, and no two of its text elements may overlap
+(:func:`sdlss_theory.plotting.layout_problems`). A module whose ``plot`` takes a ``trials``
 argument also receives the per-task rows (parameters, trial, metrics) of finished tasks.
 """
 

@@ -1,4 +1,9 @@
-"""The command line of ``python -m figures``: stored results in, PDF and PNG out."""
+"""The command line of ``python -m figures`` (and ``sdlss figures``): stored results in, PDF
+and PNG out.
+
+Results are read from ``./results/STUDY/`` and figures written to ``./figures/out/``, both
+under the current folder unless ``--results`` / ``--out`` say otherwise.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ import sys
 from pathlib import Path
 
 PROG = "python -m figures"
-DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+DEFAULT_RESULTS = Path("results")
+DEFAULT_OUT = Path("figures") / "out"
 
 
 class UsageError(Exception):
@@ -17,46 +23,63 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(f"{message} (see {PROG} --help)")
+    """One line per error, and no abbreviated options (a new option must not change an old
+    command's meaning)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):  # one line instead of usage + message
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = _Parser(
-        prog=PROG,
-        description="Draw a study's figure from results/<study>/summary.csv (never simulates).",
+        prog=prog,
+        description=(
+            "Draw a study's figure from ./results/STUDY/summary.csv (never simulates) into "
+            "./figures/out/STUDY.pdf and .png, under the current folder."
+        ),
     )
-    parser.add_argument("study", help="a study name, 'list' or 'all'")
+    add_figure_arguments(parser)
+    return parser
+
+
+def add_figure_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``python -m figures`` and ``sdlss figures``."""
+    parser.add_argument("study", nargs="?", default="all", help="a study name, 'list' or 'all'")
     parser.add_argument(
         "--results",
-        default="results",
+        default=str(DEFAULT_RESULTS),
         metavar="DIR",
-        help="folder holding the study folders (default results)",
+        help="folder holding the study folders (default ./results)",
     )
     parser.add_argument(
         "--out",
         default=str(DEFAULT_OUT),
         metavar="DIR",
-        help="output folder (default figures/out)",
+        help="output folder (default ./figures/out)",
     )
-    return parser
 
 
-def make_figure(name: str, module, results: Path, out: Path) -> list[Path]:
-    """Draw one study's figure from its stored summary; return the files written."""
-    import matplotlib
+def load_results(name: str, module, results: Path) -> tuple[dict, dict, dict]:
+    """Read what ``figures/<name>.py``'s ``plot`` takes: (summary, config, extra keywords).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sdlss_theory.plotting import paper_style, save_figure
+    Raises
+    ------
+    FileNotFoundError
+        If ``results/<name>/summary.csv`` is missing.
+    StoreError, StoreBusyError
+        If the figure reads per-task rows and the store cannot be read.
+    """
     from sdlss_theory.sweep import read_summary_csv
 
     folder = results / name
     summary_path = folder / "summary.csv"
     if not summary_path.exists():
         raise FileNotFoundError(
-            f"no results for {name} in {folder}; run: python -m simulations {name} --quick"
+            f"no results for {name} in {folder}; run: sdlss run {name} --quick"
         )
     summary = read_summary_csv(summary_path)
     config_path = folder / "config.json"
@@ -71,6 +94,41 @@ def make_figure(name: str, module, results: Path, out: Path) -> list[Path]:
             extra["trials"] = [
                 row for row in trials_table(store.records()) if row["status"] == "ok"
             ]
+    return summary, config, extra
+
+
+def layout_problems(name: str, module, results: Path) -> list[str]:
+    """Draw study `name`'s figure from its stored results as it is saved (paper style) and
+    return its text problems (:func:`sdlss_theory.plotting.layout_problems`): empty if no two
+    text elements overlap and none sticks out of the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sdlss_theory.plotting import layout_problems as problems_of
+    from sdlss_theory.plotting import paper_style
+
+    summary, config, extra = load_results(name, module, results)
+    # Inside the style: ticks made during the draw take the style's sizes, as when saved.
+    with paper_style():
+        fig = module.plot(summary, config, **extra)
+        try:
+            return problems_of(fig)
+        finally:
+            plt.close(fig)
+
+
+def make_figure(name: str, module, results: Path, out: Path) -> list[Path]:
+    """Draw one study's figure from its stored summary; return the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sdlss_theory.plotting import paper_style, save_figure
+
+    summary, config, extra = load_results(name, module, results)
     with paper_style():
         fig = module.plot(summary, config, **extra)
         try:
@@ -79,12 +137,17 @@ def make_figure(name: str, module, results: Path, out: Path) -> list[Path]:
             plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
+    """Run the command line; return the exit status.
+
+    0: every figure asked for was drawn (``all`` skips studies without results); 2: a usage
+    error, missing results for the one study asked for, or a store that cannot be read.
+    """
     from figures import figure_modules
+    from sdlss_theory.sweep import StoreBusyError, StoreError
 
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(prog).parse_args(argv)
         modules = figure_modules()
         if args.study == "list":
             for name, module in modules.items():
@@ -103,17 +166,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.study != "all" and not (results / args.study / "summary.csv").exists():
             raise UsageError(
                 f"no results for {args.study} in {results / args.study}; run: "
-                f"python -m simulations {args.study} --quick"
+                f"sdlss run {args.study} --quick"
             )
     except UsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     status = 0
     for name in names:
         try:
             paths = make_figure(name, modules[name], results, out)
         except FileNotFoundError as exc:
-            print(f"{PROG}: skipped {name}: {exc}", file=sys.stderr)
+            print(f"{prog}: skipped {name}: {exc}", file=sys.stderr)
+            continue
+        except (StoreError, StoreBusyError) as exc:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            status = 2
             continue
         print(f"{name}: " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return status

@@ -3,9 +3,9 @@
 Top row: success probability per solver over delta = m/n (across) and rho = s/m (up), colours
 interpolated between measured cells (dots) only, with the empirical
 50% contour (solid) and the theoretical l1 curve (dashed). Bottom row: success rate against
-delta for each s with Wilson 95% bands. Right: the fitted 50% points m_50 against s with
-their 95% intervals, beside the l1 prediction ``l1_transition_m(s, n)`` and the rigorous ALMT
-window ``l1_transition_interval(s, n)`` (shaded).
+delta for each s (colour bar) with Wilson 95% bands. Right: the fitted 50% points m_50 against
+s with their 95% intervals, beside the l1 prediction ``l1_transition_m(s, n)`` and the rigorous
+ALMT window ``l1_transition_interval(s, n)`` (shaded). One legend below the panels.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import matplotlib.patheffects as pe
 import matplotlib.pyplot as plt
 import matplotlib.tri as mtri
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import BoundaryNorm, ListedColormap
 
 from sdlss_theory.plotting import figure_size, plot_rate
 from sdlss_theory.sweep import fit_transition
@@ -89,18 +91,41 @@ def transitions(summary: dict[str, np.ndarray], solver: str):
     return tuple(np.array(col, dtype=np.float64) for col in zip(*out, strict=True))
 
 
+def _s_colours(s_vals) -> list:
+    cmap = plt.get_cmap("cividis")
+    return [cmap(i / max(len(s_vals) - 1, 1)) for i in range(len(s_vals))]
+
+
+def _s_colourbar(fig, axes, s_vals, colours) -> None:
+    """A discrete colour bar naming the sparsity of each curve (a legend would cover them)."""
+    norm = BoundaryNorm(np.arange(len(s_vals) + 1) - 0.5, len(s_vals))
+    bar = fig.colorbar(
+        ScalarMappable(norm, ListedColormap(colours)),
+        ax=axes,
+        label="sparsity $s$",
+        shrink=0.9,
+        pad=0.01,
+    )
+    keep = np.unique(np.round(np.linspace(0, len(s_vals) - 1, min(len(s_vals), 9))).astype(int))
+    bar.set_ticks(keep, labels=[str(int(s_vals[i])) for i in keep])
+    bar.ax.tick_params(length=0)
+    bar.ax.minorticks_off()
+
+
 def plot(summary: dict[str, np.ndarray], config: dict):
     solvers = solver_order(summary, config)
     n = int(summary["n"][0])
     ns = len(solvers)
-    fig = plt.figure(figsize=figure_size("text", aspect=0.56))
+    fig = plt.figure(figsize=figure_size("text", aspect=0.6))
     grid = fig.add_gridspec(2, ns + 1, width_ratios=[1.0] * ns + [1.15])
     heat_axes = [fig.add_subplot(grid[0, j]) for j in range(ns)]
-    rate_axes = [fig.add_subplot(grid[1, j], sharey=None) for j in range(ns)]
+    rate_axes = [fig.add_subplot(grid[1, j]) for j in range(ns)]
     ax_m50 = fig.add_subplot(grid[:, ns])
 
     delta_curve = np.linspace(0.0, 1.0, 201)
     rho_curve = np.asarray(l1_phase_transition_rho(delta_curve))
+    s_all = np.unique(summary["s"])
+    colours = dict(zip(s_all, _s_colours(s_all), strict=True))
     mesh = None
     for j, solver in enumerate(solvers):
         s_vals, m_vals, rate, _, _ = rate_table(summary, solver)
@@ -156,7 +181,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
 
         ax_r = rate_axes[j]
         sel = np.flatnonzero(summary["solver"] == solver)
-        for i_s, s in enumerate(s_vals):
+        for s in s_vals:
             rows = sel[summary["s"][sel] == s]
             plot_rate(
                 ax_r,
@@ -164,8 +189,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
                 summary["success_rate"][rows],
                 summary["success_lo"][rows],
                 summary["success_hi"][rows],
-                label=f"s = {int(s)}",
-                color=plt.get_cmap("cividis")(i_s / max(len(s_vals) - 1, 1)),
+                color=colours[s],
                 linestyle="-",
                 marker="o",
                 markersize=2.0,
@@ -177,27 +201,11 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         ax_r.set_xlabel(r"$\delta = m/n$")
         if j == 0:
             ax_r.set_ylabel("success rate")
-            ax_r.legend(loc="lower right", fontsize=6, handlelength=1.2)
     if mesh is not None:
         fig.colorbar(mesh, ax=heat_axes, label="success probability", shrink=0.9, pad=0.01)
-    (emp,) = heat_axes[0].plot([], [], color="white", path_effects=OUTLINE, marker="none")
-    (th,) = heat_axes[0].plot(
-        [], [], color="#E69F00", linestyle="--", path_effects=OUTLINE, marker="none"
-    )
-    heat_axes[0].legend(
-        [emp, th],
-        ["empirical 50%", r"$\ell_1$ curve (ALMT)"],
-        loc="upper left",
-        fontsize=6,
-        handlelength=2.0,
-        frameon=True,
-        facecolor="white",
-        framealpha=0.85,
-        edgecolor="none",
-    )
+    _s_colourbar(fig, rate_axes, s_all, [colours[s] for s in s_all])
 
     # m_50 against s: every solver's fit, the l1 prediction and the rigorous ALMT window.
-    s_all = np.unique(summary["s"])
     s_line = np.linspace(max(s_all.min() * 0.8, 0.5), min(s_all.max() * 1.1, n), 200)
     lo_w, hi_w = l1_transition_interval(s_line, n)
     ax_m50.fill_between(
@@ -215,7 +223,8 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         color="#E69F00",
         linestyle="--",
         marker="none",
-        label=r"$n\,\psi(s/n)$",
+        path_effects=OUTLINE,
+        label=r"$\ell_1$ curve (ALMT), $n\,\psi(s/n)$",
     )
     for j, solver in enumerate(solvers):
         s_fit, x50, lo, hi = transitions(summary, solver)
@@ -223,7 +232,11 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         ax_m50.errorbar(
             s_fit[ok] + (j - (ns - 1) / 2) * 0.15 * np.min(np.diff(s_all), initial=1.0),
             x50[ok],
-            yerr=[x50[ok] - lo[ok], hi[ok] - x50[ok]],
+            # Intervals cut at the axis (a fit from a few trials can reach below 0 or past n).
+            yerr=[
+                np.maximum(x50[ok] - np.clip(lo[ok], 0, n), 0),
+                np.maximum(np.clip(hi[ok], 0, n) - x50[ok], 0),
+            ],
             color=f"C{[0, 2, 3, 4][j % 4]}",
             marker="os^D"[j % 4],
             linestyle="none",
@@ -232,8 +245,18 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax_m50.set_xlabel("sparsity $s$")
     ax_m50.set_ylabel(r"50% point $m_{50}$")
     ax_m50.set_ylim(0, n)
-    ax_m50.legend(loc="upper left", fontsize=6)
+    (emp,) = ax_m50.plot([], [], color="white", path_effects=OUTLINE, marker="none")
+    handles, labels = ax_m50.get_legend_handles_labels()
+    fig.legend(
+        [emp, *handles],
+        ["empirical 50% contour", *labels],
+        loc="outside lower center",
+        ncols=3,
+    )
     trials = int(np.max(summary["n_ok"] + summary["n_failed"]))
     tol = config.get("tol", summary["tol"][0])
-    ax_m50.set_title(rf"$n = {n}$, {trials} trials/cell, tol {tol:g}")
+    fig.suptitle(
+        rf"$n = {n}$, {trials} trials per cell; success: $\|\hat x - x\| \leq$ {tol:g} "
+        rf"$\|x\|$"
+    )
     return fig

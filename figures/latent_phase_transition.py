@@ -17,6 +17,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
+from matplotlib.lines import Line2D
 
 from sdlss_theory.plotting import figure_size, plot_rate
 from sdlss_theory.sweep import fit_transition, wilson_interval
@@ -34,6 +35,10 @@ COLORS.update(latent_gd="#E69F00", latent_recover="#D55E00", oracle_gd="#999999"
 MARKERS = {"oracle": "o", "latent_iht": "s", "latent_niht": "^", "latent_gd": "D"}
 MARKERS.update(latent_recover="v", oracle_gd="P")
 HEATMAP_MIN_S = 3
+#: Panel titles: short enough for five panels side by side.
+SHORT = {**LABELS, "latent_recover": "latent recover", "latent_gd": "dense GD"}
+#: Marker of each s in the m_50 panel (and in the legend).
+S_MARKERS = "osD^vP"
 
 
 def _style(solver: str) -> dict:
@@ -86,29 +91,28 @@ def crossing(m: np.ndarray, rate: np.ndarray) -> float:
     return float(np.exp(np.log(m[i - 1]) + w * (np.log(m[i]) - np.log(m[i - 1]))))
 
 
-def _thin(values, factor: float) -> list[int]:
-    """Indices of increasing values kept so that each is at least factor x the previous."""
-    keep = [0]
-    for i in range(1, len(values)):
-        if values[i] >= factor * values[keep[-1]]:
-            keep.append(i)
-    return keep
-
-
-def _log_m_axis(ax, m_values, factor: float = 1.45) -> None:
-    """Log-scaled m axis labelled at (a thinned subset of) the grid values."""
+def _log_m_axis(ax, m_values, max_ticks: int) -> None:
+    """Log-scaled m axis labelled at up to `max_ticks` grid values, the first and the last
+    included, spread evenly on the log scale (the grid value nearest each even point)."""
     ax.set_xscale("log")
-    ticks = np.asarray(m_values, dtype=np.float64)
-    keep = _thin(ticks, factor)
+    grid = np.log(np.asarray(m_values, dtype=np.float64))
+    targets = np.linspace(grid[0], grid[-1], max(min(max_ticks, grid.size), 1))
+    keep = np.unique([int(np.argmin(np.abs(grid - t))) for t in targets])
+    ticks = np.exp(grid[keep])
     ax.xaxis.set_minor_locator(mticker.NullLocator())
-    ax.set_xticks(ticks[keep], [f"{v:g}" for v in ticks[keep]])
+    ax.set_xticks(ticks, [f"{v:.4g}" for v in ticks])
+
+
+def _max_ticks(n_panels: int) -> int:
+    """Tick labels that fit one of `n_panels` panels side by side in the text width."""
+    return 7 if n_panels <= 2 else 5 if n_panels <= 3 else 4
 
 
 def _in_range(fit, m: np.ndarray) -> bool:
     return bool(np.isfinite(fit.x50) and m.min() <= fit.x50 <= m.max())
 
 
-def _success_panel(ax, summary, solvers, ref, s):
+def _success_panel(ax, summary, solvers, ref, s, max_ticks):
     for solver in solvers:
         rows = select(summary, solver=solver, s=s, **ref)
         if rows.size == 0:
@@ -142,13 +146,13 @@ def _success_panel(ax, summary, solvers, ref, s):
             c = crossing(m, summary["success_rate"][rows])
             if np.isfinite(c):
                 ax.plot(c, 0.5, color=style["color"], marker="|", markersize=9, linestyle="none")
-    _log_m_axis(ax, np.unique(summary["m"]))
+    _log_m_axis(ax, np.unique(summary["m"]), max_ticks)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("measurements $m$")
     ax.set_title(f"$s = {int(s)}$")
 
 
-def _failure_panel(ax, summary, solvers, ref, s_values, color_by_s=False, factor=1.45):
+def _failure_panel(ax, summary, solvers, ref, s_values, max_ticks, color_by_s=False):
     for solver in solvers:
         for i_s, s in enumerate(s_values):
             rows = select(summary, solver=solver, s=s, **ref)
@@ -164,7 +168,7 @@ def _failure_panel(ax, summary, solvers, ref, s_values, color_by_s=False, factor
                 rate, lo, hi = failure_band(summary, name, rows)
                 ax.plot(m, rate, color=color, linestyle=ls, marker="none", linewidth=1.0)
                 ax.fill_between(m, lo, hi, color=color, alpha=0.08, linewidth=0)
-    _log_m_axis(ax, np.unique(summary["m"]), factor)
+    _log_m_axis(ax, np.unique(summary["m"]), max_ticks)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("measurements $m$")
 
@@ -194,11 +198,12 @@ def _heat_panel(ax, summary, solver, ref, s_values, m_values):
         if _in_range(fit, summary["m"][rows]):
             # Position of m_50 on the index axis (linear interpolation between grid values).
             ax.plot(np.interp(fit.x50, m_values, x), i, marker="x", color="white", markersize=4)
-    keep = _thin(m_values, 1.9)
-    ax.set_xticks(x[keep], [str(int(m_values[i])) for i in keep], rotation=90)
+    keep = np.unique(np.round(np.linspace(0, len(m_values) - 1, min(len(m_values), 4))))
+    keep = keep.astype(int)
+    ax.set_xticks(x[keep], [f"{m_values[i]:g}" for i in keep])
     ax.set_yticks(y, [str(int(v)) for v in s_values])
     ax.set_xlabel("measurements $m$")
-    ax.set_title(LABELS.get(solver, solver))
+    ax.set_title(SHORT.get(solver, solver))
     ax.grid(False)
     return mesh
 
@@ -208,7 +213,7 @@ def _m50_panel(ax, summary, solvers, s_values):
     restarts = np.unique(summary["restarts"])
     combos = [(sv, d, r) for sv in solvers for d in depths for r in restarts]
     m_all = np.unique(summary["m"])
-    markers = "osD^vP"
+    markers = S_MARKERS
     offsets = np.linspace(-0.25, 0.25, len(s_values)) if len(s_values) > 1 else [0.0]
     for j, (solver, d, r) in enumerate(combos):
         y0 = len(combos) - 1 - j
@@ -255,25 +260,38 @@ def _m50_panel(ax, summary, solvers, s_values):
                         markersize=3.5,
                         linestyle="none",
                     )
-    for i_s, s in enumerate(s_values):
-        ax.plot(
-            [],
-            [],
-            color="grey",
-            marker=markers[i_s % len(markers)],
-            linestyle="none",
-            label=f"$s = {int(s)}$",
-        )
     ax.set_yticks(
         range(len(combos)),
-        [f"{LABELS.get(sv, sv)}, d={int(d)}, R={int(r)}" for sv, d, r in reversed(combos)],
+        [f"{SHORT.get(sv, sv)}, d={int(d)}, R={int(r)}" for sv, d, r in reversed(combos)],
         fontsize=5.5,
     )
-    _log_m_axis(ax, m_all, 1.9)
+    _log_m_axis(ax, m_all, 5)
     ax.set_xlim(m_all.min() * 0.8, m_all.max() * 1.25)
-    ax.set_xlabel(r"fitted 50% point $m_{50}$")
-    ax.legend(loc="lower right", fontsize=5.5, handlelength=1.0)
+    ax.set_xlabel(r"fitted $m_{50}$")
     ax.grid(axis="y", visible=False)
+
+
+def _legend_entries(solvers, s_values, heat):
+    """The figure's one legend: what colours, line styles and markers mean."""
+    handles, labels = [], []
+    if heat:  # colour = s in the failure panels; marker = s in the m_50 panel
+        for i_s, s in enumerate(s_values):
+            color = plt.get_cmap("cividis")(i_s / max(len(s_values) - 1, 1))
+            marker = S_MARKERS[i_s % len(S_MARKERS)]
+            handles.append(Line2D([], [], color=color, marker=marker, linestyle="-"))
+            labels.append(f"$s = {int(s)}$")
+    else:  # colour and marker = solver; marker = s in the m_50 panel
+        for solver in solvers:
+            handles.append(Line2D([], [], linestyle="-", **_style(solver)))
+            labels.append(LABELS.get(solver, solver))
+        for i_s, s in enumerate(s_values):
+            marker = S_MARKERS[i_s % len(S_MARKERS)]
+            handles.append(Line2D([], [], color="grey", marker=marker, linestyle="none"))
+            labels.append(f"$m_{{50}}$ at $s = {int(s)}$")
+    for style, name in (("-", "optimisation failure"), (":", "identifiability failure")):
+        handles.append(Line2D([], [], color="grey", linestyle=style, marker="none"))
+        labels.append(name)
+    return handles, labels
 
 
 def plot(summary: dict[str, np.ndarray], config: dict):
@@ -283,8 +301,9 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ref = {"depth": np.max(summary["depth"]), "restarts": np.max(summary["restarts"])}
     heat = len(s_values) >= HEATMAP_MIN_S and len(m_values) >= 2
     n_cols = len(solvers) if heat else len(s_values)
-    fig = plt.figure(figsize=figure_size("text", aspect=0.62))
-    grid = fig.add_gridspec(2, n_cols + 1, width_ratios=[1.0] * n_cols + [1.4])
+    ticks = _max_ticks(n_cols)
+    fig = plt.figure(figsize=figure_size("text", aspect=0.66))
+    grid = fig.add_gridspec(2, n_cols + 1, width_ratios=[1.0] * n_cols + [1.4 if heat else 1.2])
     top = [fig.add_subplot(grid[0, j]) for j in range(n_cols)]
     bottom = [fig.add_subplot(grid[1, j]) for j in range(n_cols)]
     ref_text = f"depth {int(ref['depth'])}, R = {int(ref['restarts'])}"
@@ -292,35 +311,20 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         mesh = None
         for j, solver in enumerate(solvers):
             mesh = _heat_panel(top[j], summary, solver, ref, s_values, m_values)
-            _failure_panel(
-                bottom[j], summary, [solver], ref, s_values, color_by_s=True, factor=2.5
-            )
-            bottom[j].set_title(LABELS.get(solver, solver), fontsize=7)
+            _failure_panel(bottom[j], summary, [solver], ref, s_values, ticks, color_by_s=True)
+            bottom[j].set_title(SHORT.get(solver, solver), fontsize=7)
         top[0].set_ylabel("sparsity $s$")
         fig.colorbar(mesh, ax=top, label="success probability", shrink=0.9, pad=0.01)
-        for i_s, s in enumerate(s_values):
-            bottom[-1].plot(
-                [],
-                [],
-                color=plt.get_cmap("cividis")(i_s / max(len(s_values) - 1, 1)),
-                marker="none",
-                linestyle="-",
-                label=f"$s = {int(s)}$",
-            )
     else:
         for j, s in enumerate(s_values):
-            _success_panel(top[j], summary, solvers, ref, s)
-            _failure_panel(bottom[j], summary, solvers, ref, [s])
+            _success_panel(top[j], summary, solvers, ref, s, ticks)
+            _failure_panel(bottom[j], summary, solvers, ref, [s], ticks)
         top[0].set_ylabel("success rate")
-        top[0].legend(loc="upper left", fontsize=5.5, handlelength=1.8)
     bottom[0].set_ylabel("failure rate")
-    bottom[0].plot([], [], color="grey", linestyle="-", marker="none", label="optimisation")
-    bottom[0].plot([], [], color="grey", linestyle=":", marker="none", label="identifiability")
-    bottom[0].legend(loc="upper right", fontsize=5.5, handlelength=1.8)
-    if heat:
-        bottom[-1].legend(loc="upper right", fontsize=5.5, handlelength=1.5)
     ax_m50 = fig.add_subplot(grid[:, n_cols])
     _m50_panel(ax_m50, summary, solvers, s_values)
+    handles, labels = _legend_entries(solvers, s_values, heat)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5))
     trials = int(np.max(summary["n_ok"] + summary["n_failed"]))
     k, n = int(summary["k"][0]), int(summary["n"][0])
     tol = config.get("tol", summary["tol"][0])

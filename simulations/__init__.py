@@ -1,4 +1,4 @@
-"""Monte Carlo studies, one module each; run them with ``python -m simulations``.
+"""Monte Carlo studies, one module each; run them with ``sdlss`` or ``python -m simulations``.
 
 A study module defines a configuration dataclass (deriving from
 :class:`sdlss_theory.sweep.StudyConfig`, with a ``quick()`` preset), a ``grid(config)``, a

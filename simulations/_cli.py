@@ -1,21 +1,35 @@
-"""The command line of ``python -m simulations``.
+"""The command line: ``sdlss`` (the console command) and ``python -m simulations``.
 
-Every usage error is one line on stderr and exit status 2, with nothing written.
+::
+
+    sdlss list                      the studies
+    sdlss run STUDY [options]       run one study into ./results/STUDY/ (resumes)
+    sdlss all [options]             every study, then every figure
+    sdlss figures [STUDY]           draw figures from stored results into ./figures/out/
+    sdlss show STUDY [options]      print what a run found, and its provenance
+
+``python -m simulations`` takes the same subcommands, and ``python -m simulations STUDY
+[options]`` stands for ``run STUDY``. Every usage error, and every store that cannot be used,
+is one line on stderr with exit status 2, and nothing is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
 
+from figures._cli import UsageError, _Parser, add_figure_arguments
 from sdlss_theory.sweep import (
     ConfigError,
     ConfigMismatchError,
     StoreBusyError,
+    StoreError,
     Study,
     TrialFailedError,
     apply_overrides,
@@ -28,124 +42,236 @@ from sdlss_theory.sweep import (
 
 PROG = "python -m simulations"
 EXIT_USAGE = 2
+SUBCOMMANDS = ("list", "run", "all", "figures", "show")
+RESULTS = Path("results")
 
 
-class UsageError(Exception):
-    """A bad command line: reported as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line instead of usage + message
-        raise UsageError(f"{message} (see {PROG} --help)")
-
-
-def _positive_or_all(text: str) -> int:
+# -- argument types: each flag's own message ---------------------------------------------------
+def _integer(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _at_least(minimum: int, what: str):
+    """An argparse type: an integer >= `minimum`, refused with a message naming `what`."""
+
+    def parse(text: str) -> int:
+        value = _integer(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{what} must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+_trials = _at_least(1, "the trials per cell")
+_seed = _at_least(0, "the root seed")
+_min_workers = _at_least(1, "the number of workers")
+
+
+def _n_jobs(text: str) -> int:
+    value = _integer(text)
     if value == 0 or value < -1:
-        raise argparse.ArgumentTypeError(f"must be >= 1 or -1 (all cores), got {value}")
+        raise argparse.ArgumentTypeError(
+            f"the parallel jobs must be >= 1, or -1 for all cores, got {value}"
+        )
     return value
 
 
-def _nonnegative(text: str) -> int:
+def _seconds(text: str) -> float:
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"the timeout must be a positive number, got {text}")
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=PROG,
-        description=(
-            "Run a Monte Carlo study into results/<study>/ (store.sqlite, summary.csv, "
-            "config.toml). Re-running the same command resumes; finished tasks are not "
-            "recomputed."
-        ),
-        epilog=(
-            "'list' shows the studies; 'all' runs every study (add --quick for the smoke "
-            "size) and then makes every figure (python -m figures all)."
-        ),
+# -- the parser ----------------------------------------------------------------------------------
+def _run_options(parent: argparse.ArgumentParser, *, all_studies: bool) -> None:
+    parent.add_argument("--quick", action="store_true", help="use the quick preset (seconds)")
+    # 'all' refuses --config and --set with a message of its own (each study has its own keys).
+    hidden = argparse.SUPPRESS if all_studies else None
+    parent.add_argument(
+        "--config", metavar="FILE.toml", help=hidden or "read config values from TOML"
     )
-    parser.add_argument("study", help="a study name, 'list' or 'all'")
-    parser.add_argument("--quick", action="store_true", help="use the study's quick preset")
-    parser.add_argument("--config", metavar="FILE.toml", help="read config values from TOML")
-    parser.add_argument(
+    parent.add_argument(
         "--set",
         dest="assignments",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override one config field (repeatable), e.g. --set m=20,40,60",
+        help=hidden or "override one config field (repeatable), e.g. --set m=20,40,60",
     )
-    parser.add_argument("--trials", type=_positive_or_all, help="trials per cell")
-    parser.add_argument("--seed", type=_nonnegative, help="root seed")
-    parser.add_argument(
+    parent.add_argument("--trials", type=_trials, metavar="N", help="trials per cell")
+    parent.add_argument("--seed", type=_seed, metavar="N", help="root seed (default 0)")
+    parent.add_argument(
         "--n-jobs",
-        type=_positive_or_all,
+        type=_n_jobs,
         default=1,
-        help="parallel jobs (-1: all cores / all dask workers; default 1)",
+        metavar="N",
+        help="parallel jobs (-1: all cores, or all dask workers; default 1)",
     )
-    parser.add_argument(
+    parent.add_argument(
         "--backend",
         choices=("loky", "dask", "sequential"),
         help="joblib backend (default: loky, or sequential for one job)",
     )
-    parser.add_argument(
+    dask = parent.add_argument_group("dask clusters")
+    dask.add_argument(
         "--scheduler",
         metavar="ADDR",
-        help="dask scheduler address (implies --backend dask); without it "
-        "--backend dask starts a local cluster on 127.0.0.1",
+        help="the address of a running dask scheduler, tcp://host:8786 (implies --backend "
+        "dask); without it and --scheduler-file, --backend dask starts a local cluster",
     )
-    parser.add_argument(
+    dask.add_argument(
+        "--scheduler-file",
+        metavar="FILE",
+        help="a dask scheduler file, as written by dask-mpi, dask-jobqueue or 'dask scheduler "
+        "--scheduler-file' (implies --backend dask; waited for up to --scheduler-timeout)",
+    )
+    dask.add_argument(
         "--scheduler-timeout",
-        type=float,
-        default=10.0,
+        type=_seconds,
+        default=None,
         metavar="SECONDS",
-        help="how long to wait for the dask scheduler (default 10)",
+        help="how long to wait for the scheduler file, the scheduler and --min-workers "
+        "(default 10)",
     )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        help="output folder (default results/<study>; with 'all', the parent "
-        "of the study folders, default results)",
+    dask.add_argument(
+        "--min-workers",
+        type=_min_workers,
+        default=None,
+        metavar="N",
+        help="wait until N workers have joined the scheduler before starting (default 1)",
     )
-    parser.add_argument(
-        "--figures-out",
-        metavar="DIR",
-        help="with 'all': where python -m figures writes (default figures/out)",
-    )
-    parser.add_argument(
+    if all_studies:
+        parent.add_argument(
+            "--out",
+            metavar="DIR",
+            help="the parent of the study folders (default ./results)",
+        )
+        parent.add_argument(
+            "--figures-out",
+            metavar="DIR",
+            help="where the figures go (default ./figures/out)",
+        )
+    else:
+        parent.add_argument("--out", metavar="DIR", help="output folder (default ./results/STUDY)")
+    parent.add_argument(
         "--fresh",
         action="store_true",
-        help="start over: the existing store is renamed, not deleted",
+        help="start over: the existing store is renamed store.<time>.sqlite, never deleted",
     )
-    parser.add_argument(
+    parent.add_argument(
         "--fail-fast", action="store_true", help="stop at the first trial that raises"
     )
-    parser.add_argument(
+    parent.add_argument(
         "--retry-errors", action="store_true", help="run again the tasks stored as errors"
     )
-    parser.add_argument(
+    parent.add_argument(
         "--trials-csv", action="store_true", help="also write trials.csv (one row per task)"
     )
-    parser.add_argument("--no-progress", action="store_true", help="print no progress")
+    parent.add_argument("--no-progress", action="store_true", help="print no progress")
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """Return the parser of the command line (subcommands list, run, all, figures, show)."""
+    from sdlss_theory.sweep.report import FORMATS
+
+    parser = _Parser(
+        prog=prog,
+        description=(
+            "Monte Carlo studies of compressed sensing with sparse-latent generative priors. "
+            "Results go to ./results/STUDY/ and figures to ./figures/out/, under the folder "
+            "you run the command from (--out and --figures-out choose others). Re-running a "
+            "study resumes it: finished tasks are not recomputed."
+        ),
+        epilog=f"'{prog} COMMAND --help' describes each command's options.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub.add_parser("list", help="list the studies", description="List the studies.")
+
+    run = sub.add_parser(
+        "run",
+        help="run one study",
+        description=(
+            "Run a study into ./results/STUDY/ (store.sqlite, summary.csv, config.toml), or "
+            "into --out DIR. Re-running the same command resumes."
+        ),
+    )
+    run.add_argument("study", help="a study name (see 'list')")
+    _run_options(run, all_studies=False)
+
+    every = sub.add_parser(
+        "all",
+        help="run every study, then draw every figure",
+        description=(
+            "Run every study into ./results/STUDY/ (or under --out DIR), then draw every figure "
+            "into ./figures/out/ (or --figures-out DIR)."
+        ),
+    )
+    _run_options(every, all_studies=True)
+
+    figures = sub.add_parser(
+        "figures",
+        help="draw figures from stored results",
+        description=(
+            "Draw a study's figure (or every figure) from ./results/STUDY/ into "
+            "./figures/out/STUDY.pdf and .png. Never simulates."
+        ),
+    )
+    add_figure_arguments(figures)
+
+    show = sub.add_parser(
+        "show",
+        help="print a run's summary, fitted transitions and provenance",
+        description=(
+            "Print what a study's run found, read from its store: the summary (the study's "
+            "axes, success rates with Wilson intervals), the fitted 50%% transitions, the "
+            "study's own tables, the runs and their provenance (package versions, git "
+            "revision, seed, command line, threads, times, tasks done / errors / pending)."
+        ),
+    )
+    show.add_argument("study", help="a study name (see 'list')")
+    show.add_argument(
+        "--out", metavar="DIR", help="the study's output folder (default ./results/STUDY)"
+    )
+    show.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (aligned, default), csv (one section, raw values), json (everything), "
+        "markdown",
+    )
+    show.add_argument(
+        "--section",
+        metavar="NAME",
+        help="print one section only: summary, transitions, runs, provenance, or one of the "
+        "study's own tables (csv prints the summary unless this names another)",
+    )
+    show.add_argument(
+        "--columns",
+        metavar="COL,COL",
+        help="the summary columns to print: parameters, summary.csv columns, the success "
+        "metric (its rate and interval) or a metric (its median)",
+    )
+    show.add_argument(
+        "--all-columns", action="store_true", help="print every column of the summary"
+    )
     return parser
 
 
+# -- run -----------------------------------------------------------------------------------------
 def _build_config(study: Study, args: argparse.Namespace):
     config = study.config.quick() if args.quick else study.config()
     if args.config:
         config = config_from_toml(config, args.config)
     overrides: dict = parse_assignments(args.assignments)
     if args.trials is not None:
-        if args.trials < 1:
-            raise ConfigError(f"--trials must be >= 1, got {args.trials}")
         overrides["trials"] = args.trials
     if args.seed is not None:
         overrides["seed"] = args.seed
@@ -153,12 +279,24 @@ def _build_config(study: Study, args: argparse.Namespace):
 
 
 def _resolve_backend(args: argparse.Namespace) -> str | None:
-    if args.scheduler and args.backend not in (None, "dask"):
-        raise UsageError(f"--scheduler needs --backend dask, not --backend {args.backend}")
-    if args.scheduler:
+    if args.scheduler and args.scheduler_file:
+        raise UsageError("give --scheduler or --scheduler-file, not both")
+    cluster = (
+        "--scheduler" if args.scheduler else "--scheduler-file" if args.scheduler_file else ""
+    )
+    if cluster and args.backend not in (None, "dask"):
+        raise UsageError(f"{cluster} needs --backend dask, not --backend {args.backend}")
+    if args.min_workers is not None and not cluster:
+        raise UsageError("--min-workers needs --scheduler or --scheduler-file")
+    if args.scheduler_timeout is not None and not (cluster or args.backend == "dask"):
+        raise UsageError("--scheduler-timeout needs --scheduler, --scheduler-file or dask")
+    if cluster:
         return "dask"
     if args.backend == "sequential" and args.n_jobs != 1:
-        raise UsageError("--backend sequential runs one job; drop --n-jobs or use loky")
+        raise UsageError(
+            f"--backend sequential runs one job, not --n-jobs {args.n_jobs}; drop --n-jobs "
+            "or use --backend loky"
+        )
     if args.backend is None:
         return "sequential" if args.n_jobs == 1 else "loky"
     return args.backend
@@ -167,26 +305,39 @@ def _resolve_backend(args: argparse.Namespace) -> str | None:
 def _plan(study: Study, args: argparse.Namespace, out: Path):
     """Validate everything that can be validated without writing anything."""
     config = _build_config(study, args)
-    study.cells(config)  # the grid must build
-    if not args.fresh:
+    try:
+        study.cells(config)  # the grid must build
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"invalid configuration of {study.name}: {exc}") from None
+    if args.fresh:
+        store = out / "store.sqlite"
+        if store.exists():
+            from sdlss_theory.sweep import ResultStore
+
+            with ResultStore(store, readonly=True):
+                pass  # --fresh sets aside results stores only
+    else:
         check_output_folder(study, config, out)
     return config
 
 
-def _run(study: Study, config, args: argparse.Namespace, out: Path, backend: str | None) -> int:
+def _run(
+    study: Study, config, args: argparse.Namespace, out: Path, backend: str | None, command: str
+) -> int:
     start = time.perf_counter()
-    n_jobs = -1 if backend == "dask" and args.scheduler else args.n_jobs
+    cluster = backend == "dask" and (args.scheduler or args.scheduler_file)
     report = run_study(
         study,
         config,
         out,
-        n_jobs=n_jobs,
+        n_jobs=-1 if cluster else args.n_jobs,
         backend=backend,
         fresh=args.fresh,
         fail_fast=args.fail_fast,
         retry_errors=args.retry_errors,
         progress="none" if args.no_progress else "auto",
         write_trials=args.trials_csv,
+        command=command,
     )
     elapsed = time.perf_counter() - start
     print(
@@ -205,40 +356,18 @@ def _run(study: Study, config, args: argparse.Namespace, out: Path, backend: str
     return 0
 
 
-def _list(known: dict[str, Study]) -> int:
-    width = max((len(n) for n in known), default=0)
-    for name, study in known.items():
-        print(f"{name:<{width}}  {study.description}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    from simulations import studies
-
-    try:
-        args = build_parser().parse_args(argv)
-        known = studies()
-        if args.study == "list":
-            return _list(known)
-        backend = _resolve_backend(args)
-        if args.study == "all":
-            if args.assignments or args.config:
-                raise UsageError("'all' takes no --set or --config (each study has its own keys)")
-            base = Path(args.out) if args.out else Path("results")
-            targets = [(known[name], base / name) for name in known]
-        else:
-            if args.study not in known:
-                raise UsageError(
-                    f"unknown study {args.study!r}; known studies: {', '.join(known)} "
-                    f"(or 'list', 'all')"
-                )
-            study = known[args.study]
-            targets = [(study, Path(args.out) if args.out else Path("results") / study.name)]
-        plans = [(study, _plan(study, args, out), out) for study, out in targets]
-    except (UsageError, ConfigError, ConfigMismatchError, ValueError, TypeError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+def _run_studies(args: argparse.Namespace, known: dict[str, Study], prog: str, argv) -> int:
+    backend = _resolve_backend(args)
+    if args.command == "all":
+        if args.assignments or args.config:
+            raise UsageError("'all' takes no --set or --config (each study has its own keys)")
+        base = Path(args.out) if args.out else RESULTS
+        targets = [(study, base / name) for name, study in known.items()]
+    else:
+        study = _get_study(known, args.study)
+        targets = [(study, Path(args.out) if args.out else RESULTS / study.name)]
+    plans = [(study, _plan(study, args, out), out) for study, out in targets]
+    command = f"{prog} {shlex.join(argv)}"
 
     status = 0
     with contextlib.ExitStack() as stack:
@@ -247,33 +376,117 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 stack.enter_context(
                     dask_client(
-                        args.scheduler, n_workers=n_workers, timeout=args.scheduler_timeout
+                        args.scheduler,
+                        scheduler_file=args.scheduler_file,
+                        n_workers=n_workers,
+                        timeout=args.scheduler_timeout or 10.0,
+                        min_workers=args.min_workers or 1,
                     )
                 )
             except (ConnectionError, ImportError) as exc:
-                print(f"{PROG}: error: {exc}", file=sys.stderr)
-                return EXIT_USAGE
+                raise UsageError(str(exc)) from None
         try:
             for study, config, out in plans:
-                status = max(status, _run(study, config, args, out, backend))
-        except StoreBusyError as exc:
-            print(f"{PROG}: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+                status = max(status, _run(study, config, args, out, backend, command))
         except TrialFailedError as exc:
-            print(f"{PROG}: stopped (--fail-fast): {exc}", file=sys.stderr)
+            print(f"{prog}: stopped (--fail-fast): {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             print(
-                f"{PROG}: interrupted; finished tasks are stored, run the same command to resume",
+                f"{prog}: interrupted; finished tasks are stored, run the same command to resume",
                 file=sys.stderr,
             )
             return 130
-    if args.study == "all":
-        from figures._cli import main as figures_main
-
-        base = Path(args.out) if args.out else Path("results")
+    if args.command == "all":
+        base = Path(args.out) if args.out else RESULTS
         fig_args = ["all", "--results", str(base)]
         if args.figures_out:
             fig_args += ["--out", args.figures_out]
-        status = max(status, figures_main(fig_args))
+        status = max(status, _figures(fig_args, prog))
     return status
+
+
+# -- the other commands --------------------------------------------------------------------------
+def _get_study(known: dict[str, Study], name: str) -> Study:
+    if name not in known:
+        raise UsageError(
+            f"unknown study {name!r}; known studies: {', '.join(known)} (see the 'list' command)"
+        )
+    return known[name]
+
+
+def _list(known: dict[str, Study]) -> int:
+    width = max((len(n) for n in known), default=0)
+    for name, study in known.items():
+        print(f"{name:<{width}}  {study.description}")
+    return 0
+
+
+def _figures(argv: list[str], prog: str) -> int:
+    from figures._cli import main as figures_main
+
+    return figures_main(argv, prog=f"{prog} figures")
+
+
+def _show(args: argparse.Namespace, known: dict[str, Study]) -> int:
+    from sdlss_theory.sweep.report import format_report, study_report
+
+    study = _get_study(known, args.study)
+    out = Path(args.out) if args.out else RESULTS / study.name
+    columns = None
+    if args.columns is not None:
+        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+        if not columns:
+            raise UsageError("--columns expects column names separated by commas")
+    try:
+        report = study_report(study, out, columns=columns, all_columns=args.all_columns)
+        text = format_report(report, args.format, section=args.section)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    sys.stdout.write(text)
+    return 0
+
+
+def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
+    """Run the command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``). A first argument that is not a command
+        (``list``, ``run``, ``all``, ``figures``, ``show``) or an option is a study name:
+        ``STUDY [options]`` means ``run STUDY [options]``.
+    prog : str
+        The program's name in messages.
+    """
+    from simulations import studies
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    typed = list(argv)  # as recorded with the run
+    if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
+        argv = ["run", *argv]
+    try:
+        args = build_parser(prog).parse_args(argv)
+        if args.command == "figures":
+            return _figures(argv[1:], prog)
+        known = studies()
+        if args.command == "list":
+            return _list(known)
+        if args.command == "show":
+            return _show(args, known)
+        return _run_studies(args, known, prog, typed)
+    except (
+        UsageError,
+        ConfigError,
+        ConfigMismatchError,
+        StoreError,
+        StoreBusyError,
+        OSError,
+    ) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def sdlss(argv: list[str] | None = None) -> int:
+    """The ``sdlss`` console command (``[project.scripts]``): :func:`main` named ``sdlss``."""
+    return main(argv, prog="sdlss")

@@ -137,4 +137,6 @@ STUDY = Study(
     description="Donoho-Tanner diagram of basis pursuit, IHT and NIHT against the l1 curve",
     success="success",
     metrics=("rel_error", "rel_residual", "n_iter"),
+    show=("solver", "s", "m", "success", "rel_error", "n_iter"),
+    transition="m",
 )

@@ -27,6 +27,9 @@ class Config(StudyConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        for name in ("n", "max_iter"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 1 <= self.s <= self.n:
             raise ValueError(f"s must be in [1, n={self.n}], got {self.s}")
         if any(not 1 <= m <= self.n for m in self.m):
@@ -74,4 +77,6 @@ STUDY = Study(
     description="classical IHT success rate vs measurements m at fixed n, s (example study)",
     success="success",
     metrics=("rel_error", "n_iter"),
+    show=("m", "success", "rel_error", "n_iter"),
+    transition="m",
 )

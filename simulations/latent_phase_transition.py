@@ -255,4 +255,6 @@ STUDY = Study(
         "converged",
         "certified",
     ),
+    show=("solver", "depth", "restarts", "s", "m", "success", "opt_failure", "ident_failure"),
+    transition="m",
 )

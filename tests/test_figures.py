@@ -90,3 +90,17 @@ def test_figures_runner_reads_results_and_is_reproducible(tmp_path, monkeypatch,
     assert len(err) == 1 and "no results for iht_success" in err[0]
     assert figures_main(["nope", "--out", "three"]) == 2
     assert not (tmp_path / "three").exists()
+
+
+def test_figures_go_under_the_current_folder_by_default(tmp_path, monkeypatch, capsys):
+    """Outside a clone too: ./results in, ./figures/out out (the --help says so)."""
+    monkeypatch.chdir(tmp_path)
+    assert simulations_main(["iht_success", "--quick", "--trials", "2", "--no-progress"]) == 0
+    assert figures_main(["iht_success"]) == 0
+    assert (tmp_path / "figures" / "out" / "iht_success.pdf").is_file()
+    assert simulations_main(["figures", "iht_success", "--out", "elsewhere"]) == 0
+    assert (tmp_path / "elsewhere" / "iht_success.png").is_file()
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        figures_main(["--help"])
+    assert "./figures/out" in capsys.readouterr().out

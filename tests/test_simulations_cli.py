@@ -42,7 +42,26 @@ def test_every_study_is_registered_and_listed(capsys):
         (["iht_success", "--set", "m=20,x"], "bad value for 'm'"),
         (["iht_success", "--set", "s=500"], "s must be in [1, n=200]"),
         (["iht_success", "--set", "s"], "--set expects key=value"),
-        (["iht_success", "--n-jobs", "0"], "--n-jobs"),
+        (["iht_success", "--n-jobs", "0"], "argument --n-jobs: the parallel jobs must be >= 1"),
+        (["iht_success", "--n-jobs", "-2"], "argument --n-jobs: the parallel jobs must be >= 1"),
+        (["iht_success", "--trials", "0"], "argument --trials: the trials per cell must be >= 1"),
+        (["iht_success", "--trials", "-1"], "argument --trials: the trials per cell must be"),
+        (["iht_success", "--trials", "x"], "argument --trials: expected an integer, got 'x'"),
+        (["iht_success", "--seed", "-1"], "argument --seed: the root seed must be >= 0"),
+        (["iht_success", "--scheduler-timeout", "0"], "argument --scheduler-timeout: the time"),
+        (["iht_success", "--scheduler-timeout", "nan"], "argument --scheduler-timeout"),
+        (["iht_success", "--min-workers", "0"], "argument --min-workers: the number of workers"),
+        (["iht_success", "--min-workers", "2"], "--min-workers needs --scheduler"),
+        (["iht_success", "--scheduler-timeout", "5"], "--scheduler-timeout needs --scheduler"),
+        (["iht_success", "--backend", "sequential", "--n-jobs", "2"], "--backend sequential"),
+        (["iht_success", "--scheduler", "x", "--scheduler-file", "y"], "not both"),
+        (["iht_success", "--backend", "loky", "--scheduler-file", "f"], "--scheduler-file needs"),
+        (["run"], "the following arguments are required: study"),
+        (["show", "no_such_study"], "unknown study 'no_such_study'"),
+        (["show", "iht_success"], "no results of iht_success in results/iht_success"),
+        (["show", "iht_success", "--format", "xml"], "argument --format: invalid choice"),
+        (["figures", "nope"], "no figure for 'nope'"),
+        (["figures", "iht_success"], "no results for iht_success in results/iht_success"),
         (["iht_success", "--config", "missing.toml"], "config file not found"),
         (["iht_success", "--backend", "loky", "--scheduler", "x"], "--scheduler needs"),
         (["all", "--set", "m=1"], "'all' takes no --set"),
@@ -50,16 +69,53 @@ def test_every_study_is_registered_and_listed(capsys):
             ["iht_success", "--scheduler", "tcp://127.0.0.1:1", "--scheduler-timeout", "1"],
             "cannot reach the dask scheduler at tcp://127.0.0.1:1",
         ),
+        (
+            ["iht_success", "--scheduler-file", "sched.json", "--scheduler-timeout", "0.3"],
+            "the dask scheduler file sched.json did not appear within 0.3 s",
+        ),
     ],
 )
 def test_errors_are_one_line_exit_2_and_write_nothing(in_tmp, capsys, argv, message):
-    assert main([*argv, "--no-progress"]) == 2
+    if argv[0] not in ("show", "figures", "run"):
+        argv = [*argv, "--no-progress"]
+    assert main(argv) == 2
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, captured.err
-    assert lines[0].startswith("python -m simulations: error: ")
+    assert lines[0].startswith("python -m simulations") and ": error: " in lines[0]
     assert message in lines[0]
     assert captured.out == ""
+    assert list(in_tmp.iterdir()) == []
+
+
+def test_each_flag_has_its_own_message(in_tmp, capsys):
+    """`--trials 0` names --trials, not --n-jobs (and the other way round)."""
+    assert main(["run", "iht_success", "--trials", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--trials" in err and "--n-jobs" not in err and "cores" not in err
+    assert main(["run", "iht_success", "--n-jobs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--n-jobs" in err and "--trials" not in err
+
+
+def test_sdlss_is_the_same_command_under_its_own_name(in_tmp, capsys):
+    from simulations._cli import sdlss
+
+    assert sdlss(["list"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("classical_phase_transition")
+    assert sdlss(["run", "iht_success", "--trials", "0"]) == 2
+    assert capsys.readouterr().err.startswith("sdlss: error: argument --trials")
+    with pytest.raises(SystemExit) as exit_:
+        sdlss(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    # The help says where results and figures go: under the current folder.
+    assert "./results/STUDY/" in text and "./figures/out/" in text
+    for command in ("list", "run", "all", "figures", "show"):
+        assert command in text
+    with pytest.raises(SystemExit):
+        sdlss(["run", "--help"])
+    assert "default ./results/STUDY" in capsys.readouterr().out
     assert list(in_tmp.iterdir()) == []
 
 

@@ -123,11 +123,18 @@ def test_changed_config_is_refused_and_fresh_keeps_the_old_store(tmp_path):
 def test_two_runs_never_share_a_store(tmp_path):
     fcntl = pytest.importorskip("fcntl")
     from sdlss_theory.sweep import StoreBusyError
+    from sdlss_theory.sweep.engine import lock_holder
 
+    assert lock_holder(tmp_path) is None
     with (tmp_path / ".lock").open("w") as fh:
+        fh.write("pid 12345 on elsewhere, since 2026-01-01T00:00:00+00:00\n")
+        fh.flush()
         fcntl.flock(fh, fcntl.LOCK_EX)
-        with pytest.raises(StoreBusyError, match="another run is writing"):
+        assert lock_holder(tmp_path).startswith("pid 12345 on elsewhere")
+        with pytest.raises(StoreBusyError, match=r"being written by another run \(pid 12345"):
             _run(tmp_path, ToyConfig(trials=1))
+        assert not (tmp_path / STORE_NAME).exists()
+    assert lock_holder(tmp_path) is None
     assert _run(tmp_path, ToyConfig(trials=1)).n_run == 3
 
 
@@ -180,6 +187,44 @@ def test_dask_local_cluster_on_loopback_matches_loky(tmp_path):
         report = _run(tmp_path / "dask", n_jobs=-1, backend="dask")
     assert report.n_run == 60
     assert _stored(tmp_path / "dask") == _stored(tmp_path / "loky")
+
+
+def test_dask_worker_processes_through_a_scheduler_file_match_loky(tmp_path, monkeypatch):
+    """The HPC set-up: a scheduler file names a cluster of single-threaded worker processes.
+
+    `--scheduler-file` is read as dask-mpi and dask-jobqueue write it; the study's tasks run
+    in two worker processes (not this one) and store the same metrics as loky, trial for trial.
+    """
+    from distributed import Client, LocalCluster
+
+    from simulations._cli import main
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "iht_success", "--quick", "--trials", "3", "--no-progress"]
+    assert main([*argv, "--n-jobs", "2", "--backend", "loky", "--out", "loky"]) == 0
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.write_scheduler_file(str(tmp_path / "scheduler.json"))
+        pids = set(client.run(os.getpid).values())
+        assert len(pids) == 2 and os.getpid() not in pids
+        args = ["--scheduler-file", "scheduler.json", "--min-workers", "2", "--out", "dask"]
+        assert main([*argv, *args]) == 0
+    loky, dask = _stored(tmp_path / "loky"), _stored(tmp_path / "dask")
+    assert len(loky) == 21 and loky == dask
+    with ResultStore(tmp_path / "dask" / STORE_NAME, readonly=True) as store:
+        workers = {int(r.worker.rsplit(":", 1)[1]) for r in store.records()}
+        (run,) = store.runs()
+    assert workers <= pids  # every task ran in a worker process
+    assert run["provenance"]["backend"] == "dask"
+    assert "--scheduler-file scheduler.json" in run["command"]
 
 
 def test_dask_backend_without_client_is_a_clear_error(tmp_path):

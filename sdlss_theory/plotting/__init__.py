@@ -4,6 +4,8 @@ Figures are drawn from stored results only (``figures/``). The style (``paper.mp
 needs no LaTeX, embeds TrueType fonts in PDFs, cycles through the Okabe-Ito colour-blind-safe
 palette with a distinct line style and marker per curve (readable in greyscale), and
 :func:`save_figure` writes PDFs without a creation date, so they are byte-reproducible.
+:func:`layout_problems` lists the text of a drawn figure that overlaps other text or sticks
+out of it (the test suite requires an empty list for every figure).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from sdlss_theory.plotting.layout import layout_problems
+
 __all__ = [
     "COLUMN_WIDTH",
     "OKABE_ITO",
     "TEXT_WIDTH",
     "figure_size",
+    "layout_problems",
     "paper_style",
     "plot_rate",
     "save_figure",

@@ -21,13 +21,16 @@ from sdlss_theory.sweep.engine import (
     ConfigMismatchError,
     RunReport,
     StoreBusyError,
+    StoreError,
     Study,
     TrialFailedError,
     check_output_folder,
     dask_client,
+    lock_holder,
     run_study,
 )
 from sdlss_theory.sweep.progress import make_progress
+from sdlss_theory.sweep.report import StudyReport, format_report, study_report
 from sdlss_theory.sweep.seeds import canonical_json, cell_key, task_rng, task_seed_sequence
 from sdlss_theory.sweep.store import STORE_NAME, ResultStore, TaskRecord
 from sdlss_theory.sweep.summary import (
@@ -36,6 +39,7 @@ from sdlss_theory.sweep.summary import (
     fit_transitions,
     read_summary_csv,
     summarise,
+    summary_columns,
     wilson_interval,
     write_csv,
 )
@@ -47,7 +51,9 @@ __all__ = [
     "ResultStore",
     "RunReport",
     "StoreBusyError",
+    "StoreError",
     "Study",
+    "StudyReport",
     "StudyConfig",
     "TaskRecord",
     "TransitionFit",
@@ -63,11 +69,15 @@ __all__ = [
     "dask_client",
     "fit_transition",
     "fit_transitions",
+    "format_report",
+    "lock_holder",
     "make_progress",
     "parse_assignments",
     "read_summary_csv",
     "run_study",
+    "study_report",
     "summarise",
+    "summary_columns",
     "task_rng",
     "task_seed_sequence",
     "wilson_interval",

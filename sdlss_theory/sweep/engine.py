@@ -15,18 +15,19 @@ the backend (see :mod:`sdlss_theory.sweep.seeds`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
-import functools
+import errno
 import json
 import math
 import os
 import socket
 import sqlite3
-import subprocess
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,19 +44,35 @@ from sdlss_theory.sweep.config import (
     config_to_toml,
 )
 from sdlss_theory.sweep.progress import ProgressMode, make_progress
+from sdlss_theory.sweep.provenance import (
+    command_line,
+    git_revision,
+    package_version,
+    run_provenance,
+)
 from sdlss_theory.sweep.seeds import canonical_json, cell_key, task_seed_sequence, to_plain
-from sdlss_theory.sweep.store import SCHEMA_VERSION, STORE_NAME, ResultStore, TaskRecord, utc_now
+from sdlss_theory.sweep.store import (
+    SCHEMA_VERSION,
+    STORE_NAME,
+    ResultStore,
+    StoreBusyError,
+    StoreError,
+    TaskRecord,
+    utc_now,
+)
 from sdlss_theory.sweep.summary import summarise, trials_table, write_csv
 
 __all__ = [
     "ConfigMismatchError",
     "RunReport",
     "StoreBusyError",
+    "StoreError",
     "Study",
     "TrialFailedError",
     "check_output_folder",
     "dask_client",
     "git_revision",
+    "lock_holder",
     "package_version",
     "run_study",
 ]
@@ -87,6 +104,22 @@ class Study:
         The boolean metric summarised as a rate with a Wilson interval.
     metrics : tuple of str, optional
         Numeric metrics summarised by mean, median and 5%/95% quantiles (default: all).
+    show : tuple of str
+        The columns ``sdlss show`` prints first, in order: grid parameters, columns of
+        ``summary.csv`` (``rel_error_q95``), the success metric's name (its rate with the
+        Wilson interval), a boolean metric's name (its mean, the rate) or another metric's
+        name (its median). After them come the other parameters that vary over the grid, the
+        success interval and ``n_ok``. Default: those, then the medians of the first metrics.
+    transition : str or None
+        The grid parameter along which ``sdlss show`` fits the 50% point of the success rate
+        (:func:`~sdlss_theory.sweep.fit_transition`), once per combination of the other
+        varying parameters (ignored where the grid does not vary it). Default ``None``: no
+        fits, since a success rate is not a transition in every study.
+    report : callable, optional
+        ``report(summary, config) -> {title: rows}``: further tables for ``sdlss show`` (fitted
+        constants, comparisons with a theory), each a list of dicts with the same keys.
+        `summary` maps every column of ``summary.csv`` to an array (as figures receive it),
+        `config` is the configuration as a dict. It must only compute from its arguments.
     """
 
     name: str
@@ -96,6 +129,17 @@ class Study:
     description: str
     success: str | None = "success"
     metrics: tuple[str, ...] | None = None
+    show: tuple[str, ...] = ()
+    transition: str | None = None
+    report: Callable[[dict[str, np.ndarray], dict[str, Any]], Mapping[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.show, str) or not all(isinstance(c, str) for c in self.show):
+            raise TypeError(f"study {self.name!r}: show must be a tuple of column names")
+        if self.transition is not None and not isinstance(self.transition, str):
+            raise TypeError(f"study {self.name!r}: transition must be a parameter name or None")
+        if self.report is not None and not callable(self.report):
+            raise TypeError(f"study {self.name!r}: report must be callable or None")
 
     def cells(self, config: StudyConfig) -> list[dict[str, Any]]:
         """Return the grid of `config` as plain dicts, refusing duplicate cells."""
@@ -110,10 +154,6 @@ class Study:
 
 class ConfigMismatchError(RuntimeError):
     """The output folder holds a store made with a different configuration."""
-
-
-class StoreBusyError(RuntimeError):
-    """Another process is running a study into the same output folder."""
 
 
 class TrialFailedError(RuntimeError):
@@ -152,42 +192,6 @@ class RunReport:
     n_nonfinite: int
     wall_time: float
     summary: list[dict[str, Any]]
-
-
-# -- provenance ---------------------------------------------------------------------------------
-@functools.cache
-def package_version() -> str:
-    """Return the installed version of sdlss-theory (``"unknown"`` if not installed)."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("sdlss-theory")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-@functools.cache
-def git_revision() -> str:
-    """Return the git commit of the package's source tree, ``+dirty`` if modified, or ``""``."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return rev + ("+dirty" if dirty else "")
 
 
 # -- the task, run inside a worker --------------------------------------------------------------
@@ -342,13 +346,24 @@ def check_output_folder(study: Study, config: StudyConfig, out_dir: str | Path) 
 
 
 def _set_aside(out_dir: Path) -> Path | None:
-    """Rename an existing store to ``store.<UTC time>.sqlite`` (after a WAL checkpoint)."""
+    """Rename an existing store to ``store.<UTC time>.sqlite`` (after a WAL checkpoint).
+
+    Only a results store is set aside: a file that is not one raises :class:`StoreError` and
+    stays where it is.
+    """
     path = out_dir / STORE_NAME
     if not path.exists():
         return None
+    with ResultStore(path, readonly=True):
+        pass  # refuses a foreign, damaged or newer file before anything is touched
     con = sqlite3.connect(path)
     try:
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error as exc:
+        raise StoreBusyError(
+            f"cannot set {path} aside ({exc}); wait for the program using it or choose "
+            "another --out"
+        ) from None
     finally:
         con.close()
     stamp = utc_now().replace(":", "").replace("+0000", "Z")
@@ -365,50 +380,143 @@ def _set_aside(out_dir: Path) -> Path | None:
     return target
 
 
+LOCK_NAME = ".lock"
+# flock errors that mean "held by someone else"; any other (ENOLCK on a network filesystem
+# mounted without locks, EOPNOTSUPP, ...) means "this filesystem cannot lock".
+_BUSY_ERRNOS = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES}
+
+
 @contextlib.contextmanager
 def _exclusive(out_dir: Path) -> Iterator[None]:
-    """Hold an advisory lock on ``out_dir/.lock`` so that two runs never share a store."""
+    """Hold an advisory lock on ``out_dir/.lock`` so that two runs never share a store.
+
+    The lock file names its holder (pid, host, start time) for the error message of a second
+    run and for ``sdlss show``. On a filesystem without locks a warning is issued and the run
+    goes on unlocked.
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no advisory lock
         yield
         return
-    with (out_dir / ".lock").open("w") as fh:
+    # "a+" neither truncates the holder's note nor fails if the file exists.
+    with (out_dir / LOCK_NAME).open("a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in _BUSY_ERRNOS:
+                warnings.warn(
+                    f"cannot lock {out_dir / LOCK_NAME} ({exc.strerror}): the filesystem has no "
+                    "locks; make sure that no other run writes to this folder",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                yield
+                return
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
             raise StoreBusyError(
-                f"another run is writing to {out_dir}; wait for it or choose another --out"
+                f"{out_dir / STORE_NAME} is being written by another run ({holder}); wait for "
+                "it to finish or choose another --out"
             ) from None
         try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()} on {socket.gethostname()}, since {utc_now()}\n")
+            fh.flush()
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def lock_holder(out_dir: str | Path) -> str | None:
+    """Return who is running a study into `out_dir` now, or ``None`` if nobody is.
+
+    Reads ``out_dir/.lock`` without creating or changing anything: a run holds an exclusive
+    lock on it (released when the process ends, however it ends).
+    """
+    path = Path(out_dir) / LOCK_NAME
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    try:
+        fh = path.open("r")
+    except OSError:
+        return None
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in _BUSY_ERRNOS:
+                return fh.read().strip() or "another process"
+            return None
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return None
+
+
 # -- dask ---------------------------------------------------------------------------------------
+def _scheduler_address(scheduler_file: Path, timeout: float) -> str:
+    """Wait for a dask scheduler file and return the address it holds.
+
+    dask-mpi, dask-jobqueue and ``dask scheduler --scheduler-file`` write such files.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            info = json.loads(scheduler_file.read_text())
+        except FileNotFoundError:
+            info = None
+        except (OSError, ValueError):
+            info = {}  # being written, or not a scheduler file: look again until the deadline
+        if isinstance(info, dict) and isinstance(info.get("address"), str):
+            return info["address"]
+        if time.monotonic() >= deadline:
+            if info is None:
+                raise ConnectionError(
+                    f"the dask scheduler file {scheduler_file} did not appear within "
+                    f"{timeout:g} s; start the scheduler first (dask-mpi --scheduler-file FILE, "
+                    "dask scheduler --scheduler-file FILE) or raise --scheduler-timeout"
+                )
+            raise ConnectionError(
+                f'{scheduler_file} is not a dask scheduler file (no "address" in its JSON)'
+            )
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def dask_client(
     scheduler: str | None = None,
     *,
+    scheduler_file: str | Path | None = None,
     n_workers: int = 2,
     processes: bool = True,
     timeout: float = 10.0,
+    min_workers: int = 1,
 ) -> Iterator[Any]:
     """Connect to a dask.distributed scheduler, or start a local cluster on 127.0.0.1.
 
     Parameters
     ----------
     scheduler : str, optional
-        The scheduler's address (``tcp://host:8786``). Without it a ``LocalCluster`` of
-        `n_workers` single-threaded worker processes is started on the loopback interface
-        (no dashboard) and shut down on exit.
+        The scheduler's address (``tcp://host:8786``).
+    scheduler_file : str or path-like, optional
+        A scheduler file, dask's standard handshake on clusters: ``dask-mpi
+        --scheduler-file FILE``, ``dask scheduler --scheduler-file FILE`` and dask-jobqueue
+        (``client.write_scheduler_file(FILE)``) write the scheduler's address there. The file
+        is waited for (up to `timeout`), so the client may start before the scheduler.
+        Without `scheduler` and `scheduler_file` a ``LocalCluster`` of `n_workers`
+        single-threaded workers is started on the loopback interface (no dashboard) and shut
+        down on exit.
     n_workers : int
         Workers of the local cluster.
     processes : bool
         Local cluster workers are processes (default) or threads of this process.
     timeout : float
-        Seconds to wait for the scheduler.
+        Seconds to wait for the scheduler file, the scheduler, and `min_workers` workers.
+    min_workers : int
+        With an existing scheduler, wait until this many workers have joined: joblib sizes
+        its dispatching by the workers present when the sweep starts.
 
     Yields
     ------
@@ -418,7 +526,8 @@ def dask_client(
     Raises
     ------
     ConnectionError
-        If the scheduler cannot be reached within `timeout`.
+        If the scheduler file does not appear, the scheduler cannot be reached or too few
+        workers join within `timeout`.
     """
     try:
         from distributed import Client, LocalCluster
@@ -426,7 +535,9 @@ def dask_client(
         raise ImportError(
             "the dask backend needs dask.distributed: pip install 'sdlss-theory[dask]'"
         ) from exc
-    if scheduler is None:
+    if scheduler is not None and scheduler_file is not None:
+        raise ValueError("give a scheduler address or a scheduler file, not both")
+    if scheduler is None and scheduler_file is None:
         cluster = LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
@@ -441,13 +552,28 @@ def dask_client(
         finally:
             cluster.close()
         return
+    start = time.monotonic()
+    if scheduler_file is not None:
+        scheduler = _scheduler_address(Path(scheduler_file), timeout)
+    remaining = max(timeout - (time.monotonic() - start), 1.0)
     try:
-        client = Client(scheduler, timeout=f"{timeout}s")
+        client = Client(scheduler, timeout=f"{remaining}s")
     except (OSError, TimeoutError) as exc:
+        source = f" (from {scheduler_file})" if scheduler_file is not None else ""
         raise ConnectionError(
-            f"cannot reach the dask scheduler at {scheduler} within {timeout:g} s ({exc})"
+            f"cannot reach the dask scheduler at {scheduler}{source} within {timeout:g} s ({exc})"
         ) from None
     try:
+        try:
+            remaining = max(timeout - (time.monotonic() - start), 1.0)
+            client.wait_for_workers(min_workers, timeout=remaining)
+        except (TimeoutError, asyncio.TimeoutError):
+            have = len(client.scheduler_info().get("workers", {}))
+            raise ConnectionError(
+                f"only {have} of {min_workers} dask workers joined the scheduler at "
+                f"{scheduler} within {timeout:g} s; raise --scheduler-timeout or lower "
+                "--min-workers"
+            ) from None
         yield client
     finally:
         client.close()
@@ -479,6 +605,7 @@ def run_study(
     retry_errors: bool = False,
     progress: ProgressMode = "auto",
     write_trials: bool = False,
+    command: str | None = None,
 ) -> RunReport:
     """Run a study into `out_dir`, resuming whatever is already stored there.
 
@@ -513,6 +640,9 @@ def run_study(
         Progress reporting on stderr (see :func:`~sdlss_theory.sweep.progress.make_progress`).
     write_trials : bool
         Also write ``trials.csv``, one row per task.
+    command : str, optional
+        The command line recorded with the run (default: this process's, see
+        :func:`~sdlss_theory.sweep.provenance.command_line`).
 
     Returns
     -------
@@ -523,6 +653,11 @@ def run_study(
     ------
     ConfigMismatchError
         If `out_dir` holds a store of a different configuration and `fresh` is false.
+    StoreError
+        If ``store.sqlite`` in `out_dir` is not a results store this version can use (not a
+        database, damaged, another program's, or of a newer schema); nothing is written.
+    StoreBusyError
+        If another run is writing to `out_dir`.
     TrialFailedError
         With `fail_fast`, when a trial raises (it is stored first).
     KeyboardInterrupt
@@ -537,7 +672,12 @@ def run_study(
     out_dir = Path(out_dir)
     cells = study.cells(config)
     keys = [cell_key(c) for c in cells]
-    if not fresh:
+    if fresh:
+        store_path = out_dir / STORE_NAME
+        if store_path.exists():
+            with ResultStore(store_path, readonly=True):
+                pass  # --fresh sets aside results stores only: refuse any other file now
+    else:
         check_output_folder(study, config, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _exclusive(out_dir):
@@ -555,6 +695,7 @@ def run_study(
             retry_errors=retry_errors,
             progress=progress,
             write_trials=write_trials,
+            command=command_line() if command is None else command,
         )
 
 
@@ -573,6 +714,7 @@ def _run_locked(
     retry_errors,
     progress,
     write_trials,
+    command,
 ) -> RunReport:
     if fresh:
         _set_aside(out_dir)
@@ -604,29 +746,50 @@ def _run_locked(
         n_tasks = len(cells) * config.trials
         n_resumed = n_tasks - len(todo)
         _write_config(out_dir, study, config, chash, git_rev)
-
-        start = time.perf_counter()
-        if todo:
-            if progress != "none":
-                # A first run compiles the kernels (about a minute); say so rather than sit silent.
-                print(
-                    f"{study.name}: loading the numba kernels (compiled once, then cached)",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            _warm_up_kernels()
-            _execute(
-                study,
-                config,
-                todo,
-                store,
-                n_jobs=n_jobs,
-                backend=backend,
-                threads=threads,
-                fail_fast=fail_fast,
-                git_rev=git_rev,
-                progress=make_progress(n_tasks, initial=n_resumed, desc=study.name, mode=progress),
+        with _thread_limits(threads):
+            provenance = run_provenance(
+                backend=backend, n_jobs=n_jobs, threads_per_worker=threads, seed=config.seed
             )
+        run_id = store.start_run(
+            command=command, trials=config.trials, n_resumed=n_resumed, provenance=provenance
+        )
+        outcome, n_stored = "failed", [0]
+        start = time.perf_counter()
+        try:
+            if todo:
+                if progress != "none":
+                    # A first run compiles the kernels (about a minute); say so, not sit silent.
+                    print(
+                        f"{study.name}: loading the numba kernels (compiled once, then cached)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                _warm_up_kernels()
+                _execute(
+                    study,
+                    config,
+                    todo,
+                    store,
+                    n_jobs=n_jobs,
+                    backend=backend,
+                    threads=threads,
+                    fail_fast=fail_fast,
+                    git_rev=git_rev,
+                    progress=make_progress(
+                        n_tasks, initial=n_resumed, desc=study.name, mode=progress
+                    ),
+                    stored=n_stored,
+                )
+            outcome = "finished"
+        except TrialFailedError:
+            outcome = "stopped"
+            raise
+        except KeyboardInterrupt:
+            outcome = "interrupted"
+            raise
+        finally:
+            with contextlib.suppress(StoreError, StoreBusyError):
+                store.end_run(run_id, outcome=outcome, n_run=n_stored[0])
         wall = time.perf_counter() - start
         records = list(store.records())
 
@@ -651,7 +814,7 @@ def _run_locked(
 
 
 def _execute(
-    study, config, todo, store, *, n_jobs, backend, threads, fail_fast, git_rev, progress
+    study, config, todo, store, *, n_jobs, backend, threads, fail_fast, git_rev, progress, stored
 ) -> None:
     parent = os.getpid()
     calls = (
@@ -682,6 +845,7 @@ def _execute(
             for rec in results:
                 rec = dataclasses.replace(rec, git_rev=git_rev)
                 store.add([rec])
+                stored[0] += 1
                 progress.update(1, failed=int(rec.status == "error"))
                 if fail_fast and rec.status == "error":
                     raise TrialFailedError(
@@ -697,7 +861,7 @@ def _write_config(
 ) -> None:
     header = (
         f"study {study.name}: {study.description}\n"
-        f"re-run with: python -m simulations {study.name} --config {out_dir / 'config.toml'}"
+        f"re-run with: sdlss run {study.name} --config {out_dir / 'config.toml'}"
     )
     (out_dir / "config.toml").write_text(config_to_toml(config, header=header))
     info = {

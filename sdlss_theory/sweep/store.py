@@ -1,6 +1,6 @@
 """The results store: one SQLite database (WAL mode) per study output folder.
 
-Schema (``SCHEMA_VERSION`` 1)::
+Schema (``SCHEMA_VERSION`` 2)::
 
     meta(key TEXT PRIMARY KEY, value TEXT)
         study, config_hash, config (JSON), schema_version, created, package_version, git_rev
@@ -17,6 +17,20 @@ Schema (``SCHEMA_VERSION`` 1)::
         package_version TEXT, git_rev TEXT, -- provenance of the code that ran it
         finished_at TEXT                    -- UTC ISO 8601 time stamp
     )
+    runs(                                   -- one row per run_study call (schema 2)
+        id INTEGER PRIMARY KEY,
+        started_at TEXT, ended_at TEXT,     -- UTC; ended_at is NULL while running or if killed
+        outcome TEXT,                       -- 'finished', 'stopped', 'interrupted', 'failed'
+        command TEXT,                       -- the command line that started the run
+        trials INTEGER,                     -- trials per cell it was asked for
+        n_resumed INTEGER, n_run INTEGER,   -- tasks found stored at the start, tasks run
+        provenance TEXT                     -- JSON: Python and package versions, git revision,
+    )                                       -- host, pid, backend, n_jobs, BLAS/numba threads
+
+Schema 1 is schema 2 without ``runs``: such a store is read as it is and gains the table the
+next time a run writes to it (nothing else changes). A file that is not an SQLite database, a
+database of another program, or a store of a newer schema is refused with a
+:class:`StoreError` before anything is written.
 
 Every batch of finished tasks is committed at once; with WAL journaling a crash (even
 ``kill -9``) loses at most the uncommitted tasks and never corrupts the database.
@@ -24,17 +38,25 @@ Every batch of finished tasks is committed at once; with WAL journaling a crash 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "STORE_NAME", "ResultStore", "TaskRecord"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "STORE_NAME",
+    "ResultStore",
+    "StoreBusyError",
+    "StoreError",
+    "TaskRecord",
+]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORE_NAME = "store.sqlite"
 
 _SCHEMA = """
@@ -56,7 +78,96 @@ CREATE TABLE IF NOT EXISTS tasks (
     finished_at TEXT NOT NULL,
     PRIMARY KEY (cell_key, trial)
 );
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    outcome TEXT,
+    command TEXT,
+    trials INTEGER NOT NULL,
+    n_resumed INTEGER,
+    n_run INTEGER,
+    provenance TEXT NOT NULL
+);
 """
+
+
+class StoreError(RuntimeError):
+    """A file cannot be used as a results store; the message names it and says what to do.
+
+    Raised for a file that is not an SQLite database (or is damaged), a database of another
+    program, and a store written by a newer version of sdlss-theory. Nothing has been written
+    to the file when it is raised.
+    """
+
+
+class StoreBusyError(RuntimeError):
+    """Another process is writing to the same store (a run in progress, or a locked file)."""
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> RuntimeError:
+    """Turn an sqlite3 error about `path` into a one-line StoreError or StoreBusyError."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreBusyError(
+            f"{path} is locked by another process (a run writing to it, or a program holding "
+            "it open); wait for it to finish or choose another --out"
+        )
+    if "not a database" in text or "encrypted" in text:
+        return StoreError(
+            f"{path} is not an SQLite database (a damaged copy or another program's file?), "
+            "so not a results store; move it away or choose another --out (nothing was changed)"
+        )
+    if "malformed" in text or "corrupt" in text:
+        return StoreError(
+            f"{path} is a damaged SQLite database ({text}); move it away (sqlite3's .recover "
+            "may rescue its rows) or choose another --out (nothing was changed)"
+        )
+    return StoreError(f"cannot use {path} as a results store ({text}); choose another --out")
+
+
+def _inspect(con: sqlite3.Connection, path: Path) -> int | None:
+    """Return the schema version of the store `con` is open on, ``None`` for an empty database.
+
+    Reads only. Raises :class:`StoreError` for a file that is not an SQLite database, a
+    database of another program and a store of a newer schema.
+    """
+    try:
+        tables = {
+            row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if not tables:
+            return None
+        foreign = not {"meta", "tasks"} <= tables
+        if not foreign:
+            columns = {row[1] for row in con.execute("PRAGMA table_info(tasks)")}
+            foreign = not set(_COLUMNS) <= columns
+        if foreign:
+            raise StoreError(
+                f"{path} is an SQLite database of another program (tables: "
+                f"{', '.join(sorted(tables))}), not a results store; move it away or choose "
+                "another --out (nothing was changed)"
+            )
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.Error as exc:
+        raise _translate(exc, path) from None
+    if row is None:  # tables made, meta not yet written (a run killed at its first instant)
+        return SCHEMA_VERSION if "runs" in tables else 1
+    try:
+        version = int(row[0])
+    except ValueError:
+        raise StoreError(
+            f"{path} has an unreadable schema_version {row[0]!r}: not a results store of "
+            "sdlss-theory; move it away or choose another --out (nothing was changed)"
+        ) from None
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer sdlss-theory (store schema {version}; this version "
+            f"reads up to {SCHEMA_VERSION}); upgrade (pip install -U sdlss-theory) or choose "
+            "another --out (nothing was changed)"
+        )
+    return version
+
 
 _COLUMNS = (
     "cell_key",
@@ -176,10 +287,21 @@ class ResultStore:
         The database file. Its folder must exist; the file is created on first open.
     readonly : bool
         Open an existing store without the right to write (for summaries and figures).
+
+    Raises
+    ------
+    FileNotFoundError
+        With `readonly`, if there is no file at `path`.
+    StoreError
+        If the file is not an SQLite database, is damaged, belongs to another program or was
+        written by a newer version (checked before anything is written).
+    StoreBusyError
+        If another process keeps the database locked.
     """
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.schema_version: int | None = None
         if readonly:
             if not self.path.exists():
                 raise FileNotFoundError(f"no results store at {self.path}")
@@ -190,15 +312,50 @@ class ResultStore:
             mode = "mode=ro" if wal.exists() else "immutable=1"
             uri = f"{self.path.resolve().as_uri()}?{mode}"
             self._con = sqlite3.connect(uri, uri=True, timeout=30.0)
+            try:
+                self.schema_version = _inspect(self._con, self.path)
+            except BaseException:
+                self._con.close()
+                raise
         else:
             self._con = sqlite3.connect(self.path, timeout=30.0)
+            try:
+                self._open_for_writing()
+            except BaseException:
+                self._con.close()
+                raise
+        self._con.row_factory = sqlite3.Row
+
+    def _open_for_writing(self) -> None:
+        # Everything is checked before the first write: a foreign or damaged file is left as
+        # it is.
+        version = _inspect(self._con, self.path)
+        with self._guard():
+            if version is not None:
+                check = self._con.execute("PRAGMA quick_check").fetchone()
+                if check is None or check[0] != "ok":
+                    raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
             self._con.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a committed transaction survives a process crash; only a
             # power failure can roll back the last commits, and nothing is ever corrupted.
             self._con.execute("PRAGMA synchronous=NORMAL")
             self._con.executescript(_SCHEMA)
+            if version is not None and version < SCHEMA_VERSION:
+                # Schema 1 -> 2 only adds the runs table (made above).
+                self._con.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                    (str(SCHEMA_VERSION),),
+                )
             self._con.commit()
-        self._con.row_factory = sqlite3.Row
+        self.schema_version = SCHEMA_VERSION
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Translate sqlite3 errors into one-line StoreError / StoreBusyError."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> ResultStore:
@@ -213,16 +370,16 @@ class ResultStore:
 
     # -- meta ------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
-        """Return the ``meta`` table as a dict."""
-        try:
-            rows = self._con.execute("SELECT key, value FROM meta").fetchall()
-        except sqlite3.OperationalError:
+        """Return the ``meta`` table as a dict (empty for an empty database)."""
+        if self.schema_version is None:
             return {}
+        with self._guard():
+            rows = self._con.execute("SELECT key, value FROM meta").fetchall()
         return {row["key"]: row["value"] for row in rows}
 
     def set_meta(self, values: dict[str, Any]) -> None:
         """Insert or replace ``meta`` entries (values are stored as strings)."""
-        with self._con:
+        with self._guard(), self._con:
             self._con.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in values.items()],
@@ -233,7 +390,7 @@ class ResultStore:
         """Write finished tasks in one transaction (a task stored twice is replaced)."""
         rows = [r._row() for r in records]
         placeholders = ", ".join("?" * len(_COLUMNS))
-        with self._con:
+        with self._guard(), self._con:
             self._con.executemany(
                 f"INSERT OR REPLACE INTO tasks ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
                 rows,
@@ -242,23 +399,70 @@ class ResultStore:
 
     def done(self, *, include_errors: bool = True) -> set[tuple[str, int]]:
         """Return the ``(cell_key, trial)`` pairs already stored."""
+        if self.schema_version is None:
+            return set()
         sql = "SELECT cell_key, trial FROM tasks"
         if not include_errors:
             sql += " WHERE status = 'ok'"
-        return {(row[0], row[1]) for row in self._con.execute(sql)}
+        with self._guard():
+            return {(row[0], row[1]) for row in self._con.execute(sql)}
 
     def delete_errors(self) -> int:
         """Remove the tasks that raised, so that they are run again; return how many."""
-        with self._con:
+        with self._guard(), self._con:
             cur = self._con.execute("DELETE FROM tasks WHERE status = 'error'")
         return cur.rowcount
 
     def records(self) -> Iterator[TaskRecord]:
         """Yield every stored task, ordered by cell key then trial."""
-        for row in self._con.execute("SELECT * FROM tasks ORDER BY cell_key, trial"):
-            yield TaskRecord._from_row(row)
+        if self.schema_version is None:
+            return
+        with self._guard():
+            for row in self._con.execute("SELECT * FROM tasks ORDER BY cell_key, trial"):
+                yield TaskRecord._from_row(row)
 
     def count(self) -> dict[str, int]:
         """Return the number of stored tasks per status."""
-        rows = self._con.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status")
-        return {row[0]: row[1] for row in rows}
+        if self.schema_version is None:
+            return {}
+        with self._guard():
+            rows = self._con.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status")
+            return {row[0]: row[1] for row in rows}
+
+    # -- runs ------------------------------------------------------------------------------
+    def start_run(
+        self, *, command: str, trials: int, n_resumed: int, provenance: Mapping[str, Any]
+    ) -> int:
+        """Record the start of a run; return its id (for :meth:`end_run`)."""
+        with self._guard(), self._con:
+            cur = self._con.execute(
+                "INSERT INTO runs (started_at, command, trials, n_resumed, provenance) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (utc_now(), command, trials, n_resumed, json.dumps(provenance, sort_keys=True)),
+            )
+        return int(cur.lastrowid)
+
+    def end_run(self, run_id: int, *, outcome: str, n_run: int) -> None:
+        """Record the end of run `run_id`: finished, stopped, interrupted or failed."""
+        with self._guard(), self._con:
+            self._con.execute(
+                "UPDATE runs SET ended_at = ?, outcome = ?, n_run = ? WHERE id = ?",
+                (utc_now(), outcome, n_run, run_id),
+            )
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Return the recorded runs, oldest first (empty for a schema-1 store).
+
+        Each is a dict with ``id``, ``started_at``, ``ended_at``, ``outcome``, ``command``,
+        ``trials``, ``n_resumed``, ``n_run`` and ``provenance`` (a dict).
+        """
+        if self.schema_version is None or self.schema_version < 2:
+            return []
+        with self._guard():
+            rows = self._con.execute("SELECT * FROM runs ORDER BY id").fetchall()
+        out = []
+        for row in rows:
+            entry = dict(row)
+            entry["provenance"] = json.loads(entry["provenance"])
+            out.append(entry)
+        return out

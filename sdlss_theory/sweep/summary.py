@@ -34,6 +34,7 @@ __all__ = [
     "fit_transitions",
     "read_summary_csv",
     "summarise",
+    "summary_columns",
     "wilson_interval",
     "write_csv",
     "trials_table",
@@ -192,6 +193,14 @@ def trials_table(records: Iterable[TaskRecord], *, trials: int | None = None) ->
     return rows
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
 def _cell_text(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         return json.dumps(value, separators=(",", ":"))
@@ -237,6 +246,30 @@ def _parse_cell(text: str) -> Any:
     return text
 
 
+def summary_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """Turn summary rows (dicts) into columns, typed as :func:`read_summary_csv` types them.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One array per column: float64 for numeric columns (ints included; missing values are
+        NaN), bool for columns of booleans, object arrays otherwise.
+    """
+    out: dict[str, np.ndarray] = {}
+    for col in _columns(rows):
+        values = [row.get(col) for row in rows]
+        if values and all(isinstance(v, bool) for v in values):
+            out[col] = np.array(values, dtype=bool)
+        elif all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values
+        ):
+            out[col] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        else:
+            out[col] = np.empty(len(values), dtype=object)
+            out[col][:] = values
+    return out
+
+
 def read_summary_csv(path: str | Path) -> dict[str, np.ndarray]:
     """Read a ``summary.csv`` (or ``trials.csv``) into columns.
 
@@ -249,20 +282,11 @@ def read_summary_csv(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
-        rows = list(reader)
+        rows = [{col: _parse_cell(text) for col, text in row.items()} for row in reader]
         columns = reader.fieldnames or []
-    out: dict[str, np.ndarray] = {}
-    for col in columns:
-        values = [_parse_cell(row[col]) for row in rows]
-        if values and all(isinstance(v, bool) for v in values):
-            out[col] = np.array(values, dtype=bool)
-        elif all(
-            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values
-        ):
-            out[col] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-        else:
-            out[col] = np.array(values, dtype=object)
-    return out
+    if not rows:
+        return {col: np.array([], dtype=np.float64) for col in columns}
+    return summary_columns(rows)
 
 
 @dataclass(frozen=True)
@@ -403,11 +427,15 @@ def fit_transitions(
         rows = [{c: summary[c][i] for c in summary} for i in range(length)]
     else:
         rows = list(summary)
-    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    # Grouped by the canonical JSON of the `by` values, so that list-valued parameters
+    # (``hidden = [60, 120]``) identify curves too.
+    groups: dict[str, tuple[tuple, list[Mapping[str, Any]]]] = {}
     for row in rows:
-        groups.setdefault(tuple(row[c] for c in by), []).append(row)
+        values = tuple(row[c] for c in by)
+        key = json.dumps([_json_value(v) for v in values], sort_keys=True)
+        groups.setdefault(key, (values, []))[1].append(row)
     out = []
-    for values, members in groups.items():
+    for values, members in groups.values():
         fit = fit_transition(
             [r[x] for r in members],
             [r[f"{success}_count"] for r in members],
