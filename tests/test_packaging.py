@@ -21,12 +21,24 @@ SOURCES = ("pyproject.toml", "README.md", "sdlss_theory", "simulations", "figure
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "out", "results", "*.egg-info")
 
 
-def _has_setuptools() -> bool:
+def _can_build_offline() -> bool:
+    """True when this environment can build the wheel without an isolated build environment.
+
+    setuptools builds wheels by itself from 70.1; before that it needs the `wheel` package
+    (a fresh Python 3.11 venv has setuptools 65 and no `wheel`).
+    """
     try:
         import setuptools
     except ImportError:
         return False
-    return int(setuptools.__version__.split(".")[0]) >= 64
+    major, minor = (int(part) for part in setuptools.__version__.split(".")[:2])
+    if (major, minor) >= (70, 1):
+        return True
+    try:
+        import wheel  # noqa: F401
+    except ImportError:
+        return False
+    return major >= 64
 
 
 def build_wheel(dest: Path) -> Path:
@@ -40,7 +52,7 @@ def build_wheel(dest: Path) -> Path:
         else:
             shutil.copy2(path, src / name)
     cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dest), "."]
-    if _has_setuptools():  # else pip fetches setuptools from PyPI into an isolated build
+    if _can_build_offline():  # else pip fetches setuptools from PyPI into an isolated build
         cmd.insert(4, "--no-build-isolation")
     subprocess.run(cmd, cwd=src, check=True, capture_output=True, text=True, timeout=600)
     (wheel,) = dest.glob("sdlss_theory-*.whl")
