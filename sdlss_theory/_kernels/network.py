@@ -1,29 +1,82 @@
-"""Forward, backward and forward-mode passes of a packed fully connected network.
+"""The packed network and its passes: forward, J^T v (backward), J u (forward mode), J columns.
 
-A network is packed into plain arrays so that numba kernels can take it:
+A network F: R^k -> R^m with layers ``out_i = sigma_i(W_i out_{i-1} + b_i)`` is packed into
+plain arrays, a `PackedNetwork`, so that numba kernels can take it as one argument. The
+solvers pack z -> A G(z) (`ReLUGenerator.pack`). Every pass stores each layer's output in a
+workspace ``H`` of ``B * (n_1 + ... + n_L)`` floats for a batch of B rows; derivatives need
+nothing else, because the table `sdlss_theory.activations` writes every derivative in terms
+of the layer's output. The activations' values and derivatives are the table's own
+functions, compiled: the kernels hold no formula of their own.
 
-- ``flat``: every W_i (row-major) then b_i, layer after layer;
-- ``w_off``, ``b_off``: where each W_i and b_i starts in ``flat``;
-- ``dims``: ``(n_0, ..., n_L)``;
-- ``codes``: each layer's activation (IDENTITY, RELU, SIGMOID, TANH).
+Recursions (rows are batch entries; D_i = diag(sigma_i'(out_i))):
 
-The solvers pack z -> A G(z): G's layers with A folded into the last one
-(linear output) or appended as one more linear layer. Activations are stored
-per layer in a workspace ``H`` of ``B * sum(n_1..n_L)`` floats; every
-derivative needs only the layer outputs (the ReLU mask is ``out > 0``,
-sigmoid' = out (1 - out), tanh' = 1 - out^2), so nothing else is kept.
+    forward:   out_0 = z,  out_i = sigma_i(out_{i-1} W_i^T + b_i)
+    backward:  g_L = D_L v,  g_{i-1} = D_{i-1} (g_i W_i),  J^T v = g_1 W_1
+    jvp:       t_0 = u,  t_i = D_i (t_{i-1} W_i^T),  J u = t_L
 """
 
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
 import numpy as np
 
-from sdlss_theory._kernels._jit import jit, register_warm_up
-from sdlss_theory.activations import ACTIVATIONS, IDENTITY, RELU, SIGMOID, TANH  # noqa: F401
+from sdlss_theory._kernels._jit import jit
+from sdlss_theory.activations import ACTIVATIONS, IDENTITY, RELU, SIGMOID, TANH
 
-ACTIVATION_CODES = {name: a.code for name, a in ACTIVATIONS.items()}
+__all__ = [
+    "PackedNetwork",
+    "RowWork",
+    "backward",
+    "forward",
+    "jacobian_columns",
+    "jvp",
+    "objective",
+    "pack_network",
+    "restrict_columns",
+    "row_work",
+    "workspace_size",
+]
 
 
-def pack_network(weights, biases, codes):
-    """Pack lists of weights, biases and activation codes into the kernels' arrays."""
+class PackedNetwork(NamedTuple):
+    """A fully connected network packed into arrays (a numba-compatible named tuple).
+
+    Attributes
+    ----------
+    flat : ndarray of float64
+        Every W_i (row-major) then b_i, layer after layer.
+    w_off, b_off : ndarray of int64
+        Where each W_i and each b_i starts in ``flat``.
+    dims : ndarray of int64
+        ``(n_0, ..., n_L)``: input size k, then each layer's output size (n_L = m).
+    codes : ndarray of int64
+        Each layer's activation code (`sdlss_theory.activations`).
+    """
+
+    flat: np.ndarray
+    w_off: np.ndarray
+    b_off: np.ndarray
+    dims: np.ndarray
+    codes: np.ndarray
+
+
+class RowWork(NamedTuple):
+    """Workspaces of the one-row kernels: forward passes of z, of a candidate, of a refit.
+
+    ``H``, ``Hc`` and ``Hb`` hold ``workspace_size(1, dims)`` floats each; ``back`` holds
+    ``2 max(dims)`` floats for `backward` and `jvp`.
+    """
+
+    H: np.ndarray
+    Hc: np.ndarray
+    Hb: np.ndarray
+    back: np.ndarray
+
+
+def pack_network(weights, biases, codes) -> PackedNetwork:
+    """Pack lists of weights ``W_i`` (n_i x n_{i-1}), biases and activation codes."""
     dims = np.array([weights[0].shape[1]] + [w.shape[0] for w in weights], dtype=np.int64)
     pieces, w_off, b_off, offset = [], [], [], 0
     for w, b in zip(weights, biases, strict=True):
@@ -32,7 +85,7 @@ def pack_network(weights, biases, codes):
         b_off.append(offset)
         offset += b.size
         pieces += [np.ravel(w), np.ravel(b)]
-    return (
+    return PackedNetwork(
         np.ascontiguousarray(np.concatenate(pieces), dtype=np.float64),
         np.array(w_off, dtype=np.int64),
         np.array(b_off, dtype=np.int64),
@@ -41,9 +94,69 @@ def pack_network(weights, biases, codes):
     )
 
 
+def unpack_network(net: PackedNetwork) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The weights and biases of a packed network (views into ``net.flat``)."""
+    d, flat = net.dims, net.flat
+    layers = range(d.size - 1)
+    weights = [
+        flat[net.w_off[i] : net.w_off[i] + d[i + 1] * d[i]].reshape(d[i + 1], d[i]) for i in layers
+    ]
+    biases = [flat[net.b_off[i] : net.b_off[i] + d[i + 1]] for i in layers]
+    return weights, biases
+
+
+def restrict_columns(net: PackedNetwork, cols: np.ndarray) -> PackedNetwork:
+    """The network z_T -> F(z), z zero off the inputs ``cols`` (first layer's columns T)."""
+    weights, biases = unpack_network(net)
+    first = np.ascontiguousarray(weights[0][:, cols])
+    return pack_network([first, *weights[1:]], biases, net.codes)
+
+
+def row_work(net: PackedNetwork) -> RowWork:
+    """Fresh workspaces for the one-row kernels of `net`."""
+    size = int(workspace_size(1, net.dims))
+    return RowWork(
+        np.empty(size), np.empty(size), np.empty(size), np.empty(2 * int(net.dims.max()))
+    )
+
+
+# The table's functions, compiled (not cached: numba caches the kernels that call them).
+_relu = numba.njit(ACTIVATIONS["relu"].value)
+_relu_derivative = numba.njit(ACTIVATIONS["relu"].derivative)
+_sigmoid = numba.njit(ACTIVATIONS["sigmoid"].value)
+_sigmoid_derivative = numba.njit(ACTIVATIONS["sigmoid"].derivative)
+_tanh = numba.njit(ACTIVATIONS["tanh"].value)
+_tanh_derivative = numba.njit(ACTIVATIONS["tanh"].derivative)
+KERNEL_CODES = (IDENTITY, RELU, SIGMOID, TANH)
+
+
 @jit
-def layer_weight(flat, w_off, dims, i):
-    return flat[w_off[i] : w_off[i] + dims[i + 1] * dims[i]].reshape((dims[i + 1], dims[i]))
+def activate(a, code):
+    """A <- sigma(a) in place, sigma the activation with this code."""
+    if code == RELU:
+        a[:] = _relu(a)
+    elif code == SIGMOID:
+        a[:] = _sigmoid(a)
+    elif code == TANH:
+        a[:] = _tanh(a)
+
+
+@jit
+def scale_by_derivative(g, out, code):
+    """G <- sigma'(a) * g, with sigma' written in terms of the layer's output ``out``."""
+    if code == RELU:
+        g *= _relu_derivative(out)
+    elif code == SIGMOID:
+        g *= _sigmoid_derivative(out)
+    elif code == TANH:
+        g *= _tanh_derivative(out)
+
+
+@jit
+def layer_weight(net, i):
+    """W_i as a (n_{i+1}, n_i) view of ``net.flat`` (layers counted from 0)."""
+    d = net.dims
+    return net.flat[net.w_off[i] : net.w_off[i] + d[i + 1] * d[i]].reshape((d[i + 1], d[i]))
 
 
 @jit
@@ -62,55 +175,40 @@ def workspace_size(n_rows, dims):
 
 
 @jit
-def apply_activation(a, code):
-    if code == RELU:
-        # In place; np.maximum(a, 0.0, a) would be deprecated NumPy once numba is disabled.
-        a *= a > 0.0
-    elif code == SIGMOID:
-        a[:] = 0.5 * (1.0 + np.tanh(0.5 * a))
-    elif code == TANH:
-        a[:] = np.tanh(a)
+def output(net, H, n_rows):
+    """F(z) of the last forward pass stored in H, shape (n_rows, m)."""
+    return layer_output(H, n_rows, net.dims, net.dims.shape[0] - 2)
 
 
 @jit
-def scale_by_derivative(g, out, code):
-    """G <- sigma'(a) * g, with sigma' written in terms of the layer's output."""
-    if code == RELU:
-        g *= out > 0.0
-    elif code == SIGMOID:
-        g *= out * (1.0 - out)
-    elif code == TANH:
-        g *= 1.0 - out * out
-
-
-@jit
-def forward(flat, w_off, b_off, dims, codes, Z, H):
-    """Run the network on the rows of Z; every layer's output lands in H. Returns the last."""
+def forward(net, Z, H):
+    """Run the network on the rows of Z; every layer's output lands in H. Returns F(Z)."""
     n_rows = Z.shape[0]
     prev = Z
-    for i in range(dims.shape[0] - 1):
-        out = layer_output(H, n_rows, dims, i)
-        np.dot(prev, layer_weight(flat, w_off, dims, i).T, out)
-        out += flat[b_off[i] : b_off[i] + dims[i + 1]]
-        apply_activation(out, codes[i])
+    for i in range(net.dims.shape[0] - 1):
+        out = layer_output(H, n_rows, net.dims, i)
+        np.dot(prev, layer_weight(net, i).T, out)
+        out += net.flat[net.b_off[i] : net.b_off[i] + net.dims[i + 1]]
+        activate(out, net.codes[i])
         prev = out
     return prev
 
 
 @jit
-def backward(flat, w_off, dims, codes, H, V, grad, work):
-    """Grad <- J(z)^T V for each row, with H holding the forward pass at z.
+def backward(net, H, V, grad, work):
+    """Grad <- J(z)^T v for each row (z, v), with H holding the forward pass at the rows z.
 
     ``work`` holds at least ``2 * n_rows * max(dims)`` floats; V is not modified.
     """
+    dims = net.dims
     n_rows = V.shape[0]
     half = n_rows * np.max(dims)
     n_layers = dims.shape[0] - 1
     g = work[: n_rows * dims[n_layers]].reshape((n_rows, dims[n_layers]))
     g[:, :] = V
     for i in range(n_layers - 1, -1, -1):
-        scale_by_derivative(g, layer_output(H, n_rows, dims, i), codes[i])
-        W = layer_weight(flat, w_off, dims, i)
+        scale_by_derivative(g, layer_output(H, n_rows, dims, i), net.codes[i])
+        W = layer_weight(net, i)
         if i == 0:
             np.dot(g, W, grad)
         else:
@@ -123,29 +221,76 @@ def backward(flat, w_off, dims, codes, H, V, grad, work):
 
 
 @jit
-def jvp(flat, w_off, dims, codes, H, U, work):
-    """J(z) U for each row, with H holding the forward pass at z; returns a view of work."""
+def jvp(net, H, U, work):
+    """J(z) u for each row (z, u), with H holding the forward pass; returns a view of work."""
+    dims = net.dims
     n_rows = U.shape[0]
     half = n_rows * np.max(dims)
     t = U
     for i in range(dims.shape[0] - 1):
         start = half if i % 2 == 1 else 0
         nxt = work[start : start + n_rows * dims[i + 1]].reshape((n_rows, dims[i + 1]))
-        np.dot(t, layer_weight(flat, w_off, dims, i).T, nxt)
-        scale_by_derivative(nxt, layer_output(H, n_rows, dims, i), codes[i])
+        np.dot(t, layer_weight(net, i).T, nxt)
+        scale_by_derivative(nxt, layer_output(H, n_rows, dims, i), net.codes[i])
         t = nxt
     return t
 
 
-@register_warm_up
-def _warm_up() -> None:
+@jit
+def jacobian_columns(net, H, cols):
+    """The columns ``cols`` of J_F(z), shape (m, len(cols)), H the forward pass of one z.
+
+    J e_c for every c in cols at once: the forward-mode recursion on the matrix of unit
+    vectors, started from the columns of W_1.
+    """
+    dims = net.dims
+    W0 = layer_weight(net, 0)
+    t = np.empty((dims[1], cols.shape[0]))
+    for c in range(cols.shape[0]):
+        t[:, c] = W0[:, cols[c]]
+    for i in range(dims.shape[0] - 1):
+        if i > 0:
+            t = np.dot(layer_weight(net, i), t)
+        out = layer_output(H, 1, dims, i)[0]
+        scale_rows = np.ones(dims[i + 1])
+        scale_by_derivative(scale_rows, out, net.codes[i])
+        for a in range(dims[i + 1]):
+            if scale_rows[a] != 1.0:
+                t[a, :] *= scale_rows[a]
+    return t
+
+
+@jit
+def objective(net, y, z, H):
+    """f(z) = ||y - F(z)||^2 for one z, leaving the forward pass of z in H."""
+    F = forward(net, z.reshape((1, -1)), H)
+    return np.sum((y - F[0]) ** 2)
+
+
+@jit
+def residual_gradient(net, y, H, work):
+    """G = J_F(z)^T (y - F(z)) for one z whose forward pass H holds (so grad f = -2 g)."""
+    g = np.empty((1, net.dims[0]))
+    backward(net, H, y.reshape((1, -1)) - output(net, H, 1), g, work)
+    return g[0]
+
+
+def warm_up() -> None:
+    """Compile every kernel of this module on a tiny network (every activation code)."""
     rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((3, 2)), rng.standard_normal((2, 3))]
-    biases = [np.zeros(3), np.zeros(2)]
-    flat, w_off, b_off, dims, codes = pack_network(weights, biases, [RELU, SIGMOID])
-    Z = rng.standard_normal((2, 2))
-    H = np.empty(workspace_size(2, dims))
-    work = np.empty(2 * 2 * 3)
-    forward(flat, w_off, b_off, dims, codes, Z, H)
-    backward(flat, w_off, dims, codes, H, np.ones((2, 2)), np.empty((2, 2)), work)
-    jvp(flat, w_off, dims, codes, H, Z, work)
+    for code in KERNEL_CODES:
+        net = pack_network(
+            [rng.standard_normal((3, 2)), rng.standard_normal((2, 3))],
+            [np.zeros(3), np.zeros(2)],
+            [RELU, code],
+        )
+        Z = rng.standard_normal((2, 2))
+        H = np.empty(workspace_size(2, net.dims))
+        work = np.empty(2 * 2 * 3)
+        forward(net, Z, H)
+        backward(net, H, np.ones((2, 2)), np.empty((2, 2)), work)
+        jvp(net, H, Z, work)
+        w = row_work(net)
+        objective(net, np.ones(2), Z[0].copy(), w.H)
+        residual_gradient(net, np.ones(2), w.H, w.back)
+        jacobian_columns(net, w.H, np.array([1, 0]))
