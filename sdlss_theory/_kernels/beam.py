@@ -11,7 +11,7 @@ Zobrist key, the XOR of one pseudo-random 64-bit key per coordinate, in a set.
 import numpy as np
 
 from sdlss_theory._kernels._jit import jit
-from sdlss_theory._kernels.network import IDENTITY, RELU, objective, pack_network
+from sdlss_theory._kernels.network import objective, tiny_network
 from sdlss_theory._kernels.refit import Refit, context, gauss_newton
 from sdlss_theory._kernels.swap import linear_fit, linearisation, single_add_scores
 
@@ -82,11 +82,9 @@ def beam_level(ctx, Z, S, expand, keys):
 
 
 def warm_up() -> None:
-    """Compile the kernels of this module on a tiny network."""
-    rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((6, 5)), rng.standard_normal((3, 6))]
-    net = pack_network(weights, [np.zeros(6), np.zeros(3)], [RELU, IDENTITY])
-    ctx = context(net, rng.standard_normal(3), Refit(3, 0.5, True, 1e-9), 0.0)
+    """Compile the kernel of this module on a tiny network."""
+    net, y = tiny_network()
+    ctx = context(net, y, Refit(3, 0.5, True, 1e-9), 0.0)
     Z = np.zeros((2, 5))
     Z[0, 1], Z[1, 3] = 1.0, -1.0
     beam_level(ctx, Z, np.array([[1], [3]]), 2, zobrist_keys(5))

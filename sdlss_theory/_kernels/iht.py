@@ -11,12 +11,10 @@ import numpy as np
 
 from sdlss_theory._kernels._jit import jit
 from sdlss_theory._kernels.network import (
-    IDENTITY,
-    RELU,
     backward,
     forward,
     jvp,
-    pack_network,
+    tiny_network,
     workspace_size,
 )
 from sdlss_theory._kernels.threshold import grow_support, hard_threshold_rows
@@ -234,11 +232,9 @@ def niht_loop(net, y, Z, run, history):
 
 def warm_up() -> None:
     """Compile the loops on a tiny network."""
-    rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((3, 2)), rng.standard_normal((2, 3))]
-    net = pack_network(weights, [np.zeros(3), np.zeros(2)], [RELU, IDENTITY])
-    y = rng.standard_normal(2)
-    Z = rng.standard_normal((2, 2))
-    run = IHTRun(1, 0.0, 2, 1e-8, True, 1.0)
-    iht_loop(net, y, Z.copy(), np.full(2, 0.1), run, np.zeros((2, 2)))
+    net, y = tiny_network()
+    Z = np.ones((2, 5))
+    iht_loop(
+        net, y, Z.copy(), np.full(2, 0.1), IHTRun(1, 0.0, 2, 1e-8, True, 1.0), np.zeros((2, 2))
+    )
     niht_loop(net, y, Z.copy(), NIHTRun(1, 2, 1e-8, 2.0, 0.01), np.zeros((2, 2)))

@@ -275,22 +275,26 @@ def residual_gradient(net, y, H, work):
     return g[0]
 
 
-def warm_up() -> None:
-    """Compile every kernel of this module on a tiny network (every activation code)."""
+def tiny_network(output: int = IDENTITY, dims=(5, 6, 3)) -> tuple[PackedNetwork, np.ndarray]:
+    """A small random ReLU network (last activation `output`) and a y: warm-up inputs."""
     rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((b, a)) for a, b in zip(dims[:-1], dims[1:], strict=True)]
+    codes = [RELU] * (len(dims) - 2) + [output]
+    net = pack_network(weights, [np.zeros(w.shape[0]) for w in weights], codes)
+    return net, rng.standard_normal(dims[-1])
+
+
+def warm_up() -> None:
+    """Compile every kernel of this module (every activation code)."""
     for code in KERNEL_CODES:
-        net = pack_network(
-            [rng.standard_normal((3, 2)), rng.standard_normal((2, 3))],
-            [np.zeros(3), np.zeros(2)],
-            [RELU, code],
-        )
-        Z = rng.standard_normal((2, 2))
+        net, y = tiny_network(code, (2, 3, 2))
+        Z = np.ones((2, 2))
         H = np.empty(workspace_size(2, net.dims))
         work = np.empty(2 * 2 * 3)
         forward(net, Z, H)
         backward(net, H, np.ones((2, 2)), np.empty((2, 2)), work)
         jvp(net, H, Z, work)
         w = row_work(net)
-        objective(net, np.ones(2), Z[0].copy(), w.H)
-        residual_gradient(net, np.ones(2), w.H, w.back)
+        objective(net, y, Z[0].copy(), w.H)
+        residual_gradient(net, y, w.H, w.back)
         jacobian_columns(net, w.H, np.array([1, 0]))

@@ -19,17 +19,15 @@ import numpy as np
 
 from sdlss_theory._kernels._jit import jit
 from sdlss_theory._kernels.network import (
-    IDENTITY,
-    RELU,
     PackedNetwork,
     RowWork,
     forward,
     jacobian_columns,
     objective,
     output,
-    pack_network,
     residual_gradient,
     row_work,
+    tiny_network,
     workspace_size,
 )
 from sdlss_theory._kernels.threshold import grow_support
@@ -43,23 +41,15 @@ GROW_START = 1e-3
 
 
 class Refit(NamedTuple):
-    """Settings of a Gauss-Newton refit (the refit stage's options, as the kernels take them).
+    """Settings of a Gauss-Newton refit (the refit stage's options, as the kernels take them)."""
 
-    Attributes
-    ----------
-    steps : int
-        Accepted Gauss-Newton steps at most.
-    stall : float
-        Stop after a step that leaves f above ``stall`` times its value before it (1: never).
-    negate : bool
-        The negation check z <- -z if f(-z) < f(z) after every accepted step.
-    tol : float
-        Stop after a step of length at most tol ||z||.
-    """
-
+    #: Accepted Gauss-Newton steps at most.
     steps: int
+    #: Stop after a step that leaves f above stall times its value before it (1: never).
     stall: float
+    #: The negation check z <- -z if f(-z) < f(z) after every accepted step.
     negate: bool
+    #: Stop after a step of length at most tol ||z||.
     tol: float
 
 
@@ -268,13 +258,10 @@ def support_gradient(net, y, z, S, l2, work):
 
 def warm_up() -> None:
     """Compile the kernels of this module on a tiny network."""
-    rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((5, 4)), rng.standard_normal((3, 5))]
-    net = pack_network(weights, [np.zeros(5), np.zeros(3)], [RELU, IDENTITY])
-    y = rng.standard_normal(3)
+    net, y = tiny_network()
     ctx = context(net, y, Refit(3, 0.5, True, 1e-9), 0.0)
-    Z, _ = one_sparse_fits(net, y)
-    z, S = Z[0].copy(), np.array([0, 0], dtype=np.int64)
+    z = one_sparse_fits(net, y)[0][0].copy()
+    S = np.array([0, 0], dtype=np.int64)
     grow(ctx, z, S, 1, np.empty(2))
     gauss_newton(net, y, z, S, ctx.refit, ctx.work.H, ctx.work.Hc)
     support_gradient(net, y, z, S, 0.0, ctx.work)

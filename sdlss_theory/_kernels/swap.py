@@ -21,18 +21,16 @@ A round stops at the first refit whose f reaches the fit target; the search stop
 f reaches the target.
 """
 
-from typing import NamedTuple
+from collections import namedtuple
 
 import numpy as np
 
 from sdlss_theory._kernels._jit import jit
 from sdlss_theory._kernels.network import (
-    IDENTITY,
-    RELU,
     jacobian_columns,
     objective,
     output,
-    pack_network,
+    tiny_network,
 )
 from sdlss_theory._kernels.refit import Refit, context, gauss_newton
 
@@ -43,25 +41,14 @@ GRAM_RIDGE = 1e-12
 MIN_GAIN = 1e-9
 
 
-class Swaps(NamedTuple):
-    """Settings of the swap stage (as the kernels take them).
+Swaps = namedtuple("Swaps", ["moves", "screen", "pairs", "flips"])
+Swaps.__doc__ = """Settings of the swap stage, as the kernels take them.
 
-    Attributes
-    ----------
-    moves : int
-        Accepted moves per row at most (0: no swap search).
-    screen : int
-        One-element swaps refitted per round.
-    pairs : int
-        Two-element swaps refitted per round where no other move improves (0: none).
-    flips : bool
-        Whether sign flips are tried.
-    """
-
-    moves: int
-    screen: int
-    pairs: int
-    flips: bool
+``moves`` (int): accepted moves per row at most (0: no swap search); ``screen`` (int):
+one-element swaps refitted per round; ``pairs`` (int): two-element swaps refitted per round
+where no flip or one-element swap lowers f (0: none); ``flips`` (bool): whether sign flips
+are tried.
+"""
 
 
 @jit
@@ -299,11 +286,8 @@ def swap_search(ctx, z, S, swaps, trace):
 
 def warm_up() -> None:
     """Compile the kernels of this module on a tiny network."""
-    rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((6, 5)), rng.standard_normal((3, 6))]
-    net = pack_network(weights, [np.zeros(6), np.zeros(3)], [RELU, IDENTITY])
-    y = rng.standard_normal(3)
+    net, y = tiny_network()
     ctx = context(net, y, Refit(3, 0.5, True, 1e-9), 0.0)
-    z = np.zeros(5)
-    z[[0, 2]] = 1.0
-    swap_search(ctx, z, np.array([0, 2]), Swaps(2, 2, 2, True), np.empty(2))
+    swap_search(
+        ctx, np.array([1.0, 0, 1.0, 0, 0]), np.array([0, 2]), Swaps(2, 2, 2, True), np.empty(2)
+    )

@@ -22,17 +22,20 @@ about (`Solver.removed`).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from sdlss_theory._validation import check_int, check_positive_float, check_rng
+from sdlss_theory.projection import check_sparsity
+from sdlss_theory.solvers._problem import Problem
 from sdlss_theory.solvers._result import RecoveryResult
 
-__all__ = ["Solver", "checked_rng", "positive_int", "unit_interval"]
+__all__ = ["LatentSolver", "Solver", "checked_rng", "functional", "positive_int", "unit_interval"]
 
 
 def positive_int(value, name: str, minimum: int = 1) -> int:
@@ -118,4 +121,92 @@ class Solver(ABC):
     def solve(
         self, y: np.ndarray, *, z0: np.ndarray | None = None, rng: Any = None
     ) -> RecoveryResult:
-        """Recover from the measurements y; see the class docstring."""
+        """Recover from the measurements y.
+
+        Parameters
+        ----------
+        y : ndarray, shape (m,)
+            The measurements.
+        z0 : ndarray, shape (k,) or (R, k), optional
+            Starting points (each solver says how it uses them).
+        rng : numpy.random.Generator or int, optional
+            The source of every random draw of the solve (`check_rng`); a solver that needs
+            it refuses a missing one before doing any work, or documents its default.
+
+        Returns
+        -------
+        RecoveryResult
+        """
+
+
+class LatentSolver(Solver):
+    """A solver of y = A G(z): ``Solver(G, A, s, options=None, **keywords)``.
+
+    Packs z -> A G(z) once (`ReLUGenerator.pack`), checks s (None: s = k, no sparsity) and
+    the options.
+    """
+
+    problem: Problem
+    s: int
+
+    def __init__(self, G, A, s: int | None = None, options: Any = None, **keywords: Any):
+        self.problem = Problem.from_generator(G, A)
+        k = self.problem.k
+        self.s = k if s is None else check_sparsity(s, k)
+        self._set_options(options, keywords)
+
+
+def functional(
+    name: str,
+    cls: type[Solver],
+    params: tuple[str, ...],
+    summary: str,
+    moved: Mapping[str, str] | None = None,
+) -> Callable[..., RecoveryResult]:
+    """The functional form of a solver class: ``f(*params, z0=None, rng=None, **options)``.
+
+    ``f`` builds ``cls`` from `params` without ``y`` and the options, and solves for ``y``.
+    `moved` maps deprecated keywords of ``f`` to ``z0`` or ``rng`` (warned about).
+    """
+    kind = inspect.Parameter
+    signature = inspect.Signature(
+        [kind(p, kind.POSITIONAL_OR_KEYWORD) for p in params]
+        + [kind(n, kind.KEYWORD_ONLY, default=None) for n in ("z0", "rng")]
+        + [kind("options", kind.VAR_KEYWORD)],
+        return_annotation=RecoveryResult,
+    )
+    built = ", ".join(p for p in params if p != "y")
+
+    def solve(*args: Any, **kwargs: Any) -> RecoveryResult:
+        for old, new in (moved or {}).items():
+            if old in kwargs:
+                if kwargs.get(new) is not None:
+                    raise TypeError(f"give {new} or its old name {old}, not both")
+                warnings.warn(
+                    f"the option {old!r} is deprecated; use {new!r}", DeprecationWarning, 2
+                )
+                kwargs[new] = kwargs.pop(old)
+        bound = signature.bind(*args, **kwargs).arguments
+        problem = [bound[p] for p in params if p != "y"]
+        solver = cls(*problem, **bound.get("options", {}))
+        return solver.solve(bound["y"], z0=bound.get("z0"), rng=bound.get("rng"))
+
+    solve.__name__ = solve.__qualname__ = name
+    solve.__module__ = cls.__module__
+    solve.__signature__ = signature  # type: ignore[attr-defined]
+    solve.__doc__ = f"""{summary}: ``{cls.__name__}({built}, **options).solve(y, z0=, rng=)``.
+
+    Parameters
+    ----------
+    {", ".join(params)}
+        As in `{cls.__name__}` (y: the measurements, shape (m,)).
+    z0, rng
+        See `{cls.__name__}.solve`.
+    **options
+        The options of `{cls.__name__}`: the fields of `{cls.Options.__name__}`.
+
+    Returns
+    -------
+    RecoveryResult
+    """
+    return solve

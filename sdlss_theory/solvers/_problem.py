@@ -25,17 +25,6 @@ __all__ = ["MESSAGES", "Problem"]
 
 POWER_ITERATIONS = 30
 
-# Status codes of the iteration kernels, and what they mean to a user.
-MESSAGES = {
-    iht_kernels.RUNNING: "maximum number of iterations reached before the relative change "
-    "of z fell below tol",
-    iht_kernels.CONVERGED: "converged: the relative change of the iterate fell below tol",
-    iht_kernels.DIVERGED: "diverged: the objective exploded at this fixed step; the last "
-    "finite iterate is kept",
-    iht_kernels.STALLED: "stalled: backtracking could not decrease the objective "
-    "(numerically stationary point)",
-}
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -195,3 +184,15 @@ class Problem:
                 "gradient_norm": grad_norm,
             },
         )
+
+
+# Status codes of the iteration kernels, and what they mean to a user.
+MESSAGES = {
+    iht_kernels.RUNNING: "maximum number of iterations reached before the relative change "
+    "of z fell below tol",
+    iht_kernels.CONVERGED: "converged: the relative change of the iterate fell below tol",
+    iht_kernels.DIVERGED: "diverged: the objective exploded at this fixed step; the last "
+    "finite iterate is kept",
+    iht_kernels.STALLED: "stalled: backtracking could not decrease the objective "
+    "(numerically stationary point)",
+}

@@ -8,7 +8,6 @@ the start is named ``z0`` in both (``x0`` is its deprecated name here).
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from typing import Any
 
 import numpy as np
@@ -16,28 +15,20 @@ from scipy.optimize import linprog
 
 from sdlss_theory._validation import as_float_array, check_positive_float
 from sdlss_theory.projection import check_sparsity
-from sdlss_theory.solvers._base import Solver, checked_rng
+from sdlss_theory.solvers._base import Solver, checked_rng, functional
 from sdlss_theory.solvers._problem import Problem
 from sdlss_theory.solvers._result import RecoveryResult
-from sdlss_theory.solvers.latent import IHTOptions, LatentIHT, LatentNIHT, NIHTOptions
+from sdlss_theory.solvers.latent import IHTOptions, LatentIHT, LatentNIHT
 
 __all__ = [
     "IHT",
     "NIHT",
     "BasisPursuit",
     "BasisPursuitOptions",
-    "ClassicalIHTOptions",
     "basis_pursuit",
     "iht",
     "niht",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class ClassicalIHTOptions(IHTOptions):
-    """`IHTOptions` with ``step_growth=1`` (the step of Blumensath & Davies, never grown)."""
-
-    step_growth: float = 1.0
 
 
 class _Classical:
@@ -47,6 +38,11 @@ class _Classical:
     """
 
     problem: Problem
+
+    def __init__(self, A: np.ndarray, s: int, options: Any = None, **keywords: Any):
+        self.problem = Problem.from_matrix(A)
+        self.s = check_sparsity(s, self.problem.k)
+        self._set_options(options, keywords)  # type: ignore[attr-defined]
 
     def solve(self, y: np.ndarray, *, z0: np.ndarray | None = None, rng: Any = None):
         """Recover x from y = A x; z0 (shape (n,) or (R, n)) defaults to zero."""
@@ -72,9 +68,9 @@ class IHT(_Classical, LatentIHT):
         The sensing matrix.
     s : int
         The sparsity, ``1 <= s <= n``.
-    options : ClassicalIHTOptions, optional
+    options : IHTOptions, optional
     **keywords
-        As in `LatentIHT` (``step_growth`` defaults to 1 here).
+        As in `LatentIHT`; ``step_growth`` defaults to 1 here.
 
     References
     ----------
@@ -82,12 +78,9 @@ class IHT(_Classical, LatentIHT):
        compressed sensing", Appl. Comput. Harmon. Anal. 27(3), 2009.
     """
 
-    Options = ClassicalIHTOptions
-
-    def __init__(self, A: np.ndarray, s: int, options: IHTOptions | None = None, **keywords):
-        self.problem = Problem.from_matrix(A)
-        self.s = check_sparsity(s, self.problem.k)
-        self._set_options(options, keywords)
+    def default_options(self) -> IHTOptions:
+        """`IHTOptions` with ``step_growth=1``: the step of Blumensath & Davies, never grown."""
+        return IHTOptions(step_growth=1.0)
 
 
 class NIHT(_Classical, LatentNIHT):
@@ -111,11 +104,6 @@ class NIHT(_Classical, LatentNIHT):
        thresholding: guaranteed stability and performance", IEEE J. Sel.
        Topics Signal Process. 4(2), 2010.
     """
-
-    def __init__(self, A: np.ndarray, s: int, options: NIHTOptions | None = None, **keywords):
-        self.problem = Problem.from_matrix(A)
-        self.s = check_sparsity(s, self.problem.k)
-        self._set_options(options, keywords)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,87 +192,6 @@ class BasisPursuit(Solver):
         )
 
 
-def _start(options: dict, z0):
-    """z0, or its deprecated name x0 (warned about)."""
-    if "x0" in options:
-        x0 = options.pop("x0")
-        if z0 is not None:
-            raise TypeError("give z0 or its old name x0, not both")
-        warnings.warn("the option 'x0' is deprecated; use 'z0'", DeprecationWarning, stacklevel=3)
-        return x0
-    return z0
-
-
-def iht(
-    A: np.ndarray,
-    y: np.ndarray,
-    s: int,
-    *,
-    z0: np.ndarray | None = None,
-    rng: Any = None,
-    **options: Any,
-) -> RecoveryResult:
-    """Classical IHT: ``IHT(A, s, **options).solve(y, z0=z0, rng=rng)``; see `IHT`.
-
-    Parameters
-    ----------
-    A : ndarray, shape (m, n)
-    y : ndarray, shape (m,)
-    s : int
-    z0 : ndarray, shape (n,) or (R, n), optional
-        The start (projected with P_s); zero by default.
-    rng : numpy.random.Generator or int, optional
-        Only needed with ``starts`` above the rows of z0.
-    **options
-        See `ClassicalIHTOptions`.
-
-    Returns
-    -------
-    RecoveryResult
-        With ``z=None``.
-    """
-    z0 = _start(options, z0)
-    return IHT(A, s, **options).solve(y, z0=z0, rng=rng)
-
-
-def niht(
-    A: np.ndarray,
-    y: np.ndarray,
-    s: int,
-    *,
-    z0: np.ndarray | None = None,
-    rng: Any = None,
-    **options: Any,
-) -> RecoveryResult:
-    """Classical normalised IHT: ``NIHT(A, s, **options).solve(y, z0=z0, rng=rng)``.
-
-    Parameters
-    ----------
-    A, y, s, z0, rng
-        As in `iht`.
-    **options
-        See `NIHTOptions`.
-
-    Returns
-    -------
-    RecoveryResult
-    """
-    z0 = _start(options, z0)
-    return NIHT(A, s, **options).solve(y, z0=z0, rng=rng)
-
-
-def basis_pursuit(A: np.ndarray, y: np.ndarray, **options: Any) -> RecoveryResult:
-    """Basis pursuit: ``BasisPursuit(A, **options).solve(y)``; see `BasisPursuit`.
-
-    Parameters
-    ----------
-    A : ndarray, shape (m, n)
-    y : ndarray, shape (m,)
-    **options
-        See `BasisPursuitOptions`.
-
-    Returns
-    -------
-    RecoveryResult
-    """
-    return BasisPursuit(A, **options).solve(y)
+iht = functional("iht", IHT, ("A", "y", "s"), "Classical IHT", moved={"x0": "z0"})
+niht = functional("niht", NIHT, ("A", "y", "s"), "Classical normalised IHT", moved={"x0": "z0"})
+basis_pursuit = functional("basis_pursuit", BasisPursuit, ("A", "y"), "Basis pursuit")

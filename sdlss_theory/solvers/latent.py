@@ -14,8 +14,7 @@ import numpy as np
 from sdlss_theory._kernels.iht import IHTRun, NIHTRun, iht_loop, niht_loop
 from sdlss_theory._validation import check_positive_float
 from sdlss_theory.generator import ReLUGenerator
-from sdlss_theory.projection import check_sparsity
-from sdlss_theory.solvers._base import Solver, checked_rng, positive_int
+from sdlss_theory.solvers._base import LatentSolver, checked_rng, functional, positive_int
 from sdlss_theory.solvers._problem import Problem
 from sdlss_theory.solvers._result import RecoveryResult
 
@@ -37,62 +36,55 @@ def _set(options: Any, **values: Any) -> None:
         object.__setattr__(options, name, value)
 
 
-def _check_common(options: Any) -> None:
-    """max_iter, tol, starts, cert_tol: the options every iteration has."""
-    _set(
-        options,
-        max_iter=positive_int(options.max_iter, "max_iter"),
-        tol=check_positive_float(options.tol, "tol", allow_zero=True),
-        starts=positive_int(options.starts, "starts"),
-        cert_tol=check_positive_float(options.cert_tol, "cert_tol", allow_zero=True),
-    )
-
-
-def _check_step(options: Any) -> None:
-    if isinstance(options.step, str):
-        if options.step != "auto":
-            raise ValueError(f"step must be 'auto' or a positive float, got {options.step!r}")
-    else:
-        _set(options, step=check_positive_float(options.step, "step"))
-
-
 @dataclasses.dataclass(frozen=True)
-class IHTOptions:
-    """Options of `LatentIHT` (and of classical `IHT`, whose ``step_growth`` default is 1).
+class _IterationOptions:
+    """The options every iteration has."""
 
-    Attributes
-    ----------
-    step : "auto" or float
-        ``"auto"``: beta = 1 / (2 ||A J_G(z_0)_Gamma||_2^2), Gamma the support of z_0 grown
-        to s entries by the largest |gradient| entries (power iteration at the start), then
-        backtracking: a step that would raise the objective is refused and beta halved, an
-        accepted one multiplies beta by ``step_growth``. A float fixes beta, without
-        backtracking (an exploding objective is reported as diverged).
-    max_iter : int
-        Iterations per start.
-    tol : float
-        Stopping rule (``converged``): an accepted step with ||z_{t+1} - z_t|| <= tol ||z_{t+1}||.
-    starts : int
-        Starting points (rows of ``z0`` first, then draws z_0 ~ N(0, I_k) from ``rng``), all
-        advanced together as one matrix (each iteration is a GEMM); the start with the
-        smallest final residual is returned.
-    step_growth : float
-        With ``step="auto"``: the factor (>= 1) applied to beta after every accepted step,
-        so that it can grow back after backtracking halved it (1: never).
-    cert_tol : float
-        Tolerance of the stationarity certificate (`RecoveryResult.certified`).
-    """
-
-    step: float | str = "auto"
+    #: Iterations per start.
     max_iter: int = 1000
+    #: Stopping rule (``converged``): an accepted step with ||z_{t+1} - z_t|| <= tol ||z_{t+1}||.
     tol: float = 1e-9
+    #: Starting points: rows of ``z0`` first, then z_0 ~ N(0, I_k) from ``rng``; the one
+    #: with the smallest final residual is returned.
     starts: int = 1
-    step_growth: float = 1.5
+    #: Tolerance of the stationarity certificate (`RecoveryResult.certified`).
     cert_tol: float = 1e-6
 
     def __post_init__(self) -> None:
-        _check_step(self)
-        _check_common(self)
+        _set(
+            self,
+            max_iter=positive_int(self.max_iter, "max_iter"),
+            tol=check_positive_float(self.tol, "tol", allow_zero=True),
+            starts=positive_int(self.starts, "starts"),
+            cert_tol=check_positive_float(self.cert_tol, "cert_tol", allow_zero=True),
+        )
+        step = getattr(self, "step", None)
+        if isinstance(step, str):
+            if step != "auto":
+                raise ValueError(f"step must be 'auto' or a positive float, got {step!r}")
+        elif step is not None:
+            _set(self, step=check_positive_float(step, "step"))
+
+
+@dataclasses.dataclass(frozen=True)
+class IHTOptions(_IterationOptions):
+    """Options of `LatentIHT` (and of classical `IHT`, where ``step_growth`` is 1).
+
+    All starts advance together as one matrix (each iteration is a GEMM).
+    """
+
+    #: ``"auto"``: beta = 1 / (2 ||A J_G(z_0)_Gamma||_2^2), Gamma the support of z_0 grown to
+    #: s entries by the largest |gradient| entries (power iteration), then backtracking: a
+    #: step that would raise the objective is refused and beta halved, an accepted one
+    #: multiplies beta by ``step_growth``. A float fixes beta, without backtracking (an
+    #: exploding objective is reported as diverged).
+    step: float | str = "auto"
+    #: With ``step="auto"``: the factor (>= 1) applied to beta after every accepted step, so
+    #: that it can grow back after backtracking halved it (1: never).
+    step_growth: float = 1.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         growth = check_positive_float(self.step_growth, "step_growth")
         if growth < 1.0:
             raise ValueError(f"step_growth must be >= 1, got {growth}")
@@ -100,43 +92,29 @@ class IHTOptions:
 
 
 @dataclasses.dataclass(frozen=True)
-class GDOptions:
-    """Options of `LatentGD`.
-
-    ``step``, ``max_iter``, ``tol``, ``starts``, ``cert_tol`` as in `IHTOptions` (no step
-    growth), and ``l2``, the Gaussian-prior penalty lambda (>= 0).
-    """
+class GDOptions(_IterationOptions):
+    """Options of `LatentGD`: ``step`` as in `IHTOptions` (never grown), and ``l2``."""
 
     step: float | str = "auto"
+    #: lambda >= 0, the Gaussian-prior penalty of Bora et al.
     l2: float = 0.0
-    max_iter: int = 1000
-    tol: float = 1e-9
-    starts: int = 1
-    cert_tol: float = 1e-6
 
     def __post_init__(self) -> None:
-        _check_step(self)
-        _check_common(self)
+        super().__post_init__()
         _set(self, l2=check_positive_float(self.l2, "l2", allow_zero=True))
 
 
 @dataclasses.dataclass(frozen=True)
-class NIHTOptions:
-    """Options of `LatentNIHT`.
+class NIHTOptions(_IterationOptions):
+    """Options of `LatentNIHT`: the constants of Blumensath & Davies (2010)."""
 
-    ``max_iter``, ``tol``, ``starts``, ``cert_tol`` as in `IHTOptions`, and the shrinkage
-    constants ``kappa`` > 1 / (1 - c), ``c`` in (0, 1) of Blumensath & Davies (2010).
-    """
-
-    max_iter: int = 1000
-    tol: float = 1e-9
-    starts: int = 1
+    #: Shrinkage of the step where the omega rule fails; kappa > 1 / (1 - c).
     kappa: float = 2.0
+    #: Margin of the omega rule, in (0, 1).
     c: float = 0.01
-    cert_tol: float = 1e-6
 
     def __post_init__(self) -> None:
-        _check_common(self)
+        super().__post_init__()
         c = check_positive_float(self.c, "c")
         if not c < 1:
             raise ValueError(f"c must lie in (0, 1), got {c}")
@@ -163,11 +141,8 @@ def run_niht(problem: Problem, y, Z, run: NIHTRun) -> dict:
     return dict(Z=Z, residuals=residuals, status=status, n_iter=n_iter, steps=mus, history=history)
 
 
-class _Iteration(Solver):
+class _Iteration(LatentSolver):
     """What the IHT-type solvers share: validation of y, starts, rng, the best start."""
-
-    problem: Problem
-    s: int
 
     def _starts(self, y, z0, rng, s_start: int) -> tuple[np.ndarray, np.ndarray]:
         y = self.problem.check_measurements(y)
@@ -191,17 +166,15 @@ class LatentIHT(_Iteration):
 
     Parameters
     ----------
-    G : ReLUGenerator
-        The generator.
-    A : ndarray, shape (m, n)
-        The sensing matrix.
+    G, A : ReLUGenerator, ndarray of shape (m, n)
+        The problem y = A G(z), packed once (`ReLUGenerator.pack`).
     s : int
         The latent sparsity, ``1 <= s <= k``.
     options : IHTOptions, optional
         All options at once; keywords override its fields.
     **keywords
-        ``step``, ``max_iter``, ``tol``, ``starts``, ``step_growth``, ``cert_tol``: see
-        `IHTOptions`.
+        Fields of `IHTOptions`: ``step``, ``max_iter``, ``tol``, ``starts``,
+        ``step_growth``, ``cert_tol``.
 
     Notes
     -----
@@ -218,40 +191,29 @@ class LatentIHT(_Iteration):
        ICASSP 2021.
     .. [2] T. Blumensath and M. E. Davies, "Iterative hard thresholding for
        compressed sensing", Appl. Comput. Harmon. Anal. 27(3), 2009.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sdlss_theory import ReLUGenerator, gaussian_matrix, hard_threshold, latent_iht
+    >>> rng = np.random.default_rng(0)
+    >>> G, A = ReLUGenerator.random([20, 60, 120, 200], rng), gaussian_matrix(100, 200, rng)
+    >>> y = A @ G(hard_threshold(rng.standard_normal(20), 3))
+    >>> result = latent_iht(G, A, y, 3, starts=8, rng=rng)
+    >>> result.converged, result.extras["start_residuals"].shape
+    (True, (8,))
     """
 
     Options = IHTOptions
     removed = ("engine", "continuation", "negate_every")
 
-    def __init__(
-        self,
-        G: ReLUGenerator,
-        A: np.ndarray,
-        s: int,
-        options: IHTOptions | None = None,
-        **keywords: Any,
-    ):
-        self.problem = Problem.from_generator(G, A)
-        self.s = check_sparsity(s, self.problem.k)
-        self._set_options(options, keywords)
-
     def solve(
         self, y: np.ndarray, *, z0: np.ndarray | None = None, rng: Any = None
     ) -> RecoveryResult:
-        """Recover z from y = A G(z).
+        """Recover z from y = A G(z), as `Solver.solve` says.
 
-        Parameters
-        ----------
-        y : ndarray, shape (m,)
-            The measurements.
-        z0 : ndarray, shape (k,) or (R, k), optional
-            Starting points; the ``starts - R`` others are drawn z0 ~ N(0, I_k) from `rng`.
-        rng : numpy.random.Generator or int, optional
-            Required when starting points must be drawn (refused up front otherwise).
-
-        Returns
-        -------
-        RecoveryResult
+        ``z0`` gives up to ``starts`` starting points; the others are drawn z0 ~ N(0, I_k)
+        from ``rng``, which is then required (a missing one is refused up front).
         """
         o = self.options
         y, Z = self._starts(y, z0, rng, self.s)
@@ -293,12 +255,8 @@ class LatentGD(_Iteration):
 
     Options = GDOptions
 
-    def __init__(
-        self, G: ReLUGenerator, A: np.ndarray, options: GDOptions | None = None, **keywords: Any
-    ):
-        self.problem = Problem.from_generator(G, A)
-        self.s = self.problem.k
-        self._set_options(options, keywords)
+    def __init__(self, G: ReLUGenerator, A: np.ndarray, options: Any = None, **keywords: Any):
+        super().__init__(G, A, None, options, **keywords)
 
     def solve(
         self, y: np.ndarray, *, z0: np.ndarray | None = None, rng: Any = None
@@ -352,18 +310,6 @@ class LatentNIHT(_Iteration):
 
     Options = NIHTOptions
 
-    def __init__(
-        self,
-        G: ReLUGenerator,
-        A: np.ndarray,
-        s: int,
-        options: NIHTOptions | None = None,
-        **keywords: Any,
-    ):
-        self.problem = Problem.from_generator(G, A)
-        self.s = check_sparsity(s, self.problem.k)
-        self._set_options(options, keywords)
-
     def solve(
         self, y: np.ndarray, *, z0: np.ndarray | None = None, rng: Any = None
     ) -> RecoveryResult:
@@ -374,95 +320,6 @@ class LatentNIHT(_Iteration):
         return self.problem.best_start(y, run_niht(self.problem, y, Z, run), cert_tol=o.cert_tol)
 
 
-def latent_iht(
-    G: ReLUGenerator,
-    A: np.ndarray,
-    y: np.ndarray,
-    s: int,
-    *,
-    z0: np.ndarray | None = None,
-    rng: Any = None,
-    **options: Any,
-) -> RecoveryResult:
-    """Latent IHT: ``LatentIHT(G, A, s, **options).solve(y, z0=z0, rng=rng)``.
-
-    Parameters
-    ----------
-    G : ReLUGenerator
-    A : ndarray, shape (m, n)
-    y : ndarray, shape (m,)
-    s : int
-    z0, rng
-        See `LatentIHT.solve`.
-    **options
-        ``step``, ``max_iter``, ``tol``, ``starts``, ``step_growth``, ``cert_tol``: see
-        `IHTOptions`.
-
-    Returns
-    -------
-    RecoveryResult
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sdlss_theory import ReLUGenerator, gaussian_matrix, hard_threshold
-    >>> rng = np.random.default_rng(0)
-    >>> G = ReLUGenerator.random([20, 60, 120, 200], rng)
-    >>> z_true = hard_threshold(rng.standard_normal(20), 3)
-    >>> A = gaussian_matrix(100, 200, rng)
-    >>> result = latent_iht(G, A, A @ G(z_true), 3, starts=8, rng=rng)
-    >>> result.converged, result.extras["start_residuals"].shape
-    (True, (8,))
-    """
-    return LatentIHT(G, A, s, **options).solve(y, z0=z0, rng=rng)
-
-
-def latent_niht(
-    G: ReLUGenerator,
-    A: np.ndarray,
-    y: np.ndarray,
-    s: int,
-    *,
-    z0: np.ndarray | None = None,
-    rng: Any = None,
-    **options: Any,
-) -> RecoveryResult:
-    """Latent normalised IHT: ``LatentNIHT(G, A, s, **options).solve(y, z0=z0, rng=rng)``.
-
-    Parameters
-    ----------
-    G, A, y, s, z0, rng
-        As in `latent_iht`.
-    **options
-        See `NIHTOptions`.
-
-    Returns
-    -------
-    RecoveryResult
-    """
-    return LatentNIHT(G, A, s, **options).solve(y, z0=z0, rng=rng)
-
-
-def latent_gd(
-    G: ReLUGenerator,
-    A: np.ndarray,
-    y: np.ndarray,
-    *,
-    z0: np.ndarray | None = None,
-    rng: Any = None,
-    **options: Any,
-) -> RecoveryResult:
-    """Dense latent gradient descent (CSGM baseline): ``LatentGD(G, A, **options).solve(...)``.
-
-    Parameters
-    ----------
-    G, A, y, z0, rng
-        As in `latent_iht`.
-    **options
-        See `GDOptions`.
-
-    Returns
-    -------
-    RecoveryResult
-    """
-    return LatentGD(G, A, **options).solve(y, z0=z0, rng=rng)
+latent_iht = functional("latent_iht", LatentIHT, ("G", "A", "y", "s"), "Latent IHT")
+latent_niht = functional("latent_niht", LatentNIHT, ("G", "A", "y", "s"), "Latent normalised IHT")
+latent_gd = functional("latent_gd", LatentGD, ("G", "A", "y"), "Dense latent gradient descent")

@@ -11,11 +11,8 @@ import numpy as np
 
 from sdlss_theory._kernels.refit import context
 from sdlss_theory._validation import check_int, check_positive_float
-from sdlss_theory.generator import ReLUGenerator
-from sdlss_theory.projection import check_sparsity
 from sdlss_theory.solvers import stages
-from sdlss_theory.solvers._base import Solver, checked_rng, unit_interval
-from sdlss_theory.solvers._problem import Problem
+from sdlss_theory.solvers._base import LatentSolver, checked_rng, functional, unit_interval
 from sdlss_theory.solvers._result import RecoveryResult
 from sdlss_theory.solvers.stages import Beam, Plan, Refit, Row, Swaps
 
@@ -130,7 +127,7 @@ class RecoverOptions:
         )
 
 
-class LatentRecover(Solver):
+class LatentRecover(LatentSolver):
     r"""Sparse-latent recovery: greedy seeds, growth, Gauss-Newton refits, swap and beam search.
 
     Minimises :math:`f(z) = \lVert y - A G(z) \rVert_2^2` over :math:`\lVert z \rVert_0 \le s`
@@ -165,16 +162,12 @@ class LatentRecover(Solver):
 
     Parameters
     ----------
-    G : ReLUGenerator
-        The generator.
-    A : ndarray, shape (m, n)
-        The sensing matrix.
-    s : int
-        The latent sparsity, ``1 <= s <= k``.
+    G, A, s
+        As in `LatentIHT`.
     options : RecoverOptions, optional
         All options at once; keywords override its fields.
     **keywords
-        Any field of `RecoverOptions`. ``restarts=r`` (deprecated) means ``starts=seeds + r``.
+        Fields of `RecoverOptions`. ``restarts=r`` (deprecated) means ``starts=seeds + r``.
 
     Notes
     -----
@@ -199,42 +192,47 @@ class LatentRecover(Solver):
        compressive sensing under random generative priors", J. Fourier Anal. Appl. 27, 2021.
     .. [4] Y. C. Pati, R. Rezaiifar and P. S. Krishnaprasad, "Orthogonal matching pursuit",
        Asilomar 1993.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sdlss_theory import ReLUGenerator, gaussian_matrix, latent_recover, sparse_latents
+    >>> rng = np.random.default_rng(0)
+    >>> G = ReLUGenerator.random([20, 60, 120, 200], rng)
+    >>> z_true = sparse_latents(1, 20, 3, rng)[0]
+    >>> A = gaussian_matrix(40, 200, rng)
+    >>> result = latent_recover(G, A, A @ G(z_true), 3, rng=rng)
+    >>> bool(np.linalg.norm(result.z - z_true) <= 1e-6 * np.linalg.norm(z_true))
+    True
+    >>> result.certified, result.extras["origin"]
+    (True, 'seed')
     """
 
     Options = RecoverOptions
     renamed: dict = {}
     removed = ("engine", "grow_try", "htp_iters", "swap_starts", "group", "swap_rows")
 
-    def __init__(
-        self,
-        G: ReLUGenerator,
-        A: np.ndarray,
-        s: int,
-        options: RecoverOptions | None = None,
-        **keywords: Any,
-    ):
-        self.problem = Problem.from_generator(G, A)
-        k = self.problem.k
-        self.s = check_sparsity(s, k)
+    def _set_options(self, options: Any, keywords: dict[str, Any]) -> None:
+        """The options with the presets of s < k or s = k filled in, and the stage plan."""
         extra = keywords.pop("restarts", None)
-        self._set_options(options, keywords)
+        super()._set_options(options, keywords)
+        k = self.problem.k
         if extra is not None:
             warnings.warn(
                 "LatentRecover: the option 'restarts' is deprecated; use 'starts' "
                 "(restarts=r is starts=seeds + r)",
                 DeprecationWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             seeds = self.options.resolved(self.s, k).seeds
             self.options = dataclasses.replace(
                 self.options, starts=seeds + check_int(extra, "restarts", minimum=0)
             )
-        self.options = self.options.resolved(self.s, k)
-        o, preset = self.options, PRESETS["dense" if self.s == k else "sparse"]
+        self.options = o = self.options.resolved(self.s, k)
         self.plan = Plan(
             Refit(o.gn_steps, o.gn_stall, o.negate, o.tol),
             Swaps(o.max_swaps, o.n_screen, o.pair_screen, o.flips),
-            preset["group"],
+            PRESETS["dense" if self.s == k else "sparse"]["group"],
         )
 
     def starts(self, y: np.ndarray, z0, rng) -> list[Row]:
@@ -250,22 +248,12 @@ class LatentRecover(Solver):
     def solve(
         self, y: np.ndarray, *, z0: np.ndarray | None = None, rng: Any = None
     ) -> RecoveryResult:
-        """Recover z from y = A G(z).
+        """Recover z from y = A G(z), as `Solver.solve` says.
 
-        Parameters
-        ----------
-        y : ndarray, shape (m,)
-            The measurements.
-        z0 : ndarray, shape (k,) or (R, k), optional
-            Starting points (projected with P_s; grown if sparser than s).
-        rng : numpy.random.Generator or int
-            Random starts and polish restarts draw from it. Required when there are random
-            starts; without it, polish restarts draw from ``np.random.default_rng(0)`` with a
-            DeprecationWarning (``polish=0`` draws nothing).
-
-        Returns
-        -------
-        RecoveryResult
+        Rows of ``z0`` are projected with P_s (and grown if sparser than s). Random starts
+        and polish restarts draw from ``rng``: it is required where there are random
+        starts; without it, polish restarts draw from ``np.random.default_rng(0)`` with a
+        DeprecationWarning (``polish=0`` draws nothing).
         """
         o, k, s = self.options, self.problem.k, self.s
         y = self.problem.check_measurements(y)
@@ -345,45 +333,6 @@ class LatentRecover(Solver):
         )
 
 
-def latent_recover(
-    G: ReLUGenerator,
-    A: np.ndarray,
-    y: np.ndarray,
-    s: int,
-    *,
-    z0: np.ndarray | None = None,
-    rng: Any = None,
-    **options: Any,
-) -> RecoveryResult:
-    """Sparse-latent recovery: ``LatentRecover(G, A, s, **options).solve(y, z0=z0, rng=rng)``.
-
-    Parameters
-    ----------
-    G : ReLUGenerator
-    A : ndarray, shape (m, n)
-    y : ndarray, shape (m,)
-    s : int
-    z0, rng
-        See `LatentRecover.solve`.
-    **options
-        See `RecoverOptions` (and `PRESETS` for the defaults that depend on s = k).
-
-    Returns
-    -------
-    RecoveryResult
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sdlss_theory import ReLUGenerator, gaussian_matrix, sparse_latents
-    >>> rng = np.random.default_rng(0)
-    >>> G = ReLUGenerator.random([20, 60, 120, 200], rng)
-    >>> z_true = sparse_latents(1, 20, 3, rng)[0]
-    >>> A = gaussian_matrix(40, 200, rng)
-    >>> result = latent_recover(G, A, A @ G(z_true), 3, rng=rng)
-    >>> bool(np.linalg.norm(result.z - z_true) <= 1e-6 * np.linalg.norm(z_true))
-    True
-    >>> result.certified
-    True
-    """
-    return LatentRecover(G, A, s, **options).solve(y, z0=z0, rng=rng)
+latent_recover = functional(
+    "latent_recover", LatentRecover, ("G", "A", "y", "s"), "Sparse-latent recovery"
+)
