@@ -157,6 +157,18 @@ def scale_by_derivative(g, out, code):
 
 
 @jit
+def derivative(out, code):
+    """sigma'(a) at one layer output ``out = sigma(a)`` (1 for the identity)."""
+    if code == RELU:
+        return 1.0 if _relu_derivative(out) else 0.0
+    if code == SIGMOID:
+        return _sigmoid_derivative(out)
+    if code == TANH:
+        return _tanh_derivative(out)
+    return 1.0
+
+
+@jit
 def layer_weight(net, i):
     """W_i as a (n_{i+1}, n_i) view of ``net.flat`` (layers counted from 0)."""
     d = net.dims
@@ -256,11 +268,10 @@ def jacobian_columns(net, H, cols):
         if i > 0:
             t = np.dot(layer_weight(net, i), t)
         out = layer_output(H, 1, dims, i)[0]
-        scale_rows = np.ones(dims[i + 1])
-        scale_by_derivative(scale_rows, out, net.codes[i])
         for a in range(dims[i + 1]):
-            if scale_rows[a] != 1.0:
-                t[a, :] *= scale_rows[a]
+            d = derivative(out[a], net.codes[i])
+            if d != 1.0:
+                t[a, :] *= d
     return t
 
 

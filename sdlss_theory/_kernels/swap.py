@@ -145,12 +145,13 @@ def _without(S, drop1, drop2, T):
 @jit
 def _refit(ctx, T):
     """Refit ctx.cand on support T; keep it as the round's best if it lowers f. Fits y?"""
-    if not np.any(ctx.cand != 0.0):
+    cand, best_f, work = ctx.cand, ctx.best_f, ctx.work
+    if not np.any(cand != 0.0):
         return False
-    fc, _ = gauss_newton(ctx.net, ctx.y, ctx.cand, T, ctx.refit, ctx.work.Hb, ctx.work.Hc)
-    if fc < ctx.best_f[0]:
-        ctx.best_f[0] = fc
-        ctx.best_z[:] = ctx.cand
+    fc, _ = gauss_newton(ctx.net, ctx.y, cand, T, ctx.refit, work.Hb, work.Hc)
+    if fc < best_f[0]:
+        best_f[0] = fc
+        ctx.best_z[:] = cand
         ctx.best_S[: T.shape[0]] = T
         return fc <= ctx.fit_sq
     return False
@@ -182,6 +183,7 @@ def _single_moves(ctx, z, S, outside, M, cvec, screen):
     order = np.argsort(scores)
     c = np.sqrt(np.sum(z * z)) / np.sqrt(n_s)
     T = np.empty(n_s, dtype=np.int64)
+    cand = ctx.cand
     for q in range(min(screen, n_s * n_o)):
         a, l_new = order[q] // n_o, outside[order[q] % n_o]
         T[_without(S, a, -1, T)] = l_new
@@ -189,13 +191,13 @@ def _single_moves(ctx, z, S, outside, M, cvec, screen):
         for start in range(3):
             if start == 0:
                 u = linear_fit(M, cvec, T)[1]
-                ctx.cand[:] = 0.0
+                cand[:] = 0.0
                 for p in range(n_s):
-                    ctx.cand[T[p]] = u[p]
+                    cand[T[p]] = u[p]
             else:
-                ctx.cand[:] = z
-                ctx.cand[S[a]] = 0.0
-                ctx.cand[l_new] = (1.0 if start == 1 else -1.0) * c
+                cand[:] = z
+                cand[S[a]] = 0.0
+                cand[l_new] = (1.0 if start == 1 else -1.0) * c
             if _refit(ctx, T):
                 return True
     return False

@@ -111,7 +111,7 @@ class Solver(ABC):
         base = self.default_options() if options is None else options
         if not isinstance(base, self.Options):
             raise TypeError(f"options must be a {self.Options.__name__}, got {base!r}")
-        self.options = dataclasses.replace(base, **keywords)
+        self.options = dataclasses.replace(base, **keywords) if keywords else base
 
     def default_options(self) -> Any:
         """The defaults of `Options` (a solver may choose them from the problem)."""

@@ -153,7 +153,8 @@ class LatentRecover(LatentSolver):
        once when s = k), swap searches smallest residual first (`stages.run_rows`).
     4. **Beam search** (``beam``; 2 <= s < k, only if no row fits y): the ``beam`` best
        partial supports kept at every size, each grown by its ``beam_expand`` best
-       coordinates (`stages.beam_rows`); its rows then run steps 2-3.
+       coordinates (`stages.beam_rows`); its rows then run steps 2-3, with as many swap
+       searches among them as the rows of step 1 had.
     5. **Support search** (``exhaustive``; 2 <= s < k, only if no row fits y and
        C(k, s) <= ``exhaustive``): every support solved as a dense problem, as the oracle
        that knows it would be, stopping at the first that fits y (`stages.support_search`).
@@ -235,9 +236,8 @@ class LatentRecover(LatentSolver):
             PRESETS["dense" if self.s == k else "sparse"]["group"],
         )
 
-    def starts(self, y: np.ndarray, z0, rng) -> list[Row]:
+    def starts(self, ctx, z0, rng) -> list[Row]:
         """The rows of z0, then the seeds, then the random starts (P_s of each)."""
-        ctx = context(self.problem.net, y, self.plan.refit, 0.0)
         given = self.problem.check_starts(z0)
         rows = [Row.at(z, "z0") for z in self.problem.starts(self.s, 0, given, None)]
         rows += stages.seed_rows(ctx, self.options.seeds)
@@ -268,13 +268,14 @@ class LatentRecover(LatentSolver):
             )
             rng = np.random.default_rng(0)
         ctx = context(self.problem.net, y, self.plan.refit, (o.fit_tol * np.linalg.norm(y)) ** 2)
-        rows = self.starts(y, z0, rng)
+        rows = self.starts(ctx, z0, rng)
         if not rows:
             raise ValueError("no starting point: give z0, or seeds >= 1, or starts >= 1")
         stages.run_rows(ctx, rows, s, self.plan)
         if o.beam and not self._fits(ctx, rows) and 1 < s < k:
             beam = stages.beam_rows(ctx, s, Beam(o.beam, o.beam_expand))
-            stages.run_rows(ctx, beam, s, self.plan)
+            # As many swap searches among the beam's rows as the rows before them had.
+            stages.run_rows(ctx, beam, s, self.plan._replace(searches=len(rows)))
             rows += beam
         if not self._fits(ctx, rows) and 1 < s < k and comb(k, s) <= o.exhaustive:
             dense = self.plan._replace(

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sdlss_theory._kernels.beam import beam_level, zobrist_keys
-from sdlss_theory._kernels.network import objective, restrict_columns
+from sdlss_theory._kernels.network import forward, restrict_columns, workspace_size
 from sdlss_theory._kernels.refit import (
     Context,
     Refit,
@@ -79,6 +79,8 @@ class Row:
         f after each step the row took (a growth step, a refit, a swap move).
     moves : int
         Swap moves taken (support changes).
+    f0 : float or None
+        f at the start, where known without a network pass.
     """
 
     z: np.ndarray
@@ -87,6 +89,7 @@ class Row:
     f: float | None = None
     history: list[float] = field(default_factory=list)
     moves: int = 0
+    f0: float | None = None
 
     @classmethod
     def at(cls, z: np.ndarray, origin: str) -> Row:
@@ -104,11 +107,14 @@ class Plan(NamedTuple):
     swaps : Swaps
     group : int
         Rows refined before their swap searches run (see `run_rows`); 0: all of them.
+    searches : int
+        Swap searches at most in one `run_rows` (0: one per row).
     """
 
     refit: Refit
     swaps: Swaps
     group: int
+    searches: int = 0
 
 
 class Beam(NamedTuple):
@@ -126,7 +132,12 @@ def seed_rows(ctx: Context, count: int) -> list[Row]:
     exact best 1-sparse fits. A fit with t = 0 is the zero code, with an empty support.
     """
     Z, f = one_sparse_fits(ctx.net, ctx.y)
-    return [Row.at(Z[i], "seed") for i in np.argsort(f, kind="stable")[:count]]
+    k, rows = Z.shape[1], []
+    for i in np.argsort(f, kind="stable")[:count]:
+        j = i % k  # row i is the fit along +e_j (i < k) or -e_j
+        S = np.array([j] if Z[i, j] != 0.0 else [], dtype=np.int64)
+        rows.append(Row(Z[i], S, "seed", f0=float(f[i])))
+    return rows
 
 
 def random_rows(k: int, s: int, count: int, rng: np.random.Generator) -> list[Row]:
@@ -165,10 +176,12 @@ def run_rows(ctx: Context, rows: list[Row], s: int, plan: Plan) -> None:
 
     Rows are taken ``plan.group`` at a time: the group's rows are refined, then their swap
     searches run, smallest f first; then the next group. The first row that fits y ends the
-    run; the rows not reached keep the f of their start. Each row's stages do not depend on
-    the other rows, so the grouping changes how many rows run, never what a row ends at.
+    run; the rows not reached keep the f of their start. After ``plan.searches`` swap
+    searches (if not 0) the remaining rows are only refined. Each row's stages do not depend
+    on the other rows, so the grouping changes how many rows run, never what a row ends at.
     """
     group = plan.group or max(len(rows), 1)
+    budget = plan.searches or len(rows)
     for lo in range(0, len(rows), group):
         block = rows[lo : lo + group]
         for row in block:
@@ -178,6 +191,9 @@ def run_rows(ctx: Context, rows: list[Row], s: int, plan: Plan) -> None:
         if plan.swaps.moves == 0:
             continue
         for row in sorted(block, key=lambda r: r.f):
+            if budget == 0:
+                break
+            budget -= 1
             swap(ctx, row, plan.swaps)
             if row.f <= ctx.fit_sq:
                 return _leave(ctx, rows)
@@ -185,10 +201,16 @@ def run_rows(ctx: Context, rows: list[Row], s: int, plan: Plan) -> None:
 
 
 def _leave(ctx: Context, rows: list[Row]) -> None:
-    """Give the rows not reached the f of their start."""
-    for row in rows:
-        if row.f is None:
-            row.f = float(objective(ctx.net, ctx.y, row.z, ctx.work.H))
+    """Give the rows not reached the f of their start (one batched pass where unknown)."""
+    left = [row for row in rows if row.f is None]
+    unknown = [row for row in left if row.f0 is None]
+    if unknown:
+        Z = np.array([row.z for row in unknown])
+        F = forward(ctx.net, Z, np.empty(workspace_size(len(unknown), ctx.net.dims)))
+        for row, f in zip(unknown, np.sum((ctx.y - F) ** 2, axis=1), strict=True):
+            row.f0 = float(f)
+    for row in left:
+        row.f = row.f0
 
 
 def beam_rows(ctx: Context, s: int, beam: Beam) -> list[Row]:
