@@ -40,6 +40,7 @@ def beam_level(ctx, Z, S, expand, keys):
     Returns (C, CS, fC, n): the first n rows of C are the refitted candidates, CS their
     supports (sorted, one coordinate more than S's) and fC their f, in the order refitted.
     """
+    net, y, refit, work = ctx.net, ctx.y, ctx.refit, ctx.work
     n_rows, k = Z.shape
     size = S.shape[1]
     n_max = n_rows * min(expand, k - size)
@@ -52,7 +53,7 @@ def beam_level(ctx, Z, S, expand, keys):
     T = np.empty(size + 1, dtype=np.int64)
     for r in range(n_rows):
         z = Z[r]
-        objective(ctx.net, ctx.y, z, ctx.work.H)
+        objective(net, y, z, work.H)
         inside[:] = False
         for p in range(size):
             inside[S[r, p]] = True
@@ -75,7 +76,7 @@ def beam_level(ctx, Z, S, expand, keys):
             cand = C[n_c]
             for p in range(size + 1):
                 cand[T[p]] = u[p]
-            fC[n_c], _ = gauss_newton(ctx.net, ctx.y, cand, T, ctx.refit, ctx.work.Hb, ctx.work.Hc)
+            fC[n_c], _ = gauss_newton(net, y, cand, T, refit, work.Hb, work.Hc)
             CS[n_c] = T
             n_c += 1
     return C, CS, fC, n_c

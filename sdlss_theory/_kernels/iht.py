@@ -12,7 +12,9 @@ import numpy as np
 from sdlss_theory._kernels._jit import jit
 from sdlss_theory._kernels.network import (
     backward,
+    backward_arrays,
     forward,
+    forward_arrays,
     jvp,
     tiny_network,
     workspace_size,
@@ -68,6 +70,7 @@ def iht_loop(net, y, Z, beta, run, history):
     iteration t. Returns (residuals, status, n_iter); Z and beta are updated in place.
     """
     s, l2, max_iter, tol, backtrack, growth = run
+    flat, w_off, b_off, dims, codes = net
     n_rows, k = Z.shape
     m = y.shape[0]
     H = np.empty(workspace_size(n_rows, net.dims))
@@ -84,12 +87,12 @@ def iht_loop(net, y, Z, beta, run, history):
     n_iter = np.zeros(n_rows, dtype=np.int64)
     beta_first = beta.copy()
 
-    F = forward(net, Z, H)
+    F = forward_arrays(flat, w_off, b_off, dims, codes, Z, H)
     np.subtract(F, y, R)
     _row_sq_norms(R, res2)
     obj[:] = res2 + l2 * _row_sq_norms(Z, z2)
     obj_start = obj.copy()
-    backward(net, H, R, grad, work)
+    backward_arrays(flat, w_off, dims, codes, H, R, grad, work)
     grad *= 2.0
     grad += (2.0 * l2) * Z
 
@@ -99,10 +102,10 @@ def iht_loop(net, y, Z, beta, run, history):
             for j in range(k):
                 cand[r, j] = Z[r, j] - b * grad[r, j]
         hard_threshold_rows(cand, s, cand)
-        F = forward(net, cand, H)
+        F = forward_arrays(flat, w_off, b_off, dims, codes, cand, H)
         np.subtract(F, y, R)
         _row_sq_norms(R, cand_res2)
-        backward(net, H, R, new_grad, work)
+        backward_arrays(flat, w_off, dims, codes, H, R, new_grad, work)
         _row_sq_norms(cand, z2)
         n_running = 0
         for r in range(n_rows):

@@ -156,7 +156,7 @@ def scale_by_derivative(g, out, code):
         g *= _tanh_derivative(out)
 
 
-@jit
+@jit(inline="always")
 def derivative(out, code):
     """sigma'(a) at one layer output ``out = sigma(a)`` (1 for the identity)."""
     if code == RELU:
@@ -168,14 +168,17 @@ def derivative(out, code):
     return 1.0
 
 
-@jit
-def layer_weight(net, i):
-    """W_i as a (n_{i+1}, n_i) view of ``net.flat`` (layers counted from 0)."""
-    d = net.dims
-    return net.flat[net.w_off[i] : net.w_off[i] + d[i + 1] * d[i]].reshape((d[i + 1], d[i]))
+@jit(inline="always")
+def layer_weight(flat, w_off, dims, i):
+    """W_i as a (n_{i+1}, n_i) view of ``flat`` (layers counted from 0).
+
+    The passes unpack the `PackedNetwork` once and pass its arrays: a named tuple's field
+    read inside a loop is reloaded every time.
+    """
+    return flat[w_off[i] : w_off[i] + dims[i + 1] * dims[i]].reshape((dims[i + 1], dims[i]))
 
 
-@jit
+@jit(inline="always")
 def layer_output(H, n_rows, dims, i):
     """The view of ``H`` that holds layer i's output, shape (n_rows, n_{i+1})."""
     offset = 0
@@ -190,7 +193,7 @@ def workspace_size(n_rows, dims):
     return n_rows * (np.sum(dims) - dims[0])
 
 
-@jit
+@jit(inline="always")
 def output(net, H, n_rows):
     """F(z) of the last forward pass stored in H, shape (n_rows, m)."""
     return layer_output(H, n_rows, net.dims, net.dims.shape[0] - 2)
@@ -199,13 +202,20 @@ def output(net, H, n_rows):
 @jit
 def forward(net, Z, H):
     """Run the network on the rows of Z; every layer's output lands in H. Returns F(Z)."""
+    flat, w_off, b_off, dims, codes = net
+    return forward_arrays(flat, w_off, b_off, dims, codes, Z, H)
+
+
+@jit
+def forward_arrays(flat, w_off, b_off, dims, codes, Z, H):
+    """`forward` on the arrays of a `PackedNetwork` (for loops that unpack it once)."""
     n_rows = Z.shape[0]
     prev = Z
-    for i in range(net.dims.shape[0] - 1):
-        out = layer_output(H, n_rows, net.dims, i)
-        np.dot(prev, layer_weight(net, i).T, out)
-        out += net.flat[net.b_off[i] : net.b_off[i] + net.dims[i + 1]]
-        activate(out, net.codes[i])
+    for i in range(dims.shape[0] - 1):
+        out = layer_output(H, n_rows, dims, i)
+        np.dot(prev, layer_weight(flat, w_off, dims, i).T, out)
+        out += flat[b_off[i] : b_off[i] + dims[i + 1]]
+        activate(out, codes[i])
         prev = out
     return prev
 
@@ -216,15 +226,21 @@ def backward(net, H, V, grad, work):
 
     ``work`` holds at least ``2 * n_rows * max(dims)`` floats; V is not modified.
     """
-    dims = net.dims
+    flat, w_off, _, dims, codes = net
+    return backward_arrays(flat, w_off, dims, codes, H, V, grad, work)
+
+
+@jit
+def backward_arrays(flat, w_off, dims, codes, H, V, grad, work):
+    """`backward` on the arrays of a `PackedNetwork` (for loops that unpack it once)."""
     n_rows = V.shape[0]
     half = n_rows * np.max(dims)
     n_layers = dims.shape[0] - 1
     g = work[: n_rows * dims[n_layers]].reshape((n_rows, dims[n_layers]))
     g[:, :] = V
     for i in range(n_layers - 1, -1, -1):
-        scale_by_derivative(g, layer_output(H, n_rows, dims, i), net.codes[i])
-        W = layer_weight(net, i)
+        scale_by_derivative(g, layer_output(H, n_rows, dims, i), codes[i])
+        W = layer_weight(flat, w_off, dims, i)
         if i == 0:
             np.dot(g, W, grad)
         else:
@@ -239,15 +255,15 @@ def backward(net, H, V, grad, work):
 @jit
 def jvp(net, H, U, work):
     """J(z) u for each row (z, u), with H holding the forward pass; returns a view of work."""
-    dims = net.dims
+    flat, w_off, _, dims, codes = net
     n_rows = U.shape[0]
     half = n_rows * np.max(dims)
     t = U
     for i in range(dims.shape[0] - 1):
         start = half if i % 2 == 1 else 0
         nxt = work[start : start + n_rows * dims[i + 1]].reshape((n_rows, dims[i + 1]))
-        np.dot(t, layer_weight(net, i).T, nxt)
-        scale_by_derivative(nxt, layer_output(H, n_rows, dims, i), net.codes[i])
+        np.dot(t, layer_weight(flat, w_off, dims, i).T, nxt)
+        scale_by_derivative(nxt, layer_output(H, n_rows, dims, i), codes[i])
         t = nxt
     return t
 
@@ -259,17 +275,17 @@ def jacobian_columns(net, H, cols):
     J e_c for every c in cols at once: the forward-mode recursion on the matrix of unit
     vectors, started from the columns of W_1.
     """
-    dims = net.dims
-    W0 = layer_weight(net, 0)
+    flat, w_off, _, dims, codes = net
+    W0 = layer_weight(flat, w_off, dims, 0)
     t = np.empty((dims[1], cols.shape[0]))
     for c in range(cols.shape[0]):
         t[:, c] = W0[:, cols[c]]
     for i in range(dims.shape[0] - 1):
         if i > 0:
-            t = np.dot(layer_weight(net, i), t)
+            t = np.dot(layer_weight(flat, w_off, dims, i), t)
         out = layer_output(H, 1, dims, i)[0]
         for a in range(dims[i + 1]):
-            d = derivative(out[a], net.codes[i])
+            d = derivative(out[a], codes[i])
             if d != 1.0:
                 t[a, :] *= d
     return t

@@ -131,7 +131,7 @@ def single_add_scores(M, c, R, cands, out):
         out[a] = -(base + q[a] * q[a] / max(C[a, a], 1e-12 * M[cands[a], cands[a]], 1e-300))
 
 
-@jit
+@jit(inline="always")
 def _without(S, drop1, drop2, T):
     """T[:n] <- S without its entries at positions drop1 and drop2 (-1: none); returns n."""
     n = 0
@@ -146,13 +146,19 @@ def _without(S, drop1, drop2, T):
 def _refit(ctx, T):
     """Refit ctx.cand on support T; keep it as the round's best if it lowers f. Fits y?"""
     cand, best_f, work = ctx.cand, ctx.best_f, ctx.work
-    if not np.any(cand != 0.0):
+    nonzero = False  # cand is zero off T: a candidate that is zero on T is skipped
+    for p in range(T.shape[0]):
+        if cand[T[p]] != 0.0:
+            nonzero = True
+            break
+    if not nonzero:
         return False
     fc, _ = gauss_newton(ctx.net, ctx.y, cand, T, ctx.refit, work.Hb, work.Hc)
     if fc < best_f[0]:
         best_f[0] = fc
-        ctx.best_z[:] = cand
-        ctx.best_S[: T.shape[0]] = T
+        best_z, best_S = ctx.best_z, ctx.best_S
+        best_z[:] = cand
+        best_S[: T.shape[0]] = T
         return fc <= ctx.fit_sq
     return False
 
@@ -161,11 +167,12 @@ def _refit(ctx, T):
 def _flip_moves(ctx, z, S):
     """For each j in S: z_j <- -z_j, then z_j <- -sign(z_j) c, each refitted. Fits y?"""
     c = np.sqrt(np.sum(z * z)) / np.sqrt(S.shape[0])
+    cand = ctx.cand
     for a in range(S.shape[0]):
         j = S[a]
         for start in range(2):
-            ctx.cand[:] = z
-            ctx.cand[j] = -z[j] if start == 0 else (-1.0 if z[j] > 0.0 else 1.0) * c
+            cand[:] = z
+            cand[j] = -z[j] if start == 0 else (-1.0 if z[j] > 0.0 else 1.0) * c
             if _refit(ctx, S):
                 return True
     return False
@@ -228,20 +235,23 @@ def _pair_moves(ctx, S, outside, M, cvec, pairs):
                     det = max(c11 * c22 - c12 * c12, 1e-300)
                     gain = c22 * qv[o1] ** 2 - 2.0 * c12 * qv[o1] * qv[o2] + c11 * qv[o2] ** 2
                     scores[idx] = -(base + gain / det)
-                    moves[idx, 0], moves[idx, 1] = a1, a2
-                    moves[idx, 2], moves[idx, 3] = o1, o2
+                    moves[idx, 0] = a1
+                    moves[idx, 1] = a2
+                    moves[idx, 2] = o1
+                    moves[idx, 3] = o2
                     idx += 1
     order = np.argsort(scores)
     T = np.empty(n_s, dtype=np.int64)
+    cand = ctx.cand
     for q in range(min(pairs, total)):
         move = moves[order[q]]
         n = _without(S, move[0], move[1], T)
         T[n], T[n + 1] = outside[move[2]], outside[move[3]]
         T.sort()
         u = linear_fit(M, cvec, T)[1]
-        ctx.cand[:] = 0.0
+        cand[:] = 0.0
         for p in range(n_s):
-            ctx.cand[T[p]] = u[p]
+            cand[T[p]] = u[p]
         if _refit(ctx, T):
             return True
     return False
@@ -255,30 +265,40 @@ def swap_search(ctx, z, S, swaps, trace):
     lowers f by more than MIN_GAIN relatively. ``trace[i]`` receives f after the i-th
     accepted move. Returns (f, accepted moves); ctx.work.H holds the pass of z.
     """
-    net, y = ctx.net, ctx.y
+    # Named tuples unpacked once: their fields read in a loop cost a reload each time.
+    net, y, fit_sq, work, best_f, best_z, best_S = (
+        ctx.net,
+        ctx.y,
+        ctx.fit_sq,
+        ctx.work,
+        ctx.best_f,
+        ctx.best_z,
+        ctx.best_S,
+    )
+    moves, screen, pairs, flips = swaps
     k, n_s = z.shape[0], S.shape[0]
     y_sq = np.sum(y * y)
-    f = objective(net, y, z, ctx.work.H)
+    f = objective(net, y, z, work.H)
     n_moves = 0
     inside = np.zeros(k, dtype=np.bool_)
-    for _ in range(swaps.moves):
-        if f <= max(ctx.fit_sq, 1e-30 * y_sq) or n_s == 0 or (n_s == k and not swaps.flips):
+    for _ in range(moves):
+        if f <= max(fit_sq, 1e-30 * y_sq) or n_s == 0 or (n_s == k and not flips):
             break
         inside[:] = False
         for a in range(n_s):
             inside[S[a]] = True
         outside = np.flatnonzero(~inside)
         M, cvec = linearisation(ctx, z)
-        ctx.best_f[0] = f
-        fitted = swaps.flips and _flip_moves(ctx, z, S)
+        best_f[0] = f
+        fitted = flips and _flip_moves(ctx, z, S)
         if not fitted and outside.shape[0] > 0:
-            fitted = _single_moves(ctx, z, S, outside, M, cvec, swaps.screen)
-        if not fitted and ctx.best_f[0] >= f * (1.0 - MIN_GAIN) and swaps.pairs > 0:
-            _pair_moves(ctx, S, outside, M, cvec, swaps.pairs)
-        if ctx.best_f[0] < f * (1.0 - MIN_GAIN):
-            z[:] = ctx.best_z
-            S[:] = ctx.best_S[:n_s]
-            f = objective(net, y, z, ctx.work.H)
+            fitted = _single_moves(ctx, z, S, outside, M, cvec, screen)
+        if not fitted and best_f[0] >= f * (1.0 - MIN_GAIN) and pairs > 0:
+            _pair_moves(ctx, S, outside, M, cvec, pairs)
+        if best_f[0] < f * (1.0 - MIN_GAIN):
+            z[:] = best_z
+            S[:] = best_S[:n_s]
+            f = objective(net, y, z, work.H)
             trace[n_moves] = f
             n_moves += 1
         else:

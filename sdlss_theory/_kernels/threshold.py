@@ -69,6 +69,19 @@ def grow_support(inside, score, s, out):
     of one greedy growth step (s = |inside| + 1).
     """
     k = score.shape[0]
+    n_in = 0
+    for j in range(k):
+        out[j] = 1.0 if inside[j] else 0.0
+        n_in += inside[j]
+    if s - n_in == 1:
+        # One entry joins (a greedy growth step): the first of largest |score| outside.
+        best, best_j = -1.0, -1
+        for j in range(k):
+            if not inside[j] and abs(score[j]) > best:
+                best, best_j = abs(score[j]), j
+        if best_j >= 0:
+            out[best_j] = 1.0
+        return out
     rank = np.empty((1, k))
     top = 0.0
     for j in range(k):

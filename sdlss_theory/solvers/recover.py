@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import warnings
 from math import comb
@@ -118,13 +119,15 @@ class RecoverOptions:
         starts = self.starts if self.starts is not None else seeds + preset["random_starts"]
         if starts < seeds:
             raise ValueError(f"starts ({starts}) must be at least seeds ({seeds})")
-        return dataclasses.replace(
-            self,
-            seeds=seeds,
-            starts=starts,
-            gn_stall=preset["gn_stall"] if self.gn_stall is None else self.gn_stall,
-            flips=preset["flips"] if self.flips is None else self.flips,
-        )
+        resolved = copy.copy(self)  # every value below is checked: no second validation
+        for name, value in (
+            ("seeds", seeds),
+            ("starts", starts),
+            ("gn_stall", preset["gn_stall"] if self.gn_stall is None else self.gn_stall),
+            ("flips", preset["flips"] if self.flips is None else self.flips),
+        ):
+            object.__setattr__(resolved, name, value)
+        return resolved
 
 
 class LatentRecover(LatentSolver):

@@ -32,14 +32,8 @@ import numpy as np
 
 from sdlss_theory._kernels.beam import beam_level, zobrist_keys
 from sdlss_theory._kernels.network import forward, restrict_columns, workspace_size
-from sdlss_theory._kernels.refit import (
-    Context,
-    Refit,
-    context,
-    gauss_newton,
-    grow,
-    one_sparse_fits,
-)
+from sdlss_theory._kernels.refit import Context, Refit, context, one_sparse_fits
+from sdlss_theory._kernels.refit import refine as refine_row
 from sdlss_theory._kernels.swap import Swaps, swap_search
 from sdlss_theory.projection import hard_threshold
 
@@ -132,12 +126,13 @@ def seed_rows(ctx: Context, count: int) -> list[Row]:
     exact best 1-sparse fits. A fit with t = 0 is the zero code, with an empty support.
     """
     Z, f = one_sparse_fits(ctx.net, ctx.y)
-    k, rows = Z.shape[1], []
-    for i in np.argsort(f, kind="stable")[:count]:
-        j = i % k  # row i is the fit along +e_j (i < k) or -e_j
-        S = np.array([j] if Z[i, j] != 0.0 else [], dtype=np.int64)
-        rows.append(Row(Z[i], S, "seed", f0=float(f[i])))
-    return rows
+    k = Z.shape[1]
+    # Row i is the fit along +e_j (i < k) or -e_j, j = i mod k: one support array per row.
+    supports = (np.arange(2 * k, dtype=np.int64) % k).reshape(-1, 1)
+    return [
+        Row(Z[i], supports[i] if Z[i, i % k] != 0.0 else supports[i, :0], "seed", f0=float(f[i]))
+        for i in np.argsort(f, kind="stable")[:count]
+    ]
 
 
 def random_rows(k: int, s: int, count: int, rng: np.random.Generator) -> list[Row]:
@@ -149,17 +144,16 @@ def random_rows(k: int, s: int, count: int, rng: np.random.Generator) -> list[Ro
 
 
 def refine(ctx: Context, row: Row, s: int) -> None:
-    """Growth to s coordinates (`grow`, if the row has fewer) and a Gauss-Newton refit."""
-    if row.S.size < s:
-        S = np.zeros(s, dtype=np.int64)
-        S[: row.S.size] = row.S
-        trace = np.empty(s)
-        _, n_added = grow(ctx, row.z, S, row.S.size, trace)
+    """Growth to s coordinates (if the row has fewer) and a Gauss-Newton refit (`refine_row`)."""
+    size = row.S.size
+    if size < s:
+        S = np.empty(s, dtype=np.int64)
+        S[:size] = row.S
         row.S = S
-        row.history += trace[:n_added].tolist()
-    f, _ = gauss_newton(ctx.net, ctx.y, row.z, row.S, ctx.refit, ctx.work.H, ctx.work.Hc)
-    row.f = float(f)
-    row.history.append(row.f)
+    trace = np.empty(s - size + 1)
+    n = refine_row(ctx, row.z, row.S, size, trace)
+    row.f = float(trace[n - 1])
+    row.history += trace[:n].tolist()
 
 
 def swap(ctx: Context, row: Row, swaps: Swaps) -> None:
