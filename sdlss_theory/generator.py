@@ -213,9 +213,9 @@ class ReLUGenerator:
             raise ValueError(
                 f"A must have shape (m, {self.n}) to follow G (n={self.n}), got {A.shape}"
             )
-        if self.output == "linear":
-            F = self.premultiply(A)
-            return pack_network(F.weights, F.biases, [*relu, output])
+        if self.output == "linear":  # the layers of `premultiply`, not checked again
+            weights = [*self.weights[:-1], A @ self.weights[-1]]
+            return pack_network(weights, [*self.biases[:-1], A @ self.biases[-1]], [*relu, output])
         linear = ACTIVATIONS["linear"].code
         weights, biases = [*self.weights, A], [*self.biases, np.zeros(A.shape[0])]
         return pack_network(weights, biases, [*relu, output, linear])

@@ -149,14 +149,16 @@ class Problem:
             return 1.0 / (2.0 * np.where(lam > 0, lam, 1.0))
         return np.full(Z.shape[0], float(step))
 
-    def certificate(self, y, z, S, *, l2: float = 0.0, cert_tol: float) -> tuple[bool, float]:
+    def certificate(
+        self, y, z, S, *, l2: float = 0.0, cert_tol: float, work=None
+    ) -> tuple[bool, float]:
         """(stationary, ||(grad f)_S||): is z a stationary point of f on its support S?
 
         f(z) = ||y - F(z)||^2 + l2 ||z||^2; stationary when
         ||(grad f(z))_S|| <= 2 cert_tol ||J_S||_F ||y||, the gradient a rounding-level
         fraction of its natural scale.
         """
-        work = network.row_work(self.net)
+        work = network.row_work(self.net) if work is None else work
         S = np.asarray(S, dtype=np.int64)
         norm, scale = support_gradient(self.net, y, np.ascontiguousarray(z), S, float(l2), work)
         return bool(norm <= 2.0 * cert_tol * scale * np.linalg.norm(y)), float(norm)

@@ -275,37 +275,34 @@ class LatentRecover(LatentSolver):
         if not rows:
             raise ValueError("no starting point: give z0, or seeds >= 1, or starts >= 1")
         stages.run_rows(ctx, rows, s, self.plan)
-        if o.beam and not self._fits(ctx, rows) and 1 < s < k:
+        best, sparse = min(rows, key=_residual), 1 < s < k
+        if o.beam and best.f > ctx.fit_sq and sparse:
             beam = stages.beam_rows(ctx, s, Beam(o.beam, o.beam_expand))
             # As many swap searches among the beam's rows as the rows before them had.
             stages.run_rows(ctx, beam, s, self.plan._replace(searches=len(rows)))
             rows += beam
-        if not self._fits(ctx, rows) and 1 < s < k and comb(k, s) <= o.exhaustive:
+            best = min(rows, key=_residual)
+        if best.f > ctx.fit_sq and sparse and comb(k, s) <= o.exhaustive:
             dense = self.plan._replace(
                 refit=self.plan.refit._replace(stall=1.0),
                 swaps=Swaps(o.max_swaps, 1, 0, True),
                 group=0,
             )
             rows.append(stages.support_search(ctx, s, dense))
-        best = min(rows, key=lambda r: r.f)
-        if o.polish and not self._fits(ctx, rows):
+            best = min(best, rows[-1], key=_residual)
+        if o.polish and best.f > ctx.fit_sq:
             polish = stages.polish_rows(best, o.polish, rng)
-            stages.run_rows(
-                ctx, polish, best.S.size, self.plan._replace(swaps=Swaps(0, 1, 0, False))
-            )
+            plan = self.plan._replace(swaps=Swaps(0, 1, 0, False))
+            stages.run_rows(ctx, polish, best.S.size, plan)
             rows += polish
         return self._result(ctx, rows)
-
-    @staticmethod
-    def _fits(ctx, rows: list[Row]) -> bool:
-        return min(row.f for row in rows) <= ctx.fit_sq
 
     def _result(self, ctx, rows: list[Row]) -> RecoveryResult:
         f = np.array([max(row.f, 0.0) for row in rows])
         best = int(np.argmin(f))
         row = rows[best]
         stationary, grad_norm = self.problem.certificate(
-            ctx.y, row.z, row.S, cert_tol=self.options.cert_tol
+            ctx.y, row.z, row.S, cert_tol=self.options.cert_tol, work=ctx.work
         )
         fitted = f[best] <= ctx.fit_sq
         if stationary:
@@ -335,6 +332,10 @@ class LatentRecover(LatentSolver):
                 "gradient_norm": grad_norm,
             },
         )
+
+
+def _residual(row: Row) -> float:
+    return row.f
 
 
 latent_recover = functional(

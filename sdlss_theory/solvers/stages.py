@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """A starting point moving through the stages.
 
