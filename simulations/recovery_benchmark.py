@@ -98,7 +98,7 @@ CONFIGURATIONS: dict[str, tuple[str, Callable]] = {
     "no_stall": ("latent_recover, gn_stall=1", _recover(gn_stall=1.0)),
     "stall": ("latent_recover, gn_stall=0.5", _recover(gn_stall=0.5)),
     "no_flips": ("latent_recover, flips=False", _recover(flips=False)),
-    "no_polish": ("latent_recover, polish=0", _recover(polish=0)),
+    "polish_8": ("latent_recover, polish=8", _recover(polish=8)),
     "seeds_5": ("latent_recover, seeds=5", _recover(seeds=5)),
     "random_starts": ("latent_recover, seeds=0, starts=5", _recover(seeds=0, starts=5)),
     "latent_iht": ("latent_iht, 5 starts, 1000 iterations", _iterative(latent_iht)),
@@ -332,11 +332,6 @@ def transition_points(summary: Mapping[str, np.ndarray]) -> dict[tuple, dict]:
     return points
 
 
-def _merge(paths: Sequence[Path]) -> dict[str, np.ndarray]:
-    parts = [read_summary_csv(p) for p in paths]
-    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-
-
 def _point(p: dict, key: str = "m50") -> str:
     """An m_50 for a table: the number, or "< m_min" / "> m_max" outside the grid."""
     value = p[key]
@@ -414,23 +409,29 @@ def _counts_table(summary: Mapping[str, np.ndarray], section: str) -> str:
 
 
 def tables(paths: Sequence[Path]) -> dict[str, str]:
-    """Markdown tables of stored summaries (``summary.csv`` paths), by name.
+    """Markdown tables of stored summaries (``summary.csv`` files), by name.
 
-    ``transition`` (oracle m_50 and the default's ratios per (depth, s)), ``stages``
-    (every configuration's m_50 / oracle), ``square`` and ``dense`` (counts per cell);
-    a table appears when its section and configurations are in the summaries.
+    Each file gives the tables its rows allow: ``transition`` (the oracle's m_50 and the
+    default's ratios per (depth, s)) from a transition run of the default and the oracle
+    only; ``stages`` (every configuration's m_50 over the oracle's of the same run) from a
+    transition run of more configurations; ``square`` and ``dense`` (counts per cell).
     """
-    summary = _merge(paths)
-    out = {}
-    points = transition_points(summary)
-    configurations = {c for c, _, _ in points}
-    if {"default", "oracle"} <= configurations:
-        out["transition"] = _transition_table(points)
-    if "oracle" in configurations and len(configurations) > 2:
-        out["stages"] = _stages_table(points)
-    for section in ("square", "dense"):
-        if _select(summary, section=section).any():
-            out[section] = _counts_table(summary, section)
+    out: dict[str, str] = {}
+    for path in paths:
+        summary = read_summary_csv(path)
+        points = transition_points(summary)
+        configurations = {c for c, _, _ in points}
+        found = {}
+        if configurations == {"default", "oracle"}:
+            found["transition"] = _transition_table(points)
+        elif "oracle" in configurations and len(configurations) > 2:
+            found["stages"] = _stages_table(points)
+        for section in ("square", "dense"):
+            if _select(summary, section=section).any():
+                found[section] = _counts_table(summary, section)
+        for name in found.keys() & out.keys():
+            raise ValueError(f"two summaries give the {name!r} table: keep one")
+        out.update(found)
     return out
 
 

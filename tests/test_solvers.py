@@ -404,14 +404,18 @@ def test_a_solver_that_draws_refuses_a_missing_rng_up_front(problem):
     np.testing.assert_array_equal(a.z, b.z)
 
 
-def test_latent_recover_without_rng_warns_up_front_even_on_easy_problems(problem):
+def test_latent_recover_draws_only_where_its_options_say_so(problem):
     G, A, _, y = problem
-    with pytest.warns(DeprecationWarning, match="without rng"):
-        r = latent_recover(G, A, y, 3)
-    assert r.certified
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        latent_recover(G, A, y, 3, polish=0)  # draws nothing: no rng needed
+        r = latent_recover(G, A, y, 3)  # seeds only: nothing to draw, no rng needed
+    assert r.certified
+    for options in (dict(polish=2), dict(starts=G.k * 2 + 1)):
+        with pytest.raises(ValueError, match="rng is required"):
+            latent_recover(G, A, y, 3, **options)
+    a = latent_recover(G, A, y, 3, polish=2, fit_tol=0.0, rng=3)
+    b = latent_recover(G, A, y, 3, polish=2, fit_tol=0.0, rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(a.z, b.z)
 
 
 def test_renamed_and_removed_options_still_work_with_a_warning(problem):

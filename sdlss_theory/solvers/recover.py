@@ -70,7 +70,8 @@ class RecoverOptions:
         A row with residual at most fit_tol ||y|| fits y and ends the search. With noise of
         norm eps, ``fit_tol = eps / ||y||`` stops at the discrepancy level; 0 runs every row.
     polish : int
-        Random restarts on the best row's support where no row fits y (0: none).
+        Random restarts on the best row's support where no row fits y (0: none; why that
+        is the default: docs/solvers.md, "Defaults, and why").
     cert_tol : float
         Tolerance of the stationarity certificate (`RecoveryResult.certified`).
     """
@@ -89,7 +90,7 @@ class RecoverOptions:
     beam_expand: int = 8
     exhaustive: int = 2000
     fit_tol: float = 1e-10
-    polish: int = 8
+    polish: int = 0
     cert_tol: float = 1e-6
 
     def __post_init__(self) -> None:
@@ -254,22 +255,14 @@ class LatentRecover(LatentSolver):
         """Recover z from y = A G(z), as `Solver.solve` says.
 
         Rows of ``z0`` are projected with P_s (and grown if sparser than s). Random starts
-        and polish restarts draw from ``rng``: it is required where there are random
-        starts; without it, polish restarts draw from ``np.random.default_rng(0)`` with a
-        DeprecationWarning (``polish=0`` draws nothing).
+        and polish restarts draw from ``rng``, which is required (a missing one refused up
+        front) when the options give either; the defaults for s < k draw nothing.
         """
         o, k, s = self.options, self.problem.k, self.s
         y = self.problem.check_measurements(y)
         n_given = self.problem.check_starts(z0).shape[0]
-        rng = checked_rng(rng, o.starts > n_given + o.seeds, "draw random starting points")
-        if rng is None and o.polish:
-            warnings.warn(
-                "latent_recover without rng is deprecated: polish restarts (polish="
-                f"{o.polish}) draw from np.random.default_rng(0); pass rng= or polish=0",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            rng = np.random.default_rng(0)
+        draws = o.starts > n_given + o.seeds or o.polish > 0
+        rng = checked_rng(rng, draws, "draw random starts or polish restarts")
         ctx = context(self.problem.net, y, self.plan.refit, (o.fit_tol * np.linalg.norm(y)) ** 2)
         rows = self.starts(ctx, z0, rng)
         if not rows:
