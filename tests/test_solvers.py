@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from autograd import grad
 from scipy.optimize import linprog
+from test_stages import hard_problem
 
 from sdlss_theory import (
     LatentGD,
@@ -306,15 +307,6 @@ def test_measurements_whose_norm_overflows_are_refused(solver):
 # --------------------------------------------------------------------- one contract
 
 
-def _hard_recovery_problem():
-    # Few measurements: the seeds need growth and swaps, and several do not fit y.
-    rng = np.random.default_rng(53)
-    G = ReLUGenerator.random([12, 30, 60], rng)
-    A = gaussian_matrix(9, 60, rng)
-    z_true = hard_threshold(rng.standard_normal(12), 4)
-    return G, A, z_true, A @ G(z_true)
-
-
 def _solvers(G, A):
     """Every solver class, built on the same problem."""
     return [
@@ -527,7 +519,7 @@ def test_latent_recover_dense_recovers_an_expansive_network():
 def test_pair_moves_never_make_a_recovery_worse():
     # Pair moves only run where no one-element swap improves, so each row ends at least as
     # low as without them (fit_tol = 0: every row runs to the end).
-    G, A, _, y = _hard_recovery_problem()
+    G, A, _, y = hard_problem()
     kw = dict(fit_tol=0.0, polish=0, beam=0, exhaustive=0)
     without = latent_recover(G, A, y, 4, pair_screen=0, **kw).extras["start_residuals"]
     with_pairs = latent_recover(G, A, y, 4, pair_screen=16, **kw).extras["start_residuals"]
@@ -535,7 +527,7 @@ def test_pair_moves_never_make_a_recovery_worse():
 
 
 def test_later_stages_run_only_where_no_row_fits_and_add_rows():
-    G, A, _, y_clean = _hard_recovery_problem()
+    G, A, _, y_clean = hard_problem()
     for noise in (0.0, 0.05):
         y = y_clean + noise * np.random.default_rng(41).standard_normal(y_clean.size)
         fit = 1e-10 * np.linalg.norm(y)

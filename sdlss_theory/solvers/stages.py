@@ -54,6 +54,32 @@ __all__ = [
 ]
 
 
+class Plan(NamedTuple):
+    """How `run_rows` runs rows: their refit, their swap search, how many at a time.
+
+    Attributes
+    ----------
+    refit : Refit
+    swaps : Swaps
+    group : int
+        Rows refined before their swap searches run (see `run_rows`); 0: all of them.
+    searches : int
+        Swap searches at most in one `run_rows` (0: one per row).
+    """
+
+    refit: Refit
+    swaps: Swaps
+    group: int
+    searches: int = 0
+
+
+class Beam(NamedTuple):
+    """Options of `beam_rows`: rows kept per size and coordinates tried per kept row."""
+
+    width: int
+    expand: int
+
+
 @dataclass(slots=True)
 class Row:
     """A starting point moving through the stages.
@@ -90,32 +116,6 @@ class Row:
         """A row whose support is the non-zero entries of z (a start given as a vector)."""
         z = np.ascontiguousarray(z, dtype=np.float64).copy()
         return cls(z, np.flatnonzero(z).astype(np.int64), origin)
-
-
-class Plan(NamedTuple):
-    """How `run_rows` runs rows: their refit, their swap search, how many at a time.
-
-    Attributes
-    ----------
-    refit : Refit
-    swaps : Swaps
-    group : int
-        Rows refined before their swap searches run (see `run_rows`); 0: all of them.
-    searches : int
-        Swap searches at most in one `run_rows` (0: one per row).
-    """
-
-    refit: Refit
-    swaps: Swaps
-    group: int
-    searches: int = 0
-
-
-class Beam(NamedTuple):
-    """Options of `beam_rows`: rows kept per size and coordinates tried per kept row."""
-
-    width: int
-    expand: int
 
 
 def seed_rows(ctx: Context, count: int) -> list[Row]:
