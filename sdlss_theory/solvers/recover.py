@@ -220,6 +220,8 @@ class LatentRecover(LatentSolver):
     def _set_options(self, options: Any, keywords: dict[str, Any]) -> None:
         """The options with the presets of s < k or s = k filled in, and the stage plan."""
         extra = keywords.pop("restarts", None)
+        if extra is not None and "starts" in keywords:
+            raise TypeError("LatentRecover: give 'starts' or its old name 'restarts', not both")
         super()._set_options(options, keywords)
         k = self.problem.k
         if extra is not None:
