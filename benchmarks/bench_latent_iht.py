@@ -5,13 +5,12 @@ The update being timed (SDLSS, Killedar et al. 2021) is
     z <- P_s( z - beta * grad_z ||y - A G(z)||^2 ),   grad = 2 J_G(z)^T A^T (A G(z) - y),
 
 with a fixed step beta, tol=0 and a fixed number of iterations, from one starting point
-(one restart), so every implementation does exactly the same work. Implementations:
+(one start), so every implementation does exactly the same work. Implementations:
 
-- ``sdlss[numba]``: ``LatentIHT(G, A, s, step=beta, tol=0, max_iter=T, engine="numba")``,
-  built once per problem (building it folds A into the last layer, A W_d, a one-time cost
-  that is printed separately), then ``.solve(y, z0=z0)``: the numba kernel
-  ``sdlss_theory._kernels.latent.iht_loop``.
-- ``sdlss[numpy]``: the same loop's Python source (``engine="numpy"``), for information.
+- ``sdlss``: ``LatentIHT(G, A, s, step=beta, tol=0, max_iter=T)``, built once per problem
+  (building it folds A into the last layer, A W_d, a one-time cost that is printed
+  separately), then ``.solve(y, z0=z0)``: the numba kernel
+  ``sdlss_theory._kernels.iht.iht_loop``.
 - ``numpy``: a plain, straightforward NumPy implementation written here, the one a competent
   researcher would write: forward through G's layers, then A applied to G(z), backward
   through the ReLU masks (A^T, then W_d^T, ...), P_s by ``argpartition``. It works on G and
@@ -27,8 +26,8 @@ against the references measured in the same run. ``--clock cpu`` (with
 ``--blas-threads 1``) times CPU time instead of wall time, which other processes'
 load does not inflate.
 
-A second measurement advances R restarts together (the library batches them: every
-iteration is a GEMM) and compares with R sequential single-restart solves.
+A second measurement advances R starts together (the library batches them: every
+iteration is a GEMM) and compares with R sequential single-start solves.
 
 Usage::
 
@@ -50,10 +49,14 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import autograd
 import autograd.numpy as anp
 import numpy as np
+
+# Measure the source tree this script belongs to, not whatever sdlss_theory is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SIZES = {
     # name: (k, hidden widths, n, m, s)
@@ -167,19 +170,17 @@ def make_autograd_iht(G, A, y, s, beta):
     return iht_runner(autograd.grad(loss), s, beta)
 
 
-def make_library_iht(G, A, s, beta, n_iter, engine, restarts=1):
+def make_library_iht(G, A, s, beta, n_iter, starts=1):
     """The library's solver object (built once; the fold of A happens here) and a runner."""
     from sdlss_theory import LatentIHT
 
-    solver = LatentIHT(
-        G, A, s, step=beta, max_iter=n_iter, tol=0.0, restarts=restarts, engine=engine
-    )
+    solver = LatentIHT(G, A, s, step=beta, max_iter=n_iter, tol=0.0, starts=starts)
 
     def run(y, z0):
         result = solver.solve(y, z0=z0)
         if result.n_iter != n_iter:
             raise RuntimeError(
-                f"{engine}: stopped after {result.n_iter} of {n_iter} iterations "
+                f"sdlss: stopped after {result.n_iter} of {n_iter} iterations "
                 f"({result.message}); the timing would not be per iteration"
             )
         return result
@@ -196,9 +197,8 @@ def check_same_iterates(P: Problem) -> float:
     for t in CHECK_ITERS:
         ref = np_run(P.z0, t)
         others = {"autograd": ag_run(P.z0, t)}
-        for engine in ("numba", "numpy"):
-            _, run = make_library_iht(P.G, P.A, P.s, P.beta, t, engine)
-            others[f"sdlss[{engine}]"] = run(P.y, P.z0).z
+        _, run = make_library_iht(P.G, P.A, P.s, P.beta, t)
+        others["sdlss"] = run(P.y, P.z0).z
         scale = max(np.linalg.norm(ref), 1e-300)
         for name, z in others.items():
             gap = np.linalg.norm(z - ref) / scale
@@ -210,11 +210,13 @@ def check_same_iterates(P: Problem) -> float:
                 )
     # Batched restarts advance each row exactly as a single run would.
     t = CHECK_ITERS[-1]
-    _, run_b = make_library_iht(P.G, P.A, P.s, P.beta, t, "numba", restarts=len(P.Z0))
+    _, run_b = make_library_iht(P.G, P.A, P.s, P.beta, t, starts=len(P.Z0))
     ref = np_run(P.Z0, t)
     res = run_b(P.y, P.Z0)
     # The result keeps only the best restart: compare that row.
-    gap = np.linalg.norm(res.z - ref[res.restart]) / max(np.linalg.norm(ref[res.restart]), 1e-300)
+    gap = np.linalg.norm(res.z - ref[res.extras["start"]]) / max(
+        np.linalg.norm(ref[res.extras["start"]]), 1e-300
+    )
     worst = max(worst, gap)
     if not gap <= CHECK_RTOL:
         raise AssertionError(f"{P.name}: batched restart {res.restart} differs by {gap:.3e}")
@@ -276,31 +278,26 @@ def _timed(call) -> float:
     return CLOCK() - t0
 
 
-def bench_single(P: Problem, target: float, repeat: int, inner: int, include_py: bool) -> dict:
+def bench_single(P: Problem, target: float, repeat: int, inner: int) -> dict:
     """Per-iteration times; each implementation does as many iterations per call as fit
     in about `target` seconds, so every timed call lasts about as long (a call much shorter
     than the scheduler's time slice would dodge the load that a longer one absorbs)."""
     np_run = make_numpy_iht(P.G, P.A, P.y, P.s, P.beta)
     ag_run = make_autograd_iht(P.G, P.A, P.y, P.s, P.beta)
 
-    def library(engine):
-        def make(n_iter):
-            _, run = make_library_iht(P.G, P.A, P.s, P.beta, n_iter, engine)
-            return lambda: run(P.y, P.z0)
-
-        return make
+    def library(n_iter):
+        _, run = make_library_iht(P.G, P.A, P.s, P.beta, n_iter)
+        return lambda: run(P.y, P.z0)
 
     makers = {
-        "sdlss[numba]": library("numba"),
+        "sdlss": library,
         "numpy": lambda t: lambda: np_run(P.z0, t),
         "autograd": lambda t: lambda: ag_run(P.z0, t),
     }
-    if include_py:
-        makers["sdlss[numpy]"] = library("numpy")
     iters = {name: calibrate(make, target) for name, make in makers.items()}
     calls = {name: make(iters[name]) for name, make in makers.items()}
     t0 = time.perf_counter()
-    make_library_iht(P.G, P.A, P.s, P.beta, 10, "numba")
+    make_library_iht(P.G, P.A, P.s, P.beta, 10)
     t_setup = time.perf_counter() - t0
     for call in calls.values():
         call()
@@ -309,11 +306,10 @@ def bench_single(P: Problem, target: float, repeat: int, inner: int, include_py:
     return {"per_iter": per_iter, "iters": iters, "setup": t_setup}
 
 
-def bench_batched(P: Problem, n_iter: int, repeat: int, inner: int, include_py: bool) -> dict:
+def bench_batched(P: Problem, n_iter: int, repeat: int, inner: int) -> dict:
     R = len(P.Z0)
-    _, lib_batch = make_library_iht(P.G, P.A, P.s, P.beta, n_iter, "numba", restarts=R)
-    _, lib_batch_py = make_library_iht(P.G, P.A, P.s, P.beta, n_iter, "numpy", restarts=R)
-    _, lib_single = make_library_iht(P.G, P.A, P.s, P.beta, n_iter, "numba")
+    _, lib_batch = make_library_iht(P.G, P.A, P.s, P.beta, n_iter, starts=R)
+    _, lib_single = make_library_iht(P.G, P.A, P.s, P.beta, n_iter)
     np_run = make_numpy_iht(P.G, P.A, P.y, P.s, P.beta)
 
     def sequential():
@@ -325,13 +321,11 @@ def bench_batched(P: Problem, n_iter: int, repeat: int, inner: int, include_py: 
             np_run(P.Z0[r], n_iter)
 
     calls = {
-        "sdlss[numba] batched": lambda: lib_batch(P.y, P.Z0),
-        "sdlss[numba] sequential": sequential,
+        "sdlss batched": lambda: lib_batch(P.y, P.Z0),
+        "sdlss sequential": sequential,
         "numpy batched": lambda: np_run(P.Z0, n_iter),
         "numpy sequential": np_sequential,
     }
-    if include_py:
-        calls["sdlss[numpy] batched"] = lambda: lib_batch_py(P.y, P.Z0)
     for call in calls.values():
         call()
     raw = time_interleaved(calls, repeat, inner)
@@ -395,7 +389,7 @@ def report_single(P: Problem, res: dict) -> list:
     best = {name: summarise(rounds)[0] for name, rounds in per.items()}
     print(
         f"\n== {P.name}: k={k}, widths={','.join(map(str, widths))}, n={n}, m={m}, s={s}; "
-        f"one restart, fixed step {P.beta:.3g}, tol=0"
+        f"one start, fixed step {P.beta:.3g}, tol=0"
     )
     print(
         f"   iterations per timed call: {res['iters']}; LatentIHT construction "
@@ -405,7 +399,7 @@ def report_single(P: Problem, res: dict) -> list:
         f"   {'implementation':<16}{'min of medians':>16}{'median (all)':>16}"
         f"{'library speed-up':>18}{'(from medians)':>16}"
     )
-    lib_best, lib_med = summarise(per["sdlss[numba]"])
+    lib_best, lib_med = summarise(per["sdlss"])
     for name, rounds in per.items():
         b, md = summarise(rounds)
         print(
@@ -413,13 +407,11 @@ def report_single(P: Problem, res: dict) -> list:
             f"{b / lib_best:>17.2f}x{md / lib_med:>15.2f}x"
         )
     ag_target, np_target = TARGETS[P.name]
-    lib = best["sdlss[numba]"]
+    lib = best["sdlss"]
     checks = [
         ("vs autograd", best["autograd"] / lib, ag_target),
         ("vs plain NumPy", best["numpy"] / lib, np_target),
     ]
-    if "sdlss[numpy]" in best:
-        checks.append(("engine numba vs numpy", best["sdlss[numpy]"] / lib, 1.0))
     for label, ratio, target in checks:
         verdict = "met" if ratio >= target else "MISSED"
         print(f"   {label:<24} {ratio:8.2f}x   (target >= {target:g}x: {verdict})")
@@ -431,13 +423,11 @@ def report_batched(P: Problem, res: dict, R: int) -> None:
     print(f"   batched restarts, R={R} (min of medians, per iteration of all R restarts):")
     for name, b in best.items():
         print(f"   {name:<26}{fmt_time(b):>14}{fmt_time(b / R):>14} per restart")
-    lib = best["sdlss[numba] batched"]
+    lib = best["sdlss batched"]
     print(
-        f"   batching speed-up, library: {best['sdlss[numba] sequential'] / lib:.2f}x; "
+        f"   batching speed-up, library: {best['sdlss sequential'] / lib:.2f}x; "
         f"library batched vs NumPy batched: {best['numpy batched'] / lib:.2f}x"
     )
-    if "sdlss[numpy] batched" in best:
-        print(f"   engine numba vs numpy, batched: {best['sdlss[numpy] batched'] / lib:.2f}x")
 
 
 def main(argv=None) -> int:
@@ -454,7 +444,7 @@ def main(argv=None) -> int:
         "--inner", type=int, default=None, help="timed calls per round (default 5; 3 with --quick)"
     )
     parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["small", "dcs"])
-    parser.add_argument("--restarts", type=int, default=32, help="R for the batched measurement")
+    parser.add_argument("--starts", type=int, default=32, help="R for the batched measurement")
     parser.add_argument(
         "--clock",
         choices=("wall", "cpu"),
@@ -462,7 +452,6 @@ def main(argv=None) -> int:
         help="wall: elapsed time; cpu: this thread's CPU time (robust to preemption on a "
         "shared machine; meaningful with --blas-threads 1)",
     )
-    parser.add_argument("--no-py-engine", action="store_true", help="skip engine='numpy'")
     parser.add_argument(
         "--blas-threads",
         type=int,
@@ -473,8 +462,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     repeat = args.repeat if args.repeat is not None else (3 if args.quick else 7)
     inner = args.inner if args.inner is not None else (3 if args.quick else 5)
-    if repeat < 1 or inner < 1 or args.restarts < 1:
-        parser.error("--repeat, --inner and --restarts must be positive")
+    if repeat < 1 or inner < 1 or args.starts < 1:
+        parser.error("--repeat, --inner and --starts must be positive")
 
     import scipy.linalg  # noqa: F401  (load scipy's BLAS, the one numba's np.dot calls)
     import threadpoolctl
@@ -509,17 +498,17 @@ def main(argv=None) -> int:
 
     results = []
     for name in args.sizes:
-        P = make_problem(name, args.restarts)
+        P = make_problem(name, args.starts)
         gap = check_same_iterates(P)
         target = CALL_SECONDS[1 if args.quick else 0]
-        res = bench_single(P, target, repeat, inner, include_py=not args.no_py_engine)
+        res = bench_single(P, target, repeat, inner)
         results += report_single(P, res)
         print(f"   iterates agree after {CHECK_ITERS} iterations (worst relative gap {gap:.1e})")
         batch_iter = BATCH_ITERS[name] // (4 if args.quick else 1)
         report_batched(
             P,
-            bench_batched(P, batch_iter, repeat, max(inner // 2, 1), not args.no_py_engine),
-            args.restarts,
+            bench_batched(P, batch_iter, repeat, max(inner // 2, 1)),
+            args.starts,
         )
 
     print("\nsummary (library speed-up, min over rounds of the round's median):")

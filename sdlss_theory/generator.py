@@ -185,6 +185,41 @@ class ReLUGenerator:
         biases = [*self.biases[:-1], A @ self.biases[-1]]
         return ReLUGenerator(weights, biases, output="linear")
 
+    def pack(self, A: np.ndarray | None = None):
+        """The map z -> G(z), or z -> A G(z), packed for the numba kernels.
+
+        With a linear output and an A, A is folded into the last layer (`premultiply`:
+        A G(z) = (A W_d) h_{d-1}(z) + A b_d); with another output, A is appended as one more
+        linear layer. Every layer's activation code comes from `sdlss_theory.activations`.
+
+        Parameters
+        ----------
+        A : array_like, shape (m, n), optional
+            The sensing matrix.
+
+        Returns
+        -------
+        PackedNetwork
+            ``(flat, w_off, b_off, dims, codes)``, see `sdlss_theory._kernels.network`.
+        """
+        from sdlss_theory._kernels.network import pack_network
+
+        relu = [ACTIVATIONS["relu"].code] * (self.depth - 1)
+        output = ACTIVATIONS[self.output].code
+        if A is None:
+            return pack_network(self.weights, self.biases, [*relu, output])
+        A = as_float_array(A, "A", ndim=(2,))
+        if A.shape[1] != self.n:
+            raise ValueError(
+                f"A must have shape (m, {self.n}) to follow G (n={self.n}), got {A.shape}"
+            )
+        if self.output == "linear":  # the layers of `premultiply`, not checked again
+            weights = [*self.weights[:-1], A @ self.weights[-1]]
+            return pack_network(weights, [*self.biases[:-1], A @ self.biases[-1]], [*relu, output])
+        linear = ACTIVATIONS["linear"].code
+        weights, biases = [*self.weights, A], [*self.biases, np.zeros(A.shape[0])]
+        return pack_network(weights, biases, [*relu, output, linear])
+
     def restrict(self, support) -> ReLUGenerator:
         """Return the generator z_S -> G(z) with z zero off the latent coordinates S.
 

@@ -7,7 +7,7 @@ import numpy as np
 from sdlss_theory._kernels.threshold import hard_threshold_rows
 from sdlss_theory._validation import as_float_array, check_int
 
-__all__ = ["hard_threshold", "support"]
+__all__ = ["check_sparsity", "hard_threshold", "support"]
 
 _ENGINES = ("auto", "numba", "numpy")
 
@@ -68,6 +68,29 @@ def hard_threshold(u: np.ndarray, s: int, *, engine: str = "auto") -> np.ndarray
     else:
         out = hard_threshold_rows(U, min(s, U.shape[1]), np.empty_like(U))
     return out[0] if arr.ndim == 1 else out
+
+
+def check_sparsity(s, k: int, *, minimum: int = 1) -> int:
+    """Return the sparsity `s` as an int in [minimum, k]: the one check of a sparsity level.
+
+    Parameters
+    ----------
+    s : int
+        The number of non-zeros (of a latent code, or of a sparse vector).
+    k : int
+        The length of the vectors it applies to.
+    minimum : int
+        The smallest accepted value (1 for solvers; P_s itself also takes 0).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming ``s`` and what was expected.
+    """
+    s = check_int(s, "s", minimum=minimum)
+    if s > k:
+        raise ValueError(f"s must be at most the dimension k={k} of the vectors, got {s}")
+    return s
 
 
 def support(u: np.ndarray) -> np.ndarray:

@@ -44,9 +44,9 @@ from sdlss_theory import (
     latent_gd,
     latent_iht,
     latent_niht,
+    latent_recover,
     sparse_latents,
 )
-from sdlss_theory.solvers.recover import latent_recover
 from sdlss_theory.sweep import Study, StudyConfig
 
 SOLVERS = ("latent_iht", "latent_niht", "latent_recover", "latent_gd", "oracle", "oracle_gd")
@@ -173,21 +173,26 @@ def solve(params: dict, G, A, y, S, rng: np.random.Generator):
     """Run the cell's solver; return (z_hat in R^k, RecoveryResult)."""
     solver, s = params["solver"], params["s"]
     options = dict(
-        max_iter=params["max_iter"], tol=params["solver_tol"], restarts=params["restarts"], rng=rng
+        max_iter=params["max_iter"], tol=params["solver_tol"], starts=params["restarts"], rng=rng
     )
     if solver == "latent_iht":
         result = latent_iht(G, A, y, s, **options)
     elif solver == "latent_niht":
         result = latent_niht(G, A, y, s, **options)
     elif solver == "latent_recover":
-        result = latent_recover(G, A, y, s, restarts=params["restarts"], rng=rng)
+        # The greedy seeds (all 2k when s < k, as by default), then `restarts` random starts.
+        seeds = 2 * G.k if s < G.k else 0
+        result = latent_recover(
+            G, A, y, s, seeds=seeds, starts=seeds + params["restarts"], rng=rng
+        )
     elif solver == "latent_gd":
         result = latent_gd(G, A, y, **options)
     elif solver in ("oracle", "oracle_gd"):
         G_S = G.restrict(S)
         if solver == "oracle":
+            seeds = 2 * S.size
             result = latent_recover(
-                G_S, A, y, S.size, seeds=2 * S.size, restarts=params["restarts"], rng=rng
+                G_S, A, y, S.size, seeds=seeds, starts=seeds + params["restarts"], rng=rng
             )
         else:
             result = latent_gd(G_S, A, y, **options)
@@ -231,7 +236,7 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
         "support_match": bool(np.array_equal(np.flatnonzero(z_hat), S)),
         "n_iter": int(result.n_iter),
         "converged": bool(result.converged),
-        "restart": int(result.restart),
+        "restart": int(result.extras["start"]),
         "certified": bool(result.certified),
     }
 

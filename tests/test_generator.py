@@ -25,6 +25,7 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from sdlss_theory.activations import ACTIVATIONS
 from sdlss_theory.generator import ReLUGenerator
 
 OUTPUTS = ("linear", "sigmoid", "tanh")
@@ -768,3 +769,24 @@ def test_restrict_refuses_bad_supports():
             G.restrict(np.array(bad, dtype=int))
     with pytest.raises(TypeError, match="support must be a 1-D array of integers"):
         G.restrict([0.5, 1.0])
+
+
+@pytest.mark.parametrize("output", ["linear", "sigmoid", "tanh"])
+def test_pack_is_the_network_with_A_folded_or_appended(output):
+    from sdlss_theory._kernels.network import forward, workspace_size
+
+    rng = np.random.default_rng(61)
+    G = ReLUGenerator.random([4, 9, 7], rng, output=output, bias=True)
+    A = rng.standard_normal((3, 7))
+    net = G.pack(A)
+    codes = [ACTIVATIONS["relu"].code, ACTIVATIONS[output].code]
+    if output == "linear":  # A folded into the last layer: one layer of m outputs
+        assert list(net.dims) == [4, 9, 3] and list(net.codes) == codes
+    else:  # A appended as one more linear layer
+        assert list(net.dims) == [4, 9, 7, 3]
+        assert list(net.codes) == [*codes, ACTIVATIONS["linear"].code]
+    Z = rng.standard_normal((2, 4))
+    out = forward(net, Z, np.empty(workspace_size(2, net.dims)))
+    np.testing.assert_allclose(out, G(Z) @ A.T, rtol=1e-12, atol=1e-13)
+    with pytest.raises(ValueError, match=r"A must have shape \(m, 7\)"):
+        G.pack(A[:, :-1])

@@ -1,5 +1,23 @@
-"""Private numba kernels: plain module-level `@njit` functions, one shim for the options."""
+"""Private numba kernels: plain module-level functions compiled with one set of options.
 
-from sdlss_theory._kernels._jit import jit, warm_up
+`MODULES` is the explicit list of kernel modules; each defines a ``warm_up()`` that calls
+every kernel it holds on tiny inputs. `warm_up` runs them all, so that sweep workers and
+benchmarks load every kernel from numba's cache (or compile it) before any measurement.
+Options and the cache switch: `sdlss_theory._kernels._jit`.
+"""
 
-__all__ = ["jit", "warm_up"]
+from __future__ import annotations
+
+from sdlss_theory._kernels import beam, iht, network, refit, swap, threshold
+from sdlss_theory._kernels._jit import jit
+
+__all__ = ["MODULES", "jit", "warm_up"]
+
+#: Every module that holds kernels, in dependency order.
+MODULES = (network, threshold, iht, refit, swap, beam)
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's on-disk cache) every kernel of every module."""
+    for module in MODULES:
+        module.warm_up()

@@ -1,31 +1,30 @@
-"""The one place that sets numba options: cache on, fastmath off, no parallel.
+"""The one place that sets numba options: cache on (unless switched off), fastmath off.
 
-Kernels are compiled lazily on first call and cached on disk; `warm_up()` compiles
-(or loads from cache) every kernel up front, so that sweep workers and benchmarks
-never pay a cold compile inside a measurement.
+This module is a leaf: it imports numba and nothing of the package. The list of kernel
+modules to compile ahead of use lives in `sdlss_theory._kernels` (`MODULES`, `warm_up`).
+
+Environment
+-----------
+``SDLSS_NUMBA_CACHE=0``
+    Turn numba's on-disk cache off (for read-only installs, where numba cannot write its
+    cache files next to the sources; the kernels are then compiled once per process).
+    Any other value, or none, keeps it on.
+``NUMBA_DISABLE_JIT=1``
+    numba's own switch: every kernel runs as plain Python (slow; the test suite runs the
+    kernel tests this way too).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 
 import numba
 
-jit = functools.partial(numba.njit, cache=True, fastmath=False, nogil=True)
+#: Whether compiled kernels are cached on disk (``SDLSS_NUMBA_CACHE``, default on).
+CACHE = os.environ.get("SDLSS_NUMBA_CACHE", "1").strip().lower() not in {"0", "false", "no", "off"}
 
-_WARMUPS: list = []
+#: The options of every kernel.
+OPTIONS = {"cache": CACHE, "fastmath": False, "nogil": True}
 
-
-def register_warm_up(func):
-    """Register a zero-argument function that calls a module's kernels on tiny inputs."""
-    _WARMUPS.append(func)
-    return func
-
-
-def warm_up() -> None:
-    """Compile (or load from the on-disk cache) every registered kernel."""
-    # Importing the kernel modules registers their warm-ups.
-    from sdlss_theory._kernels import latent, threshold  # noqa: F401
-
-    for func in _WARMUPS:
-        func()
+jit = functools.partial(numba.njit, **OPTIONS)

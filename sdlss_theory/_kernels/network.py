@@ -1,29 +1,82 @@
-"""Forward, backward and forward-mode passes of a packed fully connected network.
+"""The packed network and its passes: forward, J^T v (backward), J u (forward mode), J columns.
 
-A network is packed into plain arrays so that numba kernels can take it:
+A network F: R^k -> R^m with layers ``out_i = sigma_i(W_i out_{i-1} + b_i)`` is packed into
+plain arrays, a `PackedNetwork`, so that numba kernels can take it as one argument. The
+solvers pack z -> A G(z) (`ReLUGenerator.pack`). Every pass stores each layer's output in a
+workspace ``H`` of ``B * (n_1 + ... + n_L)`` floats for a batch of B rows; derivatives need
+nothing else, because the table `sdlss_theory.activations` writes every derivative in terms
+of the layer's output. The activations' values and derivatives are the table's own
+functions, compiled: the kernels hold no formula of their own.
 
-- ``flat``: every W_i (row-major) then b_i, layer after layer;
-- ``w_off``, ``b_off``: where each W_i and b_i starts in ``flat``;
-- ``dims``: ``(n_0, ..., n_L)``;
-- ``codes``: each layer's activation (IDENTITY, RELU, SIGMOID, TANH).
+Recursions (rows are batch entries; D_i = diag(sigma_i'(out_i))):
 
-The solvers pack z -> A G(z): G's layers with A folded into the last one
-(linear output) or appended as one more linear layer. Activations are stored
-per layer in a workspace ``H`` of ``B * sum(n_1..n_L)`` floats; every
-derivative needs only the layer outputs (the ReLU mask is ``out > 0``,
-sigmoid' = out (1 - out), tanh' = 1 - out^2), so nothing else is kept.
+    forward:   out_0 = z,  out_i = sigma_i(out_{i-1} W_i^T + b_i)
+    backward:  g_L = D_L v,  g_{i-1} = D_{i-1} (g_i W_i),  J^T v = g_1 W_1
+    jvp:       t_0 = u,  t_i = D_i (t_{i-1} W_i^T),  J u = t_L
 """
 
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
 import numpy as np
 
-from sdlss_theory._kernels._jit import jit, register_warm_up
-from sdlss_theory.activations import ACTIVATIONS, IDENTITY, RELU, SIGMOID, TANH  # noqa: F401
+from sdlss_theory._kernels._jit import jit
+from sdlss_theory.activations import ACTIVATIONS, IDENTITY, RELU, SIGMOID, TANH
 
-ACTIVATION_CODES = {name: a.code for name, a in ACTIVATIONS.items()}
+__all__ = [
+    "PackedNetwork",
+    "RowWork",
+    "backward",
+    "forward",
+    "jacobian_columns",
+    "jvp",
+    "objective",
+    "pack_network",
+    "restrict_columns",
+    "row_work",
+    "workspace_size",
+]
 
 
-def pack_network(weights, biases, codes):
-    """Pack lists of weights, biases and activation codes into the kernels' arrays."""
+class PackedNetwork(NamedTuple):
+    """A fully connected network packed into arrays (a numba-compatible named tuple).
+
+    Attributes
+    ----------
+    flat : ndarray of float64
+        Every W_i (row-major) then b_i, layer after layer.
+    w_off, b_off : ndarray of int64
+        Where each W_i and each b_i starts in ``flat``.
+    dims : ndarray of int64
+        ``(n_0, ..., n_L)``: input size k, then each layer's output size (n_L = m).
+    codes : ndarray of int64
+        Each layer's activation code (`sdlss_theory.activations`).
+    """
+
+    flat: np.ndarray
+    w_off: np.ndarray
+    b_off: np.ndarray
+    dims: np.ndarray
+    codes: np.ndarray
+
+
+class RowWork(NamedTuple):
+    """Workspaces of the one-row kernels: forward passes of z, of a candidate, of a refit.
+
+    ``H``, ``Hc`` and ``Hb`` hold ``workspace_size(1, dims)`` floats each; ``back`` holds
+    ``2 max(dims)`` floats for `backward` and `jvp`.
+    """
+
+    H: np.ndarray
+    Hc: np.ndarray
+    Hb: np.ndarray
+    back: np.ndarray
+
+
+def pack_network(weights, biases, codes) -> PackedNetwork:
+    """Pack lists of weights ``W_i`` (n_i x n_{i-1}), biases and activation codes."""
     dims = np.array([weights[0].shape[1]] + [w.shape[0] for w in weights], dtype=np.int64)
     pieces, w_off, b_off, offset = [], [], [], 0
     for w, b in zip(weights, biases, strict=True):
@@ -32,7 +85,7 @@ def pack_network(weights, biases, codes):
         b_off.append(offset)
         offset += b.size
         pieces += [np.ravel(w), np.ravel(b)]
-    return (
+    return PackedNetwork(
         np.ascontiguousarray(np.concatenate(pieces), dtype=np.float64),
         np.array(w_off, dtype=np.int64),
         np.array(b_off, dtype=np.int64),
@@ -41,12 +94,91 @@ def pack_network(weights, biases, codes):
     )
 
 
+def unpack_network(net: PackedNetwork) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The weights and biases of a packed network (views into ``net.flat``)."""
+    d, flat = net.dims, net.flat
+    layers = range(d.size - 1)
+    weights = [
+        flat[net.w_off[i] : net.w_off[i] + d[i + 1] * d[i]].reshape(d[i + 1], d[i]) for i in layers
+    ]
+    biases = [flat[net.b_off[i] : net.b_off[i] + d[i + 1]] for i in layers]
+    return weights, biases
+
+
+def restrict_columns(net: PackedNetwork, cols: np.ndarray) -> PackedNetwork:
+    """The network z_T -> F(z), z zero off the inputs ``cols`` (first layer's columns T)."""
+    weights, biases = unpack_network(net)
+    first = np.ascontiguousarray(weights[0][:, cols])
+    return pack_network([first, *weights[1:]], biases, net.codes)
+
+
+def row_work(net: PackedNetwork) -> RowWork:
+    """Fresh workspaces for the one-row kernels of `net`."""
+    size = int(workspace_size(1, net.dims))
+    return RowWork(
+        np.empty(size), np.empty(size), np.empty(size), np.empty(2 * int(net.dims.max()))
+    )
+
+
+# The table's functions, compiled (not cached: numba caches the kernels that call them).
+_relu_derivative = numba.njit(ACTIVATIONS["relu"].derivative)
+_sigmoid = numba.njit(ACTIVATIONS["sigmoid"].value)
+_sigmoid_derivative = numba.njit(ACTIVATIONS["sigmoid"].derivative)
+_tanh = numba.njit(ACTIVATIONS["tanh"].value)
+_tanh_derivative = numba.njit(ACTIVATIONS["tanh"].derivative)
+KERNEL_CODES = (IDENTITY, RELU, SIGMOID, TANH)
+
+
 @jit
+def activate(a, code):
+    """Apply the activation with this code to a, in place.
+
+    The ReLU is written in place, a <- a * 1[a > 0] (the table's value without a new
+    array; the tests check that it equals the table's); the others are the table's
+    compiled functions.
+    """
+    if code == RELU:
+        a *= a > 0.0
+    elif code == SIGMOID:
+        a[:] = _sigmoid(a)
+    elif code == TANH:
+        a[:] = _tanh(a)
+
+
+@jit
+def scale_by_derivative(g, out, code):
+    """G <- sigma'(a) * g, with sigma' written in terms of the layer's output ``out``."""
+    if code == RELU:
+        g *= _relu_derivative(out)
+    elif code == SIGMOID:
+        g *= _sigmoid_derivative(out)
+    elif code == TANH:
+        g *= _tanh_derivative(out)
+
+
+@jit(inline="always")
+def derivative(out, code):
+    """sigma'(a) at one layer output ``out = sigma(a)`` (1 for the identity)."""
+    if code == RELU:
+        return 1.0 if _relu_derivative(out) else 0.0
+    if code == SIGMOID:
+        return _sigmoid_derivative(out)
+    if code == TANH:
+        return _tanh_derivative(out)
+    return 1.0
+
+
+@jit(inline="always")
 def layer_weight(flat, w_off, dims, i):
+    """W_i as a (n_{i+1}, n_i) view of ``flat`` (layers counted from 0).
+
+    The passes unpack the `PackedNetwork` once and pass its arrays: a named tuple's field
+    read inside a loop is reloaded every time.
+    """
     return flat[w_off[i] : w_off[i] + dims[i + 1] * dims[i]].reshape((dims[i + 1], dims[i]))
 
 
-@jit
+@jit(inline="always")
 def layer_output(H, n_rows, dims, i):
     """The view of ``H`` that holds layer i's output, shape (n_rows, n_{i+1})."""
     offset = 0
@@ -61,48 +193,46 @@ def workspace_size(n_rows, dims):
     return n_rows * (np.sum(dims) - dims[0])
 
 
-@jit
-def apply_activation(a, code):
-    if code == RELU:
-        # In place; np.maximum(a, 0.0, a) would be deprecated NumPy once numba is disabled.
-        a *= a > 0.0
-    elif code == SIGMOID:
-        a[:] = 0.5 * (1.0 + np.tanh(0.5 * a))
-    elif code == TANH:
-        a[:] = np.tanh(a)
+@jit(inline="always")
+def output(net, H, n_rows):
+    """F(z) of the last forward pass stored in H, shape (n_rows, m)."""
+    return layer_output(H, n_rows, net.dims, net.dims.shape[0] - 2)
 
 
 @jit
-def scale_by_derivative(g, out, code):
-    """G <- sigma'(a) * g, with sigma' written in terms of the layer's output."""
-    if code == RELU:
-        g *= out > 0.0
-    elif code == SIGMOID:
-        g *= out * (1.0 - out)
-    elif code == TANH:
-        g *= 1.0 - out * out
+def forward(net, Z, H):
+    """Run the network on the rows of Z; every layer's output lands in H. Returns F(Z)."""
+    flat, w_off, b_off, dims, codes = net
+    return forward_arrays(flat, w_off, b_off, dims, codes, Z, H)
 
 
 @jit
-def forward(flat, w_off, b_off, dims, codes, Z, H):
-    """Run the network on the rows of Z; every layer's output lands in H. Returns the last."""
+def forward_arrays(flat, w_off, b_off, dims, codes, Z, H):
+    """`forward` on the arrays of a `PackedNetwork` (for loops that unpack it once)."""
     n_rows = Z.shape[0]
     prev = Z
     for i in range(dims.shape[0] - 1):
         out = layer_output(H, n_rows, dims, i)
         np.dot(prev, layer_weight(flat, w_off, dims, i).T, out)
         out += flat[b_off[i] : b_off[i] + dims[i + 1]]
-        apply_activation(out, codes[i])
+        activate(out, codes[i])
         prev = out
     return prev
 
 
 @jit
-def backward(flat, w_off, dims, codes, H, V, grad, work):
-    """Grad <- J(z)^T V for each row, with H holding the forward pass at z.
+def backward(net, H, V, grad, work):
+    """Grad <- J(z)^T v for each row (z, v), with H holding the forward pass at the rows z.
 
     ``work`` holds at least ``2 * n_rows * max(dims)`` floats; V is not modified.
     """
+    flat, w_off, _, dims, codes = net
+    return backward_arrays(flat, w_off, dims, codes, H, V, grad, work)
+
+
+@jit
+def backward_arrays(flat, w_off, dims, codes, H, V, grad, work):
+    """`backward` on the arrays of a `PackedNetwork` (for loops that unpack it once)."""
     n_rows = V.shape[0]
     half = n_rows * np.max(dims)
     n_layers = dims.shape[0] - 1
@@ -123,8 +253,9 @@ def backward(flat, w_off, dims, codes, H, V, grad, work):
 
 
 @jit
-def jvp(flat, w_off, dims, codes, H, U, work):
-    """J(z) U for each row, with H holding the forward pass at z; returns a view of work."""
+def jvp(net, H, U, work):
+    """J(z) u for each row (z, u), with H holding the forward pass; returns a view of work."""
+    flat, w_off, _, dims, codes = net
     n_rows = U.shape[0]
     half = n_rows * np.max(dims)
     t = U
@@ -137,15 +268,64 @@ def jvp(flat, w_off, dims, codes, H, U, work):
     return t
 
 
-@register_warm_up
-def _warm_up() -> None:
+@jit
+def jacobian_columns(net, H, cols):
+    """The columns ``cols`` of J_F(z), shape (m, len(cols)), H the forward pass of one z.
+
+    J e_c for every c in cols at once: the forward-mode recursion on the matrix of unit
+    vectors, started from the columns of W_1.
+    """
+    flat, w_off, _, dims, codes = net
+    W0 = layer_weight(flat, w_off, dims, 0)
+    t = np.empty((dims[1], cols.shape[0]))
+    for c in range(cols.shape[0]):
+        t[:, c] = W0[:, cols[c]]
+    for i in range(dims.shape[0] - 1):
+        if i > 0:
+            t = np.dot(layer_weight(flat, w_off, dims, i), t)
+        out = layer_output(H, 1, dims, i)[0]
+        for a in range(dims[i + 1]):
+            d = derivative(out[a], codes[i])
+            if d != 1.0:
+                t[a, :] *= d
+    return t
+
+
+@jit
+def objective(net, y, z, H):
+    """f(z) = ||y - F(z)||^2 for one z, leaving the forward pass of z in H."""
+    F = forward(net, z.reshape((1, -1)), H)
+    return np.sum((y - F[0]) ** 2)
+
+
+@jit
+def residual_gradient(net, y, H, work):
+    """G = J_F(z)^T (y - F(z)) for one z whose forward pass H holds (so grad f = -2 g)."""
+    g = np.empty((1, net.dims[0]))
+    backward(net, H, y.reshape((1, -1)) - output(net, H, 1), g, work)
+    return g[0]
+
+
+def tiny_network(output: int = IDENTITY, dims=(5, 6, 3)) -> tuple[PackedNetwork, np.ndarray]:
+    """A small random ReLU network (last activation `output`) and a y: warm-up inputs."""
     rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((3, 2)), rng.standard_normal((2, 3))]
-    biases = [np.zeros(3), np.zeros(2)]
-    flat, w_off, b_off, dims, codes = pack_network(weights, biases, [RELU, SIGMOID])
-    Z = rng.standard_normal((2, 2))
-    H = np.empty(workspace_size(2, dims))
-    work = np.empty(2 * 2 * 3)
-    forward(flat, w_off, b_off, dims, codes, Z, H)
-    backward(flat, w_off, dims, codes, H, np.ones((2, 2)), np.empty((2, 2)), work)
-    jvp(flat, w_off, dims, codes, H, Z, work)
+    weights = [rng.standard_normal((b, a)) for a, b in zip(dims[:-1], dims[1:], strict=True)]
+    codes = [RELU] * (len(dims) - 2) + [output]
+    net = pack_network(weights, [np.zeros(w.shape[0]) for w in weights], codes)
+    return net, rng.standard_normal(dims[-1])
+
+
+def warm_up() -> None:
+    """Compile every kernel of this module (every activation code)."""
+    for code in KERNEL_CODES:
+        net, y = tiny_network(code, (2, 3, 2))
+        Z = np.ones((2, 2))
+        H = np.empty(workspace_size(2, net.dims))
+        work = np.empty(2 * 2 * 3)
+        forward(net, Z, H)
+        backward(net, H, np.ones((2, 2)), np.empty((2, 2)), work)
+        jvp(net, H, Z, work)
+        w = row_work(net)
+        objective(net, y, Z[0].copy(), w.H)
+        residual_gradient(net, y, w.H, w.back)
+        jacobian_columns(net, w.H, np.array([1, 0]))

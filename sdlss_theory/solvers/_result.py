@@ -1,56 +1,55 @@
-"""The result every solver returns."""
+"""The result every solver returns: a common core plus the solver's own extras."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-# Status codes shared with the kernels, and what they mean to a user.
-MESSAGES = {
-    0: "maximum number of iterations reached before the relative change of z fell below tol",
-    1: "converged: the relative change of the iterate fell below tol",
-    2: "diverged: the objective exploded at this fixed step; the last finite iterate is kept",
-    3: "stalled: backtracking could not decrease the objective (numerically stationary point)",
+__all__ = ["RecoveryResult"]
+
+# Result attributes of the previous release and the extras key each one moved to.
+_MOVED = {
+    "restart": "start",
+    "restart_residuals": "start_residuals",
+    "step": "step",
+    "gradient_norm": "gradient_norm",
+    "support_changes": "support_changes",
 }
 
 
 @dataclass
 class RecoveryResult:
-    """What a recovery returns.
+    """What a solver returns.
 
     Attributes
     ----------
     x : ndarray
-        The recovered signal (``G(z)`` for latent solvers).
+        The recovered signal: ``G(z)`` for latent solvers, the sparse vector for classical
+        ones.
     z : ndarray or None
         The recovered latent code (None for classical solvers).
     residual : float
         ||y - A x||.
     n_iter : int
-        Iterations run by the returned restart.
+        Iterations of the returned start (what an iteration is: the solver's docstring).
     converged : bool
-        Whether the stopping rule was met (see `message` otherwise).
+        The solver's stopping rule was met (its docstring says which rule); False when it
+        stopped on a budget (``max_iter``), diverged or stalled (see `message`).
+    certified : bool
+        The returned point passed a certificate computed afresh at it: stationarity on its
+        support for the iterative solvers, LP duality for basis pursuit (see each solver).
     message : str
         Why the solver stopped.
     history : ndarray
-        ||y - A x_t|| after each iteration t of the returned restart.
-    restart : int
-        Which restart the result comes from (the one with the smallest residual).
-    restart_residuals : ndarray
-        The final residual of every restart.
-    step : float
-        The final step size of the returned restart.
-    certified : bool
-        Whether the result is certified: its residual is at most that of every other
-        restart and it is a stationary point on its support (``gradient_norm`` small; see
-        `LatentRecover`). False for solvers that do not check it.
-    gradient_norm : float
-        ||(grad f(z))_S||, the gradient of ||y - A G(z)||^2 on the support S of the
-        returned z (NaN when not computed).
-    support_changes : int
-        How often the support of the returned restart changed during the run (-1 when not
-        counted).
+        ||y - A x_t|| after each iteration t of the returned start; length `n_iter`.
+    extras : dict
+        What only some solvers report, by name (e.g. ``"start"``, the index of the
+        returned start, and ``"start_residuals"``, the final residual of every start);
+        each solver's docstring lists its keys.
     """
 
     x: np.ndarray
@@ -58,17 +57,27 @@ class RecoveryResult:
     residual: float
     n_iter: int
     converged: bool
+    certified: bool
     message: str
     history: np.ndarray
-    restart: int = 0
-    restart_residuals: np.ndarray = field(default_factory=lambda: np.zeros(1))
-    step: float = float("nan")
-    certified: bool = False
-    gradient_norm: float = float("nan")
-    support_changes: int = -1
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not attributes: the moved ones, for one release.
+        if name in _MOVED and "extras" in self.__dict__:
+            key = _MOVED[name]
+            warnings.warn(
+                f"RecoveryResult.{name} is deprecated; use result.extras[{key!r}]",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if key not in self.extras:
+                raise AttributeError(f"this solver reports no {key!r} (see its extras)")
+            return self.extras[key]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return (
             f"RecoveryResult(residual={self.residual:.3e}, n_iter={self.n_iter}, "
-            f"converged={self.converged}, restart={self.restart})"
+            f"converged={self.converged}, certified={self.certified})"
         )

@@ -1,44 +1,158 @@
-"""Latent-space solvers for y = A G(z): IHT, normalised IHT, and dense gradient descent.
+"""Latent-space iterations for y = A G(z): IHT, normalised IHT, and dense gradient descent.
 
-Each solver is a class (set up once per (G, A), reusable for many y) with a
-functional wrapper, in the style of PyLops.
+Each solver is a class (set up once per (G, A), reusable for many y) with a functional
+wrapper; `sdlss_theory.solvers._base` states the contract they follow.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import numpy as np
 
-from sdlss_theory._validation import check_int, check_positive_float
+from sdlss_theory._kernels.iht import IHTRun, NIHTRun, iht_loop, niht_loop
+from sdlss_theory._validation import check_positive_float
 from sdlss_theory.generator import ReLUGenerator
-from sdlss_theory.solvers._driver import PackedProblem, best_restart, check_sparsity
+from sdlss_theory.solvers._base import LatentSolver, checked_rng, functional, positive_int
+from sdlss_theory.solvers._problem import Problem
 from sdlss_theory.solvers._result import RecoveryResult
 
-__all__ = ["LatentGD", "LatentIHT", "LatentNIHT", "latent_gd", "latent_iht", "latent_niht"]
+__all__ = [
+    "GDOptions",
+    "IHTOptions",
+    "LatentGD",
+    "LatentIHT",
+    "LatentNIHT",
+    "NIHTOptions",
+    "latent_gd",
+    "latent_iht",
+    "latent_niht",
+]
 
 
-class _LatentSolver:
-    def __init__(
-        self,
-        G: ReLUGenerator,
-        A: np.ndarray,
-        *,
-        max_iter: int,
-        tol: float,
-        restarts: int,
-        engine: str,
-    ):
-        self.problem = PackedProblem.latent(G, A)
-        self.G = G
-        self.max_iter = max_iter
-        self.tol = tol
-        self.restarts = restarts
-        self.engine = engine
-
-    def _signal(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.G(z), z
+def _set(options: Any, **values: Any) -> None:
+    for name, value in values.items():
+        object.__setattr__(options, name, value)
 
 
-class LatentIHT(_LatentSolver):
+@dataclasses.dataclass(frozen=True)
+class _IterationOptions:
+    """The options every iteration has."""
+
+    #: Iterations per start.
+    max_iter: int = 1000
+    #: Stopping rule (``converged``): an accepted step with ||z_{t+1} - z_t|| <= tol ||z_{t+1}||.
+    tol: float = 1e-9
+    #: Starting points: rows of ``z0`` first, then z_0 ~ N(0, I_k) from ``rng``; the one
+    #: with the smallest final residual is returned.
+    starts: int = 1
+    #: Tolerance of the stationarity certificate (`RecoveryResult.certified`).
+    cert_tol: float = 1e-6
+
+    def __post_init__(self) -> None:
+        _set(
+            self,
+            max_iter=positive_int(self.max_iter, "max_iter"),
+            tol=check_positive_float(self.tol, "tol", allow_zero=True),
+            starts=positive_int(self.starts, "starts"),
+            cert_tol=check_positive_float(self.cert_tol, "cert_tol", allow_zero=True),
+        )
+        step = getattr(self, "step", None)
+        if isinstance(step, str):
+            if step != "auto":
+                raise ValueError(f"step must be 'auto' or a positive float, got {step!r}")
+        elif step is not None:
+            _set(self, step=check_positive_float(step, "step"))
+
+
+@dataclasses.dataclass(frozen=True)
+class IHTOptions(_IterationOptions):
+    """Options of `LatentIHT` (and of classical `IHT`, where ``step_growth`` is 1).
+
+    All starts advance together as one matrix (each iteration is a GEMM).
+    """
+
+    #: ``"auto"``: beta = 1 / (2 ||A J_G(z_0)_Gamma||_2^2), Gamma the support of z_0 grown to
+    #: s entries by the largest |gradient| entries (power iteration), then backtracking: a
+    #: step that would raise the objective is refused and beta halved, an accepted one
+    #: multiplies beta by ``step_growth``. A float fixes beta, without backtracking (an
+    #: exploding objective is reported as diverged).
+    step: float | str = "auto"
+    #: With ``step="auto"``: the factor (>= 1) applied to beta after every accepted step, so
+    #: that it can grow back after backtracking halved it (1: never).
+    step_growth: float = 1.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        growth = check_positive_float(self.step_growth, "step_growth")
+        if growth < 1.0:
+            raise ValueError(f"step_growth must be >= 1, got {growth}")
+        _set(self, step_growth=growth)
+
+
+@dataclasses.dataclass(frozen=True)
+class GDOptions(_IterationOptions):
+    """Options of `LatentGD`: ``step`` as in `IHTOptions` (never grown), and ``l2``."""
+
+    step: float | str = "auto"
+    #: lambda >= 0, the Gaussian-prior penalty of Bora et al.
+    l2: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _set(self, l2=check_positive_float(self.l2, "l2", allow_zero=True))
+
+
+@dataclasses.dataclass(frozen=True)
+class NIHTOptions(_IterationOptions):
+    """Options of `LatentNIHT`: the constants of Blumensath & Davies (2010)."""
+
+    #: Shrinkage of the step where the omega rule fails; kappa > 1 / (1 - c).
+    kappa: float = 2.0
+    #: Margin of the omega rule, in (0, 1).
+    c: float = 0.01
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        c = check_positive_float(self.c, "c")
+        if not c < 1:
+            raise ValueError(f"c must lie in (0, 1), got {c}")
+        kappa = check_positive_float(self.kappa, "kappa")
+        if not kappa > 1.0 / (1.0 - c):
+            raise ValueError(f"kappa must exceed 1 / (1 - c) = {1 / (1 - c):.4g}, got {kappa}")
+        _set(self, c=c, kappa=kappa)
+
+
+def run_iht(problem: Problem, y, Z, step, run: IHTRun) -> dict:
+    """Run `iht_loop` on the rows of Z (in place) from the step rule's initial steps."""
+    beta = problem.initial_steps(y, Z, run.s, step)
+    history = np.zeros((Z.shape[0], run.max_iter))
+    residuals, status, n_iter = iht_loop(problem.net, y, Z, beta, run, history)
+    return dict(
+        Z=Z, residuals=residuals, status=status, n_iter=n_iter, steps=beta, history=history
+    )
+
+
+def run_niht(problem: Problem, y, Z, run: NIHTRun) -> dict:
+    """Run `niht_loop` on the rows of Z (in place)."""
+    history = np.zeros((Z.shape[0], run.max_iter))
+    residuals, status, n_iter, mus = niht_loop(problem.net, y, Z, run, history)
+    return dict(Z=Z, residuals=residuals, status=status, n_iter=n_iter, steps=mus, history=history)
+
+
+class _Iteration(LatentSolver):
+    """What the IHT-type solvers share: validation of y, starts, rng, the best start."""
+
+    def _starts(self, y, z0, rng, s_start: int) -> tuple[np.ndarray, np.ndarray]:
+        y = self.problem.check_measurements(y)
+        n_given = self.problem.check_starts(z0).shape[0]
+        why = "draw random starting points (or give z0 for every start)"
+        rng = checked_rng(rng, self.options.starts > n_given, why)
+        return y, self.problem.starts(s_start, self.options.starts, z0, rng)
+
+
+class LatentIHT(_Iteration):
     r"""Latent iterative hard thresholding (SDLSS).
 
     .. math::
@@ -46,52 +160,29 @@ class LatentIHT(_LatentSolver):
         z_{t+1} = P_s\left(z_t - \beta \nabla_z \lVert y - A G(z_t) \rVert_2^2\right),
         \qquad \nabla_z = 2 J_G(z_t)^T A^T (A G(z_t) - y),
 
-    where P_s keeps the s entries of largest magnitude (`hard_threshold`).
+    where P_s keeps the s entries of largest magnitude (`hard_threshold`). Starting points
+    are projected with P_s first. With a linear output layer A G(z) = (A W_d) h_{d-1}(z) +
+    A b_d, so A W_d is formed once and an iteration never touches the signal dimension n.
 
     Parameters
     ----------
-    G : ReLUGenerator
-        The generator.
-    A : ndarray, shape (m, n)
-        The sensing matrix.
+    G, A : ReLUGenerator, ndarray of shape (m, n)
+        The problem y = A G(z), packed once (`ReLUGenerator.pack`).
     s : int
         The latent sparsity, ``1 <= s <= k``.
-    step : "auto" or float
-        ``"auto"``: beta = 1 / (2 ||A J_G(z_0)_Gamma||_2^2), the inverse
-        curvature of the Gauss-Newton model restricted to Gamma, the support
-        of z_0 grown to s entries by the largest |gradient| entries (power
-        iteration at the start), halved whenever a step would raise the
-        objective; so the objective never increases and needs no tuning. A float fixes beta
-        (a step that makes the objective explode is reported as diverged).
-    max_iter : int
-        Iterations per restart.
-    tol : float
-        Stop when ||z_{t+1} - z_t|| <= tol ||z_{t+1}||.
-    restarts : int
-        Starting points; all advance together as one matrix (each iteration
-        is a GEMM), and the one with the smallest residual is returned.
-    engine : {"auto", "numba", "numpy"}
-        The compiled kernel or the same loop run by the interpreter.
-    step_growth : float
-        With ``step="auto"``: every accepted step multiplies beta by this factor (>= 1),
-        so the step can grow back after backtracking halved it (1: never grows, the rule
-        before issue 6). The default 1.5 roughly halves the measurements latent IHT needs
-        on random generators (docs/solvers.md); 1.5, 2 and 4 measured alike.
-    continuation : int
-        c >= 0: threshold at s + c first and tighten by one every max_iter / (c + 1)
-        iterations down to s (0: always s).
-    negate_every : int
-        Every that many iterations, replace each restart z by -z if f(-z) < f(z) (the
-        negation check of Huang, Hand, Heckel & Voroninski 2018; 0: never).
+    options : IHTOptions, optional
+        All options at once; keywords override its fields.
+    **keywords
+        Fields of `IHTOptions`: ``step``, ``max_iter``, ``tol``, ``starts``,
+        ``step_growth``, ``cert_tol``.
 
     Notes
     -----
-    The options ``step_growth``, ``continuation`` and ``negate_every`` are measured in
-    docs/solvers.md: step growth paid (the default), continuation and the negation check
-    did not. `latent_recover` is the solver that approaches the oracle.
-    With a linear output layer A G(z) = (A W_d) h_{d-1}(z) + A b_d, so A W_d is
-    formed once and an iteration never touches the signal dimension n.
-    Starting points are projected with P_s before the first iteration.
+    An iteration is one candidate step (a refused backtracking step counts). ``converged``:
+    the stopping rule on the relative change of z was met; ``certified``: the returned z is
+    stationary on its support, ||(grad f)_S|| <= 2 cert_tol ||J_S||_F ||y||. Extras:
+    ``start`` (index of the returned start), ``start_residuals`` (final residual of every
+    start), ``step`` (the returned start's final beta), ``gradient_norm`` (||(grad f)_S||).
 
     References
     ----------
@@ -100,73 +191,39 @@ class LatentIHT(_LatentSolver):
        ICASSP 2021.
     .. [2] T. Blumensath and M. E. Davies, "Iterative hard thresholding for
        compressed sensing", Appl. Comput. Harmon. Anal. 27(3), 2009.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sdlss_theory import ReLUGenerator, gaussian_matrix, hard_threshold, latent_iht
+    >>> rng = np.random.default_rng(0)
+    >>> G, A = ReLUGenerator.random([20, 60, 120, 200], rng), gaussian_matrix(100, 200, rng)
+    >>> y = A @ G(hard_threshold(rng.standard_normal(20), 3))
+    >>> result = latent_iht(G, A, y, 3, starts=8, rng=rng)
+    >>> result.converged, result.extras["start_residuals"].shape
+    (True, (8,))
     """
 
-    def __init__(
-        self,
-        G: ReLUGenerator,
-        A: np.ndarray,
-        s: int,
-        *,
-        step: float | str = "auto",
-        max_iter: int = 1000,
-        tol: float = 1e-9,
-        restarts: int = 1,
-        engine: str = "auto",
-        step_growth: float = 1.5,
-        continuation: int = 0,
-        negate_every: int = 0,
-    ):
-        super().__init__(G, A, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine)
-        self.s = check_sparsity(s, G.k)
-        self.step = step
-        self.step_growth = step_growth
-        self.continuation = check_int(continuation, "continuation", minimum=0)
-        self.negate_every = negate_every
+    Options = IHTOptions
+    removed = ("engine", "continuation", "negate_every")
 
     def solve(
-        self,
-        y: np.ndarray,
-        *,
-        z0: np.ndarray | None = None,
-        rng: np.random.Generator | None = None,
+        self, y: np.ndarray, *, z0: np.ndarray | None = None, rng: Any = None
     ) -> RecoveryResult:
-        """Recover z from y = A G(z).
+        """Recover z from y = A G(z), as `Solver.solve` says.
 
-        Parameters
-        ----------
-        y : ndarray, shape (m,)
-            The measurements.
-        z0 : ndarray, shape (k,) or (R, k), optional
-            Starting points; restarts beyond these draw z0 ~ N(0, I) from `rng`.
-        rng : numpy.random.Generator, optional
-            Needed when starting points must be drawn.
-
-        Returns
-        -------
-        RecoveryResult
+        ``z0`` gives up to ``starts`` starting points; the others are drawn z0 ~ N(0, I_k)
+        from ``rng``, which is then required (a missing one is refused up front).
         """
-        y = self.problem.check_measurements(y)
-        # With continuation the starts keep s + c entries (the first stage's sparsity).
-        s_start = min(self.s + self.continuation, self.problem.k)
-        Z = self.problem.starts(s_start, self.restarts, z0, rng)
-        run = self.problem.run_iht(
-            y,
-            Z,
-            self.s,
-            self.step,
-            l2=0.0,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            engine=self.engine,
-            growth=self.step_growth,
-            continuation=self.continuation,
-            negate_every=self.negate_every,
+        o = self.options
+        y, Z = self._starts(y, z0, rng, self.s)
+        run = IHTRun(self.s, 0.0, o.max_iter, o.tol, o.step == "auto", o.step_growth)
+        return self.problem.best_start(
+            y, run_iht(self.problem, y, Z, o.step, run), cert_tol=o.cert_tol
         )
-        return best_restart(run, self._signal)
 
 
-class LatentGD(_LatentSolver):
+class LatentGD(_Iteration):
     r"""Dense latent gradient descent: the CSGM / DCS baseline, no sparsity.
 
     .. math::
@@ -176,15 +233,18 @@ class LatentGD(_LatentSolver):
 
     Parameters
     ----------
-    G, A, step, max_iter, tol, restarts, engine
+    G, A
         As in `LatentIHT`.
-    l2 : float
-        lambda, the Gaussian-prior penalty of Bora et al. (0 by default).
+    options : GDOptions, optional
+    **keywords
+        ``step``, ``l2`` (lambda, the Gaussian-prior penalty of Bora et al.), ``max_iter``,
+        ``tol``, ``starts``, ``cert_tol``: see `GDOptions` and `IHTOptions`.
 
     Notes
     -----
-    This is `LatentIHT` with s = k (P_k is the identity) plus the l2 term; with
-    ``l2=0`` both produce the same iterates.
+    This is `LatentIHT` with s = k (P_k is the identity), no step growth, plus the l2
+    term; with ``l2=0`` both give the same iterates. Starting points are not sparsified.
+    Result fields and extras as in `LatentIHT` (the certificate includes the l2 term).
 
     References
     ----------
@@ -193,48 +253,25 @@ class LatentGD(_LatentSolver):
     .. [2] Y. Wu, M. Rosca and T. Lillicrap, "Deep compressed sensing", ICML 2019.
     """
 
-    def __init__(
-        self,
-        G: ReLUGenerator,
-        A: np.ndarray,
-        *,
-        step: float | str = "auto",
-        l2: float = 0.0,
-        max_iter: int = 1000,
-        tol: float = 1e-9,
-        restarts: int = 1,
-        engine: str = "auto",
-    ):
-        super().__init__(G, A, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine)
-        self.l2 = check_positive_float(l2, "l2", allow_zero=True)
-        self.step = step
+    Options = GDOptions
+
+    def __init__(self, G: ReLUGenerator, A: np.ndarray, options: Any = None, **keywords: Any):
+        super().__init__(G, A, None, options, **keywords)
 
     def solve(
-        self,
-        y: np.ndarray,
-        *,
-        z0: np.ndarray | None = None,
-        rng: np.random.Generator | None = None,
+        self, y: np.ndarray, *, z0: np.ndarray | None = None, rng: Any = None
     ) -> RecoveryResult:
         """Recover z from y = A G(z); parameters as in `LatentIHT.solve`."""
-        y = self.problem.check_measurements(y)
-        k = self.problem.k
-        Z = self.problem.starts(k, self.restarts, z0, rng)
-        run = self.problem.run_iht(
-            y,
-            Z,
-            k,
-            self.step,
-            l2=self.l2,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            engine=self.engine,
+        o = self.options
+        y, Z = self._starts(y, z0, rng, self.s)
+        run = IHTRun(self.s, o.l2, o.max_iter, o.tol, o.step == "auto", 1.0)
+        return self.problem.best_start(
+            y, run_iht(self.problem, y, Z, o.step, run), l2=o.l2, cert_tol=o.cert_tol
         )
-        return best_restart(run, self._signal)
 
 
-class LatentNIHT(_LatentSolver):
-    r"""Latent normalised IHT: the Blumensath–Davies adaptive step carried to the latent.
+class LatentNIHT(_Iteration):
+    r"""Latent normalised IHT: the Blumensath-Davies adaptive step carried to the latent.
 
     With g = J_G(z)^T A^T (y - A G(z)) and Gamma the support of z (grown to s
     entries by the largest |g| when z has fewer non-zeros):
@@ -247,14 +284,22 @@ class LatentNIHT(_LatentSolver):
     If the support changes and mu > omega = (1 - c) ||z_{t+1} - z_t||^2 /
     ||A J_G(z_t)(z_{t+1} - z_t)||^2, then mu <- mu / (kappa (1 - c)) and the step
     is recomputed. Since A J_G(z) only linearises A G near z, a step that still
-    raises the objective is halved until it does not.
+    raises the objective is halved until it does not (at most 200 times, then the start
+    stops as stalled).
 
     Parameters
     ----------
-    G, A, s, max_iter, tol, restarts, engine
+    G, A, s
         As in `LatentIHT`.
-    kappa, c : float
-        The shrinkage constants of Blumensath & Davies (kappa > 1 / (1 - c)).
+    options : NIHTOptions, optional
+    **keywords
+        ``max_iter``, ``tol``, ``starts``, ``kappa``, ``c``, ``cert_tol``: see
+        `NIHTOptions`.
+
+    Notes
+    -----
+    ``converged`` also when g_Gamma = 0 or A J_G g_Gamma = 0 (no descent direction on the
+    support). Result fields and extras as in `LatentIHT` (``step`` is the last mu).
 
     References
     ----------
@@ -263,178 +308,18 @@ class LatentNIHT(_LatentSolver):
        Topics Signal Process. 4(2), 2010.
     """
 
-    def __init__(
-        self,
-        G: ReLUGenerator,
-        A: np.ndarray,
-        s: int,
-        *,
-        max_iter: int = 1000,
-        tol: float = 1e-9,
-        restarts: int = 1,
-        kappa: float = 2.0,
-        c: float = 0.01,
-        engine: str = "auto",
-    ):
-        super().__init__(G, A, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine)
-        self.s = check_sparsity(s, G.k)
-        self.kappa = kappa
-        self.c = c
+    Options = NIHTOptions
 
     def solve(
-        self,
-        y: np.ndarray,
-        *,
-        z0: np.ndarray | None = None,
-        rng: np.random.Generator | None = None,
+        self, y: np.ndarray, *, z0: np.ndarray | None = None, rng: Any = None
     ) -> RecoveryResult:
         """Recover z from y = A G(z); parameters as in `LatentIHT.solve`."""
-        y = self.problem.check_measurements(y)
-        Z = self.problem.starts(self.s, self.restarts, z0, rng)
-        run = self.problem.run_niht(
-            y,
-            Z,
-            self.s,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            kappa=self.kappa,
-            c=self.c,
-            engine=self.engine,
-        )
-        return best_restart(run, self._signal)
+        o = self.options
+        y, Z = self._starts(y, z0, rng, self.s)
+        run = NIHTRun(self.s, o.max_iter, o.tol, o.kappa, o.c)
+        return self.problem.best_start(y, run_niht(self.problem, y, Z, run), cert_tol=o.cert_tol)
 
 
-def latent_iht(
-    G: ReLUGenerator,
-    A: np.ndarray,
-    y: np.ndarray,
-    s: int,
-    *,
-    step: float | str = "auto",
-    max_iter: int = 1000,
-    tol: float = 1e-9,
-    restarts: int = 1,
-    z0: np.ndarray | None = None,
-    rng: np.random.Generator | None = None,
-    engine: str = "auto",
-    step_growth: float = 1.5,
-    continuation: int = 0,
-    negate_every: int = 0,
-) -> RecoveryResult:
-    """Latent IHT: ``LatentIHT(G, A, s, ...).solve(y, z0=z0, rng=rng)``; see `LatentIHT`.
-
-    Parameters
-    ----------
-    G : ReLUGenerator
-    A : ndarray, shape (m, n)
-    y : ndarray, shape (m,)
-    s : int
-    step, max_iter, tol, restarts, engine, step_growth, continuation, negate_every
-        See `LatentIHT`.
-    z0, rng
-        See `LatentIHT.solve`.
-
-    Returns
-    -------
-    RecoveryResult
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sdlss_theory import ReLUGenerator, gaussian_matrix, hard_threshold
-    >>> rng = np.random.default_rng(0)
-    >>> G = ReLUGenerator.random([20, 60, 120, 200], rng)
-    >>> z_true = hard_threshold(rng.standard_normal(20), 3)
-    >>> A = gaussian_matrix(100, 200, rng)
-    >>> result = latent_iht(G, A, A @ G(z_true), 3, restarts=8, rng=rng)
-    >>> result.converged, result.restart_residuals.shape
-    (True, (8,))
-    """
-    solver = LatentIHT(
-        G,
-        A,
-        s,
-        step=step,
-        max_iter=max_iter,
-        tol=tol,
-        restarts=restarts,
-        engine=engine,
-        step_growth=step_growth,
-        continuation=continuation,
-        negate_every=negate_every,
-    )
-    return solver.solve(y, z0=z0, rng=rng)
-
-
-def latent_niht(
-    G: ReLUGenerator,
-    A: np.ndarray,
-    y: np.ndarray,
-    s: int,
-    *,
-    max_iter: int = 1000,
-    tol: float = 1e-9,
-    restarts: int = 1,
-    z0: np.ndarray | None = None,
-    rng: np.random.Generator | None = None,
-    kappa: float = 2.0,
-    c: float = 0.01,
-    engine: str = "auto",
-) -> RecoveryResult:
-    """Latent normalised IHT; see `LatentNIHT`.
-
-    Parameters
-    ----------
-    G : ReLUGenerator
-    A : ndarray, shape (m, n)
-    y : ndarray, shape (m,)
-    s : int
-    max_iter, tol, restarts, kappa, c, engine
-        See `LatentNIHT`.
-    z0, rng
-        See `LatentIHT.solve`.
-
-    Returns
-    -------
-    RecoveryResult
-    """
-    solver = LatentNIHT(
-        G, A, s, max_iter=max_iter, tol=tol, restarts=restarts, kappa=kappa, c=c, engine=engine
-    )
-    return solver.solve(y, z0=z0, rng=rng)
-
-
-def latent_gd(
-    G: ReLUGenerator,
-    A: np.ndarray,
-    y: np.ndarray,
-    *,
-    step: float | str = "auto",
-    l2: float = 0.0,
-    max_iter: int = 1000,
-    tol: float = 1e-9,
-    restarts: int = 1,
-    z0: np.ndarray | None = None,
-    rng: np.random.Generator | None = None,
-    engine: str = "auto",
-) -> RecoveryResult:
-    """Dense latent gradient descent (CSGM baseline); see `LatentGD`.
-
-    Parameters
-    ----------
-    G : ReLUGenerator
-    A : ndarray, shape (m, n)
-    y : ndarray, shape (m,)
-    step, l2, max_iter, tol, restarts, engine
-        See `LatentGD`.
-    z0, rng
-        See `LatentIHT.solve`.
-
-    Returns
-    -------
-    RecoveryResult
-    """
-    solver = LatentGD(
-        G, A, step=step, l2=l2, max_iter=max_iter, tol=tol, restarts=restarts, engine=engine
-    )
-    return solver.solve(y, z0=z0, rng=rng)
+latent_iht = functional("latent_iht", LatentIHT, ("G", "A", "y", "s"), "Latent IHT")
+latent_niht = functional("latent_niht", LatentNIHT, ("G", "A", "y", "s"), "Latent normalised IHT")
+latent_gd = functional("latent_gd", LatentGD, ("G", "A", "y"), "Dense latent gradient descent")

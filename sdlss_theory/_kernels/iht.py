@@ -1,29 +1,54 @@
-"""The latent IHT / NIHT iteration loops on a packed network F(z) = A G(z).
+"""The latent IHT and NIHT iteration loops on a packed network F(z) = A G(z).
 
 Objective f(z) = ||y - F(z)||^2 + l2 ||z||^2, gradient 2 J_F(z)^T (F(z) - y) + 2 l2 z.
-All rows of Z (restarts) advance together, so each iteration is one batched
+In `iht_loop` all rows of Z (starts) advance together, so each iteration is one batched
 forward and one batched backward pass: GEMMs, not matrix-vector products.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
-from sdlss_theory._kernels import recover  # noqa: F401  (registers its warm-up)
-from sdlss_theory._kernels._jit import jit, register_warm_up
+from sdlss_theory._kernels._jit import jit
 from sdlss_theory._kernels.network import (
-    RELU,
     backward,
+    backward_arrays,
     forward,
+    forward_arrays,
     jvp,
-    pack_network,
+    tiny_network,
     workspace_size,
 )
-from sdlss_theory._kernels.threshold import hard_threshold_rows
+from sdlss_theory._kernels.threshold import grow_support, hard_threshold_rows
 
 RUNNING, CONVERGED, DIVERGED, STALLED = 0, 1, 2, 3
 # A fixed step whose objective grows past this factor of the starting one has diverged.
 DIVERGENCE_FACTOR = 1e30
 # Backtracking gives up (a numerically stationary point) below this fraction of the first step.
 MIN_STEP_FRACTION = 1e-14
+# Step halvings of one NIHT iteration before it stops as stalled.
+NIHT_HALVINGS = 200
+
+
+class IHTRun(NamedTuple):
+    """Settings of `iht_loop` (types as the kernel expects them)."""
+
+    s: int
+    l2: float
+    max_iter: int
+    tol: float
+    backtrack: bool
+    growth: float
+
+
+class NIHTRun(NamedTuple):
+    """Settings of `niht_loop`: kappa and c are the constants of Blumensath & Davies."""
+
+    s: int
+    max_iter: int
+    tol: float
+    kappa: float
+    c: float
 
 
 @jit
@@ -34,39 +59,22 @@ def _row_sq_norms(X, out):
 
 
 @jit
-def iht_loop(
-    flat,
-    w_off,
-    b_off,
-    dims,
-    codes,
-    y,
-    Z,
-    s,
-    beta,
-    l2,
-    max_iter,
-    tol,
-    backtrack,
-    history,
-    growth,
-    negate_every,
-):
+def iht_loop(net, y, Z, beta, run, history):
     """Latent IHT, z <- P_s(z - beta grad f(z)), on every row of Z in place.
 
-    With ``backtrack`` a step that would raise f is refused and that row's beta
-    halved, and an accepted step multiplies it by ``growth`` (1: never grows);
-    otherwise beta is fixed and a step to a non-finite or exploding
-    objective stops the row as diverged (keeping its last finite iterate).
-    With ``negate_every`` > 0, every that many iterations each running row is replaced
-    by -z when f(-z) < f(z) (the negation check; costs one batched forward pass).
-    ``history[r, t]`` receives ||y - F(z)|| after iteration t.
-    Returns (residuals, status, n_iter); Z and beta are updated in place.
+    With ``run.backtrack`` a step that would raise f is refused and that row's beta
+    halved, and an accepted step multiplies it by ``run.growth`` (1: never grows);
+    otherwise beta is fixed and a step to a non-finite or exploding objective stops the row
+    as diverged (keeping its last finite iterate). A row converges when an accepted step
+    changes z by at most ``run.tol`` ||z||. ``history[r, t]`` receives ||y - F(z)|| after
+    iteration t. Returns (residuals, status, n_iter); Z and beta are updated in place.
     """
+    s, l2, max_iter, tol, backtrack, growth = run
+    flat, w_off, b_off, dims, codes = net
     n_rows, k = Z.shape
     m = y.shape[0]
-    H = np.empty(workspace_size(n_rows, dims))
-    work = np.empty(2 * n_rows * np.max(dims))
+    H = np.empty(workspace_size(n_rows, net.dims))
+    work = np.empty(2 * n_rows * np.max(net.dims))
     grad = np.empty((n_rows, k))
     new_grad = np.empty((n_rows, k))
     cand = np.empty((n_rows, k))
@@ -79,12 +87,12 @@ def iht_loop(
     n_iter = np.zeros(n_rows, dtype=np.int64)
     beta_first = beta.copy()
 
-    F = forward(flat, w_off, b_off, dims, codes, Z, H)
+    F = forward_arrays(flat, w_off, b_off, dims, codes, Z, H)
     np.subtract(F, y, R)
     _row_sq_norms(R, res2)
     obj[:] = res2 + l2 * _row_sq_norms(Z, z2)
     obj_start = obj.copy()
-    backward(flat, w_off, dims, codes, H, R, grad, work)
+    backward_arrays(flat, w_off, dims, codes, H, R, grad, work)
     grad *= 2.0
     grad += (2.0 * l2) * Z
 
@@ -94,10 +102,10 @@ def iht_loop(
             for j in range(k):
                 cand[r, j] = Z[r, j] - b * grad[r, j]
         hard_threshold_rows(cand, s, cand)
-        F = forward(flat, w_off, b_off, dims, codes, cand, H)
+        F = forward_arrays(flat, w_off, b_off, dims, codes, cand, H)
         np.subtract(F, y, R)
         _row_sq_norms(R, cand_res2)
-        backward(flat, w_off, dims, codes, H, R, new_grad, work)
+        backward_arrays(flat, w_off, dims, codes, H, R, new_grad, work)
         _row_sq_norms(cand, z2)
         n_running = 0
         for r in range(n_rows):
@@ -141,48 +149,11 @@ def iht_loop(
                 n_running += 1
         if n_running == 0:
             break
-        if negate_every > 0 and (it + 1) % negate_every == 0:
-            for r in range(n_rows):
-                for j in range(k):
-                    cand[r, j] = -Z[r, j]
-            F = forward(flat, w_off, b_off, dims, codes, cand, H)
-            np.subtract(F, y, R)
-            _row_sq_norms(R, cand_res2)
-            flipped = False
-            for r in range(n_rows):
-                if status[r] == RUNNING and cand_res2[r] < res2[r]:
-                    flipped = True
-                    res2[r] = cand_res2[r]
-                    obj[r] = res2[r] + l2 * z2[r]
-                    for j in range(k):
-                        Z[r, j] = -Z[r, j]
-            if flipped:
-                # Gradients of the flipped rows (all rows are recomputed: one batched pass).
-                F = forward(flat, w_off, b_off, dims, codes, Z, H)
-                np.subtract(F, y, R)
-                backward(flat, w_off, dims, codes, H, R, new_grad, work)
-                for r in range(n_rows):
-                    for j in range(k):
-                        grad[r, j] = 2.0 * new_grad[r, j] + (2.0 * l2) * Z[r, j]
     return np.sqrt(res2), status, n_iter
 
 
 @jit
-def _fill_support(z, g, s, out):
-    """Out <- the support of z, grown to s entries by the largest |g| outside it (as 0/1)."""
-    score = np.abs(g)
-    top = np.max(score) + 1.0
-    for j in range(z.shape[0]):
-        if z[j] != 0.0:
-            score[j] = top
-    hard_threshold_rows(score.reshape((1, -1)), s, out.reshape((1, -1)))
-    for j in range(out.shape[0]):
-        out[j] = 1.0 if out[j] != 0.0 else 0.0
-    return out
-
-
-@jit
-def niht_loop(flat, w_off, b_off, dims, codes, y, Z, s, max_iter, tol, kappa, c, history):
+def niht_loop(net, y, Z, run, history):
     """Latent normalised IHT (Blumensath & Davies 2010) on each row of Z, in place.
 
     g = J^T (y - F(z)); on the support Gamma, mu = ||g_Gamma||^2 / ||J g_Gamma||^2;
@@ -192,11 +163,12 @@ def niht_loop(flat, w_off, b_off, dims, codes, y, Z, s, max_iter, tol, kappa, c,
     objective is halved until it does not (the nonlinear safeguard).
     Returns (residuals, status, n_iter, last step sizes).
     """
+    s, max_iter, tol, kappa, c = run
     n_rows, k = Z.shape
     m = y.shape[0]
-    Hz = np.empty(workspace_size(1, dims))
-    Hc = np.empty(workspace_size(1, dims))
-    work = np.empty(2 * np.max(dims))
+    Hz = np.empty(workspace_size(1, net.dims))
+    Hc = np.empty(workspace_size(1, net.dims))
+    work = np.empty(2 * np.max(net.dims))
     g = np.empty((1, k))
     g_sup = np.empty((1, k))
     cand = np.empty((1, k))
@@ -209,17 +181,17 @@ def niht_loop(flat, w_off, b_off, dims, codes, y, Z, s, max_iter, tol, kappa, c,
     mus = np.zeros(n_rows)
     for r in range(n_rows):
         z = Z[r : r + 1]
-        F = forward(flat, w_off, b_off, dims, codes, z, Hz)
+        F = forward(net, z, Hz)
         np.subtract(y, F, R)
         obj = np.sum(R * R)
         mu = 0.0
         for it in range(max_iter):
             n_iter[r] = it + 1
-            backward(flat, w_off, dims, codes, Hz, R, g, work)
-            _fill_support(z[0], g[0], s, gamma)
+            backward(net, Hz, R, g, work)
+            grow_support(z[0] != 0.0, g[0], s, gamma)
             g_sup[0] = g[0] * gamma
             num = np.sum(g_sup * g_sup)
-            den = np.sum(jvp(flat, w_off, dims, codes, Hz, g_sup, work) ** 2)
+            den = np.sum(jvp(net, Hz, g_sup, work) ** 2)
             if num == 0.0 or den == 0.0:
                 # No descent direction on the support: a stationary point of f there.
                 status[r] = CONVERGED
@@ -227,17 +199,17 @@ def niht_loop(flat, w_off, b_off, dims, codes, y, Z, s, max_iter, tol, kappa, c,
                 break
             mu = num / den
             accepted = False
-            for _ in range(200):
+            for _ in range(NIHT_HALVINGS):
                 cand[0] = z[0] + mu * g[0]
                 hard_threshold_rows(cand, s, cand)
                 step[0] = cand[0] - z[0]
                 if np.any((cand[0] != 0.0) != (gamma != 0.0)):
-                    jd = np.sum(jvp(flat, w_off, dims, codes, Hz, step, work) ** 2)
+                    jd = np.sum(jvp(net, Hz, step, work) ** 2)
                     omega = (1.0 - c) * np.sum(step * step) / max(jd, 1e-300)
                     if mu > omega:
                         mu = mu / (kappa * (1.0 - c))
                         continue
-                Fc = forward(flat, w_off, b_off, dims, codes, cand, Hc)
+                Fc = forward(net, cand, Hc)
                 cand_obj = np.sum((y - Fc[0]) ** 2)
                 if np.isfinite(cand_obj) and cand_obj <= obj:
                     accepted = True
@@ -261,14 +233,11 @@ def niht_loop(flat, w_off, b_off, dims, codes, y, Z, s, max_iter, tol, kappa, c,
     return residuals, status, n_iter, mus
 
 
-@register_warm_up
-def _warm_up() -> None:
-    rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((3, 2)), rng.standard_normal((2, 3))]
-    packed = pack_network(weights, [np.zeros(3), np.zeros(2)], [RELU, 0])
-    y = rng.standard_normal(2)
-    Z = rng.standard_normal((2, 2))
+def warm_up() -> None:
+    """Compile the loops on a tiny network."""
+    net, y = tiny_network()
+    Z = np.ones((2, 5))
     iht_loop(
-        *packed, y, Z.copy(), 1, np.full(2, 0.1), 0.0, 2, 1e-8, True, np.zeros((2, 2)), 1.0, 1
+        net, y, Z.copy(), np.full(2, 0.1), IHTRun(1, 0.0, 2, 1e-8, True, 1.0), np.zeros((2, 2))
     )
-    niht_loop(*packed, y, Z.copy(), 1, 2, 1e-8, 2.0, 0.01, np.zeros((2, 2)))
+    niht_loop(net, y, Z.copy(), NIHTRun(1, 2, 1e-8, 2.0, 0.01), np.zeros((2, 2)))

@@ -1,0 +1,464 @@
+"""Recovery benchmark: success, failure kind and CPU time of solver configurations.
+
+Estimand: for each solver configuration, the probability over random problems that it
+recovers x* = G(z*) from y = A x* (||G(z_hat) - x*|| <= tol ||x*||), with each failure
+split into an *identifiability* failure (z_hat fits y as well as z* does:
+||y - A G(z_hat)|| <= ident_tol ||y||, so no solver of this objective could tell them apart)
+and an *optimisation* failure (it does not); and the thread CPU time of one recovery.
+
+Problems are the latent phase-transition study's: a random bias-free ReLU generator (weights
+N(0, 1/n_i), linear output), an s-sparse z* with a uniformly random support and N(0, 1)
+non-zeros, A with N(0, 1/m) entries, no noise. Three sections, each its own cells:
+
+* ``transition``: generator ``[k, *hidden[:depth - 1], n]``, every (depth, s, m);
+* ``square``: m = n, generator ``[k, 3k, 6k, ..., n]`` (``depth - 1`` hidden layers doubling
+  from 3k), every (depth, s) of ``square_depth`` x ``s``;
+* ``dense``: s = k at ``m = dense_m``, expansive generators ``[k, 4k, 8k]`` (depth 2) and
+  ``[k, 2k, 4k, 8k]`` (depth 3), every k of ``dense_k``.
+
+The solver configuration is a grid axis (`CONFIGURATIONS`), and the configurations are
+*paired*: every configuration sees the same draw (G, A, z*) and the same solver random
+stream in a given (section, depth, s, m, trial), because the problem's generator is seeded
+from the cell without its ``configuration`` (`problem_rng`). Differences between
+configurations are therefore paired differences. `transition_table` turns the summary into
+the 50% points per (depth, s) that docs/benchmarks.md shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from sdlss_theory import (
+    ReLUGenerator,
+    gaussian_matrix,
+    latent_gd,
+    latent_iht,
+    latent_niht,
+    latent_recover,
+    sparse_latents,
+)
+from sdlss_theory.sweep import (
+    Study,
+    StudyConfig,
+    cell_key,
+    fit_transition,
+    read_summary_csv,
+    task_seed_sequence,
+)
+
+SECTIONS = ("transition", "square", "dense")
+MAX_REDRAWS = 100
+
+
+def _recover(**options) -> Callable:
+    def run(G, A, y, s, S, rng):
+        return latent_recover(G, A, y, s, rng=rng, **options)
+
+    return run
+
+
+def _iterative(solver, **options) -> Callable:
+    def run(G, A, y, s, S, rng):
+        return solver(G, A, y, s, starts=5, max_iter=1000, rng=rng, **options)
+
+    return run
+
+
+def _oracle(G, A, y, s, S, rng):
+    # The support-knowing solver: latent_recover on the generator restricted to S (a dense
+    # problem: its 2|S| greedy seeds, the dense defaults otherwise).
+    return latent_recover(G.restrict(S), A, y, S.size, seeds=2 * S.size, rng=rng)
+
+
+def _oracle_gd(G, A, y, s, S, rng):
+    return latent_gd(G.restrict(S), A, y, starts=5, max_iter=1000, rng=rng)
+
+
+#: Solver configurations: name -> (what it is, run(G, A, y, s, S, rng) -> RecoveryResult).
+#: The ``no_*`` and other named variants switch off or change one stage of the default
+#: `latent_recover`; they measure what each stage buys (docs/solvers.md, "Defaults").
+CONFIGURATIONS: dict[str, tuple[str, Callable]] = {
+    "default": ("latent_recover, default options", _recover()),
+    "oracle": ("latent_recover on the true support (knows S)", _oracle),
+    "oracle_gd": ("dense latent GD on the true support, 5 starts", _oracle_gd),
+    "no_swaps": ("latent_recover, max_swaps=0", _recover(max_swaps=0)),
+    "no_pairs": ("latent_recover, pair_screen=0", _recover(pair_screen=0)),
+    "no_beam": ("latent_recover, beam=0", _recover(beam=0)),
+    "beam_64": ("latent_recover, beam=64", _recover(beam=64)),
+    "beam_expand_4": ("latent_recover, beam_expand=4", _recover(beam_expand=4)),
+    "no_support_search": ("latent_recover, exhaustive=0", _recover(exhaustive=0)),
+    "no_negation": ("latent_recover, negate=False", _recover(negate=False)),
+    "no_stall": ("latent_recover, gn_stall=1", _recover(gn_stall=1.0)),
+    "stall": ("latent_recover, gn_stall=0.5", _recover(gn_stall=0.5)),
+    "no_flips": ("latent_recover, flips=False", _recover(flips=False)),
+    "polish_8": ("latent_recover, polish=8", _recover(polish=8)),
+    "seeds_5": ("latent_recover, seeds=5", _recover(seeds=5)),
+    "random_starts": ("latent_recover, seeds=0, starts=5", _recover(seeds=0, starts=5)),
+    "latent_iht": ("latent_iht, 5 starts, 1000 iterations", _iterative(latent_iht)),
+    "latent_niht": ("latent_niht, 5 starts, 1000 iterations", _iterative(latent_niht)),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(StudyConfig):
+    """Configuration of the recovery benchmark.
+
+    Attributes
+    ----------
+    sections : tuple of str
+        Any of ``transition``, ``square``, ``dense``.
+    configurations : tuple of str
+        Grid axis: names of `CONFIGURATIONS`.
+    k, hidden, n : int, tuple of int, int
+        The transition section's generator ``[k, *hidden[:depth - 1], n]``; k and n are also
+        the square section's.
+    depth, s, m : tuple of int
+        The transition section's grid (s also the square section's).
+    square_depth : tuple of int
+        Depths of the square section.
+    dense_k, dense_m : tuple of int, int
+        The dense section: latent sizes (s = k) and the fixed number of measurements.
+    tol, ident_tol : float
+        Success: ||G(z_hat) - x*|| <= tol ||x*||; a failure is one of identifiability when
+        ||y - A G(z_hat)|| <= ident_tol ||y||.
+    """
+
+    trials: int = 30
+    sections: tuple[str, ...] = ("transition",)
+    configurations: tuple[str, ...] = ("default", "oracle")
+    k: int = 20
+    hidden: tuple[int, ...] = (60, 120)
+    n: int = 200
+    depth: tuple[int, ...] = (2, 3)
+    s: tuple[int, ...] = (1, 2, 3, 5, 8)
+    m: tuple[int, ...] = (*range(1, 15), 16, 20, 25, 30, 40, 60)
+    square_depth: tuple[int, ...] = (2, 3, 4)
+    dense_k: tuple[int, ...] = (5, 10, 20, 30, 40)
+    dense_m: int = 40
+    tol: float = 1e-3
+    ident_tol: float = 1e-6
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name, allowed in (("sections", SECTIONS), ("configurations", CONFIGURATIONS)):
+            values = getattr(self, name)
+            unknown = [v for v in values if v not in allowed]
+            if unknown or not values or len(set(values)) != len(values):
+                raise ValueError(
+                    f"{name} must be distinct names among {sorted(allowed)}, got {values}"
+                )
+        if any(not 1 <= d <= len(self.hidden) + 1 for d in self.depth):
+            raise ValueError(
+                f"every depth must be in [1, {len(self.hidden) + 1}], got {self.depth}"
+            )
+        if any(not 1 <= s <= self.k for s in self.s):
+            raise ValueError(f"every s must be in [1, k={self.k}], got {self.s}")
+        if any(not 1 <= m <= self.n for m in self.m):
+            raise ValueError(f"every m must be in [1, n={self.n}], got {self.m}")
+        if any(d < 1 for d in self.square_depth) or any(k < 1 for k in self.dense_k):
+            raise ValueError("square_depth and dense_k must be >= 1")
+        if not 0.0 < self.tol < 1.0 or self.ident_tol < 0.0:
+            raise ValueError("tol must be in (0, 1) and ident_tol >= 0")
+
+    @classmethod
+    def quick(cls) -> Config:
+        """k = 10, widths 30 and 60, n = 80; s in {2, 4}; 5 trials per cell."""
+        return cls(
+            trials=5,
+            sections=("transition", "square"),
+            k=10,
+            hidden=(30, 60),
+            n=80,
+            s=(2, 4),
+            m=(2, 3, 4, 6, 8, 12, 24),
+            square_depth=(2, 3),
+        )
+
+
+def grid(config: Config) -> list[dict]:
+    """Cells configuration x section x (depth, s, m), in that nesting order."""
+    shared = {"tol": config.tol, "ident_tol": config.ident_tol}
+    problems = []
+    if "transition" in config.sections:
+        problems += [
+            {"section": "transition", "depth": d, "s": s, "m": m}
+            | {"dims": [config.k, *config.hidden[: d - 1], config.n]}
+            for d in config.depth
+            for s in config.s
+            for m in config.m
+        ]
+    if "square" in config.sections:
+        k = config.k
+        problems += [
+            {"section": "square", "depth": d, "s": s, "m": config.n}
+            | {"dims": [k, *[3 * k * 2**i for i in range(d - 1)], config.n]}
+            for d in config.square_depth
+            for s in config.s
+        ]
+    if "dense" in config.sections:
+        problems += [
+            {"section": "dense", "depth": d, "s": k, "m": config.dense_m}
+            | {"dims": [k, 4 * k, 8 * k] if d == 2 else [k, 2 * k, 4 * k, 8 * k]}
+            for d in (2, 3)
+            for k in config.dense_k
+        ]
+    return [{"configuration": c, **p, **shared} for c in config.configurations for p in problems]
+
+
+def problem_rng(params: Mapping, rng: np.random.Generator) -> np.random.Generator:
+    """The task's generator with ``configuration`` left out of its cell: shared by configurations.
+
+    The engine seeds a task by ``SeedSequence(root_seed, (cell key, trial))``
+    (`sdlss_theory.sweep.seeds`); this rebuilds that sequence for the same root seed and
+    trial from the key of the cell without its configuration, so that every configuration
+    of a (section, depth, s, m, trial) draws the same problem and solver stream.
+    """
+    seq = rng.bit_generator.seed_seq
+    shared = {key: value for key, value in params.items() if key != "configuration"}
+    paired = task_seed_sequence(int(seq.entropy), cell_key(shared), int(seq.spawn_key[-1]))
+    return np.random.Generator(np.random.PCG64(paired))
+
+
+def draw(dims: Sequence[int], s: int, m: int, rng: np.random.Generator):
+    """(G, A, z*, x*) of one problem; z* is redrawn while G(z*) = 0."""
+    G = ReLUGenerator.random(list(dims), rng)
+    for _ in range(MAX_REDRAWS):
+        z = sparse_latents(1, dims[0], s, rng)[0]
+        x = G(z)
+        if np.any(x != 0):
+            break
+    A = gaussian_matrix(m, dims[-1], rng)
+    return G, A, z, x
+
+
+def trial(params: dict, rng: np.random.Generator) -> dict:
+    """One problem, one configuration: success, the failure's kind, certificate, CPU time."""
+    rng = problem_rng(params, rng)
+    s, m = params["s"], params["m"]
+    G, A, z_star, x_star = draw(params["dims"], s, m, rng)
+    y = A @ x_star
+    run = CONFIGURATIONS[params["configuration"]][1]
+    with threadpool_limits(1):
+        start = time.thread_time()
+        result = run(G, A, y, s, np.flatnonzero(z_star), rng)
+        cpu = time.thread_time() - start
+    z_hat = np.zeros(G.k)
+    if result.z.size == G.k:
+        z_hat = result.z
+    else:  # the oracle's code lives on the support
+        z_hat[np.flatnonzero(z_star)] = result.z
+    x_hat = G(z_hat)
+    rel_error = float(np.linalg.norm(x_hat - x_star) / np.linalg.norm(x_star))
+    rel_residual = float(np.linalg.norm(y - A @ x_hat) / np.linalg.norm(y))
+    success = rel_error <= params["tol"]
+    fits = rel_residual <= params["ident_tol"]
+    return {
+        "success": bool(success),
+        "ident_failure": bool(not success and fits),
+        "opt_failure": bool(not success and not fits),
+        "certified": bool(result.certified),
+        "rel_error": rel_error,
+        "rel_residual": rel_residual,
+        "cpu_ms": 1e3 * cpu,
+    }
+
+
+def m50(m: np.ndarray, successes: np.ndarray, trials: np.ndarray) -> float:
+    """The 50% point of the success rate over m.
+
+    The logistic fit's (`fit_transition`) where it lies inside the grid; otherwise the
+    empirical crossing, interpolated in log m between the last m below 50% and the first
+    at or above it; -inf if the rate is at least 50% at the first m, +inf if it never
+    reaches 50% inside the grid.
+    """
+    m, successes, trials = (np.asarray(a, dtype=float) for a in (m, successes, trials))
+    x50 = fit_transition(m, successes, trials).x50
+    if np.isfinite(x50) and m.min() <= x50 <= m.max():
+        return float(x50)
+    rate = successes / trials
+    above = np.flatnonzero(rate >= 0.5)
+    if above.size == 0:
+        return float("inf")
+    if above[0] == 0:
+        return float("-inf")
+    i = above[0]
+    w = (0.5 - rate[i - 1]) / (rate[i] - rate[i - 1])
+    return float(np.exp(np.log(m[i - 1]) + w * (np.log(m[i]) - np.log(m[i - 1]))))
+
+
+def _select(summary: Mapping[str, np.ndarray], **values) -> np.ndarray:
+    keep = np.ones(len(summary["configuration"]), dtype=bool)
+    for key, value in values.items():
+        keep &= np.asarray(summary[key]) == value
+    return keep
+
+
+def transition_points(summary: Mapping[str, np.ndarray]) -> dict[tuple, dict]:
+    """(configuration, depth, s) -> m_50, m_50 ident. only, mean CPU ms, of the transition.
+
+    ``m50_ident`` counts optimisation failures as successes, so that only identifiability
+    failures remain; ``cpu_ms`` is the mean CPU time per recovery over the m grid.
+    """
+    points = {}
+    cells = _select(summary, section="transition")
+    keys = {
+        (c, int(d), int(s))
+        for c, d, s in zip(
+            summary["configuration"][cells],
+            summary["depth"][cells],
+            summary["s"][cells],
+            strict=True,
+        )
+    }
+    for name, depth, s in sorted(keys):
+        cell = _select(summary, section="transition", configuration=name, depth=depth, s=s)
+        order = np.argsort(summary["m"][cell])
+        m, n = summary["m"][cell][order], summary["n_ok"][cell][order]
+        ok = summary["success_count"][cell][order]
+        opt = np.rint(summary["opt_failure_mean"][cell][order] * n)
+        points[name, depth, s] = {
+            "m50": m50(m, ok, n),
+            "m50_ident": m50(m, ok + opt, n),
+            "m_range": (int(m.min()), int(m.max())),
+            "cpu_ms": float(np.mean(summary["cpu_ms_mean"][cell])),
+        }
+    return points
+
+
+def _point(p: dict, key: str = "m50") -> str:
+    """An m_50 for a table: the number, or "< m_min" / "> m_max" outside the grid."""
+    value = p[key]
+    if np.isfinite(value):
+        return f"{value:.2f}"
+    return f"< {p['m_range'][0]}" if value < 0 else f"> {p['m_range'][1]}"
+
+
+def _ratio(p: dict | None, o: dict | None, key: str = "m50") -> str:
+    """p's m_50 over the oracle's, or "—" where either lies outside the grid."""
+    if not p or not o:
+        return ""
+    if not (np.isfinite(p[key]) and np.isfinite(o["m50"])):
+        return "—" if not np.isfinite(p[key]) or p[key] > 0 else "< 1"
+    return f"{p[key] / o['m50']:.2f}"
+
+
+def _transition_table(points: dict) -> str:
+    depths = sorted({d for _, d, _ in points})
+    sparsity = sorted({s for _, _, s in points})
+    lines = ["| depth | | " + " | ".join(f"s = {s}" for s in sparsity) + " |"]
+    lines.append("|---|---|" + "---|" * len(sparsity))
+    for d in depths:
+        oracle = [points.get(("oracle", d, s)) for s in sparsity]
+        default = [points.get(("default", d, s)) for s in sparsity]
+        lines.append(
+            f"| {d} | oracle m_50 | " + " | ".join(_point(o) if o else "" for o in oracle) + " |"
+        )
+        ratios = [
+            f"{_ratio(r, o)} ({r['cpu_ms']:.1f} ms)" if o and r else ""
+            for r, o in zip(default, oracle, strict=True)
+        ]
+        lines.append(f"| {d} | `latent_recover` / oracle | " + " | ".join(ratios) + " |")
+        ident = [_ratio(r, o, "m50_ident") for r, o in zip(default, oracle, strict=True)]
+        lines.append(f"| {d} | ident. only / oracle | " + " | ".join(ident) + " |")
+    return "\n".join(lines)
+
+
+def _stages_table(points: dict) -> str:
+    names = [c for c in CONFIGURATIONS if c != "oracle" and any(p[0] == c for p in points)]
+    cells = sorted({(d, s) for _, d, s in points})
+    lines = ["| configuration | " + " | ".join(f"d={d}, s={s}" for d, s in cells) + " | CPU ms |"]
+    lines.append("|---|" + "---|" * (len(cells) + 1))
+    for name in names:
+        ratios, cpu = [], []
+        for d, s in cells:
+            p, o = points.get((name, d, s)), points.get(("oracle", d, s))
+            ratios.append(_ratio(p, o))
+            cpu.append(p["cpu_ms"] if p else np.nan)
+        label = f"`{name}`: {CONFIGURATIONS[name][0]}"
+        lines.append(f"| {label} | " + " | ".join(ratios) + f" | {np.nanmean(cpu):.1f} |")
+    return "\n".join(lines)
+
+
+def _counts_table(summary: Mapping[str, np.ndarray], section: str) -> str:
+    lines = [
+        "| configuration | depth | dims | s | m | successes | opt. failures | "
+        "ident. failures | certified | CPU ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i in np.flatnonzero(_select(summary, section=section)):
+        n = int(summary["n_ok"][i])
+        share = {
+            k: int(round(summary[f"{k}_mean"][i] * n))
+            for k in ("opt_failure", "ident_failure", "certified")
+        }
+        lines.append(
+            f"| {summary['configuration'][i]} | {int(summary['depth'][i])} | "
+            f"{list(map(int, summary['dims'][i]))} | {int(summary['s'][i])} | "
+            f"{int(summary['m'][i])} | {int(summary['success_count'][i])}/{n} | "
+            f"{share['opt_failure']} | {share['ident_failure']} | {share['certified']} | "
+            f"{summary['cpu_ms_mean'][i]:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def tables(paths: Sequence[Path]) -> dict[str, str]:
+    """Markdown tables of stored summaries (``summary.csv`` files), by name.
+
+    Each file gives the tables its rows allow: ``transition`` (the oracle's m_50 and the
+    default's ratios per (depth, s)) from a transition run of the default and the oracle
+    only; ``stages`` (every configuration's m_50 over the oracle's of the same run) from a
+    transition run of more configurations; ``square`` and ``dense`` (counts per cell).
+    """
+    out: dict[str, str] = {}
+    for path in paths:
+        summary = read_summary_csv(path)
+        points = transition_points(summary)
+        configurations = {c for c, _, _ in points}
+        found = {}
+        if configurations == {"default", "oracle"}:
+            found["transition"] = _transition_table(points)
+        elif "oracle" in configurations and len(configurations) > 2:
+            found["stages"] = _stages_table(points)
+        for section in ("square", "dense"):
+            if _select(summary, section=section).any():
+                found[section] = _counts_table(summary, section)
+        for name in found.keys() & out.keys():
+            raise ValueError(f"two summaries give the {name!r} table: keep one")
+        out.update(found)
+    return out
+
+
+_BLOCK = re.compile(r"(<!-- recovery_benchmark:(\w+) -->\n)(.*?)(<!-- end -->)", re.S)
+
+
+def render_docs(text: str, paths: Sequence[Path]) -> str:
+    """`text` with every block ``<!-- recovery_benchmark:NAME -->...<!-- end -->`` replaced by
+    the table NAME of `tables` (a block whose table is missing raises KeyError)."""
+    generated = tables(paths)
+    return _BLOCK.sub(lambda mt: mt[1] + generated[mt[2]] + "\n" + mt[4], text)
+
+
+STUDY = Study(
+    name="recovery_benchmark",
+    config=Config,
+    grid=grid,
+    trial=trial,
+    description="recovery success, failure kind and CPU time per solver configuration "
+    "(paired draws): transition, m = n and s = k sections",
+    success="success",
+    metrics=(
+        "ident_failure",
+        "opt_failure",
+        "certified",
+        "rel_error",
+        "rel_residual",
+        "cpu_ms",
+    ),
+)
