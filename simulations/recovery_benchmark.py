@@ -438,6 +438,25 @@ def tables(paths: Sequence[Path]) -> dict[str, str]:
 _BLOCK = re.compile(r"(<!-- recovery_benchmark:(\w+) -->\n)(.*?)(<!-- end -->)", re.S)
 
 
+def report(summary: Mapping[str, np.ndarray], config: Mapping) -> dict[str, list[dict]]:
+    """``sdlss show``'s table: the transition section's 50% points per configuration and cell."""
+    points = transition_points(summary)
+    if not points:
+        return {}
+    rows = [
+        {
+            "configuration": name,
+            "depth": depth,
+            "s": s,
+            "m50": p["m50"],
+            "m50_ident_only": p["m50_ident"],
+            "cpu_ms_mean": p["cpu_ms"],
+        }
+        for (name, depth, s), p in points.items()
+    ]
+    return {"50% points along m (transition section; -inf/inf: outside the m range)": rows}
+
+
 def render_docs(text: str, paths: Sequence[Path]) -> str:
     """`text` with every block ``<!-- recovery_benchmark:NAME -->...<!-- end -->`` replaced by
     the table NAME of `tables` (a block whose table is missing raises KeyError)."""
@@ -461,4 +480,6 @@ STUDY = Study(
         "rel_residual",
         "cpu_ms",
     ),
+    show=("configuration", "section", "depth", "s", "m", "success", "opt_failure", "cpu_ms"),
+    report=report,
 )
