@@ -1,12 +1,12 @@
-"""S-REC constants of Gaussian A on range_s(G): four estimators against m, and the chi law.
+"""S-REC constants of Gaussian A on range_s(G): the certified interval for gamma*, the chi law.
 
-Top row, one panel per s: the guarantee (union bound), the piecewise-exact minimum over
-sampled piece pairs, the adversarial minimum and the random-pair minimum, as medians over
-trials with 5%-95% bands, beside the reference 1 - sqrt(2s/m). Bottom row: a QQ plot of the
-ratio against sqrt(chi2_m / m) (fresh A per pair, and the trial's single A), the KS
-statistics against m with the 5% critical value, the rate at which the full ordering (and its
-piecewise <= adversarial link) holds with Wilson 95% bands, and the smallest delta at the
-target gamma.
+Top row, one panel per s: the certified interval [lower, upper] for gamma* (medians over trials,
+5%-95% band of each end), the random-pair minimum, the union-bound guarantee (theorem's piece
+count, and the exact piece count), the sampled piece-pair relaxation (no bound: drawn dotted),
+and the reference 1 - sqrt(2s/m). Bottom row: a QQ plot of the ratio against sqrt(chi2_m / m)
+(fresh A per pair, and the trial's single A), the KS statistics against m with the 5% critical
+value, the rate of the proven links (lower <= upper <= random minimum; guarantee <= lower) with
+Wilson 95% bands, and the rate of exact trials (upper - lower <= 1e-6 upper).
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from sdlss_theory.sweep import wilson_interval
 # (metric, label, colour, line style, marker)
 ESTIMATORS = (
     ("random_min", "random pairs (min)", OKABE_ITO[1], "--", "s"),
-    ("adversarial", "adversarial", OKABE_ITO[2], "-", "o"),
-    ("piecewise", "piecewise-exact (min)", OKABE_ITO[3], "-.", "^"),
-    ("guarantee", "guarantee (union bound)", OKABE_ITO[0], ":", "D"),
+    ("upper", "upper (witnessed)", OKABE_ITO[2], "-", "v"),
+    ("lower", "lower (certified)", OKABE_ITO[3], "-", "^"),
+    ("guarantee_exact_count", "union bound, exact $N$", OKABE_ITO[5], "-.", "D"),
+    ("guarantee", "union bound (theorem)", OKABE_ITO[0], ":", "D"),
+    ("sampled_relaxation", "sampled relaxation (no bound)", OKABE_ITO[6], (0, (1, 2)), "x"),
 )
 QQ_LEVELS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 
@@ -93,7 +95,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         _m_axis(ax, m)
         ax.set_title(f"$s = {int(s)}$")
         ax.set_ylim(-0.02, 1.05)
-    ax_top[0].set_ylabel(r"$\hat\gamma$ = min $\|A(x_1 - x_2)\| / \|x_1 - x_2\|$")
+    ax_top[0].set_ylabel(r"$\gamma^\star$ bounds")
     handles, labels = ax_top[0].get_legend_handles_labels()
     top.legend(handles, labels, loc="outside right center", fontsize=6)
     k, n = int(summary["k"][0]), int(summary["n"][0])
@@ -103,7 +105,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         fontsize=8,
     )
 
-    ax_qq, ax_ks, ax_ord, ax_delta = bottom.subplots(1, 4)
+    ax_qq, ax_ks, ax_ord, ax_exact = bottom.subplots(1, 4)
 
     # -- QQ plot: first s, up to four m ----------------------------------------------------------
     rows = np.flatnonzero(s_all == s_values[0])
@@ -164,58 +166,36 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax_ks.set_title(r"KS vs $\sqrt{\chi^2_m/m}$")
     ax_ks.legend(loc="upper right", fontsize=5.5, handlelength=1.8, ncols=2)
 
-    # -- ordering rate ---------------------------------------------------------------------------
+    # -- proven links ------------------------------------------------------------------------
     n_ok = summary["n_ok"]
+    prob = float(summary["guarantee_prob"][0])
     for j, s in enumerate(s_values):
         rows = np.flatnonzero(s_all == s)
         colour = OKABE_ITO[1 + j]
-        _rate(
-            ax_ord,
-            m[rows],
-            summary["ordering_holds_count"][rows],
-            n_ok[rows],
-            color=colour,
-            ls="-",
-            marker="o",
-            label=f"$s = {int(s)}$",
-        )
-        link = np.round(summary["piecewise_le_adversarial_mean"][rows] * n_ok[rows])
-        _rate(
-            ax_ord,
-            m[rows],
-            link,
-            n_ok[rows],
-            color=colour,
-            ls="--",
-            marker="",
-            label=None,
-        )
+        _rate(ax_ord, m[rows], summary["ordering_holds_count"][rows], n_ok[rows], color=colour,
+              ls="-", marker="o", label=f"$s = {int(s)}$")  # fmt: skip
+        held = np.round(summary["guarantee_holds_mean"][rows] * n_ok[rows])
+        _rate(ax_ord, m[rows], held, n_ok[rows], color=colour, ls="--", marker="", label=None)
+    ax_ord.axhline(prob, color="0.5", lw=0.7, ls=":")
     _m_axis(ax_ord, m)
-    ax_ord.plot([], [], color="0.4", ls="-", marker="", label="all four in order")
-    ax_ord.plot([], [], color="0.4", ls="--", marker="", label=r"piecewise $\leq$ adversarial")
-    ax_ord.set_ylim(-0.02, 1.45)
+    ax_ord.plot([], [], color="0.4", ls="-", marker="", label=r"lower $\leq$ upper $\leq$ random")
+    ax_ord.plot([], [], color="0.4", ls="--", marker="", label=r"guarantee $\leq$ lower")
+    ax_ord.set_ylim(-0.02, 1.5)
     ax_ord.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax_ord.set_ylabel("fraction of trials")
-    ax_ord.set_title("ordering holds (Wilson 95%)")
-    ax_ord.legend(loc="upper right", fontsize=5.5, handlelength=1.8, ncols=2)
+    ax_ord.set_title("proven links (Wilson 95%)")
+    ax_ord.legend(loc="upper left", fontsize=5.5, handlelength=1.8, ncols=2)
 
-    # -- smallest delta ------------------------------------------------------------------------
-    gamma_t = float(summary["delta_gamma"][0])
+    # -- exactness ------------------------------------------------------------------------------
     for j, s in enumerate(s_values):
         rows = np.flatnonzero(s_all == s)
-        _band(
-            ax_delta,
-            m,
-            summary,
-            rows,
-            "delta_random",
-            color=OKABE_ITO[1 + j],
-            ls=["-", "--", "-."][j % 3],
-            marker="o",
-            label=f"$s = {int(s)}$",
-        )
-    _m_axis(ax_delta, m)
-    ax_delta.set_ylabel(r"$\delta_{\min}$ / median $\|G(z)\|$")
-    ax_delta.set_title(rf"smallest $\delta$ at $\gamma = {gamma_t:g}$ (random pairs)")
-    ax_delta.legend(loc="upper right", fontsize=6)
+        exact = np.round(summary["exact_mean"][rows] * n_ok[rows])
+        _rate(ax_exact, m[rows], exact, n_ok[rows], color=OKABE_ITO[1 + j], ls="-", marker="o",
+              label=f"$s = {int(s)}$")  # fmt: skip
+    _m_axis(ax_exact, m)
+    ax_exact.set_ylim(-0.02, 1.3)
+    ax_exact.set_yticks([0, 0.5, 1.0])
+    ax_exact.set_ylabel("fraction exact")
+    ax_exact.set_title(r"upper $-$ lower $\leq 10^{-6}$ upper")
+    ax_exact.legend(loc="lower right", fontsize=6)
     return fig

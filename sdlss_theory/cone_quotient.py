@@ -31,7 +31,13 @@ from math import comb
 
 import numpy as np
 
-__all__ = ["ConeMin", "cone_min_ratio", "orthonormal_basis", "subspace_min_ratio"]
+__all__ = [
+    "ConeMin",
+    "cone_min_ratio",
+    "cone_min_ratio_batch",
+    "orthonormal_basis",
+    "subspace_min_ratio",
+]
 
 #: Relative eigenvalue floor of X^T X (unit columns) for the Cholesky route.
 GRAM_FLOOR = 1e-6
@@ -43,6 +49,8 @@ COEF_TOL = 1e-9
 GAP_TOL = 1e-9
 #: Relative eigenvalue of X_T^T X_T below which a subset T counts as linearly dependent.
 DEPENDENT = 1e-20
+#: The same floor for the batched version (Cholesky needs a numerically definite X_T^T X_T).
+CHOL_FLOOR = 1e-14
 
 
 def _distinct_directions(X: np.ndarray) -> list[int]:
@@ -260,3 +268,91 @@ def cone_min_ratio(A: np.ndarray, X: np.ndarray, *, max_subsets: int = 4096) -> 
         return ConeMin(best_lower, np.inf, coef, n_sub)
     coef[cols] = best_coef
     return ConeMin(min(best_lower, best_value), best_value, coef, n_sub)
+
+
+def cone_min_ratio_batch(
+    A: np.ndarray, X: np.ndarray, AX: np.ndarray | None = None, *, max_size: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""`cone_min_ratio` for a stack of cones with the same number p of generators.
+
+    The same subsets T of {0, ..., p - 1} are examined for every cone of the stack at once
+    (batched eigenproblems); subsets that are linearly dependent for a cone (a zero or a
+    repeated generator, or rank below |T|) are skipped for that cone, which Caratheodory's
+    theorem allows.
+
+    Parameters
+    ----------
+    A : ndarray, shape (m, n)
+    X : ndarray, shape (B, n, p)
+        The generators of each cone (zero columns allowed).
+    AX : ndarray, shape (B, m, p), optional
+        A @ X if already known.
+    max_size : int, optional
+        Largest subset examined (default p; the rank of a cone's generators is enough).
+
+    Returns
+    -------
+    lower : ndarray, shape (B,)
+        A lower bound on each cone's minimum (see `ConeMin`).
+    value : ndarray, shape (B,)
+        The ratio of the witness X_b c_b (an upper bound; inf if none was found).
+    coef : ndarray, shape (B, p)
+        The witnesses' coefficients c_b >= 0.
+    """
+    if AX is None:
+        AX = np.matmul(A, X)
+    m = A.shape[0]
+    B, _, p = X.shape
+    norms = np.linalg.norm(X, axis=1)  # (B, p)
+    live = norms > 0.0
+    inv = np.where(live, 1.0 / np.where(live, norms, 1.0), 0.0)
+    Xn, AXn = X * inv[:, None, :], AX * inv[:, None, :]
+    Dg = np.matmul(Xn.transpose(0, 2, 1), Xn)
+    Ng = np.matmul(AXn.transpose(0, 2, 1), AXn)
+    lower = np.full(B, np.inf)
+    value = np.full(B, np.inf)
+    coef = np.zeros((B, p))
+    # Subsets of one generator: the ratio of the generator itself.
+    single = np.sqrt(np.maximum(np.einsum("bii->bi", Ng), 0.0))
+    single = np.where(live, single, np.inf)
+    j = np.argmin(single, axis=1)
+    rows = np.arange(B)
+    lower = single[rows, j].copy()
+    value = lower.copy()
+    coef[rows, j] = inv[rows, j]
+    top = p if max_size is None else min(p, max_size)
+    for t in range(2, top + 1):
+        for T in itertools.combinations(range(p), t):
+            T = list(T)
+            ok = np.all(live[:, T], axis=1)
+            D = Dg[:, T][:, :, T]
+            w = np.linalg.eigvalsh(D)
+            ok &= w[:, 0] >= CHOL_FLOOR * w[:, -1]
+            if not np.any(ok):
+                continue
+            idx = np.flatnonzero(ok)
+            Linv = np.linalg.inv(np.linalg.cholesky(D[idx]))
+            N = Ng[idx][:, T][:, :, T]
+            M = np.matmul(Linv, np.matmul(N, Linv.transpose(0, 2, 1)))
+            lam, Y = np.linalg.eigh(0.5 * (M + M.transpose(0, 2, 1)))
+            C = np.matmul(Linv.transpose(0, 2, 1), Y[:, :, 0:1])[:, :, 0]
+            C *= np.where(C.sum(axis=1) < 0, -1.0, 1.0)[:, None]
+            scale = np.abs(C).max(axis=1)
+            nonneg = np.all(C >= -COEF_TOL * scale[:, None], axis=1)
+            repeated = lam[:, 1] - lam[:, 0] <= GAP_TOL * np.maximum(np.abs(lam[:, -1]), 1e-300)
+            vals = np.zeros(idx.size) if t > m else np.sqrt(np.maximum(lam[:, 0], 0.0))
+            cand = nonneg | repeated
+            lower[idx[cand]] = np.minimum(lower[idx[cand]], vals[cand])
+            if not np.any(nonneg):
+                continue
+            sel = idx[nonneg]
+            c = np.zeros((sel.size, p))
+            c[:, T] = np.maximum(C[nonneg], 0.0) * inv[sel][:, T]
+            d = np.einsum("bnp,bp->bn", X[sel], c)
+            ad = np.einsum("bmp,bp->bm", AX[sel], c)
+            nd = np.linalg.norm(d, axis=1)
+            witness = np.where(nd > 0, np.linalg.norm(ad, axis=1) / np.maximum(nd, 1e-300), np.inf)
+            better = witness < value[sel]
+            value[sel[better]] = witness[better]
+            coef[sel[better]] = c[better]
+    return np.minimum(lower, value), value, coef

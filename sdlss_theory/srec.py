@@ -57,7 +57,7 @@ from sdlss_theory._validation import (
 )
 from sdlss_theory.cone_quotient import (
     _smin_explicit,
-    cone_min_ratio,
+    cone_min_ratio_batch,
     orthonormal_basis,
     subspace_min_ratio,
 )
@@ -90,6 +90,8 @@ __all__ = [
 
 # A pair whose images are closer than this, relative to their size, has no defined ratio.
 _DEGENERATE = 1e-12
+# Piece pairs refined per batch by srec_bounds.
+_REFINE_CHUNK = 8192
 
 
 # ----------------------------------------------------------------------------- checks
@@ -766,7 +768,8 @@ def piece_pair_relaxation(
     Returns
     -------
     float or ndarray, shape (B,)
-        sigma_min(A Q); with `return_rank`, a tuple (value, rank).
+        sigma_min(A Q) (inf where V = {0}: both pieces are one and the same point, so no
+        pair has a difference); with `return_rank`, a tuple (value, rank).
     """
     G = _check_generator(G)
     A = _check_matrix(A, G)
@@ -784,11 +787,9 @@ def piece_pair_relaxation(
         Q = orthonormal_basis(M)
         r = Q.shape[1]
         ranks[b] = r
-        if r == 0:
-            raise ValueError(
-                f"pair {b}: both pieces map to the same single point (V = {{0}}); "
-                "there is no difference to measure"
-            )
+        if r == 0:  # both pieces are the same single point: no difference to bound
+            values[b] = np.inf
+            continue
         values[b] = 0.0 if r > m else np.linalg.svd(A @ Q, compute_uv=False)[-1]
     if single:
         return (float(values[0]), int(ranks[0])) if return_rank else float(values[0])
@@ -893,13 +894,19 @@ def srec_one_sparse(G: ReLUGenerator, A: np.ndarray) -> RayPairResult:
     best, z1, z2 = float(single[i0]), Z[live[i0]], np.zeros(k)
     iu, jv = np.triu_indices(live.size, 1)
     if iu.size:
-        cos = np.einsum("pi,pi->p", U[iu], U[jv])
-        W = U[jv] - cos[:, None] * U[iu]
-        sin = np.linalg.norm(W, axis=1)
-        ok = sin > 1e-12
-        iu, jv, cos, W, sin = iu[ok], jv[ok], cos[ok], W[ok], sin[ok]
-        Q2 = W / sin[:, None]
-        AQ1, AQ2 = AU[iu], Q2 @ A.T
+        cos = (U @ U.T)[iu, jv]
+        sin = np.sqrt(np.maximum(1.0 - cos * cos, 0.0))
+        # q2 = (v - cos u) / sin, so A q2 = (A v - cos A u) / sin: no product with A per
+        # pair; nearly parallel rays (sin < 1e-3) get q2 by Gram-Schmidt in R^n instead.
+        AQ2 = (AU[jv] - cos[:, None] * AU[iu]) / np.maximum(sin, 1e-300)[:, None]
+        near = np.flatnonzero(sin < 1e-3)
+        if near.size:
+            W = U[jv[near]] - cos[near, None] * U[iu[near]]
+            sin[near] = np.linalg.norm(W, axis=1)
+            AQ2[near] = (W / np.maximum(sin[near], 1e-300)[:, None]) @ A.T
+        ok = sin > 1e-12  # parallel rays: only their boundary values count
+        iu, jv, cos, sin, AQ2 = iu[ok], jv[ok], cos[ok], sin[ok], AQ2[ok]
+        AQ1 = AU[iu]
         n11 = np.einsum("pi,pi->p", AQ1, AQ1)
         n22 = np.einsum("pi,pi->p", AQ2, AQ2)
         n12 = np.einsum("pi,pi->p", AQ1, AQ2)
@@ -978,38 +985,76 @@ class SRECBounds:
     rtol: float
 
 
-def _pair_generators(pieces, P: int, Q: int):
-    """The generators of cone{x1 - x2 : x1 in piece P, x2 in piece Q} and what each is.
+def _pair_kinds(pieces, P: int, Q: int) -> list[tuple[str, int, int]]:
+    """What each generator of the pair's difference cone is, in the order of `_PairCones`."""
+    a, b = len(pieces.points[P]), len(pieces.points[Q])
+    kinds = [("pp", i, j) for i in range(a) for j in range(b)]
+    kinds += [("rp", r, -1) for r in range(len(pieces.rays[P]))]
+    kinds += [("rq", r, -1) for r in range(len(pieces.rays[Q]))]
+    return kinds
 
-    Points p_i of P and q_j of Q give p_i - q_j; directions r of P give J_P r and those of Q
-    give -J_Q r. Returns (X (n, g), kinds list of (kind, i, j)).
+
+class _PairCones:
+    """Generators of cone{x1 - x2 : x1 in piece P, x2 in piece Q}, batched over pairs.
+
+    Points p_i of P and q_j of Q give p_i - q_j (row-major in (i, j)); recession directions r
+    of P give J_P r and those of Q give -J_Q r. Pairs are grouped by their numbers of points
+    and directions, so that one group's cones have the same number of generators.
     """
-    JP, JQ = pieces.jacobians[P], pieces.jacobians[Q]
-    cP, cQ = pieces.offsets[P], pieces.offsets[Q]
-    xp = pieces.points[P] @ JP.T + cP
-    xq = pieces.points[Q] @ JQ.T + cQ
-    cols, kinds = [], []
-    scale = max(np.abs(xp).max(initial=0.0), np.abs(xq).max(initial=0.0), 1e-300)
-    for i in range(xp.shape[0]):
-        for j in range(xq.shape[0]):
-            d = xp[i] - xq[j]
-            if np.abs(d).max() > 1e-12 * scale:
-                cols.append(d)
-                kinds.append(("pp", i, j))
-    for r, ray in enumerate(pieces.rays[P]):
-        cols.append(JP @ ray)
-        kinds.append(("rp", r, -1))
-    for r, ray in enumerate(pieces.rays[Q]):
-        cols.append(-(JQ @ ray))
-        kinds.append(("rq", r, -1))
-    keep = [c for c in range(len(cols)) if np.linalg.norm(cols[c]) > 0]
-    X = np.array([cols[c] for c in keep]).T if keep else np.zeros((JP.shape[0], 0))
-    return X, [kinds[c] for c in keep]
+
+    def __init__(self, pieces, A: np.ndarray) -> None:
+        N = len(pieces)
+        n = pieces.jacobians.shape[1]
+        self.n_pts = np.array([len(p) for p in pieces.points])
+        self.n_rays = np.array([len(r) for r in pieces.rays])
+        a, b = max(self.n_pts.max(), 1), max(self.n_rays.max(initial=0), 1)
+        self.pts = np.zeros((N, a, n))
+        self.rays = np.zeros((N, b, n))
+        for i in range(N):
+            J, c = pieces.jacobians[i], pieces.offsets[i]
+            self.pts[i, : self.n_pts[i]] = pieces.points[i] @ J.T + c
+            if self.n_rays[i]:
+                self.rays[i, : self.n_rays[i]] = pieces.rays[i] @ J.T
+        self.apts = self.pts @ A.T
+        self.arays = self.rays @ A.T
+
+    def size(self, P: np.ndarray, Q: np.ndarray) -> np.ndarray:
+        return self.n_pts[P] * self.n_pts[Q] + self.n_rays[P] + self.n_rays[Q]
+
+    def groups(self, P: np.ndarray, Q: np.ndarray):
+        """Yield (positions, X (L, n, p), AX (L, m, p)) for the pairs (P, Q) by signature."""
+        sig = np.stack([self.n_pts[P], self.n_pts[Q], self.n_rays[P], self.n_rays[Q]], axis=1)
+        for key in np.unique(sig, axis=0):
+            pos = np.flatnonzero(np.all(sig == key, axis=1))
+            a, b, r, q = (int(v) for v in key)
+            p, qq = P[pos], Q[pos]
+            out = []
+            for pts, rays in ((self.pts, self.rays), (self.apts, self.arays)):
+                diff = pts[p, :a, None, :] - pts[qq, None, :b, :]
+                cols = [diff.reshape(pos.size, a * b, -1), rays[p, :r], -rays[qq, :q]]
+                out.append(np.concatenate(cols, axis=1).transpose(0, 2, 1))
+            yield pos, out[0], out[1]
 
 
-def _pair_witness(G, pieces, P, Q, kinds, coef):
+def _refine(cones: _PairCones, A, P, Q, max_generators: int, max_size: int):
+    """Exact minima of the pairs' difference cones: (lower, witness value, coef list)."""
+    lower = np.full(P.size, -np.inf)  # -inf: not refined (too many generators)
+    value = np.full(P.size, np.inf)
+    coefs: list = [None] * P.size
+    for pos, X, AX in cones.groups(P, Q):
+        if X.shape[2] > max_generators:
+            continue
+        lo, val, coef = cone_min_ratio_batch(A, X, AX, max_size=max_size)
+        lower[pos], value[pos] = lo, val
+        for i, c in zip(pos, coef, strict=True):
+            coefs[i] = c
+    return lower, value, coefs
+
+
+def _pair_witness(G, pieces, P, Q, coef):
     """Codes (z1, z2) of pieces P and Q with G(z1) - G(z2) in the direction sum_i coef_i X_i."""
     s, k = pieces.s, G.k
+    kinds = _pair_kinds(pieces, P, Q)
     u1, u2 = np.zeros(s), np.zeros(s)
     w_pp = sum(c for c, kd in zip(coef, kinds, strict=True) if kd[0] == "pp")
     r1, r2 = np.zeros(s), np.zeros(s)
@@ -1049,6 +1094,12 @@ def _self_witness(G, pieces, P, A):
             return z1, z0
         step *= 0.5
     return None
+
+
+def _well_separated(G, z1, z2) -> bool:
+    """Whether G(z1) and G(z2) differ by more than 1e-8 of their size (a usable start)."""
+    x1, x2 = G(z1), G(z2)
+    return bool(np.linalg.norm(x1 - x2) > 1e-8 * (np.linalg.norm(x1) + np.linalg.norm(x2)))
 
 
 def _ratio(G, A, z1, z2) -> float:
@@ -1093,8 +1144,8 @@ def srec_bounds(
     max_iter: int = 200,
     max_pieces: int = 5000,
     max_pair_evals: int = 2_000_000,
-    refine: int = 2000,
-    max_subsets: int = 4096,
+    refine: int = 200_000,
+    max_generators: int = 8,
     prob: float = 0.95,
     rtol: float = 1e-6,
 ) -> SRECBounds:
@@ -1116,8 +1167,8 @@ def srec_bounds(
     point G(0) and codes with fewer non-zeros lie in the closures of the pieces). The pairs are
     then refined in increasing order of that value: the exact minimum over the pair's
     difference cone, generated by the differences of the two regions' vertices and by their
-    recession directions (`sdlss_theory.cone_quotient.cone_min_ratio`), replaces the span
-    value, until the next span value is no smaller than the best refined one (or `refine`
+    recession directions (`sdlss_theory.cone_quotient.cone_min_ratio_batch`; pairs with more
+    than `max_generators` generators keep the span value), replaces the span value, until the next span value is no smaller than the best refined one (or `refine`
     pairs were refined). The bound is the smaller of the two.
 
     For s = 1 without biases the range is 2k rays and gamma* has a closed form
@@ -1157,8 +1208,8 @@ def srec_bounds(
         Budget of piece pairs, N (N + 1) / 2 <= max_pair_evals.
     refine : int
         Budget of piece pairs whose difference cone is minimised exactly.
-    max_subsets : int
-        Budget per refined pair (`cone_min_ratio`).
+    max_generators : int
+        Pairs whose difference cone has more generators than this keep their span value.
     prob : float
         Probability of the union-bound fallback, in [0, 1).
     rtol : float
@@ -1194,7 +1245,7 @@ def srec_bounds(
         ("max_iter", max_iter),
         ("max_pieces", max_pieces),
         ("max_pair_evals", max_pair_evals),
-        ("max_subsets", max_subsets),
+        ("max_generators", max_generators),
     ):
         check_int(value, name, minimum=1)
     refine = check_int(refine, "refine", minimum=0)
@@ -1222,10 +1273,11 @@ def srec_bounds(
         cand = sorted(candidates + extra, key=lambda c: c[0])
         upper, z1, z2 = cand[0]
         if not (certified and upper - lower <= rtol * upper):
-            top = cand[: max(1, restarts // 2)]
+            top = [c for c in cand if _well_separated(G, c[1], c[2])][: max(1, restarts // 2)]
             adv = adversarial_ratio(
                 G, A, s, rng=rng, restarts=restarts, max_iter=max_iter, screen=n_pairs,
-                starts=(np.array([c[1] for c in top]), np.array([c[2] for c in top])),
+                starts=(np.array([c[1] for c in top]), np.array([c[2] for c in top]))
+                if top else None,
             )  # fmt: skip
             if adv.ratio < upper:
                 upper, z1, z2 = adv.ratio, adv.z1, adv.z2
@@ -1258,35 +1310,40 @@ def srec_bounds(
 
     iu, jv, span = _piece_pair_values(pieces, A)
     order = np.argsort(span, kind="stable")
-    best_refined, extra, refined = np.inf, [], 0
-    lower = span[order[0]]
-    for pos, idx in enumerate(order):
-        if span[idx] >= best_refined or refined >= refine:
-            lower = min(best_refined, span[idx])
-            break
-        P, Q = int(iu[idx]), int(jv[idx])
-        refined += 1
-        if P == Q:  # the difference set fills range(J_P): the span value is exact
-            value = span[idx]
-            pair = _self_witness(G, pieces, P, A)
-        else:
-            X, kinds = _pair_generators(pieces, P, Q)
-            res = cone_min_ratio(A, X, max_subsets=max_subsets)
-            if res is None:
-                value, pair = span[idx], None
-            else:
-                value = max(res.lower, span[idx])
-                pair = (
-                    _pair_witness(G, pieces, P, Q, kinds, res.coef)
-                    if np.isfinite(res.value)
-                    else None
-                )
-        best_refined = min(best_refined, value)
+    cones = _PairCones(pieces, A)
+    best, best_pair, refined, start = np.inf, None, 0, 0
+    while start < order.size and span[order[start]] < best and refined < refine:
+        step = min(_REFINE_CHUNK, refine - refined)
+        take = order[start : start + step]
+        take = take[span[take] < best]
+        start += step
+        refined += take.size
+        P, Q = iu[take], jv[take]
+        same = P == Q  # a piece with itself: its differences fill range(J_P), span is exact
+        lo = span[take].copy()
+        val = np.where(same, span[take], np.inf)
+        coefs: list = [None] * take.size
+        other = np.flatnonzero(~same)
+        if other.size:
+            rlo, rval, rcoef = _refine(cones, A, P[other], Q[other], max_generators, rank)
+            lo[other] = np.maximum(np.where(np.isfinite(rlo), rlo, lo[other]), lo[other])
+            val[other] = rval
+            for i, c in zip(other, rcoef, strict=True):
+                coefs[i] = c
+        best = min(best, float(lo.min()))
+        j = int(np.argmin(val))
+        if np.isfinite(val[j]) and (best_pair is None or val[j] < best_pair[0]):
+            best_pair = (float(val[j]), int(P[j]), int(Q[j]), coefs[j])
+    lower = best if start >= order.size else min(best, float(span[order[start]]))
+    extra = []
+    if best_pair is not None:
+        _, Pb, Qb, coef = best_pair
+        pair = (
+            _self_witness(G, pieces, Pb, A) if Pb == Qb else _pair_witness(G, pieces, Pb, Qb, coef)
+        )
         if pair is not None:
             ratio = _ratio(G, A, *pair)
             if np.isfinite(ratio):
                 extra.append((ratio, pair[0], pair[1]))
-        if pos == order.size - 1:
-            lower = best_refined
     lower = 0.0 if rank > m and lower < 0 else max(lower, 0.0)
     return finish(lower, True, "piece pairs", N, int(iu.size), refined, 1.0, extra)
