@@ -41,6 +41,8 @@ __all__ = [
 
 #: Relative eigenvalue floor of X^T X (unit columns) for the Cholesky route.
 GRAM_FLOOR = 1e-6
+#: Relative column norm below which a column counts as zero (rounding residue).
+TINY_COLUMN = 1e-12
 #: Singular-value ratio of X above which A U is formed from A X (no product with A).
 SCALED_FLOOR = 1e-4
 #: A coefficient above -COEF_TOL * max|c| counts as non-negative.
@@ -141,7 +143,9 @@ def subspace_min_ratio(A: np.ndarray, X: np.ndarray, AX: np.ndarray | None = Non
     m = A.shape[0]
     r = X.shape[2]
     norms = np.linalg.norm(X, axis=1)  # (B, r)
-    nonzero = np.all(norms > 0.0, axis=1)
+    # Columns at the rounding level of the largest (e.g. a rank-deficient Jacobian) go to the
+    # rank-revealing path, which drops them; normalised, they would be directions of no meaning.
+    nonzero = np.all(norms > TINY_COLUMN * norms.max(axis=1, keepdims=True), axis=1)
     out = np.empty(X.shape[0])
     good = np.zeros(X.shape[0], dtype=bool)
     if r <= m and np.any(nonzero):
@@ -304,7 +308,7 @@ def cone_min_ratio_batch(
     m = A.shape[0]
     B, _, p = X.shape
     norms = np.linalg.norm(X, axis=1)  # (B, p)
-    live = norms > 0.0
+    live = norms > TINY_COLUMN * np.maximum(norms.max(axis=1, keepdims=True), 1e-300)
     inv = np.where(live, 1.0 / np.where(live, norms, 1.0), 0.0)
     Xn, AXn = X * inv[:, None, :], AX * inv[:, None, :]
     Dg = np.matmul(Xn.transpose(0, 2, 1), Xn)

@@ -92,6 +92,8 @@ __all__ = [
 _DEGENERATE = 1e-12
 # Piece pairs refined per batch by srec_bounds.
 _REFINE_CHUNK = 8192
+# Two vertices of two pieces closer than this (relative to their size) are one point.
+_SAME_POINT = 1e-9
 
 
 # ----------------------------------------------------------------------------- checks
@@ -1014,7 +1016,10 @@ class _PairCones:
             J, c = pieces.jacobians[i], pieces.offsets[i]
             self.pts[i, : self.n_pts[i]] = pieces.points[i] @ J.T + c
             if self.n_rays[i]:
-                self.rays[i, : self.n_rays[i]] = pieces.rays[i] @ J.T
+                images = pieces.rays[i] @ J.T
+                # A direction along which G is constant (rounding residue only) is no direction.
+                small = np.linalg.norm(images, axis=1) <= _SAME_POINT * np.linalg.norm(J)
+                self.rays[i, : self.n_rays[i]] = np.where(small[:, None], 0.0, images)
         self.apts = self.pts @ A.T
         self.arays = self.rays @ A.T
 
@@ -1029,9 +1034,18 @@ class _PairCones:
             a, b, r, q = (int(v) for v in key)
             p, qq = P[pos], Q[pos]
             out = []
-            for pts, rays in ((self.pts, self.rays), (self.apts, self.arays)):
-                diff = pts[p, :a, None, :] - pts[qq, None, :b, :]
-                cols = [diff.reshape(pos.size, a * b, -1), rays[p, :r], -rays[qq, :q]]
+            diff = self.pts[p, :a, None, :] - self.pts[qq, None, :b, :]
+            scale = np.maximum(np.abs(self.pts[p, :a, None, :]).max(axis=-1),
+                               np.abs(self.pts[qq, None, :b, :]).max(axis=-1))  # fmt: skip
+            # A vertex shared by the two pieces (equal up to rounding) is one point: no
+            # difference; its rounding residue would be a direction of no meaning.
+            same = np.abs(diff).max(axis=-1) <= _SAME_POINT * scale
+            for pts, rays, d in ((self.pts, self.rays, diff),
+                                 (self.apts, self.arays, None)):  # fmt: skip
+                if d is None:
+                    d = pts[p, :a, None, :] - pts[qq, None, :b, :]
+                d = np.where(same[..., None], 0.0, d)
+                cols = [d.reshape(pos.size, a * b, -1), rays[p, :r], -rays[qq, :q]]
                 out.append(np.concatenate(cols, axis=1).transpose(0, 2, 1))
             yield pos, out[0], out[1]
 
@@ -1148,6 +1162,7 @@ def srec_bounds(
     max_generators: int = 8,
     prob: float = 0.95,
     rtol: float = 1e-6,
+    closed_form: bool = True,
 ) -> SRECBounds:
     r"""Certified lower and witnessed upper bounds on the S-REC constant of A on range_s(G).
 
@@ -1214,6 +1229,9 @@ def srec_bounds(
         Probability of the union-bound fallback, in [0, 1).
     rtol : float
         Tolerance of ``exact``.
+    closed_form : bool
+        Use `srec_one_sparse` where it applies (s = 1, no biases); False runs the piece
+        route there too (the two agree, a check of both).
 
     Returns
     -------
@@ -1291,7 +1309,7 @@ def srec_bounds(
         )  # fmt: skip
 
     bias_free = _is_bias_free(G)
-    if s == 1 and bias_free:
+    if s == 1 and bias_free and closed_form:
         exact1 = srec_one_sparse(G, A)
         witness = _ratio(G, A, exact1.z1, exact1.z2)
         return finish(exact1.value, True, "closed form", 2 * k, 0, 0, 1.0,

@@ -66,7 +66,7 @@ class Config(StudyConfig):
     biased_k_values: tuple[int, ...] = (4, 8, 16)
     biased_h_values: tuple[int, ...] = (8, 16, 32)
     biased_depth_values: tuple[int, ...] = (1, 2, 3)
-    biased_m_values: tuple[int, ...] = (8, 11, 14, 17, 20, 24, 28, 34)
+    biased_m_values: tuple[int, ...] = (8, 11, 14, 17, 20, 24, 29)
     # grid: s x biases on a small network
     grid_s: tuple[int, ...] = (1, 2, 3)
     grid_bias: tuple[bool, ...] = (False, True)
@@ -74,7 +74,7 @@ class Config(StudyConfig):
     grid_h: int = 6
     grid_depth: int = 1
     grid_n: int = 40
-    grid_m_values: tuple[int, ...] = (4, 6, 8, 11, 14, 18, 23, 28)
+    grid_m_values: tuple[int, ...] = (4, 6, 8, 11, 14, 18, 23)
     # recovery: the non-uniform contrast
     recovery_replicas: int = 2
     recovery_s: tuple[int, ...] = (1, 2, 3)
