@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 from scipy import special, stats
 
@@ -250,8 +251,16 @@ def _one_factor(ax, srec, factor, base_of_block, xlabel, log_x):
         _bracket(
             ax, [e[factor] for e in sel], sel, colour, label, 0.02 if block == "biased" else 0
         )
+    values = sorted({e[factor] for e in srec if e["block"] in base_of_block})
     if log_x:
         ax.set_xscale("log", base=2)
+    if values:
+        ax.xaxis.set_major_locator(mticker.FixedLocator(values))
+        ax.xaxis.set_major_formatter(mticker.FixedFormatter([str(v) for v in values]))
+        ax.xaxis.set_minor_locator(mticker.NullLocator())
+        lo, hi = min(values), max(values)
+        pad = 0.25 if not log_x else 0.0
+        ax.set_xlim(lo / 1.3 - pad if log_x else lo - 0.5, hi * 1.3 if log_x else hi + 0.5)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(r"$m^\star(\gamma_0)$")
 
@@ -288,7 +297,9 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     if grid:
         g = grid[0]
         ax_s.set_title(f"(d) grid $k={g['k']}$, $h={g['h']}$, $d={g['depth']}$")
-        ax_s.set_xticks(sorted({e["s"] for e in grid}))
+        s_vals = sorted({e["s"] for e in grid})
+        ax_s.set_xticks(s_vals)
+        ax_s.set_xlim(min(s_vals) - 0.5, max(s_vals) + 0.5)
         ax_s.legend(loc="upper left", fontsize=5.5)
     ax_s.set_xlabel("sparsity $s$")
     ax_s.set_ylabel(r"$m^\star(\gamma_0)$")
