@@ -7,7 +7,8 @@ From the stored trials of ``simulations/sample_complexity.py`` (no simulation):
   0.9, with delta-method 95% intervals (`transition`);
 * fits of m* against the three predictors, s d ln(kh/s) (SDLSS), k d ln n (Bora et al.) and the
   union-bound m from the exact piece count (`union_bound_measurements`), by ordinary least
-  squares with t intervals for slope and intercept and R^2 (`line_fit`), and free exponents
+  squares with t intervals for slope and intercept and R^2 (`line_fit`), over all
+  configurations and within each block, and free exponents
   ln m* = c + a_s ln s + a_d ln d + a_k ln k + a_h ln h (`exponent_fit`);
 * the non-uniform contrast: success of `latent_recover` against m, with the failures split into
   identifiability and optimisation.
@@ -205,9 +206,13 @@ def analyse(trials: Sequence[dict], config: dict) -> dict:
     for e in srec:
         e["predictors"] = predictor_values(e, gamma0)
     fits = {}
-    for side in ("L50", "U50"):
-        y = [e[side]["x"] for e in srec]
-        fits[side] = {p: line_fit([e["predictors"][p] for e in srec], y) for p in PREDICTORS}
+    for scope in ("all", "sweep", "biased", "grid"):
+        chosen = srec if scope == "all" else [e for e in srec if e["block"] == scope]
+        for side in ("L50", "U50"):
+            y = [e[side]["x"] for e in chosen]
+            fits[(scope, side)] = {
+                p: line_fit([e["predictors"][p] for e in chosen], y) for p in PREDICTORS
+            }
     exponents = {
         f"{block}_{side}": exponent_fit([e for e in srec if e["block"] == block], side)
         for block in ("sweep", "biased", "grid")
@@ -306,17 +311,17 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
 
     fits = result["fits"]
     xpos = np.arange(len(PREDICTORS))
-    for j, (side, colour, label) in enumerate(
-        (("L50", OKABE_ITO[3], r"$m_L$"), ("U50", OKABE_ITO[4], r"$m_U$"))
+    for j, (scope, colour, label) in enumerate(
+        (("all", OKABE_ITO[3], "all configurations"), ("sweep", OKABE_ITO[4], "(a)-(c), no bias"))
     ):
-        r2 = [fits[side][p]["r2"] for p in PREDICTORS]
+        r2 = [fits[(scope, "L50")][p]["r2"] for p in PREDICTORS]
         ax_r2.bar(xpos + (j - 0.5) * 0.35, np.nan_to_num(r2), width=0.35, color=colour,
                   label=label)  # fmt: skip
     ax_r2.set_xticks(xpos, ["SDLSS", "Bora", "union\nbound"])
     ax_r2.set_ylim(0, 1.15)
-    ax_r2.set_ylabel(r"$R^2$ of $m^\star = a + b\,P$")
+    ax_r2.set_ylabel(r"$R^2$ of $m_L = a + b\,P$")
     ax_r2.set_title("(e) which predictor")
-    ax_r2.legend(loc="upper right", fontsize=5.5, ncols=2)
+    ax_r2.legend(loc="upper left", fontsize=5.5)
 
     rec = [e for e in entries if e["block"] == "recovery"]
     styles = ["-", "--", "-.", ":"]
