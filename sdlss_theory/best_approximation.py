@@ -25,7 +25,7 @@ from scipy.optimize import nnls
 
 from sdlss_theory._validation import as_float_array, check_int, check_rng
 from sdlss_theory.generator import ReLUGenerator
-from sdlss_theory.pieces import Pieces, linear_pieces
+from sdlss_theory.pieces import Pieces, check_generator_and_sparsity, linear_pieces
 
 __all__ = ["BestApproximation", "best_sparse_approximation"]
 
@@ -203,16 +203,12 @@ def best_sparse_approximation(
     >>> best.exact, int(np.count_nonzero(best.z)) <= 2
     (True, True)
     """
-    if not isinstance(G, ReLUGenerator):
-        raise TypeError(f"G must be a ReLUGenerator, got {type(G).__name__}")
+    s = check_generator_and_sparsity(G, s)
     x = as_float_array(x, "x", ndim=(1,))
     if x.shape != (G.n,):
         raise ValueError(
             f"x must have shape ({G.n},) (the generator's output size), got {x.shape}"
         )
-    s = check_int(s, "s", minimum=1)
-    if s > G.k:
-        raise ValueError(f"s must be <= k = {G.k} (the generator's latent size), got {s}")
     max_pieces = check_int(max_pieces, "max_pieces", minimum=1)
     max_faces = check_int(max_faces, "max_faces", minimum=1)
     if pieces is None:

@@ -247,6 +247,20 @@ def _dedupe(rows: np.ndarray, tol: float = 1e-12) -> np.ndarray:
     return rows[keep]
 
 
+def check_generator_and_sparsity(G, s) -> int:
+    """Refuse anything but a ReLUGenerator with a linear output and 1 <= s <= k; return s."""
+    if not isinstance(G, ReLUGenerator):
+        raise TypeError(f"G must be a ReLUGenerator, got {type(G).__name__}")
+    if G.output != "linear":
+        raise ValueError(
+            f"linear pieces need a linear output layer; this generator's output is {G.output!r}"
+        )
+    s = check_int(s, "s", minimum=1)
+    if s > G.k:
+        raise ValueError(f"s must be <= k = {G.k} (the generator's latent size), got {s}")
+    return s
+
+
 def linear_pieces(
     G: ReLUGenerator,
     s: int,
@@ -303,15 +317,7 @@ def linear_pieces(
     >>> len(linear_pieces(G, 1))  # bias-free, s = 1: two rays per coordinate
     8
     """
-    if not isinstance(G, ReLUGenerator):
-        raise TypeError(f"G must be a ReLUGenerator, got {type(G).__name__}")
-    if G.output != "linear":
-        raise ValueError(
-            f"linear pieces need a linear output layer; this generator's output is {G.output!r}"
-        )
-    s = check_int(s, "s", minimum=1)
-    if s > G.k:
-        raise ValueError(f"s must be <= k = {G.k} (the generator's latent size), got {s}")
+    s = check_generator_and_sparsity(G, s)
     max_pieces = check_int(max_pieces, "max_pieces", minimum=1)
     if supports is None:
         supports = itertools.combinations(range(G.k), s)
