@@ -311,17 +311,21 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
 
     fits = result["fits"]
     xpos = np.arange(len(PREDICTORS))
-    for j, (scope, colour, label) in enumerate(
-        (("all", OKABE_ITO[3], "all configurations"), ("sweep", OKABE_ITO[4], "(a)-(c), no bias"))
-    ):
+    scopes = (
+        ("all", OKABE_ITO[3], "all configurations"),
+        ("sweep", OKABE_ITO[1], "$s = 1$, no bias"),
+        ("biased", OKABE_ITO[2], "$s = 1$, biases"),
+    )
+    for j, (scope, colour, label) in enumerate(scopes):
         r2 = [fits[(scope, "L50")][p]["r2"] for p in PREDICTORS]
-        ax_r2.bar(xpos + (j - 0.5) * 0.35, np.nan_to_num(r2), width=0.35, color=colour,
+        ax_r2.bar(xpos + (j - 1) * 0.27, np.nan_to_num(r2), width=0.27, color=colour,
                   label=label)  # fmt: skip
     ax_r2.set_xticks(xpos, ["SDLSS", "Bora", "union\nbound"])
-    ax_r2.set_ylim(0, 1.15)
+    ax_r2.set_ylim(0, 1.45)
+    ax_r2.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax_r2.set_ylabel(r"$R^2$ of $m_L = a + b\,P$")
     ax_r2.set_title("(e) which predictor")
-    ax_r2.legend(loc="upper left", fontsize=5.5)
+    ax_r2.legend(loc="upper left", fontsize=5.5, ncols=2)
 
     rec = [e for e in entries if e["block"] == "recovery"]
     styles = ["-", "--", "-.", ":"]

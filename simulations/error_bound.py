@@ -55,13 +55,13 @@ C_THEOREM = 6.0
 
 @dataclasses.dataclass(frozen=True)
 class Config(StudyConfig):
-    trials: int = 20
+    trials: int = 12
     k: int = 6
     widths: tuple[int, ...] = (8, 16)
     n: int = 60
     s: int = 2
     bias: bool = False
-    m: tuple[int, ...] = (4, 6, 8, 11, 15, 20, 27, 36, 48)
+    m: tuple[int, ...] = (4, 6, 8, 11, 15, 20, 27, 36)
     e_level: tuple[float, ...] = (0.0, 0.05, 0.2)
     noise: tuple[float, ...] = (0.0,)
     c_fixed: float = C_THEOREM
