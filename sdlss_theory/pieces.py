@@ -35,6 +35,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import nnls
 
 from sdlss_theory._validation import check_int
 from sdlss_theory.generator import ReLUGenerator
@@ -45,6 +46,8 @@ __all__ = ["PieceBudgetExceeded", "Pieces", "linear_pieces"]
 TOL = 1e-10
 #: A generator whose last coordinate is below this (for a unit ray) is a direction.
 POINT_TOL = 1e-9
+#: A generator within this distance (relative) of the cone of the others is not extreme.
+REDUNDANT = 1e-9
 
 
 class PieceBudgetExceeded(RuntimeError):
@@ -236,15 +239,24 @@ def _interior_point(V: np.ndarray) -> np.ndarray:
     return base
 
 
-def _dedupe(rows: np.ndarray, tol: float = 1e-12) -> np.ndarray:
-    if rows.shape[0] <= 1:
-        return rows
-    keep = [0]
-    for i in range(1, rows.shape[0]):
-        d = np.abs(rows[keep] - rows[i]).max(axis=1)
-        if np.all(d > tol * (1.0 + np.abs(rows[i]).max())):
-            keep.append(i)
-    return rows[keep]
+def _extreme(V: np.ndarray) -> np.ndarray:
+    """The extreme rays among the homogenised generators V (rows), normalised.
+
+    A row in the cone of the others is dropped, one at a time (non-negative least squares,
+    residual <= `REDUNDANT` of the row). Regions merged from several cells of the initial fan
+    carry the fan's rays, which are not extreme; fewer generators make the cone minimisation of
+    `sdlss_theory.srec` cheaper.
+    """
+    V = V / np.linalg.norm(V, axis=1, keepdims=True)
+    keep = list(range(V.shape[0]))
+    for i in range(V.shape[0]):
+        others = [j for j in keep if j != i]
+        if not others:
+            break
+        _, resid = nnls(V[others].T, V[i])
+        if resid <= REDUNDANT * np.linalg.norm(V[i]):
+            keep.remove(i)
+    return V[keep]
 
 
 def check_generator_and_sparsity(G, s) -> int:
@@ -348,10 +360,10 @@ def linear_pieces(
             complete = False
             break
         for key, (J, c, Vs) in merged.items():
-            V = np.vstack(Vs)
+            V = _extreme(np.vstack(Vs))
             is_pt = V[:, -1] > POINT_TOL
-            pts = _dedupe(V[is_pt, :-1] / V[is_pt, -1:])
-            rays = _dedupe(V[~is_pt, :-1])
+            pts = V[is_pt, :-1] / V[is_pt, -1:]
+            rays = V[~is_pt, :-1]
             if rays.size:
                 rays = rays / np.linalg.norm(rays, axis=1, keepdims=True)
             sup_out.append(S)
