@@ -21,7 +21,8 @@ Blocks of configurations (cells carry ``block``):
 * ``biased``: s = 1 with biases (certified by piece pairs), one factor at a time around
   (biased_k, biased_h, biased_depth);
 * ``grid``: a small full grid s in `grid_s` x biases in `grid_bias` on a network small enough
-  for certification at every s (grid_k, grid_h, grid_depth);
+  for certification at every s (grid_k, grid_h, grid_depth), m over `grid_m_values` scaled by
+  (s + 1) / 2 (`grid_axis`);
 * ``recovery``: the non-uniform contrast, noise-free exact recovery of one in-range signal with
   `latent_recover` (s over `recovery_s` at the sweep's base, and s = 2 at the sweep's extremes);
   a failure is *identifiability* when the solver returns a different signal that fits y to
@@ -68,13 +69,13 @@ class Config(StudyConfig):
     biased_depth_values: tuple[int, ...] = (1, 2, 3)
     biased_m_values: tuple[int, ...] = (8, 11, 14, 17, 20, 24, 29)
     # grid: s x biases on a small network
-    grid_s: tuple[int, ...] = (1, 2, 3)
+    grid_s: tuple[int, ...] = (1, 2, 3, 4)
     grid_bias: tuple[bool, ...] = (False, True)
     grid_k: int = 5
     grid_h: int = 6
     grid_depth: int = 1
     grid_n: int = 40
-    grid_m_values: tuple[int, ...] = (4, 6, 8, 11, 14, 18, 23)
+    grid_m_values: tuple[int, ...] = (4, 6, 8, 10, 12, 15, 19)
     # recovery: the non-uniform contrast
     recovery_replicas: int = 2
     recovery_s: tuple[int, ...] = (1, 2, 3)
@@ -163,6 +164,15 @@ def _one_factor(base: tuple[int, int, int], k_values, h_values, depth_values):
     return out
 
 
+def grid_axis(m_values, s: int) -> tuple[int, ...]:
+    """The grid block's m axis for sparsity s: `grid_m_values` scaled by (s + 1) / 2.
+
+    The transition moves up with s (about 5 (s + 1) at gamma0 = 0.5 in a pilot), so one
+    axis scaled with s brackets it at every s.
+    """
+    return tuple(sorted({max(1, round(v * (s + 1) / 2)) for v in m_values}))
+
+
 def configurations(config: Config) -> list[dict]:
     """Every configuration: block, s, bias, k, h, depth, n, its m axis and replicas.
 
@@ -186,7 +196,7 @@ def configurations(config: Config) -> list[dict]:
             for bias in config.grid_bias:
                 out.append(dict(block="grid", s=s, bias=bias, k=config.grid_k, h=config.grid_h,
                                 depth=config.grid_depth, n=config.grid_n,
-                                ms=config.grid_m_values, reps=1))  # fmt: skip
+                                ms=grid_axis(config.grid_m_values, s), reps=1))  # fmt: skip
     if "recovery" in config.blocks:
         base = dict(bias=False, k=config.base_k, h=config.base_h, depth=config.base_depth)
         rec = [dict(base, s=s) for s in config.recovery_s]
