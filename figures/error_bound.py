@@ -200,7 +200,8 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     ax_p.plot(m_vals[~has], hi[~has], "v", color="C0", markersize=4,
               label="no failure: Wilson upper end")  # fmt: skip
     fit = fit_exponential_decay(m_vals, fails, total)
-    if np.isfinite(fit["b"]):
+    # A rate needs failures at two values of m at least (else its interval is undefined).
+    if np.isfinite(fit["b"]) and np.isfinite(fit["b_lo"]) and np.count_nonzero(fails) >= 2:
         grid_m = np.linspace(fit["m_min"], m_vals.max(), 100)
         ax_p.plot(grid_m, fit["a"] * np.exp(-fit["b"] * grid_m), "--", color="C4",
                   label=f"$a e^{{-bm}}$, $b$ = {fit['b']:.2g} [{fit['b_lo']:.2g}, "
