@@ -10,20 +10,25 @@ model ([KPS21]_). With delta = 0 the best constant is
 
 .. math:: \gamma^\star = \inf_{x_1 \ne x_2 \in S} \frac{\|A(x_1 - x_2)\|}{\|x_1 - x_2\|},
 
-which no finite computation gives exactly for a ReLU network. This module offers four views
-of it, which bracket it from both sides:
+Every estimator here says in which direction it is proven:
 
+* `srec_bounds`: a **proven lower bound** (every linear piece of G enumerated by
+  `sdlss_theory.pieces.linear_pieces`, sigma_min of A on the span of every pair of pieces,
+  the lowest pairs refined to the exact minimum over their difference cone) and an **upper
+  bound witnessed** by an explicit pair; ``exact`` when they agree. Beyond its budget the
+  lower bound is the union-bound guarantee, which holds only with a stated probability.
+* `srec_one_sparse`: the **exact** value for s = 1 without biases (the range is 2k rays), in
+  closed form.
 * `random_pair_ratios`: the ratio for random pairs. For a difference vector fixed
   independently of A it is distributed exactly as sqrt(chi^2_m / m) (`chi_ratio_law`); a
   minimum over random pairs only bounds gamma* from above.
 * `adversarial_ratio`: minimise the ratio over (z1, z2) by projected gradient with P_s, from
-  several starts; it finds actual pairs, so it too bounds gamma* from above, more tightly.
-* `piecewise_min_singular_value`: G is affine on each linear piece (a support plus an
-  activation pattern); for two pieces the worst ratio over all pairs drawn from them (their
-  affine extensions) is sigma_min of A on the span of the two pieces' Jacobian columns
-  (plus the offset between them). It is a lower bound for those two pieces.
-* The theorem's worst-case union bound over all pieces lives in `sdlss_theory.theory`
-  (`srec_guarantee_gamma`, `srec_guarantee_measurements`, `linear_piece_count_log`).
+  several starts; it finds actual pairs, so it too bounds gamma* from above.
+* `piece_pair_relaxation`: sigma_min of A on the span of two pieces' differences, a lower
+  bound for the pairs of *those two* pieces; minimised over a sample of piece pairs it bounds
+  gamma* in neither direction.
+* The theorem's worst-case union bound lives in `sdlss_theory.theory`
+  (`srec_guarantee_gamma`, `union_bound_gamma`, `linear_piece_count_log`).
 
 `smallest_delta` converts evaluated pairs into the smallest delta that makes a target gamma
 hold on them.
