@@ -324,7 +324,11 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     ax_r2.set_ylim(0, 1.45)
     ax_r2.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax_r2.set_ylabel(r"$R^2$ of $m_L = a + b\,P$")
-    ax_r2.set_title("(e) which predictor")
+    ub = fits[("sweep", "L50")]["union"]
+    title = "(e) which predictor"
+    if np.isfinite(ub["b"]):
+        title += rf"; $m_L \approx {ub['a']:.0f} + {ub['b']:.2f}\,m_{{UB}}$"
+    ax_r2.set_title(title, fontsize=7)
     ax_r2.legend(loc="upper left", fontsize=5.5, ncols=2)
 
     rec = [e for e in entries if e["block"] == "recovery"]

@@ -61,7 +61,7 @@ class Config(StudyConfig):
     n: int = 60
     s: int = 2
     bias: bool = False
-    m: tuple[int, ...] = (4, 6, 8, 11, 15, 20, 27, 36)
+    m: tuple[int, ...] = (3, 4, 5, 6, 8, 11, 15, 20, 27, 36)
     e_level: tuple[float, ...] = (0.0, 0.05, 0.2)
     noise: tuple[float, ...] = (0.0,)
     c_fixed: float = C_THEOREM
