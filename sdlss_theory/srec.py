@@ -96,7 +96,9 @@ __all__ = [
 
 # A pair whose images are closer than this, relative to their size, has no defined ratio.
 _DEGENERATE = 1e-12
-# Piece pairs refined per batch by srec_bounds.
+# Piece pairs refined per batch by srec_bounds: the first batch, and the largest (batches
+# double, so that the bound stops the refinement early when it can).
+_REFINE_FIRST = 64
 _REFINE_CHUNK = 8192
 # Two vertices of two pieces closer than this (relative to their size) are one point.
 _SAME_POINT = 1e-9
@@ -1359,9 +1361,10 @@ def srec_bounds(
     iu, jv, span = _piece_pair_values(pieces, A)
     order = np.argsort(span, kind="stable")
     cones = _PairCones(pieces, A)
-    best, best_pair, refined, start = np.inf, None, 0, 0
+    best, best_pair, refined, start, chunk = np.inf, None, 0, 0, _REFINE_FIRST
     while start < order.size and span[order[start]] < best and refined < refine:
-        step = min(_REFINE_CHUNK, refine - refined)
+        step = min(chunk, refine - refined)
+        chunk = min(2 * chunk, _REFINE_CHUNK)
         take = order[start : start + step]
         take = take[span[take] < best]
         start += step
