@@ -100,6 +100,8 @@ _DEGENERATE = 1e-12
 # double, so that the bound stops the refinement early when it can).
 _REFINE_FIRST = 64
 _REFINE_CHUNK = 8192
+# Refined pairs whose witnesses srec_bounds builds (the best few by their cone minimum).
+_WITNESSES = 8
 # Two vertices of two pieces closer than this (relative to their size) are one point.
 _SAME_POINT = 1e-9
 
@@ -1140,6 +1142,11 @@ def _self_witness(G, pieces, P, A):
     return None
 
 
+def _tie(value: float) -> float:
+    """`value` plus the relative tolerance within which two bounds count as equal."""
+    return value + 1e-9 * abs(value) + 1e-15
+
+
 def _well_separated(G, z1, z2) -> bool:
     """Whether G(z1) and G(z2) differ by more than 1e-8 of their size (a usable start)."""
     x1, x2 = G(z1), G(z2)
@@ -1361,12 +1368,14 @@ def srec_bounds(
     iu, jv, span = _piece_pair_values(pieces, A)
     order = np.argsort(span, kind="stable")
     cones = _PairCones(pieces, A)
-    best, best_pair, refined, start, chunk = np.inf, None, 0, 0, _REFINE_FIRST
-    while start < order.size and span[order[start]] < best and refined < refine:
+    best, best_pairs, refined, start, chunk = np.inf, [], 0, 0, _REFINE_FIRST
+    # Ties are refined too: a pair whose span value equals the best bound may hold its witness
+    # (the minimiser often lies on a face shared by several pairs).
+    while start < order.size and span[order[start]] <= _tie(best) and refined < refine:
         step = min(chunk, refine - refined)
         chunk = min(2 * chunk, _REFINE_CHUNK)
         take = order[start : start + step]
-        take = take[span[take] < best]
+        take = take[span[take] <= _tie(best)]
         start += step
         refined += take.size
         P, Q = iu[take], jv[take]
@@ -1382,13 +1391,15 @@ def srec_bounds(
             for i, c in zip(other, rcoef, strict=True):
                 coefs[i] = c
         best = min(best, float(lo.min()))
-        j = int(np.argmin(val))
-        if np.isfinite(val[j]) and (best_pair is None or val[j] < best_pair[0]):
-            best_pair = (float(val[j]), int(P[j]), int(Q[j]), coefs[j])
+        for j in np.argsort(val)[:_WITNESSES]:
+            if np.isfinite(val[j]):
+                best_pairs.append((float(val[j]), int(P[j]), int(Q[j]), coefs[j]))
+        best_pairs = sorted(best_pairs, key=lambda c: c[0])[:_WITNESSES]
     lower = best if start >= order.size else min(best, float(span[order[start]]))
     extra = []
-    if best_pair is not None:
-        _, Pb, Qb, coef = best_pair
+    # Several pairs often share the minimum (a face common to adjacent pieces): build the
+    # witnesses of the few best and keep every one that is a valid pair.
+    for _, Pb, Qb, coef in best_pairs:
         pair = (
             _self_witness(G, pieces, Pb, A) if Pb == Qb else _pair_witness(G, pieces, Pb, Qb, coef)
         )
