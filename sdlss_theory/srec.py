@@ -1407,5 +1407,5 @@ def srec_bounds(
             ratio = _ratio(G, A, *pair)
             if np.isfinite(ratio):
                 extra.append((ratio, pair[0], pair[1]))
-    lower = 0.0 if rank > m and lower < 0 else max(lower, 0.0)
+    lower = max(lower, 0.0)
     return finish(lower, True, "piece pairs", N, int(iu.size), refined, 1.0, extra)
