@@ -1,217 +1,357 @@
-"""Sample complexity: the 50% transition m* of latent recovery against s, d, log(kh/s), predictors.
+"""Sample complexity: m*(gamma0) bracketed by certified S-REC bounds, fits against predictors.
 
-For every configuration (s, d, k, h) of ``simulations/sample_complexity.py`` the figure fits
-the 50% point m* of the success rate along m (`sdlss_theory.sweep.fit_transition`: logistic
-maximum likelihood, Wald 95% interval), then draws
+From the stored trials of ``simulations/sample_complexity.py`` (no simulation):
 
-(a) m* against s at the base d, k, h;  (b) m* against d at the base s, k, h;
-(c) m* against log(k h / s) for the k and h sweeps (and the base);
-(d)-(f) the collapse plots (configurations whose m* is outside their m axis are listed, not
-drawn or fitted): m* against s d log(k h / s) (`sdlss_measurements`), against Bora et al.'s
-k d log n
-(`bora_measurements`) and against the union-bound worst-case m of
-`srec_guarantee_measurements` (gamma = guarantee_gamma, prob = guarantee_prob), each with
-the ordinary least-squares line m* = a + b P and its R^2 over the configurations with an
-in-range m*.
+* per configuration, logistic maximum-likelihood fits along m of the events "certified lower
+  >= gamma0" (its 50% point m_L >= m*) and "upper >= gamma0" (m_U <= m*), at levels 0.5 and
+  0.9, with delta-method 95% intervals (`transition`);
+* fits of m* against the three predictors, s d ln(kh/s) (SDLSS), k d ln n (Bora et al.) and the
+  union-bound m from the exact piece count (`union_bound_measurements`), by ordinary least
+  squares with t intervals for slope and intercept and R^2 (`line_fit`), over all
+  configurations and within each block, and free exponents
+  ln m* = c + a_s ln s + a_d ln d + a_k ln k + a_h ln h (`exponent_fit`);
+* the non-uniform contrast: success of `latent_recover` against m, with the failures split into
+  identifiability and optimisation.
 
-Fits only; no simulation.
+Panels: (a)-(c) m* against k, h and d (one factor varied, s = 1, with and without biases);
+(d) m* against s on the small full grid; (e) R^2 of the three predictors; (f) the recovery
+contrast.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
+from scipy import special, stats
 
-from sdlss_theory.plotting import figure_size
-from sdlss_theory.sweep import fit_transition
+from sdlss_theory.plotting import OKABE_ITO, figure_size
 from sdlss_theory.theory import (
     bora_measurements,
     sdlss_measurements,
-    srec_guarantee_measurements,
+    union_bound_measurements,
 )
 
-KEYS = ("s", "depth", "k", "h")
+KEYS = ("block", "s", "bias", "k", "h", "depth", "n")
+LEVELS = (0.5, 0.9)
+PREDICTORS = ("sdlss", "bora", "union")
+PREDICTOR_LABELS = {
+    "sdlss": r"$s\,d\ln(kh/s)$",
+    "bora": r"$k\,d\ln n$",
+    "union": r"union bound, exact $N$",
+}
 
 
-def transitions(summary: dict[str, np.ndarray]) -> list[dict]:
-    """One dict per configuration (s, depth, k, h, n): m50, m50_lo, m50_hi, method, in_range.
+# ----------------------------------------------------------------------------- transitions
+def transition(m, successes, trials, level: float = 0.5, confidence: float = 0.95) -> dict:
+    r"""Logistic MLE of P(event) = sigma(a + b m) and the point m_q where it equals `level`.
 
-    ``in_range`` is False when the fitted 50% point lies outside the configuration's m axis
-    (an extrapolation, or no transition at all): such points are not drawn, are listed in the
-    panel with ``top_rate`` (the success rate at the largest m), and are left out of the fits.
+    Newton's method on the binomial log-likelihood; m_q = (logit(q) - a) / b with a delta-method
+    interval from the inverse Fisher information. With complete separation (all failures,
+    then all successes) the point is the midpoint of the gap and the interval the gap itself.
+    Returns a dict ``x``, ``lo``, ``hi``, ``method`` ("logistic", "separated", or "none" when the
+    event never or always happens, or the point lies outside the m axis).
     """
-    columns = [*KEYS, "n"]
-    configs = []
-    for i in range(len(summary["m"])):
-        key = tuple(int(summary[c][i]) for c in columns)
-        if key not in configs:
-            configs.append(key)
+    m = np.asarray(m, dtype=float)
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    keep = n > 0
+    m, k, n = m[keep], k[keep], n[keep]
+    order = np.argsort(m)
+    m, k, n = m[order], k[order], n[order]
+    none = {"x": math.nan, "lo": math.nan, "hi": math.nan, "method": "none"}
+    if m.size < 2 or k.sum() == 0 or k.sum() == n.sum():
+        return none
+    full, empty = k == n, k == 0
+    if np.all(full | empty):
+        for i in range(m.size - 1):
+            if np.all(empty[: i + 1]) and np.all(full[i + 1 :]):
+                return {"x": 0.5 * (m[i] + m[i + 1]), "lo": float(m[i]), "hi": float(m[i + 1]),
+                        "method": "separated"}  # fmt: skip
+        return none
+    X = np.column_stack([np.ones_like(m), m])
+    beta = np.linalg.lstsq(X, np.log((k + 0.5) / (n - k + 0.5)), rcond=None)[0]
+    try:
+        for _ in range(100):
+            p = special.expit(X @ beta)
+            info = X.T @ ((n * p * (1 - p))[:, None] * X)
+            step = np.linalg.solve(info, X.T @ (k - n * p))
+            beta = beta + step
+            if np.max(np.abs(step)) <= 1e-10 * (1 + np.max(np.abs(beta))):
+                break
+        a, b = beta
+        p = special.expit(X @ beta)
+        cov = np.linalg.inv(X.T @ ((n * p * (1 - p))[:, None] * X))
+    except np.linalg.LinAlgError:
+        return none
+    if not np.isfinite(b) or b <= 0:
+        return none
+    x = (special.logit(level) - a) / b
+    g = np.array([-1.0 / b, -(special.logit(level) - a) / b**2])
+    se = math.sqrt(max(float(g @ cov @ g), 0.0))
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    if not m.min() <= x <= m.max():
+        return {**none, "x": float(x)}
+    return {"x": float(x), "lo": float(x - z * se), "hi": float(x + z * se), "method": "logistic"}
+
+
+def configurations(trials: Sequence[dict]) -> list[dict]:
+    """Per configuration: counts per m of both events, piece counts, and the fitted points."""
+    groups: dict[tuple, list[dict]] = {}
+    for t in trials:
+        groups.setdefault(tuple(t[c] for c in KEYS), []).append(t)
     out = []
-    for key in configs:
-        sel = np.all([summary[c] == v for c, v in zip(columns, key, strict=True)], axis=0)
-        fit = fit_transition(
-            summary["m"][sel], summary["success_count"][sel], summary["n_ok"][sel]
-        )
-        entry = dict(zip(columns, key, strict=True))
-        m_sel = summary["m"][sel]
-        inside = bool(np.isfinite(fit.x50) and m_sel.min() <= fit.x50 <= m_sel.max())
-        top_rate = float(summary["success_rate"][sel][np.argmax(m_sel)])
-        entry.update(m50=fit.x50, m50_lo=fit.lo, m50_hi=fit.hi, method=fit.method, in_range=inside)
-        entry["top_rate"] = top_rate
+    for key, rows in groups.items():
+        entry = dict(zip(KEYS, key, strict=True))
+        ms = np.array(sorted({r["m"] for r in rows}))
+        entry["m"] = ms
+        if entry["block"] == "recovery":
+            for name in ("success", "identifiability_failure", "optimisation_failure"):
+                entry[name] = np.array([sum(int(r[name]) for r in rows if r["m"] == v)
+                                        for v in ms])  # fmt: skip
+            entry["trials"] = np.array([sum(1 for r in rows if r["m"] == v) for v in ms])
+            out.append(entry)
+            continue
+        total = np.array([sum(1 for r in rows if r["m"] == v) for v in ms])
+        lower = np.array([sum(int(r["success"]) for r in rows if r["m"] == v) for v in ms])
+        upper = np.array([sum(int(r["upper_ge"]) for r in rows if r["m"] == v) for v in ms])
+        entry.update(trials=total, lower_count=lower, upper_count=upper)
+        entry["certified"] = bool(all(r["certified"] for r in rows))
+        entry["exact_rate"] = float(np.mean([r["exact"] for r in rows]))
+        logs = [r["log_pieces"] for r in rows if r.get("log_pieces") is not None]
+        entry["log_pieces"] = float(np.mean(logs)) if logs else math.nan
+        for q in LEVELS:
+            tag = f"{round(100 * q)}"
+            entry[f"L{tag}"] = (transition(ms, lower, total, q) if entry["certified"]
+                                else {"x": math.nan, "lo": math.nan, "hi": math.nan,
+                                      "method": "not certified"})  # fmt: skip
+            entry[f"U{tag}"] = transition(ms, upper, total, q)
         out.append(entry)
     return out
 
 
-def line_fit(x, y) -> dict:
-    """Ordinary least squares y = a + b x and R^2 = 1 - SS_res / SS_tot (finite pairs only)."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+def predictor_values(entry: dict, gamma0: float) -> dict[str, float]:
+    """The three predictors for one configuration (d = ReLU layers, h = their width)."""
+    s, d, k, h, n = (int(entry[c]) for c in ("s", "depth", "k", "h", "n"))
+    rank = 2 * s + (1 if entry["bias"] else 0)
+    union = (union_bound_measurements(entry["log_pieces"], rank, gamma0, 0.5)
+             if np.isfinite(entry["log_pieces"]) else math.nan)  # fmt: skip
+    return {
+        "sdlss": float(sdlss_measurements(s, d, k, h)),
+        "bora": float(bora_measurements(k, d, n)),
+        "union": float(union),
+    }
+
+
+# ----------------------------------------------------------------------------- fits
+def line_fit(x, y, confidence: float = 0.95) -> dict:
+    """OLS y = a + b x with t intervals for a and b, and R^2 (finite pairs only)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
+    nan = {k: math.nan for k in ("a", "a_lo", "a_hi", "b", "b_lo", "b_hi", "r2")}
     if x.size < 3 or np.ptp(x) == 0:
-        return {"a": math.nan, "b": math.nan, "r2": math.nan, "n": int(x.size)}
-    b, a = np.polyfit(x, y, 1)
-    ss_res = float(np.sum((y - a - b * x) ** 2))
+        return {**nan, "n": int(x.size)}
+    X = np.column_stack([np.ones_like(x), x])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    res = y - X @ coef
+    dof = x.size - 2
+    s2 = float(res @ res) / dof
+    se = np.sqrt(np.diag(s2 * np.linalg.inv(X.T @ X)))
+    t = stats.t.ppf(0.5 + confidence / 2, dof)
     ss_tot = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan
-    return {"a": float(a), "b": float(b), "r2": r2, "n": int(x.size)}
-
-
-def predictors(fits: list[dict], config: dict) -> dict[str, np.ndarray]:
-    """The three predictors for every configuration."""
-    gamma = float(config.get("guarantee_gamma", 0.5))
-    prob = float(config.get("guarantee_prob", 0.9))
-    bias = bool(config.get("bias", False))
-    s = np.array([f["s"] for f in fits])
-    d = np.array([f["depth"] for f in fits])
-    k = np.array([f["k"] for f in fits])
-    h = np.array([f["h"] for f in fits])
-    n = np.array([f["n"] for f in fits])
+    r2 = 1.0 - float(res @ res) / ss_tot if ss_tot > 0 else math.nan
+    a, b = float(coef[0]), float(coef[1])
     return {
-        "sdlss": np.asarray(sdlss_measurements(s, d, k, h), dtype=float),
-        "bora": np.asarray(bora_measurements(k, d, n), dtype=float),
-        "guarantee": np.array(
-            [
-                srec_guarantee_measurements(
-                    int(f["k"]),
-                    int(f["s"]),
-                    [int(f["h"])] * int(f["depth"]),
-                    gamma,
-                    prob,
-                    bias=bias,
-                )
-                for f in fits
-            ],
-            dtype=float,
-        ),
+        "a": a, "a_lo": a - t * se[0], "a_hi": a + t * se[0],
+        "b": b, "b_lo": b - t * se[1], "b_hi": b + t * se[1],
+        "r2": r2, "n": int(x.size),
+    }  # fmt: skip
+
+
+def exponent_fit(entries: Sequence[dict], side: str, confidence: float = 0.95) -> dict:
+    """Free exponents: OLS of ln m* on ln s, ln d, ln k, ln h (the factors that vary).
+
+    Returns, for each varying factor, the exponent and its t interval, and the number of
+    configurations used.
+    """
+    rows = [e for e in entries if np.isfinite(e.get(side, {}).get("x", math.nan))]
+    factors = [f for f in ("s", "depth", "k", "h") if len({e[f] for e in rows}) > 1]
+    out: dict = {"n": len(rows), "factors": factors}
+    if len(rows) < len(factors) + 2 or not factors:
+        return out
+    X = np.column_stack([np.ones(len(rows))] + [np.log([e[f] for e in rows]) for f in factors])
+    y = np.log([e[side]["x"] for e in rows])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    res = y - X @ coef
+    dof = len(rows) - X.shape[1]
+    s2 = float(res @ res) / dof
+    cov = s2 * np.linalg.pinv(X.T @ X)
+    t = stats.t.ppf(0.5 + confidence / 2, dof)
+    for i, f in enumerate(factors, start=1):
+        se = math.sqrt(max(cov[i, i], 0.0))
+        out[f] = (float(coef[i]), float(coef[i] - t * se), float(coef[i] + t * se))
+    return out
+
+
+def analyse(trials: Sequence[dict], config: dict) -> dict:
+    """Every number the figure and the docs report, from the stored trials."""
+    gamma0 = float(config.get("gamma0", trials[0]["gamma0"] if trials else 0.5))
+    entries = configurations(trials)
+    srec = [e for e in entries if e["block"] != "recovery"]
+    for e in srec:
+        e["predictors"] = predictor_values(e, gamma0)
+    fits = {}
+    for scope in ("all", "sweep", "biased", "grid"):
+        chosen = srec if scope == "all" else [e for e in srec if e["block"] == scope]
+        for side in ("L50", "U50"):
+            y = [e[side]["x"] for e in chosen]
+            fits[(scope, side)] = {
+                p: line_fit([e["predictors"][p] for e in chosen], y) for p in PREDICTORS
+            }
+    exponents = {
+        f"{block}_{side}": exponent_fit([e for e in srec if e["block"] == block], side)
+        for block in ("sweep", "biased", "grid")
+        for side in ("L50", "U50")
     }
+    return {"gamma0": gamma0, "entries": entries, "fits": fits, "exponents": exponents}
 
 
-def _errorbar(ax, x, fits, **kwargs) -> None:
-    """Draw the in-range m* with their intervals; list the others in the panel's corner."""
-    y = np.array([f["m50"] for f in fits])
-    lo = np.array([f["m50_lo"] for f in fits])
-    hi = np.array([f["m50_hi"] for f in fits])
-    inside = np.array([f["in_range"] for f in fits], dtype=bool)
-    x = np.asarray(x, dtype=np.float64)
-    if inside.any():
-        ax.errorbar(
-            x[inside],
-            y[inside],
-            yerr=[y[inside] - lo[inside], hi[inside] - y[inside]],
-            fmt="o",
-            markersize=3,
-            capsize=2,
-            **kwargs,
-        )
-    missing = [
-        f"({f['s']},{f['depth']},{f['k']},{f['h']}): {f['top_rate']:.2f}"
-        for f in fits
-        if not f["in_range"]
+# ----------------------------------------------------------------------------- figure
+def _bracket(ax, x, entries, colour, label, offset=0.0):
+    """Draw m_U (open) and m_L (filled) 50% points with intervals; 90% points as crosses."""
+    for side, marker, fill in (("U50", "v", "none"), ("L50", "^", colour)):
+        xs, ys, lo, hi = [], [], [], []
+        for xv, e in zip(x, entries, strict=True):
+            f = e[side]
+            if np.isfinite(f["lo"]):
+                xs.append(xv * (1 + offset))
+                ys.append(f["x"])
+                lo.append(f["x"] - f["lo"])
+                hi.append(f["hi"] - f["x"])
+        if xs:
+            ax.errorbar(xs, ys, yerr=[lo, hi], fmt=marker, color=colour, mfc=fill, ms=3.5,
+                        capsize=1.5, lw=0.8, label=label if side == "L50" else None)  # fmt: skip
+    xs = [
+        xv * (1 + offset) for xv, e in zip(x, entries, strict=True) if np.isfinite(e["L90"]["lo"])
     ]
-    if missing:
-        ax.text(
-            0.98,
-            0.02,
-            "no 50% point in range (s,d,k,h): success at largest m\n" + "\n".join(missing),
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize="xx-small",
+    ys = [e["L90"]["x"] for e in entries if np.isfinite(e["L90"]["lo"])]
+    if xs:
+        ax.plot(xs, ys, "x", color=colour, ms=3.5, lw=0.8)
+
+
+def _one_factor(ax, srec, factor, base_of_block, xlabel, log_x):
+    for block, colour, label in (("sweep", OKABE_ITO[1], "no bias"),
+                                 ("biased", OKABE_ITO[2], "biases")):  # fmt: skip
+        base = base_of_block.get(block)
+        if base is None:
+            continue
+        sel = [e for e in srec if e["block"] == block
+               and all(e[f] == base[f] for f in ("k", "h", "depth") if f != factor)]  # fmt: skip
+        sel.sort(key=lambda e: e[factor])
+        _bracket(
+            ax, [e[factor] for e in sel], sel, colour, label, 0.02 if block == "biased" else 0
         )
+    values = sorted({e[factor] for e in srec if e["block"] in base_of_block})
+    if log_x:
+        ax.set_xscale("log", base=2)
+    if values:
+        ax.xaxis.set_major_locator(mticker.FixedLocator(values))
+        ax.xaxis.set_major_formatter(mticker.FixedFormatter([str(v) for v in values]))
+        ax.xaxis.set_minor_locator(mticker.NullLocator())
+        lo, hi = min(values), max(values)
+        pad = 0.25 if not log_x else 0.0
+        ax.set_xlim(lo / 1.3 - pad if log_x else lo - 0.5, hi * 1.3 if log_x else hi + 0.5)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(r"$m^\star(\gamma_0)$")
 
 
-def plot(summary: dict[str, np.ndarray], config: dict):
+def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
+    result = analyse(trials, config)
+    entries, gamma0 = result["entries"], result["gamma0"]
+    srec = [e for e in entries if e["block"] != "recovery"]
     fig, axes = plt.subplots(2, 3, figsize=figure_size("text", aspect=0.62))
-    fits = transitions(summary)
-    base = {
-        "s": int(config.get("base_s", fits[0]["s"])),
-        "depth": int(config.get("base_depth", fits[0]["depth"])),
-        "k": int(config.get("base_k", fits[0]["k"])),
-        "h": int(config.get("base_h", fits[0]["h"])),
-    }
+    (ax_k, ax_h, ax_d), (ax_s, ax_r2, ax_rec) = axes
+    base = {}
+    for block, prefix in (("sweep", "base"), ("biased", "biased")):
+        if any(e["block"] == block for e in srec):
+            base[block] = {
+                "k": int(config.get(f"{prefix}_k", 0)),
+                "h": int(config.get(f"{prefix}_h", 0)),
+                "depth": int(config.get(f"{prefix}_depth", 0)),
+            }
+    _one_factor(ax_k, srec, "k", base, "latent size $k$", True)
+    _one_factor(ax_h, srec, "h", base, "ReLU width $h$", True)
+    _one_factor(ax_d, srec, "depth", base, "ReLU layers $d$", False)
+    ax_k.set_title("(a) $s = 1$, vary $k$")
+    ax_h.set_title("(b) $s = 1$, vary $h$")
+    ax_d.set_title("(c) $s = 1$, vary $d$")
+    ax_k.plot([], [], "^", color="0.3", ms=3.5, label=r"$m_L$ (cert. lower)")
+    ax_k.plot([], [], "v", color="0.3", mfc="none", ms=3.5, label=r"$m_U$ (upper)")
+    ax_k.plot([], [], "x", color="0.3", ms=3.5, label="90% point")
+    ax_k.legend(loc="upper left", fontsize=5.5, ncols=2, handlelength=1.0)
 
-    def at_base(*free):
-        return [f for f in fits if all(f[c] == base[c] for c in KEYS if c not in free)]
+    grid = [e for e in srec if e["block"] == "grid"]
+    for bias, colour, label in ((False, OKABE_ITO[1], "no bias"), (True, OKABE_ITO[2], "biases")):
+        sel = sorted([e for e in grid if e["bias"] == bias], key=lambda e: e["s"])
+        _bracket(ax_s, [e["s"] for e in sel], sel, colour, label, 0.03 if bias else 0)
+    if grid:
+        g = grid[0]
+        ax_s.set_title(f"(d) grid $k={g['k']}$, $h={g['h']}$, $d={g['depth']}$")
+        s_vals = sorted({e["s"] for e in grid})
+        ax_s.set_xticks(s_vals)
+        ax_s.set_xlim(min(s_vals) - 0.5, max(s_vals) + 0.5)
+        ax_s.legend(loc="upper left", fontsize=5.5)
+    ax_s.set_xlabel("sparsity $s$")
+    ax_s.set_ylabel(r"$m^\star(\gamma_0)$")
 
-    ax = axes[0, 0]
-    sel = sorted(at_base("s"), key=lambda f: f["s"])
-    _errorbar(ax, [f["s"] for f in sel], sel, color="C0")
-    ax.set_xlabel("sparsity $s$")
-    ax.set_ylabel("$m^*$ (50% success)")
-    ax.set_title(f"(a) $d$ = {base['depth']}, $k$ = {base['k']}, $h$ = {base['h']}")
-
-    ax = axes[0, 1]
-    sel = sorted(at_base("depth"), key=lambda f: f["depth"])
-    _errorbar(ax, [f["depth"] for f in sel], sel, color="C1")
-    ax.set_xlabel("hidden ReLU layers $d$")
-    ax.set_ylabel("$m^*$")
-    ax.set_xticks([f["depth"] for f in sel])
-    ax.set_title(f"(b) $s$ = {base['s']}, $k$ = {base['k']}, $h$ = {base['h']}")
-
-    ax = axes[0, 2]
-    for free, color, label in (("k", "C2", "vary $k$"), ("h", "C3", "vary $h$")):
-        sel = at_base(free)
-        x = [math.log(f["k"] * f["h"] / f["s"]) for f in sel]
-        _errorbar(ax, x, sel, color=color, label=label)
-    ax.set_xlabel(r"$\log(k h / s)$")
-    ax.set_ylabel("$m^*$")
-    ax.set_title(f"(c) $s$ = {base['s']}, $d$ = {base['depth']}")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left")
-
-    preds = predictors(fits, config)
-    m50 = np.array([f["m50"] if f["in_range"] else np.nan for f in fits])
-    panels = (
-        ("sdlss", r"$s\, d \log(k h / s)$", "(d) SDLSS"),
-        ("bora", r"$k\, d \log n$", "(e) Bora et al."),
-        ("guarantee", "worst-case $m$ (union bound)", "(f) S-REC guarantee"),
+    fits = result["fits"]
+    xpos = np.arange(len(PREDICTORS))
+    scopes = (
+        ("all", OKABE_ITO[3], "all configurations"),
+        ("sweep", OKABE_ITO[1], "$s = 1$, no bias"),
+        ("biased", OKABE_ITO[2], "$s = 1$, biases"),
     )
-    for ax, (name, xlabel, title) in zip(axes[1], panels, strict=True):
-        x = preds[name]
-        _errorbar(ax, x, fits, color="C0")
-        fit = line_fit(x, m50)
-        if np.isfinite(fit["b"]):
-            grid = np.linspace(np.min(x), np.max(x), 50)
-            ax.plot(
-                grid,
-                fit["a"] + fit["b"] * grid,
-                "--",
-                color="C4",
-                label=f"{fit['a']:.2g} + {fit['b']:.2g} x",
-            )
-            ax.legend(loc="upper left")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("$m^*$")
-        ax.set_title(f"{title}: $R^2$ = {fit['r2']:.2f} ({fit['n']} configs)")
-    solver = config.get("solver", "iht")
-    restarts = config.get("restarts", "")
+    for j, (scope, colour, label) in enumerate(scopes):
+        r2 = [fits[(scope, "L50")][p]["r2"] for p in PREDICTORS]
+        ax_r2.bar(xpos + (j - 1) * 0.27, np.nan_to_num(r2), width=0.27, color=colour,
+                  label=label)  # fmt: skip
+    ax_r2.set_xticks(xpos, ["SDLSS", "Bora", "union\nbound"])
+    ax_r2.set_ylim(0, 1.45)
+    ax_r2.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax_r2.set_ylabel(r"$R^2$ of $m_L = a + b\,P$")
+    ub = fits[("sweep", "L50")]["union"]
+    title = "(e) which predictor"
+    if np.isfinite(ub["b"]):
+        title += rf"; $m_L \approx {ub['a']:.0f} + {ub['b']:.2f}\,m_{{UB}}$"
+    ax_r2.set_title(title, fontsize=7)
+    ax_r2.legend(loc="upper left", fontsize=5.5, ncols=2)
+
+    rec = [e for e in entries if e["block"] == "recovery"]
+    styles = ["-", "--", "-.", ":"]
+    for i, e in enumerate(rec):
+        rate = e["success"] / e["trials"]
+        label = f"$s={e['s']}$, $k={e['k']}$, $h={e['h']}$, $d={e['depth']}$"
+        (line,) = ax_rec.plot(e["m"], rate, styles[e["s"] % 4], color=OKABE_ITO[i % 8],
+                              marker="o", ms=2.5, lw=0.8, label=label)  # fmt: skip
+        ident = e["identifiability_failure"] / e["trials"]
+        ax_rec.plot(e["m"], ident, ":", color=line.get_color(), marker="x", ms=2.5, lw=0.6)
+    for s in sorted({e["s"] for e in rec}):
+        ax_rec.axvline(s + 1, color="0.7", lw=0.6, ls=(0, (2, 2)))
+    ax_rec.set_xlabel("measurements $m$")
+    ax_rec.set_ylabel("fraction of trials")
+    ax_rec.set_ylim(-0.02, 1.45)
+    ax_rec.set_yticks([0, 0.5, 1.0])
+    ax_rec.set_title("(f) non-uniform: one signal")
+    ax_rec.legend(loc="upper left", fontsize=4.5, ncols=2, handlelength=1.2)
     fig.suptitle(
-        f"latent {solver.upper()} with {restarts} restarts; $m^*$ with logistic 95% intervals; "
-        f"guarantee at $\\gamma$ = {config.get('guarantee_gamma', 0.5)}, "
-        f"prob = {config.get('guarantee_prob', 0.9)}",
-        fontsize="small",
+        rf"$m^\star(\gamma_0)$: smallest $m$ with $P(\gamma^\star \geq {gamma0:g}) \geq 1/2$, "
+        r"bracketed $m_U \leq m^\star \leq m_L$; (f): recovery rate (o) and identifiability "
+        "failures (x); dashed: $m = s + 1$",
+        fontsize=6.5,
     )
     return fig

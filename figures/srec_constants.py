@@ -1,12 +1,13 @@
-"""S-REC constants of Gaussian A on range_s(G): four estimators against m, and the chi law.
+"""S-REC constants of Gaussian A on range_s(G): the certified interval for gamma*, the chi law.
 
-Top row, one panel per s: the guarantee (union bound), the piecewise-exact minimum over
-sampled piece pairs, the adversarial minimum and the random-pair minimum, as medians over
-trials with 5%-95% bands, beside the reference 1 - sqrt(2s/m). Bottom row: a QQ plot of the
-ratio against sqrt(chi2_m / m) (fresh A per pair, and the trial's single A), the KS
-statistics against m with the 5% critical value, the rate at which the full ordering (and its
-piecewise <= adversarial link) holds with Wilson 95% bands, and the smallest delta at the
-target gamma.
+Top row, one panel per s: the certified interval [lower, upper] for gamma* (medians over trials,
+5%-95% band of each end), the random-pair minimum, the union-bound guarantee (theorem's piece
+count, and the exact piece count), the sampled piece-pair relaxation (no bound: drawn dotted),
+and the reference 1 - sqrt(2s/m). Bottom row: a QQ plot of the ratio against sqrt(chi2_m / m)
+(fresh A per pair, and the trial's single A), the KS statistics against m with the 5% critical
+value (line styles: s in the order of the top row), the rate of the proven links (lower <=
+upper <= random minimum; guarantee <= lower) with Wilson 95% bands, and the rate of exact
+trials (upper - lower <= 1e-6 upper).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from sdlss_theory.sweep import wilson_interval
 # (metric, label, colour, line style, marker)
 ESTIMATORS = (
     ("random_min", "random pairs (min)", OKABE_ITO[1], "--", "s"),
-    ("adversarial", "adversarial", OKABE_ITO[2], "-", "o"),
-    ("piecewise", "piecewise-exact (min)", OKABE_ITO[3], "-.", "^"),
-    ("guarantee", "guarantee (union bound)", OKABE_ITO[0], ":", "D"),
+    ("upper", "upper (witnessed)", OKABE_ITO[2], "-", "v"),
+    ("lower", "lower (certified)", OKABE_ITO[3], "-", "^"),
+    ("guarantee_exact_count", "union bound, exact $N$", OKABE_ITO[5], "-.", "D"),
+    ("guarantee", "union bound (theorem)", OKABE_ITO[0], ":", "D"),
+    ("sampled_relaxation", "sampled relaxation (no bound)", OKABE_ITO[6], (0, (1, 2)), "x"),
 )
 QQ_LEVELS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 
@@ -93,7 +96,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         _m_axis(ax, m)
         ax.set_title(f"$s = {int(s)}$")
         ax.set_ylim(-0.02, 1.05)
-    ax_top[0].set_ylabel(r"$\hat\gamma$ = min $\|A(x_1 - x_2)\| / \|x_1 - x_2\|$")
+    ax_top[0].set_ylabel(r"$\gamma^\star$ bounds")
     handles, labels = ax_top[0].get_legend_handles_labels()
     top.legend(handles, labels, loc="outside right center", fontsize=6)
     k, n = int(summary["k"][0]), int(summary["n"][0])
@@ -103,7 +106,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         fontsize=8,
     )
 
-    ax_qq, ax_ks, ax_ord, ax_delta = bottom.subplots(1, 4)
+    ax_qq, ax_ks, ax_ord, ax_exact = bottom.subplots(1, 4)
 
     # -- QQ plot: first s, up to four m ----------------------------------------------------------
     rows = np.flatnonzero(s_all == s_values[0])
@@ -134,7 +137,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax_qq.plot([], [], ls="", marker="o", color="0.3", label="fresh $A$ per pair")
     ax_qq.plot([], [], ls="", marker="x", color="0.3", label="one $A$ per trial")
     ax_qq.set_xlabel(r"quantile of $\sqrt{\chi^2_m/m}$")
-    ax_qq.set_ylabel("quantile of the ratio (median, 5%-95%)")
+    ax_qq.set_ylabel("ratio quantile")
     ax_qq.set_xlim(*lim)
     ax_qq.set_ylim(*lim)
     ax_qq.set_title(f"QQ, $s = {int(s_values[0])}$, levels 1%-99%")
@@ -152,70 +155,44 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         for metric, colour, marker, label in ks_curves:
             _band(ax_ks, m, summary, rows, metric, color=colour, ls=["-", "--", "-."][j % 3],
                   marker=marker, label=label if j == 0 else None)  # fmt: skip
-    ax_ks.axhline(crit, color="0.3", lw=0.8, ls=":", label=f"5% critical, fresh ($N = {n_ks}$)")
-    for j, s in enumerate(s_values):
-        ax_ks.plot(
-            [], [], color="0.4", ls=["-", "--", "-."][j % 3], marker="", label=f"$s = {int(s)}$"
-        )
+    ax_ks.axhline(crit, color="0.3", lw=0.8, ls=":", label="5% critical (fresh)")
     top_ks = max(np.nanmax(summary["ks_fixed_stat_q95"]), np.nanmax(summary["ks_fresh_stat_q95"]))
-    ax_ks.set_ylim(0.0, 1.6 * top_ks)
+    ax_ks.set_ylim(0.0, 2.2 * top_ks)
     _m_axis(ax_ks, m)
     ax_ks.set_ylabel("KS statistic")
     ax_ks.set_title(r"KS vs $\sqrt{\chi^2_m/m}$")
-    ax_ks.legend(loc="upper right", fontsize=5.5, handlelength=1.8, ncols=2)
+    ax_ks.legend(loc="upper right", fontsize=5, handlelength=1.5)
 
-    # -- ordering rate ---------------------------------------------------------------------------
+    # -- proven links ------------------------------------------------------------------------
     n_ok = summary["n_ok"]
+    prob = float(summary["guarantee_prob"][0])
     for j, s in enumerate(s_values):
         rows = np.flatnonzero(s_all == s)
         colour = OKABE_ITO[1 + j]
-        _rate(
-            ax_ord,
-            m[rows],
-            summary["ordering_holds_count"][rows],
-            n_ok[rows],
-            color=colour,
-            ls="-",
-            marker="o",
-            label=f"$s = {int(s)}$",
-        )
-        link = np.round(summary["piecewise_le_adversarial_mean"][rows] * n_ok[rows])
-        _rate(
-            ax_ord,
-            m[rows],
-            link,
-            n_ok[rows],
-            color=colour,
-            ls="--",
-            marker="",
-            label=None,
-        )
+        _rate(ax_ord, m[rows], summary["ordering_holds_count"][rows], n_ok[rows], color=colour,
+              ls="-", marker="o", label=f"$s = {int(s)}$")  # fmt: skip
+        held = np.round(summary["guarantee_holds_mean"][rows] * n_ok[rows])
+        _rate(ax_ord, m[rows], held, n_ok[rows], color=colour, ls="--", marker="", label=None)
+    ax_ord.axhline(prob, color="0.5", lw=0.7, ls=":")
     _m_axis(ax_ord, m)
-    ax_ord.plot([], [], color="0.4", ls="-", marker="", label="all four in order")
-    ax_ord.plot([], [], color="0.4", ls="--", marker="", label=r"piecewise $\leq$ adversarial")
-    ax_ord.set_ylim(-0.02, 1.45)
+    ax_ord.plot([], [], color="0.4", ls="-", marker="", label=r"lower $\leq$ upper $\leq$ random")
+    ax_ord.plot([], [], color="0.4", ls="--", marker="", label=r"guarantee $\leq$ lower")
+    ax_ord.set_ylim(-0.02, 1.5)
     ax_ord.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax_ord.set_ylabel("fraction of trials")
-    ax_ord.set_title("ordering holds (Wilson 95%)")
-    ax_ord.legend(loc="upper right", fontsize=5.5, handlelength=1.8, ncols=2)
+    ax_ord.set_title("proven links (Wilson 95%)")
+    ax_ord.legend(loc="upper left", fontsize=5.5, handlelength=1.8, ncols=2)
 
-    # -- smallest delta ------------------------------------------------------------------------
-    gamma_t = float(summary["delta_gamma"][0])
+    # -- exactness ------------------------------------------------------------------------------
     for j, s in enumerate(s_values):
         rows = np.flatnonzero(s_all == s)
-        _band(
-            ax_delta,
-            m,
-            summary,
-            rows,
-            "delta_random",
-            color=OKABE_ITO[1 + j],
-            ls=["-", "--", "-."][j % 3],
-            marker="o",
-            label=f"$s = {int(s)}$",
-        )
-    _m_axis(ax_delta, m)
-    ax_delta.set_ylabel(r"$\delta_{\min}$ / median $\|G(z)\|$")
-    ax_delta.set_title(rf"smallest $\delta$ at $\gamma = {gamma_t:g}$ (random pairs)")
-    ax_delta.legend(loc="upper right", fontsize=6)
+        exact = np.round(summary["exact_mean"][rows] * n_ok[rows])
+        _rate(ax_exact, m[rows], exact, n_ok[rows], color=OKABE_ITO[1 + j], ls="-", marker="o",
+              label=f"$s = {int(s)}$")  # fmt: skip
+    _m_axis(ax_exact, m)
+    ax_exact.set_ylim(-0.02, 1.3)
+    ax_exact.set_yticks([0, 0.5, 1.0])
+    ax_exact.set_ylabel("fraction exact")
+    ax_exact.set_title("exact trials")
+    ax_exact.legend(loc="lower right", fontsize=6)
     return fig

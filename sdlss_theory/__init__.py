@@ -7,6 +7,7 @@ DESIGN.md; everything a user calls is importable from here.
 from importlib.metadata import PackageNotFoundError, version
 
 from sdlss_theory import pml, srec, theory
+from sdlss_theory.best_approximation import BestApproximation, best_sparse_approximation
 from sdlss_theory.data import (
     SyntheticDataset,
     load_digits,
@@ -40,6 +41,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
+    "BestApproximation",
     "LatentGD",
     "LatentIHT",
     "LatentNIHT",
@@ -49,6 +51,7 @@ __all__ = [
     "SyntheticDataset",
     "add_noise",
     "basis_pursuit",
+    "best_sparse_approximation",
     "gaussian_matrix",
     "hard_threshold",
     "iht",

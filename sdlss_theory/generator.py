@@ -282,8 +282,28 @@ class ReLUGenerator:
 
     @property
     def max_width(self) -> int:
-        """h, the widest layer (the theorem's m = O(s d log(k h / s)))."""
+        """The widest layer, the output layer included (``max(widths)``)."""
         return max(self.widths)
+
+    @property
+    def relu_widths(self) -> tuple[int, ...]:
+        """The widths of the ReLU layers ``(n_1, ..., n_{L-1})``: every layer but the output."""
+        return self.widths[:-1]
+
+    @property
+    def relu_depth(self) -> int:
+        """The d of the theory: the number of ReLU layers (``depth - 1``).
+
+        The SDLSS sample complexity m = O(s d log(k h / s)) and the piece count
+        (`sdlss_theory.theory.linear_piece_count_log`) count the layers that cut the latent
+        space into linear pieces; the linear output layer adds none.
+        """
+        return len(self.weights) - 1
+
+    @property
+    def relu_width(self) -> int:
+        """The h of the theory: the widest ReLU layer (0 for a network without one)."""
+        return max(self.relu_widths, default=0)
 
     def __repr__(self) -> str:
         dims = ", ".join(map(str, self.dims))

@@ -10,20 +10,25 @@ model ([KPS21]_). With delta = 0 the best constant is
 
 .. math:: \gamma^\star = \inf_{x_1 \ne x_2 \in S} \frac{\|A(x_1 - x_2)\|}{\|x_1 - x_2\|},
 
-which no finite computation gives exactly for a ReLU network. This module offers four views
-of it, which bracket it from both sides:
+Every estimator here says in which direction it is proven:
 
+* `srec_bounds`: a **proven lower bound** (every linear piece of G enumerated by
+  `sdlss_theory.pieces.linear_pieces`, sigma_min of A on the span of every pair of pieces,
+  the lowest pairs refined to the exact minimum over their difference cone) and an **upper
+  bound witnessed** by an explicit pair; ``exact`` when they agree. Beyond its budget the
+  lower bound is the union-bound guarantee, which holds only with a stated probability.
+* `srec_one_sparse`: the **exact** value for s = 1 without biases (the range is 2k rays), in
+  closed form.
 * `random_pair_ratios`: the ratio for random pairs. For a difference vector fixed
   independently of A it is distributed exactly as sqrt(chi^2_m / m) (`chi_ratio_law`); a
   minimum over random pairs only bounds gamma* from above.
 * `adversarial_ratio`: minimise the ratio over (z1, z2) by projected gradient with P_s, from
-  several starts; it finds actual pairs, so it too bounds gamma* from above, more tightly.
-* `piecewise_min_singular_value`: G is affine on each linear piece (a support plus an
-  activation pattern); for two pieces the worst ratio over all pairs drawn from them (their
-  affine extensions) is sigma_min of A on the span of the two pieces' Jacobian columns
-  (plus the offset between them). It is a lower bound for those two pieces.
-* The theorem's worst-case union bound over all pieces lives in `sdlss_theory.theory`
-  (`srec_guarantee_gamma`, `srec_guarantee_measurements`, `linear_piece_count_log`).
+  several starts; it finds actual pairs, so it too bounds gamma* from above.
+* `piece_pair_relaxation`: sigma_min of A on the span of two pieces' differences, a lower
+  bound for the pairs of *those two* pieces; minimised over a sample of piece pairs it bounds
+  gamma* in neither direction.
+* The theorem's worst-case union bound lives in `sdlss_theory.theory`
+  (`srec_guarantee_gamma`, `union_bound_gamma`, `linear_piece_count_log`).
 
 `smallest_delta` converts evaluated pairs into the smallest delta that makes a target gamma
 hold on them.
@@ -40,13 +45,15 @@ References
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import ArrayLike
 from scipy import stats
+from scipy.optimize import nnls
 
 from sdlss_theory._validation import (
     as_float_array,
@@ -54,28 +61,49 @@ from sdlss_theory._validation import (
     check_positive_float,
     check_rng,
 )
+from sdlss_theory.cone_quotient import (
+    _smin_explicit,
+    cone_min_ratio_batch,
+    orthonormal_basis,
+    subspace_min_ratio,
+)
 from sdlss_theory.data import sparse_latents
 from sdlss_theory.generator import ReLUGenerator
+from sdlss_theory.pieces import linear_pieces
 from sdlss_theory.projection import hard_threshold
+from sdlss_theory.theory import linear_piece_count_log, union_bound_gamma
 
 __all__ = [
     "AdversarialResult",
     "LinearPiece",
     "PairRatios",
+    "RayPairResult",
+    "SRECBounds",
     "adversarial_ratio",
     "chi_ratio_law",
     "ks_against_chi_law",
     "linear_piece",
+    "piece_pair_relaxation",
     "piecewise_min_singular_value",
     "random_pair_ratios",
     "ratio_objective",
     "ratio_objective_grad",
     "sample_pairs",
     "smallest_delta",
+    "srec_bounds",
+    "srec_one_sparse",
 ]
 
 # A pair whose images are closer than this, relative to their size, has no defined ratio.
 _DEGENERATE = 1e-12
+# Piece pairs refined per batch by srec_bounds: the first batch, and the largest (batches
+# double, so that the bound stops the refinement early when it can).
+_REFINE_FIRST = 64
+_REFINE_CHUNK = 8192
+# Refined pairs whose witnesses srec_bounds builds (the best few by their cone minimum).
+_WITNESSES = 8
+# Two vertices of two pieces closer than this (relative to their size) are one point.
+_SAME_POINT = 1e-9
 
 
 # ----------------------------------------------------------------------------- checks
@@ -180,8 +208,8 @@ def random_pair_ratios(
     A: np.ndarray,
     s: int,
     n_pairs: int,
-    rng: np.random.Generator,
-    *,
+    *args,
+    rng: np.random.Generator | int | None = None,
     same_support: bool = False,
     return_pairs: bool = False,
 ) -> np.ndarray | PairRatios:
@@ -211,8 +239,9 @@ def random_pair_ratios(
         Sparsity of the codes, 1 <= s <= k.
     n_pairs : int
         Number of pairs, >= 1.
-    rng : numpy.random.Generator
-        Source of randomness (the pairs only; A is given).
+    rng : numpy.random.Generator or int
+        Source of randomness (the pairs only; A is given), keyword-only (a positional rng
+        still works, with a DeprecationWarning).
     same_support : bool
         Pairs on one support, or on two different supports (see `sample_pairs`).
     return_pairs : bool
@@ -223,11 +252,11 @@ def random_pair_ratios(
     ndarray, shape (n_pairs,), or PairRatios
         The ratios; with `return_pairs`, a `PairRatios` (ratios, diff_norms, z1, z2).
     """
+    rng = _keyword_rng(args, rng, "random_pair_ratios")
     G = _check_generator(G)
     A = _check_matrix(A, G, allow_stack=True)
     s = _check_sparsity(s, G.k)
     n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
-    rng = check_rng(rng)
     if A.ndim == 3 and A.shape[0] != n_pairs:
         raise ValueError(
             f"a stack of matrices A must hold one per pair ({n_pairs}), got shape {A.shape}"
@@ -459,14 +488,15 @@ def adversarial_ratio(
     G: ReLUGenerator,
     A: np.ndarray,
     s: int,
-    rng: np.random.Generator,
-    *,
+    *args,
+    rng: np.random.Generator | int | None = None,
     restarts: int = 10,
     max_iter: int = 200,
     step: float = 0.1,
     tol: float = 1e-10,
     same_support_fraction: float = 0.5,
     screen: int | None = None,
+    starts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AdversarialResult:
     r"""Minimise ||A(G(z1) - G(z2))|| / ||G(z1) - G(z2)|| over s-sparse (z1, z2).
 
@@ -489,7 +519,9 @@ def adversarial_ratio(
     of them with a shared support. With `screen` > `restarts`, `screen` random pairs are
     drawn and the `restarts` with the smallest ratios are the starts: gradient steps rarely
     change a support, so the combinatorial part of the search (which pair of supports) is
-    done by screening and the continuous part by descent.
+    done by screening and the continuous part by descent. Pairs given as `starts` join the
+    screened ones (`srec_bounds` passes its best explicit pairs), so the result is never
+    worse than the best of them.
 
     The result is an actual pair, so its ratio is an upper bound on gamma*; with enough
     restarts (or screening) it is typically tighter than the minimum over random pairs.
@@ -504,8 +536,9 @@ def adversarial_ratio(
         The sensing matrix.
     s : int
         Sparsity, 1 <= s <= k.
-    rng : numpy.random.Generator
-        Source of randomness (starting pairs).
+    rng : numpy.random.Generator or int
+        Source of randomness (starting pairs), keyword-only (a positional rng still works,
+        with a DeprecationWarning).
     restarts : int
         Number of starting pairs, >= 1.
     max_iter : int
@@ -520,16 +553,19 @@ def adversarial_ratio(
     screen : int, optional
         Number of random pairs screened for the starts, >= `restarts` (default: `restarts`,
         no screening).
+    starts : tuple of ndarray, shape (P, k) each, optional
+        Starting pairs (z1, z2) screened together with the random ones; each must be s-sparse
+        with G(z1) != G(z2).
 
     Returns
     -------
     AdversarialResult
         The best pair and every restart's outcome.
     """
+    rng = _keyword_rng(args, rng, "adversarial_ratio")
     G = _check_generator(G)
     A = _check_matrix(A, G)
     s = _check_sparsity(s, G.k)
-    rng = check_rng(rng)
     restarts = check_int(restarts, "restarts", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     step = check_positive_float(step, "step")
@@ -550,7 +586,15 @@ def adversarial_ratio(
         f[bad] = _objective_parts_ratio(G, A, Z1[bad], Z2[bad])
     else:
         raise RuntimeError("could not draw starting pairs with distinct images")
-    if screen > restarts:  # start from the worst screened pairs
+    if starts is not None:
+        S1, S2, _ = _check_pair(G, *starts)
+        if np.any(np.count_nonzero(S1, axis=1) > s) or np.any(np.count_nonzero(S2, axis=1) > s):
+            raise ValueError(f"starts must hold s-sparse codes (s = {s})")
+        fs = _objective_parts_ratio(G, A, S1, S2)
+        if not np.all(np.isfinite(fs)):
+            raise ValueError("starts must hold pairs with distinct images G(z1) != G(z2)")
+        Z1, Z2, f = np.vstack([S1, Z1]), np.vstack([S2, Z2]), np.concatenate([fs, f])
+    if Z1.shape[0] > restarts:  # start from the worst screened pairs
         keep = np.sort(np.argsort(f, kind="stable")[:restarts])
         Z1, Z2 = Z1[keep], Z2[keep]
     f, g1, g2 = _value_and_grad(G, A, Z1, Z2)
@@ -697,32 +741,30 @@ def linear_piece(G: ReLUGenerator, z: ArrayLike) -> LinearPiece:
     return LinearPiece(S, tuple(G.activation_pattern(z)), J, c)
 
 
-def piecewise_min_singular_value(
+def piece_pair_relaxation(
     G: ReLUGenerator, A: np.ndarray, z1: ArrayLike, z2: ArrayLike, *, return_rank: bool = False
 ) -> float | np.ndarray | tuple[float | np.ndarray, int | np.ndarray]:
-    r"""Worst ratio over all pairs drawn from the linear pieces of z1 and z2: sigma_min(A Q).
+    r"""sigma_min of A on the span of the difference set of two linear pieces.
 
-    With the affine maps of the two pieces (`linear_piece`), G(z1') = J_1 z1'_{S1} + c_1 and
-    G(z2') = J_2 z2'_{S2} + c_2, every difference lies in the subspace
+    With the affine maps of the pieces of z1 and z2 (`linear_piece`),
+    G(z1') = J_1 z1'_{S1} + c_1 and G(z2') = J_2 z2'_{S2} + c_2, every difference of a point
+    of the first piece and a point of the second lies in the subspace
 
     .. math:: V = \operatorname{span}\{J_1, J_2, c_1 - c_2\}, \qquad \dim V \le 2s + 1
 
-    (the offset only matters with biases; 2s without). With Q an orthonormal basis of V
-    (`scipy.linalg.orth`, which drops directions below its relative rank tolerance, e.g. a
-    zero offset or shared columns),
+    (2s without biases). With Q an orthonormal basis of V (SVD; directions below the
+    rounding level are dropped, e.g. a zero offset or shared columns),
 
     .. math::
 
         \min_{x_1 \in P_1, x_2 \in P_2} \frac{\|A(x_1 - x_2)\|}{\|x_1 - x_2\|}
-        \ \ge\ \min_{v \in V} \frac{\|A v\|}{\|v\|} = \sigma_{\min}(A Q),
+        \ \ge\ \min_{v \in V} \frac{\|A v\|}{\|v\|} = \sigma_{\min}(A Q):
 
-    with equality over the pieces' affine extensions (all z'_S, not only those keeping the
-    activation pattern). So the value is a certified lower bound for every pair from the
-    two pieces; if dim V > m it is 0. Minimised over all pairs of pieces it would be the
-    exact S-REC constant (delta = 0) - the union-bound guarantee
-    (`sdlss_theory.theory.srec_guarantee_gamma`) bounds exactly that minimum ([KPS21]_,
-    [BJPD17]_). For a linear G (one layer, no ReLU) it is the restricted singular value of A
-    on the union of the two subspaces range(W_{S1}) + range(W_{S2}), a RIP-type constant.
+    a proven lower bound for every pair drawn from these two pieces (0 if dim V > m), and
+    exact for a piece with itself (its differences fill range(J_1)). It is the relaxation
+    that `srec_bounds` minimises over *all* pairs of pieces to get a lower bound on gamma*.
+    Its minimum over a *sample* of piece pairs (the "sampled piece-pair relaxation") is a
+    lower bound for the sampled pieces only: it is no bound on gamma* in either direction.
 
     Parameters
     ----------
@@ -738,7 +780,8 @@ def piecewise_min_singular_value(
     Returns
     -------
     float or ndarray, shape (B,)
-        sigma_min(A Q); with `return_rank`, a tuple (value, rank).
+        sigma_min(A Q) (inf where V = {0}: both pieces are one and the same point, so no
+        pair has a difference); with `return_rank`, a tuple (value, rank).
     """
     G = _check_generator(G)
     A = _check_matrix(A, G)
@@ -753,15 +796,616 @@ def piecewise_min_singular_value(
     for b in range(Z1.shape[0]):
         p1, p2 = linear_piece(G, Z1[b]), linear_piece(G, Z2[b])
         M = np.column_stack([p1.jacobian, p2.jacobian, p1.offset - p2.offset])
-        Q = scipy.linalg.orth(M) if np.any(M) else np.zeros((G.n, 0))
+        Q = orthonormal_basis(M)
         r = Q.shape[1]
         ranks[b] = r
-        if r == 0:
-            raise ValueError(
-                f"pair {b}: both pieces map to the same single point (V = {{0}}); "
-                "there is no difference to measure"
-            )
-        values[b] = 0.0 if r > m else scipy.linalg.svdvals(A @ Q)[-1]
+        if r == 0:  # both pieces are the same single point: no difference to bound
+            values[b] = np.inf
+            continue
+        values[b] = 0.0 if r > m else np.linalg.svd(A @ Q, compute_uv=False)[-1]
     if single:
         return (float(values[0]), int(ranks[0])) if return_rank else float(values[0])
     return (values, ranks) if return_rank else values
+
+
+def piecewise_min_singular_value(*args, **kwargs):
+    """Deprecated name of `piece_pair_relaxation` (it is a relaxation, not an exact value)."""
+    warnings.warn(
+        "piecewise_min_singular_value is deprecated; use piece_pair_relaxation (the same "
+        "values: a lower bound for the two pieces named, not an exact S-REC constant)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return piece_pair_relaxation(*args, **kwargs)
+
+
+def _keyword_rng(args: tuple, rng, name: str) -> np.random.Generator:
+    """The estimators' rng: keyword-only, with the old positional spelling deprecated."""
+    if args:
+        if len(args) > 1 or rng is not None:
+            raise TypeError(f"{name} takes rng as its only extra argument, by keyword (rng=...)")
+        warnings.warn(
+            f"passing rng positionally to {name} is deprecated; pass it by keyword (rng=...)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        rng = args[0]
+    return check_rng(rng)
+
+
+# ----------------------------------------------------------------------------- exact, s = 1
+def _is_bias_free(G: ReLUGenerator) -> bool:
+    return all(not np.any(b) for b in G.biases)
+
+
+@dataclass(frozen=True)
+class RayPairResult:
+    """The S-REC constant of A on the 2k rays of a bias-free network (see `srec_one_sparse`).
+
+    Attributes
+    ----------
+    value : float
+        gamma* = min over pairs of range_1(G) of ||A(x1 - x2)|| / ||x1 - x2||.
+    z1, z2 : ndarray, shape (k,)
+        1-sparse codes attaining it (one may be 0).
+    """
+
+    value: float
+    z1: np.ndarray
+    z2: np.ndarray
+
+
+def srec_one_sparse(G: ReLUGenerator, A: np.ndarray) -> RayPairResult:
+    r"""The exact S-REC constant gamma* of A on range_1(G) for a bias-free network, in closed form.
+
+    Without biases G is positively homogeneous, G(t z) = t G(z) for t >= 0, so the 1-sparse
+    range is the union of the 2k rays {t g_i : t >= 0}, g_i = G(+-e_j), and the point 0. The
+    difference of a point of ray u and a point of ray v is a u - b v with a, b >= 0, and the
+    worst ratio over that cone is the minimum of the generalised Rayleigh quotient
+
+    .. math::
+
+        R(a, b) = \frac{\|A(a u - b v)\|^2}{\|a u - b v\|^2}, \qquad (a, b) \ge 0,
+
+    a 2 x 2 pencil restricted to a quadrant. On the half-turn of directions R has one
+    minimum (the smallest generalised eigenvector w) and one maximum, and is monotone in
+    between, so its minimum over the quadrant is lambda_min if w (or -w) lies in the quadrant
+    and otherwise the smaller of the boundary values ||A u||/||u|| (b = 0: the pair of a point
+    of u and 0, or two points of u) and ||A v||/||v||. The pencil is solved in an orthonormal
+    basis of span{u, v} (Gram-Schmidt), so the 2 x 2 eigenproblem is symmetric; rays that
+    vanish (G(+-e_j) = 0) contribute only the point 0, and parallel rays only their boundary
+    values.
+
+    Parameters
+    ----------
+    G : ReLUGenerator
+        A bias-free generator with a linear output layer.
+    A : array_like, shape (m, n)
+        The sensing matrix.
+
+    Returns
+    -------
+    RayPairResult
+        gamma* and a pair of 1-sparse codes attaining it.
+    """
+    G = _check_generator(G)
+    A = _check_matrix(A, G)
+    if G.output != "linear" or not _is_bias_free(G):
+        raise ValueError("srec_one_sparse needs a bias-free generator with a linear output")
+    k = G.k
+    Z = np.vstack([np.eye(k), -np.eye(k)])
+    X = G(Z)
+    norms = np.linalg.norm(X, axis=1)
+    live = np.flatnonzero(norms > _DEGENERATE * max(norms.max(), 1e-300))
+    if live.size == 0:
+        raise ValueError("G maps every 1-sparse code to 0: range_1(G) = {0}, no pair to measure")
+    U = X[live] / norms[live, None]
+    AU = U @ A.T
+    single = np.linalg.norm(AU, axis=1)
+    i0 = int(np.argmin(single))
+    best, z1, z2 = float(single[i0]), Z[live[i0]], np.zeros(k)
+    iu, jv = np.triu_indices(live.size, 1)
+    if iu.size:
+        cos = (U @ U.T)[iu, jv]
+        sin = np.sqrt(np.maximum(1.0 - cos * cos, 0.0))
+        # q2 = (v - cos u) / sin, so A q2 = (A v - cos A u) / sin: no product with A per
+        # pair; nearly parallel rays (sin < 1e-3) get q2 by Gram-Schmidt in R^n instead.
+        AQ2 = (AU[jv] - cos[:, None] * AU[iu]) / np.maximum(sin, 1e-300)[:, None]
+        near = np.flatnonzero(sin < 1e-3)
+        if near.size:
+            W = U[jv[near]] - cos[near, None] * U[iu[near]]
+            sin[near] = np.linalg.norm(W, axis=1)
+            AQ2[near] = (W / np.maximum(sin[near], 1e-300)[:, None]) @ A.T
+        ok = sin > 1e-12  # parallel rays: only their boundary values count
+        iu, jv, cos, sin, AQ2 = iu[ok], jv[ok], cos[ok], sin[ok], AQ2[ok]
+        AQ1 = AU[iu]
+        n11 = np.einsum("pi,pi->p", AQ1, AQ1)
+        n22 = np.einsum("pi,pi->p", AQ2, AQ2)
+        n12 = np.einsum("pi,pi->p", AQ1, AQ2)
+        # Smallest eigenpair of [[n11, n12], [n12, n22]].
+        half_tr, half_diff = 0.5 * (n11 + n22), 0.5 * (n11 - n22)
+        rad = np.hypot(half_diff, n12)
+        lam = np.maximum(half_tr - rad, 0.0)
+        # Eigenvector y of lam (a stable choice of the two equivalent formulas).
+        y1 = np.where(half_diff <= 0, rad - half_diff, -n12)
+        y2 = np.where(half_diff <= 0, -n12, rad + half_diff)
+        zero = (np.abs(y1) + np.abs(y2)) == 0
+        y1, y2 = np.where(zero, 1.0, y1), np.where(zero, 0.0, y2)
+        # y1 q1 + y2 q2 = a u - b v with u = q1, v = cos q1 + sin q2.
+        b = -y2 / sin
+        a = y1 + b * cos
+        inside = ((a >= 0) & (b >= 0)) | ((a <= 0) & (b <= 0))
+        if np.any(inside):
+            vals = np.sqrt(lam[inside])
+            j = int(np.argmin(vals))
+            if vals[j] < best:
+                p = np.flatnonzero(inside)[j]
+                sgn = 1.0 if a[p] + b[p] >= 0 else -1.0
+                ap, bp = sgn * a[p] / norms[live[iu[p]]], sgn * b[p] / norms[live[jv[p]]]
+                best = float(vals[j])
+                z1, z2 = ap * Z[live[iu[p]]], bp * Z[live[jv[p]]]
+    return RayPairResult(best, z1.copy(), z2.copy())
+
+
+# ----------------------------------------------------------------------------- bounds
+@dataclass(frozen=True)
+class SRECBounds:
+    """Two-sided bounds on the S-REC constant gamma* of A on range_s(G) (see `srec_bounds`).
+
+    Attributes
+    ----------
+    lower : float
+        A lower bound on gamma*: proven for this A when `certified`, otherwise the union-bound
+        guarantee, which holds with probability `probability` over the draw of A.
+    upper : float
+        ||A(G(z1) - G(z2))|| / ||G(z1) - G(z2)|| of the returned pair: an upper bound.
+    certified : bool
+        Whether `lower` is a proven bound for this A (every piece pair was evaluated).
+    exact : bool
+        Whether upper - lower <= rtol * upper, with `certified`: gamma* is known to rtol.
+    method : str
+        How `lower` was obtained: ``"closed form"`` (s = 1, no biases), ``"piece pairs"``,
+        or ``"union bound"`` (the fallback).
+    z1, z2 : ndarray, shape (k,)
+        The s-sparse pair witnessing `upper`.
+    random_min : float
+        The smallest ratio over the random pairs (`upper` <= it).
+    n_pieces : int
+        Number of linear pieces (-1 when the enumeration ran out of budget).
+    n_pairs : int
+        Piece pairs evaluated (with repetition: N (N + 1) / 2).
+    n_refined : int
+        Piece pairs whose difference cone was minimised exactly.
+    probability : float
+        1.0 for a certificate; the guarantee's probability for the fallback.
+    rtol : float
+        The tolerance of `exact`.
+    """
+
+    lower: float
+    upper: float
+    certified: bool
+    exact: bool
+    method: str
+    z1: np.ndarray
+    z2: np.ndarray
+    random_min: float
+    n_pieces: int
+    n_pairs: int
+    n_refined: int
+    probability: float
+    rtol: float
+
+
+def _pair_kinds(pieces, P: int, Q: int) -> list[tuple[str, int, int]]:
+    """What each generator of the pair's difference cone is, in the order of `_PairCones`."""
+    a, b = len(pieces.points[P]), len(pieces.points[Q])
+    kinds = [("pp", i, j) for i in range(a) for j in range(b)]
+    kinds += [("rp", r, -1) for r in range(len(pieces.rays[P]))]
+    kinds += [("rq", r, -1) for r in range(len(pieces.rays[Q]))]
+    return kinds
+
+
+class _PairCones:
+    """Generators of cone{x1 - x2 : x1 in piece P, x2 in piece Q}, batched over pairs.
+
+    Points p_i of P and q_j of Q give p_i - q_j (row-major in (i, j)); recession directions r
+    of P give J_P r and those of Q give -J_Q r. Pairs are grouped by their numbers of points
+    and directions, so that one group's cones have the same number of generators.
+    """
+
+    def __init__(self, pieces, A: np.ndarray) -> None:
+        N = len(pieces)
+        n = pieces.jacobians.shape[1]
+        self.n_pts = np.array([len(p) for p in pieces.points])
+        self.n_rays = np.array([len(r) for r in pieces.rays])
+        a, b = max(self.n_pts.max(), 1), max(self.n_rays.max(initial=0), 1)
+        self.pts = np.zeros((N, a, n))
+        self.rays = np.zeros((N, b, n))
+        for i in range(N):
+            J, c = pieces.jacobians[i], pieces.offsets[i]
+            self.pts[i, : self.n_pts[i]] = pieces.points[i] @ J.T + c
+            if self.n_rays[i]:
+                images = pieces.rays[i] @ J.T
+                # A direction along which G is constant (rounding residue only) is no direction.
+                small = np.linalg.norm(images, axis=1) <= _SAME_POINT * np.linalg.norm(J)
+                self.rays[i, : self.n_rays[i]] = np.where(small[:, None], 0.0, images)
+        self.apts = self.pts @ A.T
+        self.arays = self.rays @ A.T
+
+    def size(self, P: np.ndarray, Q: np.ndarray) -> np.ndarray:
+        return self.n_pts[P] * self.n_pts[Q] + self.n_rays[P] + self.n_rays[Q]
+
+    def groups(self, P: np.ndarray, Q: np.ndarray):
+        """Yield (positions, X (L, n, p), AX (L, m, p)) for the pairs (P, Q) by signature."""
+        sig = np.stack([self.n_pts[P], self.n_pts[Q], self.n_rays[P], self.n_rays[Q]], axis=1)
+        for key in np.unique(sig, axis=0):
+            pos = np.flatnonzero(np.all(sig == key, axis=1))
+            a, b, r, q = (int(v) for v in key)
+            p, qq = P[pos], Q[pos]
+            out = []
+            diff = self.pts[p, :a, None, :] - self.pts[qq, None, :b, :]
+            scale = np.maximum(np.abs(self.pts[p, :a, None, :]).max(axis=-1),
+                               np.abs(self.pts[qq, None, :b, :]).max(axis=-1))  # fmt: skip
+            # A vertex shared by the two pieces (equal up to rounding) is one point: no
+            # difference; its rounding residue would be a direction of no meaning.
+            same = np.abs(diff).max(axis=-1) <= _SAME_POINT * scale
+            for pts, rays, d in ((self.pts, self.rays, diff),
+                                 (self.apts, self.arays, None)):  # fmt: skip
+                if d is None:
+                    d = pts[p, :a, None, :] - pts[qq, None, :b, :]
+                d = np.where(same[..., None], 0.0, d)
+                cols = [d.reshape(pos.size, a * b, -1), rays[p, :r], -rays[qq, :q]]
+                out.append(np.concatenate(cols, axis=1).transpose(0, 2, 1))
+            yield pos, out[0], out[1]
+
+
+def _span_minimiser_in_cone(A, X):
+    """(value, c) if the worst direction of A on span(X) lies in the cone {X c : c >= 0}.
+
+    Then the span value sigma_min(A|span X) is attained in the cone, so it is the cone's exact
+    minimum; membership is a non-negative least-squares fit with residual <= 1e-9. None
+    otherwise (for cones with too many generators to examine every face).
+    """
+    value, d = _smin_explicit(A, X)
+    if not np.isfinite(value):
+        return None
+    for sign in (1.0, -1.0):
+        c, resid = nnls(X, sign * d)
+        if resid <= 1e-9 * np.linalg.norm(d):
+            return value, c
+    return None
+
+
+def _refine(cones: _PairCones, A, P, Q, max_generators: int, max_size: int):
+    """Exact minima of the pairs' difference cones: (lower, witness value, coef list)."""
+    lower = np.full(P.size, -np.inf)  # -inf: not refined (too many generators)
+    value = np.full(P.size, np.inf)
+    coefs: list = [None] * P.size
+    for pos, X, AX in cones.groups(P, Q):
+        if X.shape[2] > max_generators:
+            for i, Xb in zip(pos, X, strict=True):
+                found = _span_minimiser_in_cone(A, Xb)
+                if found is not None:
+                    lower[i] = value[i] = found[0]
+                    coefs[i] = found[1]
+            continue
+        lo, val, coef = cone_min_ratio_batch(A, X, AX, max_size=max_size)
+        lower[pos], value[pos] = lo, val
+        for i, c in zip(pos, coef, strict=True):
+            coefs[i] = c
+    return lower, value, coefs
+
+
+def _pair_witness(G, pieces, P, Q, coef):
+    """Codes (z1, z2) of pieces P and Q with G(z1) - G(z2) in the direction sum_i coef_i X_i."""
+    s, k = pieces.s, G.k
+    kinds = _pair_kinds(pieces, P, Q)
+    u1, u2 = np.zeros(s), np.zeros(s)
+    w_pp = sum(c for c, kd in zip(coef, kinds, strict=True) if kd[0] == "pp")
+    r1, r2 = np.zeros(s), np.zeros(s)
+    for c, (kind, i, j) in zip(coef, kinds, strict=True):
+        if c == 0.0:
+            continue
+        if kind == "pp":
+            u1 += c * pieces.points[P][i]
+            u2 += c * pieces.points[Q][j]
+        elif kind == "rp":
+            r1 += c * pieces.rays[P][i]
+        else:
+            r2 += c * pieces.rays[Q][i]
+    if w_pp > 0:
+        u1, u2 = (u1 + r1) / w_pp, (u2 + r2) / w_pp
+    else:  # only directions: base points plus a long step along them
+        b1, b2 = pieces.points[P][0], pieces.points[Q][0]
+        base = np.linalg.norm(G(pieces.codes(P, b1, k)) - G(pieces.codes(Q, b2, k)))
+        step = np.linalg.norm(pieces.jacobians[P] @ r1 - pieces.jacobians[Q] @ r2)
+        t = 1.0 if base == 0.0 else 1e10 * base / step
+        u1, u2 = b1 + t * r1, b2 + t * r2
+    return pieces.codes(P, u1, k), pieces.codes(Q, u2, k)
+
+
+def _self_witness(G, pieces, P, A):
+    """Two codes of piece P whose difference is the worst direction of A on range(J_P)."""
+    J = pieces.jacobians[P]
+    value, d = _smin_explicit(A, J)
+    y = np.linalg.lstsq(J, d, rcond=None)[0]
+    u0 = pieces.interior[P]
+    z0 = pieces.codes(P, u0, G.k)
+    pattern = pieces.patterns[P]
+    step = (1.0 + np.linalg.norm(u0)) / max(np.linalg.norm(y), 1e-300)
+    for _ in range(60):
+        z1 = pieces.codes(P, u0 + step * y, G.k)
+        if np.packbits(np.concatenate(G.activation_pattern(z1))).tobytes() == pattern:
+            return z1, z0
+        step *= 0.5
+    return None
+
+
+def _tie(value: float) -> float:
+    """`value` plus the relative tolerance within which two bounds count as equal."""
+    return value + 1e-9 * abs(value) + 1e-15
+
+
+def _well_separated(G, z1, z2) -> bool:
+    """Whether G(z1) and G(z2) differ by more than 1e-8 of their size (a usable start)."""
+    x1, x2 = G(z1), G(z2)
+    return bool(np.linalg.norm(x1 - x2) > 1e-8 * (np.linalg.norm(x1) + np.linalg.norm(x2)))
+
+
+def _ratio(G, A, z1, z2) -> float:
+    d = G(z1) - G(z2)
+    nd = np.linalg.norm(d)
+    return float(np.linalg.norm(A @ d) / nd) if nd > 0 else np.inf
+
+
+def _piece_pair_values(pieces, A, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """sigma_min of A on span{J_P, J_Q, c_P - c_Q} for every unordered pair P <= Q."""
+    N = len(pieces)
+    J, C = pieces.jacobians, pieces.offsets
+    AJ = np.matmul(A, J)
+    AC = C @ A.T
+    biased = bool(np.any(C))
+    iu, jv = np.triu_indices(N, 0)
+    values = np.empty(iu.size)
+    same = iu == jv
+    values[same] = subspace_min_ratio(A, J, AJ)  # a piece with itself: range(J_P)
+    pairs = np.flatnonzero(~same)
+    for start in range(0, pairs.size, chunk):
+        idx = pairs[start : start + chunk]
+        P, Q = iu[idx], jv[idx]
+        parts, aparts = [J[P], J[Q]], [AJ[P], AJ[Q]]
+        if biased:
+            parts.append((C[P] - C[Q])[:, :, None])
+            aparts.append((AC[P] - AC[Q])[:, :, None])
+        X = np.concatenate(parts, axis=2)
+        AX = np.concatenate(aparts, axis=2)
+        values[idx] = subspace_min_ratio(A, X, AX)
+    return iu, jv, values
+
+
+def srec_bounds(
+    G: ReLUGenerator,
+    A: np.ndarray,
+    s: int,
+    *,
+    rng: np.random.Generator | int | None = None,
+    n_pairs: int = 200,
+    restarts: int = 8,
+    max_iter: int = 200,
+    max_pieces: int = 5000,
+    max_pair_evals: int = 2_000_000,
+    refine: int = 200_000,
+    max_generators: int = 8,
+    prob: float = 0.95,
+    rtol: float = 1e-6,
+    closed_form: bool = True,
+) -> SRECBounds:
+    r"""Certified lower and witnessed upper bounds on the S-REC constant of A on range_s(G).
+
+    gamma* = inf { ||A(x1 - x2)|| / ||x1 - x2|| : x1 != x2 in range_s(G) } (S-REC with
+    delta = 0, [BJPD17]_). Two bounds are computed, each with the direction it is proven in:
+
+    **Lower (a proof).** G is affine on each of its N linear pieces (`linear_pieces`: every
+    activation region of every support, enumerated exactly), so x1 - x2 for x1 in piece P and
+    x2 in piece Q lies in span{J_P, J_Q, c_P - c_Q}, and
+
+    .. math::
+
+        \gamma^\star \ \ge\ \min_{P \le Q} \sigma_{\min}\big(A|_{\operatorname{span}\{J_P,
+        J_Q, c_P - c_Q\}}\big)
+
+    over all N (N + 1) / 2 pairs, a piece with itself included (`piece_pair_relaxation`; the
+    point G(0) and codes with fewer non-zeros lie in the closures of the pieces). The pairs are
+    then refined in increasing order of that value: the exact minimum over the pair's
+    difference cone, generated by the differences of the two regions' vertices and by their
+    recession directions (`sdlss_theory.cone_quotient.cone_min_ratio_batch`; for pairs with
+    more than `max_generators` generators only the test whether the span's worst direction lies
+    in the cone, else they keep the span value), replaces the span value, until
+    the next span value is no smaller than the best refined one (or `refine`
+    pairs were refined). The bound is the smaller of the two.
+
+    For s = 1 without biases the range is 2k rays and gamma* has a closed form
+    (`srec_one_sparse`), which is used instead: lower = upper = gamma*.
+
+    **Upper (a witness).** The smallest ratio of an explicit pair: the witnesses of the refined
+    pairs, `n_pairs` random pairs (half on one support), and `adversarial_ratio` started from
+    the best of them (skipped once lower and upper agree). So upper <= every random-pair ratio
+    by construction, and the returned pair (z1, z2) attains it.
+
+    **Fallback.** When the pieces exceed `max_pieces` or the pairs `max_pair_evals`, the lower
+    bound is the union-bound guarantee `sdlss_theory.theory.union_bound_gamma` (with the exact
+    piece count when it is known, the bound of `linear_piece_count_log` otherwise), which
+    holds with probability `prob` over A and is no certificate for this A: ``certified`` is
+    False.
+
+    The arithmetic is floating point: the lower bound is proven up to rounding (relative
+    1e-10 in the region boundaries, see `linear_pieces`).
+
+    Parameters
+    ----------
+    G : ReLUGenerator
+        A generator with a linear output layer.
+    A : array_like, shape (m, n)
+        The sensing matrix.
+    s : int
+        Sparsity, 1 <= s <= k.
+    rng : numpy.random.Generator or int
+        Source of the random and adversarial pairs (keyword-only).
+    n_pairs : int
+        Random pairs for the upper bound.
+    restarts, max_iter : int
+        The adversarial search (`adversarial_ratio`).
+    max_pieces : int
+        Budget of the piece enumeration.
+    max_pair_evals : int
+        Budget of piece pairs, N (N + 1) / 2 <= max_pair_evals.
+    refine : int
+        Budget of piece pairs whose difference cone is minimised exactly.
+    max_generators : int
+        Pairs whose difference cone has more generators than this keep their span value.
+    prob : float
+        Probability of the union-bound fallback, in [0, 1).
+    rtol : float
+        Tolerance of ``exact``.
+    closed_form : bool
+        Use `srec_one_sparse` where it applies (s = 1, no biases); False runs the piece
+        route there too (the two agree, a check of both).
+
+    Returns
+    -------
+    SRECBounds
+        lower, upper, certified, exact, the witness pair and the counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sdlss_theory import ReLUGenerator, gaussian_matrix
+    >>> rng = np.random.default_rng(0)
+    >>> G = ReLUGenerator.random([6, 10, 20], rng)
+    >>> A = gaussian_matrix(12, 20, rng)
+    >>> b = srec_bounds(G, A, 1, rng=rng)
+    >>> b.certified, b.exact, b.lower <= b.upper
+    (True, True, True)
+    """
+    rng = check_rng(rng)
+    G = _check_generator(G)
+    A = _check_matrix(A, G)
+    s = _check_sparsity(s, G.k)
+    if G.output != "linear":
+        raise ValueError(
+            f"srec_bounds needs a linear output layer; this generator's output is {G.output!r}"
+        )
+    for name, value in (
+        ("n_pairs", n_pairs),
+        ("restarts", restarts),
+        ("max_iter", max_iter),
+        ("max_pieces", max_pieces),
+        ("max_pair_evals", max_pair_evals),
+        ("max_generators", max_generators),
+    ):
+        check_int(value, name, minimum=1)
+    refine = check_int(refine, "refine", minimum=0)
+    if not 0.0 <= prob < 1.0:
+        raise ValueError(f"prob must lie in [0, 1), got {prob!r}")
+    rtol = check_positive_float(rtol, "rtol")
+    k, m = G.k, A.shape[0]
+
+    # Random pairs: half on one support, half on two (all on one if s = k).
+    n_same = n_pairs if s == k else n_pairs // 2
+    parts = []
+    if n_same:
+        parts.append(random_pair_ratios(G, A, s, n_same, rng=rng, same_support=True,
+                                        return_pairs=True))  # fmt: skip
+    if n_pairs - n_same:
+        parts.append(random_pair_ratios(G, A, s, n_pairs - n_same, rng=rng,
+                                        return_pairs=True))  # fmt: skip
+    ratios = np.concatenate([p.ratios for p in parts])
+    rz1 = np.concatenate([p.z1 for p in parts])
+    rz2 = np.concatenate([p.z2 for p in parts])
+    random_min = float(ratios.min())
+    candidates = [(random_min, rz1[np.argmin(ratios)], rz2[np.argmin(ratios)])]
+
+    def finish(lower, certified, method, n_pieces, n_evals, n_refined, probability, extra):
+        cand = sorted(candidates + extra, key=lambda c: c[0])
+        upper, z1, z2 = cand[0]
+        if not (certified and upper - lower <= rtol * upper):
+            top = [c for c in cand if _well_separated(G, c[1], c[2])][: max(1, restarts // 2)]
+            adv = adversarial_ratio(
+                G, A, s, rng=rng, restarts=restarts, max_iter=max_iter, screen=n_pairs,
+                starts=(np.array([c[1] for c in top]), np.array([c[2] for c in top]))
+                if top else None,
+            )  # fmt: skip
+            if adv.ratio < upper:
+                upper, z1, z2 = adv.ratio, adv.z1, adv.z2
+        lower = min(lower, upper) if certified else lower
+        exact = bool(certified and upper - lower <= rtol * upper)
+        return SRECBounds(
+            lower=float(lower), upper=float(upper), certified=certified, exact=exact,
+            method=method, z1=np.asarray(z1, dtype=float), z2=np.asarray(z2, dtype=float),
+            random_min=random_min, n_pieces=n_pieces, n_pairs=n_evals, n_refined=n_refined,
+            probability=probability, rtol=rtol,
+        )  # fmt: skip
+
+    bias_free = _is_bias_free(G)
+    if s == 1 and bias_free and closed_form:
+        exact1 = srec_one_sparse(G, A)
+        witness = _ratio(G, A, exact1.z1, exact1.z2)
+        return finish(exact1.value, True, "closed form", 2 * k, 0, 0, 1.0,
+                      [(witness, exact1.z1, exact1.z2)])  # fmt: skip
+
+    rank = 2 * s + (0 if bias_free else 1)
+    pieces = linear_pieces(G, s, max_pieces=max_pieces)
+    N = len(pieces)
+    if not pieces.complete or N * (N + 1) // 2 > max_pair_evals:
+        if pieces.complete:
+            log_n = math.log(N)
+        else:
+            log_n = linear_piece_count_log(k, s, G.relu_widths) if G.relu_depth else 0.0
+        lower = float(union_bound_gamma(m, log_n, rank, prob))
+        return finish(lower, False, "union bound", N if pieces.complete else -1, 0, 0, prob, [])
+
+    iu, jv, span = _piece_pair_values(pieces, A)
+    order = np.argsort(span, kind="stable")
+    cones = _PairCones(pieces, A)
+    best, best_pairs, refined, start, chunk = np.inf, [], 0, 0, _REFINE_FIRST
+    # Ties are refined too: a pair whose span value equals the best bound may hold its witness
+    # (the minimiser often lies on a face shared by several pairs).
+    while start < order.size and span[order[start]] <= _tie(best) and refined < refine:
+        step = min(chunk, refine - refined)
+        chunk = min(2 * chunk, _REFINE_CHUNK)
+        take = order[start : start + step]
+        take = take[span[take] <= _tie(best)]
+        start += step
+        refined += take.size
+        P, Q = iu[take], jv[take]
+        same = P == Q  # a piece with itself: its differences fill range(J_P), span is exact
+        lo = span[take].copy()
+        val = np.where(same, span[take], np.inf)
+        coefs: list = [None] * take.size
+        other = np.flatnonzero(~same)
+        if other.size:
+            rlo, rval, rcoef = _refine(cones, A, P[other], Q[other], max_generators, rank)
+            lo[other] = np.maximum(np.where(np.isfinite(rlo), rlo, lo[other]), lo[other])
+            val[other] = rval
+            for i, c in zip(other, rcoef, strict=True):
+                coefs[i] = c
+        best = min(best, float(lo.min()))
+        for j in np.argsort(val)[:_WITNESSES]:
+            if np.isfinite(val[j]):
+                best_pairs.append((float(val[j]), int(P[j]), int(Q[j]), coefs[j]))
+        best_pairs = sorted(best_pairs, key=lambda c: c[0])[:_WITNESSES]
+    lower = best if start >= order.size else min(best, float(span[order[start]]))
+    extra = []
+    # Several pairs often share the minimum (a face common to adjacent pieces): build the
+    # witnesses of the few best and keep every one that is a valid pair.
+    for _, Pb, Qb, coef in best_pairs:
+        pair = (
+            _self_witness(G, pieces, Pb, A) if Pb == Qb else _pair_witness(G, pieces, Pb, Qb, coef)
+        )
+        if pair is not None:
+            ratio = _ratio(G, A, *pair)
+            if np.isfinite(ratio):
+                extra.append((ratio, pair[0], pair[1]))
+    lower = max(lower, 0.0)
+    return finish(lower, True, "piece pairs", N, int(iu.size), refined, 1.0, extra)

@@ -10,8 +10,9 @@ what each one is for in the studies.
    2021) and `bora_measurements` (Bora, Jalal, Price & Dimakis 2017).
 3. The worst-case S-REC guarantee from counting the linear pieces of a ReLU generator on
    s-sparse codes: `linear_piece_count_log`, `srec_guarantee_measurements`,
-   `srec_guarantee_gamma`, `srec_failure_probability_bound`, plus the Gaussian tail bound
-   they rest on, `gaussian_smin_tail_bound`.
+   `srec_guarantee_gamma`, `srec_failure_probability_bound`, the same union bound for an
+   explicit piece count (`union_bound_measurements`, `union_bound_gamma`), plus the Gaussian
+   tail bound they rest on, `gaussian_smin_tail_bound`.
 
 References
 ----------
@@ -58,6 +59,8 @@ __all__ = [
     "srec_failure_probability_bound",
     "srec_guarantee_gamma",
     "srec_guarantee_measurements",
+    "union_bound_gamma",
+    "union_bound_measurements",
 ]
 
 _SQRT2 = math.sqrt(2.0)
@@ -573,13 +576,104 @@ def gaussian_smin_tail_bound(m: ArrayLike, r: int, t: ArrayLike) -> float | np.n
     return _scalar_or_array(np.exp(-0.5 * m_a * t_a**2))
 
 
+def _log_pair_count(log_n: float) -> float:
+    """log(N (N + 1) / 2): unordered pairs {P, Q} of N pieces, P == Q allowed."""
+    return log_n + log_n + math.log1p(math.exp(-log_n)) - math.log(2.0)
+
+
 def _log_pairs_and_rank(k: int, s: int, widths, bias: bool) -> tuple[float, int]:
     """log(number of unordered pairs of pieces, with repetition) and the subspace rank."""
     log_n = linear_piece_count_log(k, s, widths)
-    # N (N + 1) / 2 pairs {P, Q}, P == Q allowed (differences within one piece).
-    log_pairs = log_n + log_n + math.log1p(math.exp(-log_n)) - math.log(2.0)
-    rank = 2 * s + (1 if bias else 0)
-    return log_pairs, rank
+    return _log_pair_count(log_n), 2 * s + (1 if bias else 0)
+
+
+def _check_log_pieces(log_pieces, rank) -> tuple[float, int]:
+    log_pieces = check_positive_float(log_pieces, "log_pieces", allow_zero=True)
+    return log_pieces, check_int(rank, "rank", minimum=1)
+
+
+def union_bound_gamma(
+    m: ArrayLike, log_pieces: float, rank: int, prob: float
+) -> float | np.ndarray:
+    r"""The gamma the union bound over N pieces guarantees with m rows, w.p. >= prob.
+
+    The union bound of `srec_failure_probability_bound` for an explicit piece count N
+    (e.g. the exact count of `sdlss_theory.pieces.linear_pieces`) and subspace rank r:
+
+    .. math::
+
+        \gamma(m) = \max\Big(0,\ 1 - \frac{\sqrt{r} + \sqrt{2L}}{\sqrt{m}}\Big),
+        \qquad L = \ln\frac{N(N+1)}{2} + \ln\frac{1}{1 - p},
+
+    and 0 for m < r.
+
+    Parameters
+    ----------
+    m : int or array_like of int
+        Number(s) of measurements, >= 1.
+    log_pieces : float
+        ln N, >= 0.
+    rank : int
+        r, the dimension of the span of two pieces' differences (2s, or 2s + 1 with biases).
+    prob : float
+        Required success probability in [0, 1).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The guaranteed gamma in [0, 1), shaped like `m`.
+    """
+    prob = _check_prob(prob)
+    log_pieces, rank = _check_log_pieces(log_pieces, rank)
+    m_a = _int_array(m, "m", 1)
+    budget = _log_pair_count(log_pieces) - math.log1p(-prob)
+    g = 1.0 - (math.sqrt(rank) + math.sqrt(2.0 * budget)) / np.sqrt(m_a)
+    g = np.where(m_a >= rank, np.maximum(g, 0.0), 0.0)
+    return _scalar_or_array(g)
+
+
+def union_bound_measurements(log_pieces: float, rank: int, gamma: float, prob: float) -> int:
+    r"""The smallest m for which the union bound over N pieces guarantees gamma w.p. >= prob.
+
+    The inverse of `union_bound_gamma`: the smallest integer m >= r with
+    (sqrt(m)(1 - gamma) - sqrt(r))^2 / 2 >= L, L = ln(N(N+1)/2) + ln(1/(1 - p)), i.e.
+
+    .. math:: m^\star = \Big\lceil \Big(\frac{\sqrt{r} + \sqrt{2L}}{1 - \gamma}\Big)^2
+              \Big\rceil \ \approx\ \frac{4 \ln N}{(1 - \gamma)^2} \quad (N \to \infty),
+
+    followed by a short monotone integer search to absorb rounding.
+
+    Parameters
+    ----------
+    log_pieces : float
+        ln N, >= 0.
+    rank : int
+        r (2s, or 2s + 1 with biases).
+    gamma : float
+        Target S-REC constant in [0, 1).
+    prob : float
+        Required success probability in [0, 1).
+
+    Returns
+    -------
+    int
+        The guaranteed number of measurements.
+    """
+    gamma = _check_gamma(gamma)
+    prob = _check_prob(prob)
+    log_pieces, rank = _check_log_pieces(log_pieces, rank)
+    budget = _log_pair_count(log_pieces) - math.log1p(-prob)
+
+    def ok(m: int) -> bool:
+        margin = math.sqrt(m) * (1.0 - gamma) - math.sqrt(rank)
+        return m >= rank and margin > 0.0 and 0.5 * margin * margin >= budget
+
+    m = max(rank, math.ceil(((math.sqrt(rank) + math.sqrt(2.0 * budget)) / (1.0 - gamma)) ** 2))
+    while not ok(m):
+        m += 1
+    while m > rank and ok(m - 1):
+        m -= 1
+    return m
 
 
 def srec_failure_probability_bound(
@@ -651,8 +745,10 @@ def srec_guarantee_measurements(
     Thm 5.32, Prop. 5.34).
 
     Being a union bound over the worst-case count of linear pieces, the result grows
-    like ``2 log N / (1 - gamma)^2 ~ 2 s d log(h) / (1 - gamma)^2`` and is typically far
-    above the m at which random networks empirically satisfy the S-REC.
+    like ``4 ln N / (1 - gamma)^2`` (L ~ 2 ln N for the N^2 / 2 pairs, and m* ~ 2L /
+    (1 - gamma)^2), i.e. about ``4 s d ln(h) / (1 - gamma)^2`` for wide layers, and is
+    typically far above the m at which random networks empirically satisfy the S-REC.
+    `union_bound_measurements` computes the same bound for an explicit piece count.
 
     Parameters
     ----------
@@ -670,21 +766,8 @@ def srec_guarantee_measurements(
     int
         The guaranteed number of measurements.
     """
-    gamma = _check_gamma(gamma)
-    prob = _check_prob(prob)
-    log_pairs, rank = _log_pairs_and_rank(k, s, widths, bias)
-    budget = log_pairs - math.log1p(-prob)  # log(pairs) + log(1 / (1 - prob)) >= 0
-
-    def ok(m: int) -> bool:
-        margin = math.sqrt(m) * (1.0 - gamma) - math.sqrt(rank)
-        return m >= rank and margin > 0.0 and 0.5 * margin * margin >= budget
-
-    m = max(rank, math.ceil(((math.sqrt(rank) + math.sqrt(2.0 * budget)) / (1.0 - gamma)) ** 2))
-    while not ok(m):
-        m += 1
-    while m > rank and ok(m - 1):
-        m -= 1
-    return m
+    log_n = linear_piece_count_log(k, s, widths)
+    return union_bound_measurements(log_n, 2 * s + (1 if bias else 0), gamma, prob)
 
 
 def srec_guarantee_gamma(
@@ -718,10 +801,5 @@ def srec_guarantee_gamma(
     float or numpy.ndarray
         The guaranteed gamma in [0, 1), shaped like `m`.
     """
-    prob = _check_prob(prob)
-    m_a = _int_array(m, "m", 1)
-    log_pairs, rank = _log_pairs_and_rank(k, s, widths, bias)
-    budget = log_pairs - math.log1p(-prob)
-    g = 1.0 - (math.sqrt(rank) + math.sqrt(2.0 * budget)) / np.sqrt(m_a)
-    g = np.where(m_a >= rank, np.maximum(g, 0.0), 0.0)
-    return _scalar_or_array(g)
+    log_n = linear_piece_count_log(k, s, widths)
+    return union_bound_gamma(m, log_n, 2 * s + (1 if bias else 0), prob)

@@ -1,56 +1,56 @@
-"""S-REC constants: how well does a Gaussian A preserve distances on the range of G?
+"""S-REC constants of a Gaussian A on range_s(G): certified interval, guarantee, chi law.
 
-For pairs x1 = G(z1), x2 = G(z2) with s-sparse codes (same support and different supports),
-the ratio ||A(x1 - x2)|| / ||x1 - x2|| is estimated four ways per trial (one random ReLU
-generator G, one Gaussian A with N(0, 1/m) entries), see `sdlss_theory.srec`:
+Estimand. For one random ReLU generator G and one Gaussian A (N(0, 1/m) entries) per trial,
+the S-REC constant gamma* = inf_{x1 != x2 in range_s(G)} ||A(x1 - x2)|| / ||x1 - x2||.
 
-* random pairs: the minimum over ``n_pairs`` random pairs (half on one support, half on two);
-  an upper bound on the S-REC constant gamma* (delta = 0);
-* adversarial: projected gradient with P_s on (z1, z2) from ``restarts`` starts, the worst of
-  ``n_pairs`` screened random pairs drawn independently of those of the random estimator (so
-  both see the same number of random pairs); an actual pair, so also an upper bound on
-  gamma*, usually tighter;
-* piecewise-exact: sigma_min of A on the span of two linear pieces' Jacobian columns (and
-  offset), minimised over ``n_pieces`` random pairs of pieces: a certified lower bound for
-  every pair drawn from those pieces (not from all pieces);
-* guarantee: the theorem's union bound over all pieces, `theory.srec_guarantee_gamma`, at
-  probability ``guarantee_prob``.
+Estimators (`sdlss_theory.srec`), each with its proven direction:
 
-The law of the ratio: with a fresh A per pair the ratios are i.i.d. sqrt(chi2_m / m) exactly,
-and a KS test checks this (``n_ks`` pairs). With the trial's single A the ratios are dependent
-draws from a law conditional on A: their KS distance to sqrt(chi2_m / m) is recorded as a
-descriptive number only. Quantiles of both are stored for the QQ plot.
+* ``lower``: `srec_bounds`' certified lower bound (every linear piece enumerated, every pair of
+  pieces evaluated, the lowest refined exactly), ``certified`` when the budget sufficed;
+* ``upper``: `srec_bounds`' upper bound, the ratio of an explicit pair (the refined pairs'
+  witnesses, random pairs, then the adversarial search from the best of them);
+* ``random_min``: the smallest ratio over `n_pairs` further random pairs (an upper bound);
+* ``guarantee``: the union bound of the theorem, `theory.srec_guarantee_gamma` (piece count
+  bounded by C(k, s) prod_l sum_{j<=s} C(n_l, j)), and ``guarantee_exact_count``, the same
+  bound with the exact piece count (`theory.union_bound_gamma`); each holds with probability
+  `guarantee_prob` over A, and is no certificate for the trial's A;
+* ``sampled_relaxation``: the old "piecewise" estimator, sigma_min of A on the span of two
+  pieces minimised over `n_pieces` sampled piece pairs (`srec.piece_pair_relaxation`), kept to
+  show that it bounds gamma* in neither direction (``relaxation_above`` counts the trials where
+  it exceeds the certified upper bound).
 
-The success metric ``ordering_holds`` says whether guarantee <= piecewise <= adversarial <=
-random holds in the trial; ``smallest_delta`` at gamma = ``delta_gamma`` over the random pairs
-is reported in units of the median ||G(z)||.
+Success (``ordering_holds``) is only the proven chain lower <= upper <= random_min (must hold in
+every trial); ``guarantee_holds`` (guarantee <= lower) holds with probability >= guarantee_prob
+where lower is exact. The law of the ratio: with a fresh A per pair the ratios are i.i.d.
+sqrt(chi2_m / m) exactly; a KS test checks it (``n_ks`` pairs), and nine quantiles of the
+fresh-A ratios and of the trial's A ratios are stored for the QQ plot.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
 from sdlss_theory import ReLUGenerator, gaussian_matrix
 from sdlss_theory.srec import (
-    adversarial_ratio,
     ks_against_chi_law,
-    piecewise_min_singular_value,
+    piece_pair_relaxation,
     random_pair_ratios,
     sample_pairs,
-    smallest_delta,
+    srec_bounds,
 )
 from sdlss_theory.sweep import Study, StudyConfig
-from sdlss_theory.theory import srec_guarantee_gamma
+from sdlss_theory.theory import srec_guarantee_gamma, union_bound_gamma
 from simulations._common import fixed_params
 
 #: Probability levels of the stored quantiles (QQ plot).
 QQ_LEVELS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 #: Fresh matrices are drawn in chunks of this many pairs (memory: chunk * m * n floats).
 KS_CHUNK = 50
-#: Slack of the ordering checks (the estimators agree to rounding when they coincide).
-ORDER_TOL = 1e-10
+#: Slack of the ordering checks (rounding of ratios that coincide).
+ORDER_TOL = 1e-9
 
 
 def level_name(p: float) -> str:
@@ -60,59 +60,54 @@ def level_name(p: float) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Config(StudyConfig):
-    trials: int = 40
-    k: int = 20
-    widths: tuple[int, ...] = (60, 120)
-    n: int = 200
+    trials: int = 20
+    k: int = 6
+    widths: tuple[int, ...] = (8, 16)
+    n: int = 60
     bias: bool = False
-    m: tuple[int, ...] = (10, 15, 20, 30, 40, 60, 80, 120, 160, 200)
-    s: tuple[int, ...] = (1, 2, 4)
-    n_pairs: int = 1000
-    n_ks: int = 500
-    n_pieces: int = 400
-    restarts: int = 20
-    max_iter: int = 300
-    step: float = 0.1
+    m: tuple[int, ...] = (4, 6, 8, 11, 15, 20, 27, 36, 48, 60)
+    s: tuple[int, ...] = (1, 2)
+    n_pairs: int = 500
+    n_ks: int = 300
+    n_pieces: int = 200
+    restarts: int = 8
+    max_iter: int = 200
+    max_pieces: int = 5000
+    max_pair_evals: int = 2_000_000
     guarantee_prob: float = 0.95
-    delta_gamma: float = 0.5
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("k", "n", "n_pairs", "n_ks", "n_pieces", "restarts", "max_iter"):
+        for name in ("k", "n", "n_pairs", "n_ks", "restarts", "max_iter", "max_pieces",
+                     "max_pair_evals"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("n_pairs", "n_pieces"):
-            if getattr(self, name) < 2:
-                raise ValueError(
-                    f"{name} must be >= 2 (same and different supports), got {getattr(self, name)}"
-                )
+        if self.n_pieces < 2:
+            raise ValueError(f"n_pieces must be >= 2 (same and different supports), got "
+                             f"{self.n_pieces}")  # fmt: skip
         if any(w < 1 for w in self.widths):
             raise ValueError(f"every width must be >= 1, got {self.widths}")
         if any(not 1 <= s < self.k for s in self.s):
             raise ValueError(f"every s must be in [1, k - 1 = {self.k - 1}], got {self.s}")
         if any(not 1 <= m <= self.n for m in self.m):
             raise ValueError(f"every m must be in [1, n = {self.n}], got {self.m}")
-        if not self.step > 0:
-            raise ValueError(f"step must be > 0, got {self.step}")
         if not 0 <= self.guarantee_prob < 1:
             raise ValueError(f"guarantee_prob must be in [0, 1), got {self.guarantee_prob}")
-        if not 0 < self.delta_gamma < 1:
-            raise ValueError(f"delta_gamma must be in (0, 1), got {self.delta_gamma}")
 
     @classmethod
     def quick(cls) -> Config:
         return cls(
-            trials=8,
-            k=10,
-            widths=(30, 60),
-            n=100,
-            m=(10, 20, 40, 80),
+            trials=6,
+            k=5,
+            widths=(6, 10),
+            n=40,
+            m=(4, 8, 14, 24, 40),
             s=(1, 2),
-            n_pairs=300,
-            n_ks=300,
-            n_pieces=100,
-            restarts=8,
-            max_iter=150,
+            n_pairs=200,
+            n_ks=200,
+            n_pieces=60,
+            restarts=4,
+            max_iter=100,
         )
 
 
@@ -129,7 +124,7 @@ def _fresh_matrix_ratios(G, m: int, s: int, count: int, rng: np.random.Generator
         size = min(KS_CHUNK, count - done)
         A = rng.standard_normal((size, m, G.n)) / np.sqrt(m)
         same = (done // KS_CHUNK) % 2 == 0
-        out.append(random_pair_ratios(G, A, s, size, rng, same_support=same))
+        out.append(random_pair_ratios(G, A, s, size, rng=rng, same_support=same))
         done += size
     return np.concatenate(out)
 
@@ -140,77 +135,59 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
     G = ReLUGenerator.random([k, *widths, n], rng, bias=params["bias"])
     A = gaussian_matrix(m, n, rng)
 
-    # (a) random pairs with the trial's A, half on one support and half on two.
-    n_same = params["n_pairs"] // 2
-    same = random_pair_ratios(G, A, s, n_same, rng, same_support=True, return_pairs=True)
-    diff = random_pair_ratios(
-        G, A, s, params["n_pairs"] - n_same, rng, same_support=False, return_pairs=True
+    bounds = srec_bounds(
+        G,
+        A,
+        s,
+        rng=rng,
+        restarts=params["restarts"],
+        max_iter=params["max_iter"],
+        max_pieces=params["max_pieces"],
+        max_pair_evals=params["max_pair_evals"],
+        prob=params["guarantee_prob"],
     )
-    ratios = np.concatenate([same.ratios, diff.ratios])
-    diff_norms = np.concatenate([same.diff_norms, diff.diff_norms])
-    signal = float(np.median(np.linalg.norm(G(np.concatenate([same.z1, diff.z1])), axis=1)))
-    # ... and with a fresh A per pair: i.i.d. sqrt(chi2_m / m), the KS test is valid.
+    half = params["n_pairs"] // 2
+    same = random_pair_ratios(G, A, s, half, rng=rng, same_support=True)
+    diff = random_pair_ratios(G, A, s, params["n_pairs"] - half, rng=rng)
+    ratios = np.concatenate([same, diff])
+    random_min = float(min(ratios.min(), bounds.random_min))
+
     fresh = _fresh_matrix_ratios(G, m, s, params["n_ks"], rng)
     ks_fresh = ks_against_chi_law(fresh, m)
     ks_fixed = ks_against_chi_law(ratios, m)
 
-    # (b) adversarial pairs.
-    adv = adversarial_ratio(
-        G,
-        A,
-        s,
-        rng,
-        restarts=params["restarts"],
-        screen=params["n_pairs"],
-        max_iter=params["max_iter"],
-        step=params["step"],
-    )
-    adv_piece = piecewise_min_singular_value(G, A, adv.z1, adv.z2)
+    n_pc = params["n_pieces"] // 2
+    z1s, z2s = sample_pairs(k, s, n_pc, rng, same_support=True)
+    z1d, z2d = sample_pairs(k, s, params["n_pieces"] - n_pc, rng)
+    relaxation = float(min(piece_pair_relaxation(G, A, z1s, z2s).min(),
+                           piece_pair_relaxation(G, A, z1d, z2d).min()))  # fmt: skip
 
-    # (c) piecewise-exact over random pairs of pieces (half of them on one support).
-    n_pc_same = params["n_pieces"] // 2
-    z1s, z2s = sample_pairs(k, s, n_pc_same, rng, same_support=True)
-    z1d, z2d = sample_pairs(k, s, params["n_pieces"] - n_pc_same, rng, same_support=False)
-    pieces_same = piecewise_min_singular_value(G, A, z1s, z2s)
-    pieces_diff = piecewise_min_singular_value(G, A, z1d, z2d)
-    pieces = np.concatenate([pieces_same, pieces_diff])
-
-    # (d) the union-bound guarantee.
-    guarantee = float(
-        srec_guarantee_gamma(m, k, s, widths, params["guarantee_prob"], bias=params["bias"])
-    )
-
-    random_min = float(ratios.min())
-    piecewise = float(pieces.min())
-    g_le_p = guarantee <= piecewise + ORDER_TOL
-    p_le_a = piecewise <= adv.ratio + ORDER_TOL
-    a_le_r = adv.ratio <= random_min + ORDER_TOL
-    gamma_t = params["delta_gamma"]
+    prob, bias = params["guarantee_prob"], params["bias"]
+    guarantee = float(srec_guarantee_gamma(m, k, s, widths, prob, bias=bias))
+    rank = 2 * s + (1 if bias else 0)
+    exact_count = (float(union_bound_gamma(m, math.log(bounds.n_pieces), rank, prob))
+                   if bounds.n_pieces > 0 else None)  # fmt: skip
+    lower, upper = bounds.lower, bounds.upper
+    chain = lower <= upper + ORDER_TOL and upper <= random_min + ORDER_TOL
     metrics = {
-        "ordering_holds": bool(g_le_p and p_le_a and a_le_r),
-        "guarantee_le_piecewise": int(g_le_p),
-        "piecewise_le_adversarial": int(p_le_a),
-        "adversarial_le_random": int(a_le_r),
-        "guarantee": guarantee,
-        "piecewise": piecewise,
-        "piecewise_same": float(pieces_same.min()),
-        "piecewise_diff": float(pieces_diff.min()),
-        "piecewise_median": float(np.median(pieces)),
-        "adversarial": adv.ratio,
-        "adversarial_piece": float(adv_piece),
-        "adversarial_certified": int(adv_piece <= adv.ratio + ORDER_TOL),
-        "adversarial_same_support": int(np.array_equal(adv.z1 != 0, adv.z2 != 0)),
-        "adversarial_iters": int(np.max(adv.n_iter)),
+        "ordering_holds": bool(bounds.certified and chain),
+        "guarantee_holds": int(guarantee <= lower + ORDER_TOL),
+        "lower": lower,
+        "upper": upper,
+        "gap": upper - lower,
+        "certified": int(bounds.certified),
+        "exact": int(bounds.exact),
+        "n_pieces": bounds.n_pieces,
         "random_min": random_min,
-        "random_min_same": float(same.ratios.min()),
-        "random_min_diff": float(diff.ratios.min()),
         "random_median": float(np.median(ratios)),
+        "guarantee": guarantee,
+        "guarantee_exact_count": exact_count,
+        "sampled_relaxation": relaxation,
+        "relaxation_above": int(relaxation > upper + ORDER_TOL),
         "ks_fresh_stat": float(ks_fresh.statistic),
         "ks_fresh_pvalue": float(ks_fresh.pvalue),
         "ks_fresh_reject": int(ks_fresh.pvalue < 0.01),
         "ks_fixed_stat": float(ks_fixed.statistic),
-        "delta_random": smallest_delta(ratios, gamma_t, diff_norms=diff_norms) / signal,
-        "below_gamma_fraction": float(np.mean(ratios < gamma_t)),
     }
     q_fresh = np.quantile(fresh, QQ_LEVELS)
     q_fixed = np.quantile(ratios, QQ_LEVELS)
@@ -225,7 +202,7 @@ STUDY = Study(
     config=Config,
     grid=grid,
     trial=trial,
-    description="S-REC constant of Gaussian A on range_s(G): guarantee, piecewise, adversarial, "
-    "random pairs; chi law of the ratio",
+    description="S-REC constant of Gaussian A on range_s(G): certified lower, witnessed upper, "
+    "random pairs, union-bound guarantee; chi law of the ratio",
     success="ordering_holds",
 )

@@ -3,11 +3,16 @@
 * The gradient of the ratio objective against autograd (a forward pass written here with
   ``autograd.numpy``) and against central differences along random directions, at points
   away from ReLU kinks.
-* The piecewise-exact value: the affine map of a piece reproduces G on the piece; every pair
+* The piece-pair relaxation: the affine map of a piece reproduces G on the piece; every pair
   sampled from the same two pieces (same supports and activation patterns, checked) has a
   ratio >= the value; for a linear G it equals an independent generalised-eigenvalue
   computation, and minimised over all pairs of supports it is the exact S-REC constant, which
   bounds the adversarial and random-pair minima from below.
+* srec_bounds: lower <= the ratio of every explicit pair (hypothesis over small networks, with
+  and without biases, s = 1, 2); lower == upper == the closed form at s = 1 without biases;
+  the closed form against a brute-force grid over each pair of rays; the witness reproduces
+  upper; the fallback is flagged uncertified; positional rng and the old name still work,
+  with a DeprecationWarning.
 * Random pairs with a fresh A per pair follow sqrt(chi^2_m / m) (KS), and the test has power
   against a 10% scale error.
 * smallest_delta's definition, and clear errors for bad input.
@@ -21,20 +26,26 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from autograd import grad
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import linalg, stats
 
 from sdlss_theory import ReLUGenerator, gaussian_matrix
+from sdlss_theory.cone_quotient import cone_min_ratio, cone_min_ratio_batch
 from sdlss_theory.srec import (
     adversarial_ratio,
     chi_ratio_law,
     ks_against_chi_law,
     linear_piece,
+    piece_pair_relaxation,
     piecewise_min_singular_value,
     random_pair_ratios,
     ratio_objective,
     ratio_objective_grad,
     sample_pairs,
     smallest_delta,
+    srec_bounds,
+    srec_one_sparse,
 )
 
 DIMS = [8, 24, 40, 60]
@@ -147,7 +158,7 @@ def test_gradient_is_scale_invariant_direction_and_batched():
 
 
 # --------------------------------------------------------------------------------------
-# Piecewise-exact value
+# The piece-pair relaxation
 # --------------------------------------------------------------------------------------
 
 
@@ -191,7 +202,7 @@ def test_piecewise_value_bounds_every_pair_from_the_two_pieces(bias, same_suppor
     for _ in range(4):
         z1, z2 = sample_pairs(G.k, 3, 1, rng, same_support=same_support)
         z1, z2 = z1[0], z2[0]
-        value, rank = piecewise_min_singular_value(G, A, z1, z2, return_rank=True)
+        value, rank = piece_pair_relaxation(G, A, z1, z2, return_rank=True)
         p1, p2 = linear_piece(G, z1), linear_piece(G, z2)
         basis = linalg.orth(np.column_stack([p1.jacobian, p2.jacobian, p1.offset - p2.offset]))
         assert rank == basis.shape[1] <= 2 * 3 + bias
@@ -228,14 +239,14 @@ def test_linear_generator_equals_the_exact_union_of_subspaces_constant():
         z1[list(S1)] = rng.standard_normal(s)
         z2[list(S2)] = rng.standard_normal(s)
         union = sorted(set(S1) | set(S2))
-        value, rank = piecewise_min_singular_value(G, A, z1, z2, return_rank=True)
+        value, rank = piece_pair_relaxation(G, A, z1, z2, return_rank=True)
         exact = linear_exact(W, A, union)
         assert rank == len(union)
         assert value == pytest.approx(exact, rel=1e-8, abs=1e-12)
         exact_all.append(exact)
     gamma_star = min(exact_all)  # the exact S-REC constant (delta = 0) of A on range_s(G)
-    adv = adversarial_ratio(G, A, s, rng, restarts=20, max_iter=500)
-    rand = random_pair_ratios(G, A, s, 2000, rng)
+    adv = adversarial_ratio(G, A, s, rng=rng, restarts=20, max_iter=500)
+    rand = random_pair_ratios(G, A, s, 2000, rng=rng)
     assert adv.ratio >= gamma_star - 1e-10
     assert rand.min() >= gamma_star - 1e-10
     # For a linear G projected gradient reaches the exact constant on this small problem
@@ -247,15 +258,15 @@ def test_linear_generator_equals_the_exact_union_of_subspaces_constant():
 def test_piecewise_batch_and_rank_deficient_cases():
     G, A, rng = make(False, seed=6, m=4)
     z1, z2 = sample_pairs(G.k, 3, 5, rng)
-    values, ranks = piecewise_min_singular_value(G, A, z1, z2, return_rank=True)
+    values, ranks = piece_pair_relaxation(G, A, z1, z2, return_rank=True)
     # dim V = 6 > m = 4: some direction of V is in the kernel of A.
     assert np.all(ranks == 6) and np.all(values == 0.0)
     _, A8, _ = make(False, seed=6, m=8)
-    values = piecewise_min_singular_value(G, A8, z1, z2)
+    values = piece_pair_relaxation(G, A8, z1, z2)
     for b in range(5):
-        assert values[b] == piecewise_min_singular_value(G, A8, z1[b], z2[b])
+        assert values[b] == piece_pair_relaxation(G, A8, z1[b], z2[b])
     # The same piece twice: V = span J_S, of rank s.
-    v, r = piecewise_min_singular_value(G, A8, z1[0], 2.0 * z1[0], return_rank=True)
+    v, r = piece_pair_relaxation(G, A8, z1[0], 2.0 * z1[0], return_rank=True)
     assert r == 3 and v > 0
 
 
@@ -276,10 +287,10 @@ def test_fresh_a_per_pair_matches_the_chi_law_and_ks_has_power(same_support):
     G, _, rng = make(True, seed=7)
     m, P = 12, 1500
     A = rng.standard_normal((P, m, G.n)) / np.sqrt(m)
-    res = random_pair_ratios(G, A, 3, P, rng, same_support=same_support, return_pairs=True)
+    res = random_pair_ratios(G, A, 3, P, rng=rng, same_support=same_support, return_pairs=True)
     assert ks_against_chi_law(res.ratios, m).pvalue > 1e-6
     # Power: a matrix 10% too large is detected.
-    ratios_scaled = random_pair_ratios(G, 1.1 * A, 3, P, rng, same_support=same_support)
+    ratios_scaled = random_pair_ratios(G, 1.1 * A, 3, P, rng=rng, same_support=same_support)
     assert ks_against_chi_law(ratios_scaled, m).pvalue < 1e-6
     # And the pairs are what they claim to be.
     s1, s2 = res.z1 != 0, res.z2 != 0
@@ -292,12 +303,12 @@ def test_fresh_a_per_pair_matches_the_chi_law_and_ks_has_power(same_support):
 
 def test_fixed_a_ratios_agree_with_a_direct_computation():
     G, A, rng = make(False, seed=8)
-    res = random_pair_ratios(G, A, 2, 50, rng, return_pairs=True)
+    res = random_pair_ratios(G, A, 2, 50, rng=rng, return_pairs=True)
     D = G(res.z1) - G(res.z2)
     np.testing.assert_allclose(
         res.ratios, np.linalg.norm(D @ A.T, axis=1) / np.linalg.norm(D, axis=1), rtol=1e-12
     )
-    again = random_pair_ratios(G, A, 2, 50, np.random.default_rng(8 + 100))
+    again = random_pair_ratios(G, A, 2, 50, rng=np.random.default_rng(8 + 100))
     assert again.shape == (50,)
 
 
@@ -310,14 +321,14 @@ def test_fixed_a_ratios_agree_with_a_direct_computation():
 def test_adversarial_result_is_a_certified_pair(bias):
     G, A, rng = make(bias, seed=9)
     s = 2
-    res = adversarial_ratio(G, A, s, rng, restarts=6, max_iter=150)
+    res = adversarial_ratio(G, A, s, rng=rng, restarts=6, max_iter=150)
     assert res.ratios.shape == (6,) and res.n_iter.shape == (6,)
     assert np.all(res.ratios <= res.initial_ratios + 1e-15)  # monotone descent
     assert res.ratio == res.ratios.min()
     assert np.count_nonzero(res.z1) <= s and np.count_nonzero(res.z2) <= s
     assert np.sqrt(ratio_objective(G, A, res.z1, res.z2)) == pytest.approx(res.ratio, rel=1e-12)
     # The piecewise value of the pieces it ends on bounds it from below.
-    assert piecewise_min_singular_value(G, A, res.z1, res.z2) <= res.ratio + 1e-12
+    assert piece_pair_relaxation(G, A, res.z1, res.z2) <= res.ratio + 1e-12
     np.testing.assert_allclose(
         res.diff_norms, np.linalg.norm(G(res.z1_all) - G(res.z2_all), axis=1), rtol=1e-12
     )
@@ -327,13 +338,15 @@ def test_adversarial_screening_starts_from_the_worst_screened_pairs():
     from sdlss_theory.srec import _mixed_pairs
 
     G, A, _ = make(False, seed=12)
-    res = adversarial_ratio(G, A, 2, np.random.default_rng(3), restarts=4, screen=50, max_iter=5)
+    res = adversarial_ratio(
+        G, A, 2, rng=np.random.default_rng(3), restarts=4, screen=50, max_iter=5
+    )
     Z1, Z2 = _mixed_pairs(G.k, 2, 50, 0.5, np.random.default_rng(3))
     screened = np.sqrt(ratio_objective(G, A, Z1, Z2))
     np.testing.assert_allclose(np.sort(res.initial_ratios), np.sort(screened)[:4], rtol=1e-12)
     assert res.ratio <= screened.min()
     with pytest.raises(ValueError, match="screen must be >= restarts"):
-        adversarial_ratio(G, A, 2, np.random.default_rng(3), restarts=4, screen=3)
+        adversarial_ratio(G, A, 2, rng=np.random.default_rng(3), restarts=4, screen=3)
 
 
 def test_smallest_delta_definition():
@@ -359,27 +372,27 @@ def test_bad_input_is_refused_clearly():
     G, A, rng = make(False, seed=11)
     z1, z2 = sample_pairs(G.k, 2, 3, rng)
     with pytest.raises(TypeError, match="G must be a ReLUGenerator"):
-        random_pair_ratios("G", A, 2, 5, rng)
+        random_pair_ratios("G", A, 2, 5, rng=rng)
     with pytest.raises(ValueError, match="A must have 60 columns"):
-        random_pair_ratios(G, A[:, :10], 2, 5, rng)
+        random_pair_ratios(G, A[:, :10], 2, 5, rng=rng)
     with pytest.raises(ValueError, match="one per pair"):
-        random_pair_ratios(G, np.stack([A, A]), 2, 5, rng)
+        random_pair_ratios(G, np.stack([A, A]), 2, 5, rng=rng)
     with pytest.raises(ValueError, match="s must be <= k"):
-        random_pair_ratios(G, A, 9, 5, rng)
+        random_pair_ratios(G, A, 9, 5, rng=rng)
     with pytest.raises(ValueError, match="s must be >= 1"):
-        adversarial_ratio(G, A, 0, rng)
+        adversarial_ratio(G, A, 0, rng=rng)
     with pytest.raises(ValueError, match="different supports need s < k"):
         sample_pairs(4, 4, 2, rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
-        random_pair_ratios(G, A, 2, 5, None)
+        random_pair_ratios(G, A, 2, 5, rng=None)
     with pytest.raises(ValueError, match="step must be finite and > 0"):
-        adversarial_ratio(G, A, 2, rng, step=0.0)
+        adversarial_ratio(G, A, 2, rng=rng, step=0.0)
     with pytest.raises(ValueError, match="same_support_fraction"):
-        adversarial_ratio(G, A, 2, rng, same_support_fraction=1.5)
+        adversarial_ratio(G, A, 2, rng=rng, same_support_fraction=1.5)
     with pytest.raises(ValueError, match="A must be finite"):
         ratio_objective(G, np.full_like(A, np.nan), z1, z2)
     with pytest.raises(ValueError, match="same shape"):
-        piecewise_min_singular_value(G, A, z1, z2[0])
+        piece_pair_relaxation(G, A, z1, z2[0])
     with pytest.raises(ValueError, match="ratio is undefined"):
         ratio_objective(G, A, z1[0], z1[0])
     with pytest.raises(ValueError, match="gamma must be finite"):
@@ -388,4 +401,160 @@ def test_bad_input_is_refused_clearly():
         smallest_delta([0.5, 0.6], 0.5, diff_norms=[1.0])
     Gs = ReLUGenerator(G.weights, G.biases, output="sigmoid")
     with pytest.raises(ValueError, match="linear output"):
-        piecewise_min_singular_value(Gs, A, z1, z2)
+        piece_pair_relaxation(Gs, A, z1, z2)
+
+
+def test_same_point_pieces_have_no_difference_to_bound():
+    # One ReLU layer whose units are all off on the support: the piece is the point G = b_2.
+    W1 = -np.ones((3, 2))
+    G = ReLUGenerator([W1, np.ones((4, 3))], [np.zeros(3), np.ones(4)])
+    A = gaussian_matrix(3, 4, np.random.default_rng(0))
+    z1, z2 = np.array([1.0, 0.0]), np.array([0.0, 2.0])
+    assert piece_pair_relaxation(G, A, z1, z2) == np.inf
+
+
+# --------------------------------------------------------------------------------------
+# Exact and certified bounds
+# --------------------------------------------------------------------------------------
+
+
+def ray_grid_minimum(G, A, points=4001):
+    """gamma* on range_1(G) for a bias-free G by brute force: every pair of rays on a grid."""
+    k = G.k
+    X = G(np.vstack([np.eye(k), -np.eye(k)]))
+    theta = np.linspace(0.0, np.pi / 2, points)
+    best = np.inf
+    for i in range(2 * k):
+        for j in range(2 * k):
+            D = np.cos(theta)[:, None] * X[i] - np.sin(theta)[:, None] * X[j]
+            nd = np.linalg.norm(D, axis=1)
+            ok = nd > 1e-12 * np.linalg.norm(X[i]) + 1e-300
+            best = min(best, float((np.linalg.norm(D[ok] @ A.T, axis=1) / nd[ok]).min()))
+    return best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_sparse_closed_form_against_a_brute_force_grid(seed):
+    rng = np.random.default_rng(seed)
+    G = ReLUGenerator.random([5, 12, 30], rng)
+    A = gaussian_matrix(6 + 3 * seed, 30, rng)
+    exact = srec_one_sparse(G, A)
+    grid = ray_grid_minimum(G, A)
+    # The grid reaches the minimum from above, to its resolution.
+    assert exact.value <= grid + 1e-12
+    assert grid - exact.value <= 1e-5 * grid
+    assert np.count_nonzero(exact.z1) <= 1 and np.count_nonzero(exact.z2) <= 1
+    d = G(exact.z1) - G(exact.z2)
+    assert np.linalg.norm(A @ d) / np.linalg.norm(d) == pytest.approx(exact.value, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_srec_bounds_is_the_closed_form_at_s1_without_biases(seed):
+    rng = np.random.default_rng(seed)
+    G = ReLUGenerator.random([6, 10, 16, 30], rng)
+    A = gaussian_matrix(10, 30, rng)
+    b = srec_bounds(G, A, 1, rng=rng)
+    exact = srec_one_sparse(G, A).value
+    assert b.certified and b.exact and b.method == "closed form"
+    assert b.lower == pytest.approx(exact, rel=1e-6)
+    assert b.upper == pytest.approx(exact, rel=1e-6)
+    assert b.lower <= b.upper <= b.random_min
+    # The general route (piece enumeration and exact cone refinement) agrees.
+    general = srec_bounds(G, A, 1, rng=rng, closed_form=False)
+    assert general.method == "piece pairs" and general.certified and general.exact
+    assert general.lower == pytest.approx(exact, rel=1e-6)
+    assert general.upper == pytest.approx(exact, rel=1e-6)
+
+
+def explicit_pair_ratios(G, A, s, rng, count=3000):
+    """Ratios of random pairs, of pairs on one support and of close pairs (small differences)."""
+    z1, z2 = sample_pairs(G.k, s, count, rng)
+    w1, w2 = sample_pairs(G.k, s, count, rng, same_support=True)
+    near = w1 + 1e-3 * (w2 - w1)
+    Z1 = np.vstack([z1, w1, w1])
+    Z2 = np.vstack([z2, w2, near])
+    D = G(Z1) - G(Z2)
+    nd = np.linalg.norm(D, axis=1)
+    ok = nd > 1e-9 * (np.linalg.norm(G(Z1), axis=1) + 1e-300)
+    return np.linalg.norm(D[ok] @ A.T, axis=1) / nd[ok]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    s=st.integers(1, 2),
+    bias=st.booleans(),
+    width=st.integers(3, 7),
+    m=st.integers(3, 14),
+)
+def test_certified_lower_is_below_every_explicit_pair(seed, s, bias, width, m):
+    rng = np.random.default_rng(seed)
+    G = ReLUGenerator.random([4, width, 12], rng, bias=bias)
+    A = gaussian_matrix(m, 12, rng)
+    b = srec_bounds(G, A, s, rng=rng, n_pairs=40, restarts=3, max_iter=50)
+    assert b.certified
+    assert b.lower <= b.upper + 1e-12 <= b.random_min + 2e-12
+    ratios = explicit_pair_ratios(G, A, s, rng)
+    assert np.all(ratios >= b.lower - 1e-9)
+    assert b.upper <= ratios.min() + 1e-12 or b.upper <= b.random_min
+    d = G(b.z1) - G(b.z2)
+    assert np.count_nonzero(b.z1) <= s and np.count_nonzero(b.z2) <= s
+    assert np.linalg.norm(A @ d) / np.linalg.norm(d) == pytest.approx(b.upper, rel=1e-9, abs=1e-12)
+    if b.exact:
+        assert b.upper - b.lower <= b.rtol * b.upper
+
+
+def test_srec_bounds_falls_back_to_the_union_bound_beyond_its_budget():
+    rng = np.random.default_rng(3)
+    G = ReLUGenerator.random([6, 10, 20], rng)
+    A = gaussian_matrix(15, 20, rng)
+    b = srec_bounds(G, A, 2, rng=rng, max_pieces=20)
+    assert not b.certified and not b.exact and b.method == "union bound"
+    assert b.probability == 0.95 and b.n_pieces == -1
+    c = srec_bounds(G, A, 2, rng=rng, max_pair_evals=10)
+    assert c.method == "union bound" and c.n_pieces > 0  # enumerated: the exact count is used
+    assert c.lower >= b.lower  # the exact count is below the bound of linear_piece_count_log
+    certified = srec_bounds(G, A, 2, rng=rng)
+    assert (
+        certified.certified
+        and certified.lower <= certified.upper <= b.upper + 1e-12
+        or (certified.upper <= certified.random_min)
+    )
+
+
+def test_cone_minimum_against_dense_nonnegative_sampling():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((5, 10)) / np.sqrt(5)
+    X = rng.standard_normal((20, 10, 4))
+    X[3, :, 2] = 0.0  # a zero generator
+    X[5, :, 1] = 2.0 * X[5, :, 0]  # a repeated direction
+    lower, value, coef = cone_min_ratio_batch(A, X)
+    for b in range(20):
+        single = cone_min_ratio(A, X[b][:, np.linalg.norm(X[b], axis=0) > 0])
+        assert single.lower == pytest.approx(lower[b], rel=1e-9)
+        assert np.all(coef[b] >= 0)
+        d = X[b] @ coef[b]
+        assert np.linalg.norm(A @ d) / np.linalg.norm(d) == pytest.approx(value[b], rel=1e-9)
+        C = rng.exponential(size=(20000, 4)) ** 3
+        D = C @ X[b].T
+        R = np.linalg.norm(D @ A.T, axis=1) / np.linalg.norm(D, axis=1)
+        assert R.min() >= lower[b] - 1e-12
+        assert value[b] - lower[b] <= 1e-9 * value[b]
+
+
+def test_rng_is_keyword_only_with_a_deprecated_positional_spelling():
+    G, A, _ = make(False, seed=13)
+    with pytest.warns(DeprecationWarning, match="pass it by keyword"):
+        old = random_pair_ratios(G, A, 2, 20, np.random.default_rng(1))
+    new = random_pair_ratios(G, A, 2, 20, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(old, new)
+    with pytest.warns(DeprecationWarning, match="pass it by keyword"):
+        a = adversarial_ratio(G, A, 2, np.random.default_rng(2), restarts=2, max_iter=5)
+    b = adversarial_ratio(G, A, 2, rng=np.random.default_rng(2), restarts=2, max_iter=5)
+    assert a.ratio == b.ratio
+    with pytest.raises(TypeError, match="by keyword"):
+        random_pair_ratios(G, A, 2, 20, np.random.default_rng(1), rng=0)
+    z1, z2 = sample_pairs(G.k, 2, 3, np.random.default_rng(3))
+    with pytest.warns(DeprecationWarning, match="piece_pair_relaxation"):
+        old_name = piecewise_min_singular_value(G, A, z1, z2)
+    np.testing.assert_array_equal(old_name, piece_pair_relaxation(G, A, z1, z2))

@@ -365,3 +365,40 @@ def test_guarantee_monotonicity():
     assert np.all(np.diff(gam) >= 0) and gam[0] == 0.0 and 0 < gam[-1] < 1
     # the worst-case guarantee sits far above the SDLSS order term
     assert base > 3 * T.sdlss_measurements(5, 2, k, 120)
+
+
+# --------------------------------------------------------------------------------------
+# The union bound for an explicit piece count
+# --------------------------------------------------------------------------------------
+
+
+def test_union_bound_with_the_bounded_count_is_the_guarantee():
+    for k, s, widths, bias in ((20, 2, (60, 120), False), (10, 3, (30,), True)):
+        log_n = T.linear_piece_count_log(k, s, widths)
+        rank = 2 * s + bias
+        assert T.union_bound_measurements(log_n, rank, 0.5, 0.9) == (
+            T.srec_guarantee_measurements(k, s, widths, 0.5, 0.9, bias=bias)
+        )
+        m = np.array([10, 100, 1000, 10000])
+        np.testing.assert_allclose(
+            T.union_bound_gamma(m, log_n, rank, 0.9),
+            T.srec_guarantee_gamma(m, k, s, widths, 0.9, bias=bias),
+            rtol=0,
+            atol=0,
+        )
+
+
+def test_union_bound_grows_as_four_ln_n_over_one_minus_gamma_squared():
+    gamma = 0.5
+    log_ns = (10.0, 100.0, 1e3, 1e4, 1e6)
+    ratios = [
+        T.union_bound_measurements(log_n, 2, gamma, 0.5) * (1 - gamma) ** 2 / log_n
+        for log_n in log_ns
+    ]
+    assert all(a > b for a, b in zip(ratios, ratios[1:], strict=False))  # falls towards 4
+    assert 4.0 < ratios[-1] < 4.01
+    # and gamma(m) inverts m*: the guaranteed gamma at m* is at least gamma, not at m* - 1.
+    log_n = math.log(1e6)
+    m_star = T.union_bound_measurements(log_n, 4, 0.3, 0.9)
+    assert T.union_bound_gamma(m_star, log_n, 4, 0.9) >= 0.3
+    assert T.union_bound_gamma(m_star - 1, log_n, 4, 0.9) < 0.3

@@ -1,0 +1,101 @@
+"""Tests of sdlss_theory.pieces: the exact enumeration of the linear pieces of G.
+
+* Against brute force: every activation pattern met by dense sampling of each support is
+  enumerated (none is missed), and every enumerated piece holds an interior point whose
+  pattern is the piece's (none is invented), with and without biases, s = 1, 2, 3.
+* The affine map reproduces G on each piece (interior points and vertices, by continuity).
+* Without biases, s = 1 gives the 2k rays and every region is a cone with apex 0.
+* The budget: incomplete enumeration is flagged, or raised with ``strict``.
+* The generator's theory sizes: relu_depth (d) and relu_width (h).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from sdlss_theory import ReLUGenerator
+from sdlss_theory.pieces import PieceBudgetExceeded, linear_pieces
+
+
+def sampled_patterns(G, s, rng, count=3000):
+    """(support, packed pattern) met by random codes on every support, at many scales."""
+    found = set()
+    for S in itertools.combinations(range(G.k), s):
+        Z = np.zeros((count, G.k))
+        scale = rng.exponential(size=(count, 1)) * 3.0
+        Z[:, list(S)] = rng.standard_normal((count, s)) * scale
+        masks = np.concatenate(G.activation_pattern(Z), axis=1)
+        found.update((S, np.packbits(row).tobytes()) for row in masks)
+    return found
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("s", [1, 2, 3])
+def test_enumeration_matches_brute_force_sampling(bias, s):
+    rng = np.random.default_rng(10 * s + bias)
+    G = ReLUGenerator.random([5, 5, 6, 9] if s == 3 else [5, 6, 7, 9], rng, bias=bias)
+    pieces = linear_pieces(G, s)
+    assert pieces.complete and pieces.n_supports == math.comb(G.k, s)
+    enumerated = {
+        (tuple(S), p) for S, p in zip(pieces.supports.tolist(), pieces.patterns, strict=True)
+    }
+    assert len(enumerated) == len(pieces)  # no piece twice
+    assert sampled_patterns(G, s, rng) <= enumerated
+    for i in range(len(pieces)):
+        z = pieces.codes(i, pieces.interior[i], G.k)
+        pattern = np.packbits(np.concatenate(G.activation_pattern(z))).tobytes()
+        assert pattern == pieces.patterns[i]
+        np.testing.assert_allclose(
+            G(z), pieces.jacobians[i] @ pieces.interior[i] + pieces.offsets[i], atol=1e-10
+        )
+        for u in pieces.points[i]:  # G is continuous: the affine map holds on the closure
+            zu = pieces.codes(i, u, G.k)
+            np.testing.assert_allclose(
+                G(zu), pieces.jacobians[i] @ u + pieces.offsets[i], atol=1e-9 * (1 + abs(u).max())
+            )
+
+
+def test_bias_free_pieces_are_cones_and_s1_gives_the_2k_rays():
+    rng = np.random.default_rng(1)
+    G = ReLUGenerator.random([6, 10, 12, 20], rng)
+    one = linear_pieces(G, 1)
+    assert len(one) == 2 * G.k
+    assert np.all(one.offsets == 0.0)
+    two = linear_pieces(G, 2)
+    for pts, rays in zip(two.points, two.rays, strict=True):
+        np.testing.assert_array_equal(pts, np.zeros((1, 2)))  # the apex is the only vertex
+        assert rays.shape[0] >= 2
+
+
+def test_budget_is_flagged_or_raised():
+    rng = np.random.default_rng(2)
+    G = ReLUGenerator.random([6, 6, 8, 12], rng, bias=True)
+    full = linear_pieces(G, 2)
+    part = linear_pieces(G, 2, max_pieces=len(full) // 3)
+    assert not part.complete and len(part) <= len(full) // 3
+    with pytest.raises(PieceBudgetExceeded, match="max_pieces"):
+        linear_pieces(G, 2, max_pieces=len(full) // 3, strict=True)
+    some = linear_pieces(G, 2, supports=[(0, 3), (5, 1)])
+    assert some.complete and {tuple(S) for S in some.supports.tolist()} == {(0, 3), (1, 5)}
+
+
+def test_bad_input_is_refused_clearly():
+    G = ReLUGenerator.random([4, 5, 6], np.random.default_rng(3))
+    with pytest.raises(ValueError, match="s must be <= k"):
+        linear_pieces(G, 5)
+    with pytest.raises(ValueError, match="distinct coordinates"):
+        linear_pieces(G, 2, supports=[(0, 0)])
+    with pytest.raises(ValueError, match="linear output"):
+        linear_pieces(ReLUGenerator(G.weights, G.biases, output="tanh"), 1)
+
+
+def test_theory_sizes_count_relu_layers():
+    G = ReLUGenerator.random([5, 30, 60, 200], np.random.default_rng(4))
+    assert G.relu_depth == 2 and G.relu_width == 60 and G.relu_widths == (30, 60)
+    assert G.depth == 3 and G.max_width == 200  # the public sizes are unchanged
+    linear = ReLUGenerator([np.ones((4, 3))])
+    assert linear.relu_depth == 0 and linear.relu_width == 0
