@@ -10,7 +10,7 @@ from autograd import grad as ag_grad
 
 from sdlss_theory import ReLUGenerator, synthetic_dataset
 from sdlss_theory.pml import PMLConfig, PMLTrainer, mse, psnr, reconstruct, relative_error
-from sdlss_theory.pml.model import _forward, _latent_gradient, _project, _unpack
+import _pml_reference as ref
 
 
 def _tiny(method="pml", output="sigmoid", **kw):
@@ -24,19 +24,26 @@ def _data(n=6, N=40, seed=0):
 
 
 # ------------------------------------------------------------------- derivatives
-def _margins(trainer, x, xi):
+def _perturbed(trainer, rng, scale=0.1):
+    """The trainer's parameters with non-zero biases (so every parameter matters)."""
+    p = {k: v.copy() for k, v in trainer.params.items()}
+    for name in p:
+        if name.startswith("b") or name == "log_beta":
+            p[name] = p[name] + scale * rng.standard_normal(p[name].shape)
+    return p
+
+
+def _margins(params, A, cfg, x, xi):
     """Smallest |ReLU pre-activation| and smallest |z| rank gap at s along the inner loop.
 
     Central differences are only valid when neither a ReLU nor the support of P_s changes
     between the two evaluation points, so the test asserts both margins are comfortable.
     """
-    c = trainer.config
-    p = {k: np.asarray(v) for k, v in _unpack(trainer.params, trainer._layout).items()}
-    depth = len(c.dims) - 1
-    Ws = [p[f"W{i}"] for i in range(depth)]
-    bs = [p[f"b{i}"] for i in range(depth)]
-    A = trainer.A
+    depth = len(cfg.dims) - 1
+    Ws = [params[f"W{i}"] for i in range(depth)]
+    bs = [params[f"b{i}"] for i in range(depth)]
     Y = x @ A.T
+    betas = np.exp(np.broadcast_to(params["log_beta"], (cfg.T,)))
 
     def relu_margin(Z):
         h, out = Z, np.inf
@@ -47,20 +54,60 @@ def _margins(trainer, x, xi):
         return out
 
     def rank_gap(Z):
-        if not c.sparse:
+        if not cfg.sparse:
             return np.inf
         srt = np.sort(np.abs(Z), axis=1)[:, ::-1]
-        return (srt[:, c.s - 1] - srt[:, c.s]).min()
+        return (srt[:, cfg.s - 1] - srt[:, cfg.s]).min()
 
     gap = rank_gap(xi)
-    Z = np.asarray(_project(xi, c.s)) if c.sparse else xi
+    Z = np.asarray(ref.project(xi, cfg.s)) if cfg.sparse else xi
     relu = relu_margin(Z)
-    for _ in range(c.T):
-        U = Z - trainer.beta * np.asarray(_latent_gradient(Ws, bs, A, Y, Z, c.output))
+    for t in range(cfg.T):
+        U = Z - betas[t] * np.asarray(ref.latent_gradient(Ws, bs, A, Y, Z, cfg.output))
         relu = min(relu, relu_margin(U))
         gap = min(gap, rank_gap(U))
-        Z = np.asarray(_project(U, c.s)) if c.sparse else U
+        Z = np.asarray(ref.project(U, cfg.s)) if cfg.sparse else U
     return relu, gap
+
+
+_VARIANTS = [
+    dict(method="pml", output="sigmoid", learn_A=True),
+    dict(method="pml", output="linear", learn_A=True, beta_per_step=True),
+    dict(method="pml", output="tanh", widths=(7, 6), srec_form="hinge", srec_gamma=0.8,
+         srec_delta=0.3, signal_weight=0.5),
+    dict(method="pml", output="linear", widths=(), learn_A=False, signal_weight=1.0),
+    dict(method="pml", output="sigmoid", widths=(7, 6), learn_A=False, lam=0.0),
+    dict(method="dcs", output="linear", learn_A=True, widths=(7, 6)),
+    dict(method="dcs", output="sigmoid", learn_A=False),
+    dict(method="dcs", output="tanh", learn_A=True, beta_per_step=True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("variant", _VARIANTS, ids=lambda v: "-".join(map(str, v.values())))
+def test_hand_derived_gradient_matches_autograd(variant):
+    """The hand-derived reverse sweep against a fully traced autograd implementation.
+
+    The reference (tests/_pml_reference.py) takes each latent gradient by nested
+    `autograd.grad` and writes the loss in autograd.numpy: no code is shared.
+    """
+    cfg = _tiny(beta0=0.05, **variant)
+    rng = np.random.default_rng(3)
+    trainer = PMLTrainer(cfg, _data(), rng=rng)
+    params = _perturbed(trainer, rng)
+    x = _data(N=5, seed=1)
+    xi = rng.standard_normal((5, cfg.k))
+    value, grads = trainer.gradient(x, xi, params)
+    fixed_A = None if cfg.learn_A else trainer.A
+    ref_value = ref.losses(params, fixed_A, x, xi, cfg)[0]
+    ref_grads = ag_grad(lambda p: ref.losses(p, fixed_A, x, xi, cfg)[0])(params)
+    assert value == pytest.approx(float(ref_value), rel=1e-12)
+    assert set(grads) == set(ref_grads) == set(params)
+    for name, g in grads.items():
+        scale = max(1.0, np.max(np.abs(ref_grads[name])))
+        np.testing.assert_allclose(g, ref_grads[name], rtol=0, atol=1e-10 * scale, err_msg=name)
+    parts = trainer.losses(x, xi, params)
+    total = parts["L_G"] + cfg.lam * parts["L_A"] + cfg.signal_weight * parts["L_X"]
+    assert parts["loss"] == pytest.approx(total, rel=1e-14)
 
 
 @pytest.mark.parametrize("method", ["pml", "dcs"])
@@ -69,44 +116,45 @@ def test_unrolled_gradient_matches_central_differences(method, output):
     cfg = _tiny(method, output, learn_A=True, learn_beta=True, beta0=0.05)
     rng = np.random.default_rng(3)
     trainer = PMLTrainer(cfg, _data(), rng=rng)
-    # Non-zero biases so every parameter matters.
-    trainer.params = trainer.params + 0.1 * rng.standard_normal(trainer.params.shape)
+    params = _perturbed(trainer, rng)
     x = _data(N=5, seed=1)
     xi = rng.standard_normal((5, cfg.k))
-    relu, gap = _margins(trainer, x, xi)
+    relu, gap = _margins(params, params["A"], cfg, x, xi)
     h = 1e-6
     assert relu > 1e-4 and gap > 1e-4, "test point too close to a kink; change the seed"
-    _, g = trainer.gradient(x, xi)
+    _, g = trainer.gradient(x, xi, params)
     for _ in range(6):
-        d = rng.standard_normal(trainer.params.shape)
-        d /= np.linalg.norm(d)
-        fp = trainer.losses(x, xi, trainer.params + h * d)[0]
-        fm = trainer.losses(x, xi, trainer.params - h * d)[0]
-        fd = (fp - fm) / (2 * h)
-        assert fd == pytest.approx(g @ d, rel=1e-5, abs=1e-8)
+        d = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+        norm = np.sqrt(sum(np.sum(v * v) for v in d.values()))
+        plus = {k: params[k] + h * d[k] / norm for k in params}
+        minus = {k: params[k] - h * d[k] / norm for k in params}
+        fd = (trainer.losses(x, xi, plus)["loss"] - trainer.losses(x, xi, minus)["loss"]) / (2 * h)
+        directional = sum(np.sum(g[k] * d[k]) for k in params) / norm
+        assert fd == pytest.approx(directional, rel=1e-5, abs=1e-8)
 
 
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
-def test_latent_gradient_matches_autograd_and_generator_vjp(output):
+@pytest.mark.parametrize("output", ["sigmoid", "linear", "tanh"])
+def test_latent_step_matches_the_generator_vjp(output):
+    """One inner step against `ReLUGenerator.vjp`: z - beta 2 J^T A^T (A G(z) - y), then P_s."""
+    from sdlss_theory import hard_threshold
+    from sdlss_theory.pml.network import Pass
+
+    cfg = _tiny(output=output, widths=(9, 8), n=7, k=5, m=4, s=3)
     rng = np.random.default_rng(0)
     G = ReLUGenerator.random([5, 9, 8, 7], rng, bias=True, output=output)
+    params = {}
+    for i, (W, b) in enumerate(zip(G.weights, G.biases, strict=True)):
+        params[f"W{i}"], params[f"b{i}"] = W, b
+    params["log_beta"] = np.array(np.log(0.3))
     A = rng.standard_normal((4, 7)) / 2
     Z = rng.standard_normal((6, 5))
     Y = rng.standard_normal((6, 4))
-    g = np.asarray(_latent_gradient(G.weights, G.biases, A, Y, Z, output))
-
-    def f(Z_):
-        return np.sum((np.dot(_forward(G.weights, G.biases, Z_, output), A.T) - Y) ** 2)
-
-    import autograd.numpy as anp
-
-    def f_ag(Z_):
-        return anp.sum((anp.dot(_forward(G.weights, G.biases, Z_, output), A.T) - Y) ** 2)
-
-    np.testing.assert_allclose(g, ag_grad(f_ag)(Z), rtol=1e-12, atol=1e-12)
-    vjp = 2 * G.vjp(Z, (G(Z) @ A.T - Y) @ A)
-    np.testing.assert_allclose(g, vjp, rtol=1e-12, atol=1e-12)
-    assert np.isfinite(f(Z))
+    Znew, cache = Pass(params, A, cfg).step(Z, Y, 0.3)
+    g = 2 * G.vjp(Z, (G(Z) @ A.T - Y) @ A)
+    np.testing.assert_allclose(cache.grad, g, rtol=1e-12, atol=1e-12)
+    expected = hard_threshold(Z - 0.3 * g, 3)
+    np.testing.assert_array_equal(Znew != 0, expected != 0)
+    np.testing.assert_allclose(Znew, expected, rtol=1e-12, atol=1e-12)
 
 
 # ---------------------------------------------------------------------- training
@@ -121,9 +169,9 @@ def test_loss_falls_on_a_tiny_synthetic_problem(method):
     )  # fmt: skip
     trainer = PMLTrainer(cfg, data.x_train, rng=rng, x_val=data.x_test)
     xi = np.random.default_rng(9).standard_normal((50, 4))
-    before = trainer.losses(data.x_test, xi)[0]
+    before = trainer.losses(data.x_test, xi)["loss"]
     history = trainer.train(150, progress=False, eval_every=50)
-    after = trainer.losses(data.x_test, xi)[0]
+    after = trainer.losses(data.x_test, xi)["loss"]
     assert after < 0.5 * before
     assert [h["step"] for h in history] == [50, 100, 150]
     assert history[-1]["loss"] == pytest.approx(trainer.evaluate()["loss"])
@@ -192,9 +240,10 @@ def test_checkpoint_resumes_bit_for_bit(tmp_path, learn):
     assert resumed.step == 4
     resumed.train(4, progress=False, eval_every=2)
 
-    assert np.array_equal(resumed.params, straight.params)
-    assert np.array_equal(resumed.adam_m, straight.adam_m)
-    assert np.array_equal(resumed.adam_v, straight.adam_v)
+    for name in straight.params:
+        assert np.array_equal(resumed.params[name], straight.params[name])
+        assert np.array_equal(resumed.adam_m[name], straight.adam_m[name])
+        assert np.array_equal(resumed.adam_v[name], straight.adam_v[name])
     assert np.array_equal(resumed.A, straight.A)
     assert resumed.history == straight.history
     assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state

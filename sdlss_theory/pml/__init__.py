@@ -49,8 +49,8 @@ References
    models", ICML 2017.
 .. [4] D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
 
-The package: `PMLConfig` (:mod:`.config`), the network, inner loop and losses written in
-autograd.numpy (:mod:`.model`, private), `PMLTrainer` (:mod:`.trainer`), `reconstruct`
+The package: `PMLConfig` (:mod:`.config`), the outer loss and its hand-derived gradient
+(:mod:`.network`, private), `PMLTrainer` (:mod:`.trainer`), `reconstruct`
 (:mod:`.reconstruction`) and the image metrics `mse`, `psnr`, `relative_error`
 (:mod:`.metrics`); every public name is importable from ``sdlss_theory.pml``.
 """
