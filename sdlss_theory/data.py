@@ -456,7 +456,8 @@ def load_mnist(directory: str | os.PathLike, kind: str = "train") -> tuple[np.nd
         if path is None:
             raise FileNotFoundError(
                 f"no MNIST {part} file in {directory}: expected {stem} or {stem}.gz "
-                "(or download them: sdlss_theory.fetch_mnist, or load_mnist_dataset(download=True))"
+                "(or download them: sdlss_theory.fetch_mnist, or "
+                "load_mnist_dataset(download=True))"
             )
         found[part] = path
     images, labels = load_idx(found["images"]), load_idx(found["labels"])

@@ -495,9 +495,7 @@ def idx_server(tmp_path):
     served.mkdir()
     _fake_mnist(served, "train", n=6, gz=True, seed=1)
     _fake_mnist(served, "t10k", n=4, gz=True, seed=2)
-    hashes = {
-        p.name: "md5:" + hashlib.md5(p.read_bytes()).hexdigest() for p in served.iterdir()
-    }
+    hashes = {p.name: "md5:" + hashlib.md5(p.read_bytes()).hexdigest() for p in served.iterdir()}
     handler = partial(_QuietHandler, directory=str(served))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -510,7 +508,6 @@ def idx_server(tmp_path):
 
 
 def test_fetch_mnist_downloads_verifies_and_caches(tmp_path, idx_server):
-    pytest.importorskip("pooch")
     from sdlss_theory.data import MNISTSource, fetch_mnist, load_mnist_dataset
 
     url, hashes, served = idx_server
@@ -530,7 +527,6 @@ def test_fetch_mnist_downloads_verifies_and_caches(tmp_path, idx_server):
 
 
 def test_fetch_mnist_refuses_a_corrupt_download(tmp_path, idx_server):
-    pytest.importorskip("pooch")
     from sdlss_theory.data import MNISTSource, fetch_mnist
 
     url, hashes, _ = idx_server
@@ -542,7 +538,6 @@ def test_fetch_mnist_refuses_a_corrupt_download(tmp_path, idx_server):
 
 
 def test_fetch_mnist_reports_an_unreachable_server(tmp_path, idx_server):
-    pytest.importorskip("pooch")
     from sdlss_theory.data import MNISTSource, fetch_mnist
 
     _, hashes, _ = idx_server

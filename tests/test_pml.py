@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import _pml_reference as ref
 import numpy as np
 import pytest
 from autograd import grad as ag_grad
 
 from sdlss_theory import ReLUGenerator, synthetic_dataset
 from sdlss_theory.pml import PMLConfig, PMLTrainer, mse, psnr, reconstruct, relative_error
-import _pml_reference as ref
 
 
 def _tiny(method="pml", output="sigmoid", **kw):

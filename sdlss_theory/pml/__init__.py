@@ -55,14 +55,17 @@ The package: `PMLConfig` (:mod:`.config`), the outer loss and its hand-derived g
 (:mod:`.metrics`); every public name is importable from ``sdlss_theory.pml``.
 """
 
+from sdlss_theory.pml.baselines import PCAPrior
 from sdlss_theory.pml.config import PMLConfig
 from sdlss_theory.pml.metrics import mse, psnr, relative_error
-from sdlss_theory.pml.reconstruction import reconstruct
+from sdlss_theory.pml.reconstruction import RECOVER_OPTIONS, reconstruct
 from sdlss_theory.pml.trainer import PMLTrainer
 
 __all__ = [
+    "PCAPrior",
     "PMLConfig",
     "PMLTrainer",
+    "RECOVER_OPTIONS",
     "mse",
     "psnr",
     "reconstruct",

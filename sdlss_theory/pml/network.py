@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
 import numpy as np
 
 from sdlss_theory.activations import ACTIVATIONS
@@ -167,7 +168,7 @@ class Pass:
 
     # -- beta ---------------------------------------------------------------------------
     def betas(self) -> np.ndarray:
-        """The T step sizes :math:`\\beta_t`."""
+        r"""The T step sizes :math:`\beta_t`."""
         c = self.config
         if not c.learn_beta:
             return np.full(c.T, c.beta0)
@@ -478,4 +479,3 @@ def generator_output(params: dict, Z: np.ndarray, config: PMLConfig) -> np.ndarr
     bs = [params[f"b{i}"] for i in range(depth)]
     h = hidden(Ws, bs, Z)[-1]
     return ACTIVATIONS[config.output].value(h @ Ws[-1].T + bs[-1])
-

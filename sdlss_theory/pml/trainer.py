@@ -60,6 +60,9 @@ class PMLTrainer:
         state is saved in checkpoints, so a resumed run continues the same stream.
     x_val : array_like, shape (N_val, n), optional
         Held-out signals for the periodic evaluation in `train`.
+    A : array_like, shape (m, n), optional
+        The sensing matrix (fixed, or the start of a learned one) instead of the Gaussian
+        N(0, 1/m) draw (which is still drawn, so the random stream is the same).
 
     Attributes
     ----------
@@ -110,6 +113,7 @@ class PMLTrainer:
         *,
         rng: np.random.Generator | int,
         x_val: np.ndarray | None = None,
+        A: np.ndarray | None = None,
     ) -> None:
         if not isinstance(config, PMLConfig):
             raise TypeError(f"config must be a PMLConfig, got {type(config).__name__}")
@@ -117,8 +121,15 @@ class PMLTrainer:
         self.x_train = _check_data(x_train, "x_train", config.n)
         self.x_val = None if x_val is None else _check_data(x_val, "x_val", config.n)
         self.rng = check_rng(rng)
-        self.params, A = init_params(config, self.rng)
-        self._fixed_A = None if config.learn_A else A
+        self.params, A_drawn = init_params(config, self.rng)
+        if A is not None:
+            A = as_float_array(A, "A", ndim=(2,))
+            if A.shape != (config.m, config.n):
+                raise ValueError(f"A must have shape {(config.m, config.n)}, got {A.shape}")
+            A_drawn = A.copy()
+            if config.learn_A:
+                self.params["A"] = A.copy()
+        self._fixed_A = None if config.learn_A else A_drawn
         self.eval_seed = int(self.rng.integers(2**63 - 1))
         self.codes = None
         if config.start == "persistent":
@@ -127,6 +138,7 @@ class PMLTrainer:
         self.adam_v = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.step = 0
         self.history: list[dict[str, float]] = []
+        self._loss_sum, self._loss_count = 0.0, 0
 
     # -- the objective -------------------------------------------------------------------
     def _A(self, params: dict) -> np.ndarray:
@@ -254,6 +266,7 @@ class PMLTrainer:
         N = self.x_train.shape[0]
         B = min(c.batch_size, N)
         bar = tqdm(total=steps, disable=not progress, desc=f"{c.method} training", leave=False)
+        self._loss_sum, self._loss_count = 0.0, 0
         try:
             for _ in range(steps):
                 idx = self.rng.choice(N, size=B, replace=False)
@@ -265,13 +278,17 @@ class PMLTrainer:
                     self.params, self._A(self.params), self.x_train[idx], xi, c
                 )
                 value = losses["loss"]
-                if not (np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())):
+                if not (
+                    np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())
+                ):
                     raise FloatingPointError(
                         f"non-finite loss or gradient at step {self.step + 1} (loss={value}); "
                         "lower beta0 or lr"
                     )
                 if self.codes is not None:
                     self.codes[idx] = ZT
+                self._loss_sum += value
+                self._loss_count += 1
                 self._adam(grads)
                 bar.update(1)
                 if progress and (self.step % 10 == 0):
@@ -309,8 +326,9 @@ class PMLTrainer:
         Returns
         -------
         dict
-            ``step, loss, L_G, L_A, L_X, beta, psnr, rel_error`` and the numbers of
-            `evaluation`; also appended to `history`.
+            ``step, loss, L_G, L_A, L_X`` (held out), ``train_loss`` (the mean minibatch loss
+            since the previous evaluation of this `train` call; NaN outside one), ``beta,
+            psnr, rel_error`` and the numbers of `evaluation`; also appended to `history`.
         """
         if x is None:
             x = self.x_val if self.x_val is not None else self.x_train
@@ -319,6 +337,9 @@ class PMLTrainer:
         losses = self.losses(x, xi)
         x_hat = self.unrolled_reconstruction(x @ self.A.T, xi)
         record = {"step": self.step, **{k: float(v) for k, v in losses.items()}}
+        count = self._loss_count
+        record["train_loss"] = self._loss_sum / count if count else float("nan")
+        self._loss_sum, self._loss_count = 0.0, 0
         record["beta"] = self.beta
         record["psnr"] = float(np.mean(psnr(x_hat, x)))
         record["rel_error"] = float(np.mean(relative_error(x_hat, x)))
@@ -496,4 +517,5 @@ class PMLTrainer:
         self.eval_seed = int(meta["eval_seed"])
         self.step = int(meta["step"])
         self.history = list(meta["history"])
+        self._loss_sum, self._loss_count = 0.0, 0
         return self
