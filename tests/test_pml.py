@@ -323,6 +323,89 @@ def test_metrics_against_direct_formulas():
         psnr(x, x[:, :10])
 
 
+# ----------------------------------------------------------------- new pieces
+def test_pca_prior_against_least_squares_and_exact_recovery():
+    from sdlss_theory.pml import PCAPrior
+
+    rng = np.random.default_rng(0)
+    basis = rng.standard_normal((3, 12))
+    x = 2.0 + rng.standard_normal((300, 3)) @ basis  # affine rank 3
+    prior = PCAPrior(x)
+    np.testing.assert_allclose(prior.mean, x.mean(axis=0))
+    U = prior.components
+    np.testing.assert_allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-12)
+    A = rng.standard_normal((5, 12))
+    # rank 3 and m = 5 >= 3: the affine subspace is recovered exactly
+    np.testing.assert_allclose(prior.reconstruct(A, x[:7] @ A.T, 3), x[:7], atol=1e-9)
+    # against an independent least-squares solve of a noisy signal at rank 2
+    z = x[0] + 0.1 * rng.standard_normal(12)
+    c = np.linalg.lstsq(A @ U[:, :2], A @ z - A @ prior.mean, rcond=None)[0]
+    np.testing.assert_allclose(
+        prior.reconstruct(A, (A @ z)[None], 2)[0], prior.mean + U[:, :2] @ c, atol=1e-12
+    )
+    assert np.allclose(prior.reconstruct(A, (A @ z)[None], 0)[0], prior.mean)
+    rank, errors = prior.best_rank(A, x[:50])
+    assert rank == 3 and errors.shape == (6,) and errors[3] < 1e-9 < errors[2]
+    with pytest.raises(ValueError, match="rank must be <= 12"):
+        prior.reconstruct(A, x[:2] @ A.T, 13)
+
+
+def test_reconstruct_with_latent_recover_finds_the_teacher_codes():
+    rng = np.random.default_rng(1)
+    teacher = ReLUGenerator.random([8, 20, 16], rng, output="linear")
+    data = synthetic_dataset(teacher, 2, 1, 4, rng)
+    A = rng.standard_normal((10, 16)) / np.sqrt(10)
+    x_hat, _ = reconstruct(teacher, A, data.x_test @ A.T, s=2, solver="recover", rng=0)
+    assert np.max(relative_error(x_hat, data.x_test)) < 1e-8
+    with pytest.raises(ValueError, match="needs rng"):
+        reconstruct(teacher, A, data.x_test @ A.T, s=2, solver="recover")
+    with pytest.raises(ValueError, match="options are for solver='recover'"):
+        reconstruct(teacher, A, data.x_test @ A.T, s=2, options={"beam": 0})
+
+
+def test_persistent_codes_are_the_inner_loops_end_and_survive_checkpoints(tmp_path):
+    from sdlss_theory.pml.network import outer_loss
+
+    cfg = _tiny(start="persistent", output="linear", lr=1e-2)
+    x = _data()
+    trainer = PMLTrainer(cfg, x, rng=np.random.default_rng(5))
+    before = trainer.codes.copy()
+    params = {k: v.copy() for k, v in trainer.params.items()}
+    rng_state = trainer.rng.bit_generator.state
+    trainer.train(1, progress=False)
+    replay = np.random.default_rng(0)
+    replay.bit_generator.state = rng_state
+    batch = replay.choice(len(x), size=cfg.batch_size, replace=False)
+    _, _, ZT = outer_loss(params, trainer.A, x[batch], before[batch], cfg)
+    np.testing.assert_array_equal(trainer.codes[batch], ZT)
+    untouched = np.setdiff1d(np.arange(len(x)), batch)
+    np.testing.assert_array_equal(trainer.codes[untouched], before[untouched])
+    assert np.all(np.count_nonzero(trainer.sparse_codes(), axis=1) <= cfg.s)
+    trainer.save(tmp_path / "c")
+    again = PMLTrainer.load(tmp_path / "c", x)
+    np.testing.assert_array_equal(again.codes, trainer.codes)
+
+
+def test_given_A_and_learning_rate_schedule():
+    cfg = _tiny(lr=1e-2, lr_final=1e-4, anneal_steps=10)
+    assert cfg.learning_rate(0) == pytest.approx(1e-2)
+    assert cfg.learning_rate(5) == pytest.approx(0.5 * (1e-2 + 1e-4))
+    assert cfg.learning_rate(10) == cfg.learning_rate(99) == pytest.approx(1e-4)
+    A = np.random.default_rng(0).standard_normal((cfg.m, cfg.n))
+    fixed = PMLTrainer(cfg, _data(), rng=1, A=A)
+    np.testing.assert_array_equal(fixed.A, A)
+    learned = PMLTrainer(dataclasses.replace(cfg, learn_A=True), _data(), rng=1, A=A)
+    np.testing.assert_array_equal(learned.params["A"], A)
+    with pytest.raises(ValueError, match="A must have shape"):
+        PMLTrainer(cfg, _data(), rng=1, A=A[:, :3])
+    with pytest.raises(ValueError, match="anneal_steps"):
+        _tiny(lr_final=1e-4)
+    with pytest.raises(ValueError, match="beta_per_step needs learn_beta"):
+        _tiny(beta_per_step=True, learn_beta=False)
+    with pytest.raises(ValueError, match="output must be one of"):
+        _tiny(output="softplus")
+
+
 # ------------------------------------------------------------------------ studies
 def _tiny_study(module, parent, **overrides):
     from _study_helpers import run_into
@@ -332,40 +415,70 @@ def _tiny_study(module, parent, **overrides):
     return config, out, report
 
 
-_TINY = dict(trials=2, widths=(8,), steps=4, n_eval=5, long_steps=3, restarts=1)
+_TINY = dict(draws=2, widths=(8,), steps=4, n_eval=5, n_select=3, long_steps=3, restarts=1)
 
 
-@pytest.mark.parametrize("name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic"])
+@pytest.mark.parametrize(
+    "name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic", "pml_tuning", "pml_training"]
+)
 def test_study_tiny_grid_runs_and_draws(tmp_path, name):
     import importlib
 
-    pytest.importorskip("sklearn")
     from _study_helpers import draw_figure, ok_rows
 
     module = importlib.import_module(f"simulations.{name}")
     overrides = dict(_TINY)
     if name == "pml_psnr_vs_m":
-        overrides.update(m=(4, 6), k=8, s=2, n_show=2)
+        overrides.update(m=(4, 6), k=8, s=(2,), learned_A_s=(2,), n_show=2,
+                         methods=("sdlss", "dcs_learned_A", "pca", "pca_top"))  # fmt: skip
     elif name == "pml_sparsity":
-        overrides.update(s=(2, 8), k=8)
+        overrides.update(s=(2, 8), k=8, references=("dcs", "pca"))
+    elif name == "pml_synthetic":
+        overrides.update(m=(4,), n_train=40, n_val=10, n_test=10)
+    elif name == "pml_tuning":
+        overrides.update(k=8, s=2, beta0s=(0.3,), n_tune=4, n_val=10)
     else:
-        overrides.update(m=(4,), n_train=40, n_test=10, n_eval=5)
+        overrides.update(n_train=40, n_val=10, n_test=10, eval_every=2, n_curve=3)
     config, out, report = _tiny_study(module, tmp_path, **overrides)
-    assert report.n_failed == 0 and report.n_nonfinite == 0
-    assert len(report.summary) == len(module.grid(config))
+    assert report.n_failed == 0
     rows = ok_rows(out)
     assert len(rows) == len(module.grid(config)) * config.trials
     for row in rows:
-        assert row["rel_error"] >= 0 and row["rel_error_long"] >= 0
-        if row["method"] != "teacher":
-            assert row["beta"] > 0 and row["train_time"] > 0
-        if name == "pml_psnr_vs_m":
-            assert row["psnr"] > 0 and len(row["true0"]) == 128 and len(row["rec1"]) == 128
+        assert row["rel_error"] >= 0
+        if row["method"] in ("sdlss", "dcs", "sdlss_learned_A", "dcs_learned_A", "variant"):
+            assert row["beta"] > 0 and row["rel_error_T"] >= 0
+            assert row["solver"] in ("recover", "iht", "gd")
+    assert {r["draw"] for r in rows} == set(range(config.draws))
     if name == "pml_psnr_vs_m":
-        # The fixed split shows the same test images in every cell and trial.
-        assert len({row["true0"] for row in rows}) == 1
+        assert all(len(r["true0"]) == 128 for r in rows if r["draw"] == 0)
+        assert len({r["true0"] for r in rows if r["draw"] == 0}) == 1
+        assert {r["lam"] for r in rows if r["method"] == "sdlss"} == {3.0}  # the tuned values
+    if name == "pml_training":
+        curves = [r for r in rows if r["method"] == "variant"]
+        assert all(f"curve_val_error_{config.steps}" in r for r in curves)
     paths = draw_figure(name, tmp_path, tmp_path)
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_paired_draws_share_A_across_methods():
+    from simulations._pml_common import draw_matrix
+
+    p = {"pair_seed": 0, "draw": 1, "m": 5}
+    np.testing.assert_array_equal(draw_matrix(p, 9), draw_matrix({**p, "method": "x"}, 9))
+    assert not np.array_equal(draw_matrix(p, 9), draw_matrix({**p, "draw": 2}, 9))
+
+
+def test_hyper_entries_parse_and_refuse_bad_ones():
+    from simulations._pml_common import TrainingConfig, parse_hyper
+
+    cfg = TrainingConfig(hyper=("dcs:lr=0.01,T=3", "sdlss:lam=2"))
+    assert cfg.method_params("dcs")["lr"] == 0.01 and cfg.method_params("dcs")["T"] == 3
+    assert cfg.method_params("sdlss")["lam"] == 2.0 and cfg.method_params("sdlss")["lr"] == 3e-3
+    assert parse_hyper(("none",)) == {}
+    with pytest.raises(ValueError, match="hyper entries look like"):
+        TrainingConfig(hyper=("pca:lr=1",))
+    with pytest.raises(ValueError, match="keys are"):
+        TrainingConfig(hyper=("dcs:momentum=1",))
 
 
 def test_hex_images_round_trip():
@@ -376,11 +489,12 @@ def test_hex_images_round_trip():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic"])
+@pytest.mark.parametrize(
+    "name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic", "pml_tuning", "pml_training"]
+)
 def test_study_quick_preset(tmp_path, name):
     import importlib
 
-    pytest.importorskip("sklearn")
     from sdlss_theory.sweep import run_study
 
     module = importlib.import_module(f"simulations.{name}")

@@ -109,7 +109,8 @@ class PCAPrior:
         Returns
         -------
         rank : int
-            The first rank with the smallest error.
+            The smallest rank whose error is within 1e-12 of the smallest (ties, e.g. at
+            rounding level, go to the smaller rank).
         errors : ndarray
             The mean relative error of each candidate.
         """
@@ -121,4 +122,5 @@ class PCAPrior:
         errors = np.array(
             [np.mean(relative_error(self.reconstruct(A, y, r), x_val)) for r in ranks]
         )
-        return int(list(ranks)[int(np.argmin(errors))]), errors
+        best = int(np.flatnonzero(errors <= errors.min() + 1e-12)[0])
+        return int(list(ranks)[best]), errors
