@@ -15,10 +15,7 @@ import numpy as np
 
 from figures._pml import COLORS, label, paired, per_draw, plot_series, style
 from sdlss_theory.plotting import OKABE_ITO, figure_size
-
-
-def _from_hex(text: str) -> np.ndarray:
-    return np.frombuffer(bytes.fromhex(text), dtype=np.uint8).astype(float) / 255.0
+from simulations.pml_psnr_vs_m import get_image
 
 
 def best_at(data: dict, m: int, methods: tuple[str, ...]) -> tuple | None:
@@ -86,19 +83,19 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     m_min = min(int(r["m"]) for r in trials)
     shown = {}
     for row in trials:
-        if int(row["m"]) == m_min and int(row["draw"]) == 0 and "rec0" in row:
+        if int(row["m"]) == m_min and int(row["draw"]) == 0 and ("rec0_0" in row or "rec0" in row):
             shown.setdefault((row["method"], int(row["s"])), row)
     n_show = int(config.get("n_show", 0))
     keys = sorted(shown)[:5]
     if n_show and keys:
-        side = int(round(np.sqrt(len(shown[keys[0]]["true0"]) / 2)))
+        side = int(round(np.sqrt(get_image(shown[keys[0]], "true0").size)))
         axes = bottom.subplots(len(keys) + 1, n_show, squeeze=False)
         for i, key in enumerate([None, *keys]):
             row = shown[keys[0]] if key is None else shown[key]
             for j in range(n_show):
                 ax = axes[i, j]
-                text = row[f"true{j}"] if key is None else row[f"rec{j}"]
-                ax.imshow(_from_hex(text).reshape(side, side), cmap="gray", vmin=0, vmax=1,
+                image = get_image(row, f"true{j}" if key is None else f"rec{j}")
+                ax.imshow(image.reshape(side, side), cmap="gray", vmin=0, vmax=1,
                           interpolation="nearest")  # fmt: skip
                 ax.set_xticks([])
                 ax.set_yticks([])

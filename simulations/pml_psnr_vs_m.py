@@ -25,7 +25,7 @@ meta-learning with s-sparse latents reconstructs better than DCS's dense-latent 
   squares on A U_r with r chosen on the validation split per draw (``pca``), or measured
   by its own top-m principal directions (``pca_top``, the linear baseline of learned A);
 * the first ``n_show`` test images and their strongest reconstructions at draw 0 are stored
-  (8-bit hex strings, display only) for the figure.
+  (8-bit hex strings in pieces, display only; `get_image`) for the figure.
 """
 
 from __future__ import annotations
@@ -76,8 +76,9 @@ class Config(ImageConfig):
     @classmethod
     def paper(cls) -> Config:
         """The SDLSS paper's MNIST setting: k = 100, s = 80, widths 500, 500 (needs MNIST)."""
-        return cls(dataset="mnist", k=100, widths=(500, 500), s=(80,), m=(10, 25, 50, 100),
-                   n_val=5000, steps=20000, batch_size=64, n_eval=500)  # fmt: skip
+        return cls(dataset="mnist", k=100, widths=(500, 500), s=(20, 80), learned_A_s=(80,),
+                   m=(10, 25, 50, 100, 200), n_val=5000, steps=20000, batch_size=64,
+                   n_eval=500)  # fmt: skip
 
 
 def grid(config: Config) -> list[dict]:
@@ -92,6 +93,10 @@ def grid(config: Config) -> list[dict]:
     return cells_for(config, combos, swept=("m", "s", "learned_A_s", "methods"))
 
 
+#: Characters per stored string (the store keeps metrics of at most 200 characters).
+CHUNK = 200
+
+
 def to_hex(image: np.ndarray) -> str:
     """An image in [0, 1] as 8-bit hex (display precision only)."""
     return bytes(np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)).hex()
@@ -102,6 +107,24 @@ def from_hex(text: str) -> np.ndarray:
     return np.frombuffer(bytes.fromhex(text), dtype=np.uint8).astype(float) / 255.0
 
 
+def put_image(metrics: dict, key: str, image: np.ndarray) -> None:
+    """Store an image as ``key_0, key_1, ...``: its hex in pieces of `CHUNK` characters."""
+    text = to_hex(image)
+    for c in range(0, len(text), CHUNK):
+        metrics[f"{key}_{c // CHUNK}"] = text[c : c + CHUNK]
+
+
+def get_image(row: dict, key: str) -> np.ndarray:
+    """Inverse of `put_image` on a stored row (also reads an image stored whole as `key`)."""
+    if key in row:
+        return from_hex(row[key])
+    pieces, c = [], 0
+    while f"{key}_{c}" in row:
+        pieces.append(row[f"{key}_{c}"])
+        c += 1
+    return from_hex("".join(pieces))
+
+
 def trial(params: dict, rng: np.random.Generator) -> dict:
     metrics, x_test, x_hat = image_trial(params, rng)
     if params["draw"] == 0:
@@ -109,8 +132,8 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
 
         per_image = psnr(x_hat, x_test)
         for j in range(params["n_show"]):
-            metrics[f"true{j}"] = to_hex(x_test[j])
-            metrics[f"rec{j}"] = to_hex(x_hat[j])
+            put_image(metrics, f"true{j}", x_test[j])
+            put_image(metrics, f"rec{j}", x_hat[j])
             metrics[f"psnr{j}"] = float(per_image[j])
     return metrics
 

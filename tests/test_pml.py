@@ -450,8 +450,8 @@ def test_study_tiny_grid_runs_and_draws(tmp_path, name):
             assert row["solver"] in ("recover", "iht", "gd")
     assert {r["draw"] for r in rows} == set(range(config.draws))
     if name == "pml_psnr_vs_m":
-        assert all(len(r["true0"]) == 128 for r in rows if r["draw"] == 0)
-        assert len({r["true0"] for r in rows if r["draw"] == 0}) == 1
+        assert all(len(r["true0_0"]) == 128 for r in rows if r["draw"] == 0)
+        assert len({r["true0_0"] for r in rows if r["draw"] == 0}) == 1
         assert {r["lam"] for r in rows if r["method"] == "sdlss"} == {3.0}  # the tuned values
     if name == "pml_training":
         curves = [r for r in rows if r["method"] == "variant"]
@@ -482,10 +482,15 @@ def test_hyper_entries_parse_and_refuse_bad_ones():
 
 
 def test_hex_images_round_trip():
-    from simulations.pml_psnr_vs_m import from_hex, to_hex
+    from simulations.pml_psnr_vs_m import CHUNK, from_hex, get_image, put_image, to_hex
 
     img = np.random.default_rng(0).random(64)
     assert np.max(np.abs(from_hex(to_hex(img)) - img)) <= 0.5 / 255 + 1e-15
+    big = np.random.default_rng(1).random(784)
+    row: dict = {}
+    put_image(row, "rec0", big)
+    assert all(len(v) <= CHUNK for v in row.values()) and len(row) == 8
+    np.testing.assert_array_equal(get_image(row, "rec0"), from_hex(to_hex(big)))
 
 
 @pytest.mark.slow
@@ -500,3 +505,58 @@ def test_study_quick_preset(tmp_path, name):
     module = importlib.import_module(f"simulations.{name}")
     report = run_study(module.STUDY, module.Config.quick(), tmp_path, n_jobs=2, progress="none")
     assert report.n_failed == 0 and report.n_nonfinite == 0
+
+
+@pytest.mark.parametrize("name", ["pml_psnr_vs_m", "pml_sparsity"])
+def test_paper_presets_match_the_paper_configs(name):
+    import importlib
+    from pathlib import Path
+
+    from sdlss_theory.sweep import config_from_toml
+
+    module = importlib.import_module(f"simulations.{name}")
+    path = Path(__file__).resolve().parents[1] / "simulations" / "presets" / f"{name}_paper.toml"
+    config = config_from_toml(module.Config(), path)
+    assert config == module.Config.paper()
+    assert config.dataset == "mnist" and config.data_folder == "" and not config.download
+
+
+def test_image_studies_read_mnist_idx_files(tmp_path):
+    """The MNIST path end to end: small IDX files (28 x 28) in a folder the user names."""
+    import gzip
+    import struct
+
+    from _study_helpers import ok_rows
+
+    import simulations.pml_psnr_vs_m as module
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    for kind, count in (("train", 40), ("t10k", 10)):
+        images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=count, dtype=np.uint8)
+        head = struct.pack(">BBBBIII", 0, 0, 8, 3, count, 28, 28)
+        (folder / f"{kind}-images-idx3-ubyte.gz").write_bytes(
+            gzip.compress(head + images.tobytes())
+        )
+        (folder / f"{kind}-labels-idx1-ubyte").write_bytes(
+            struct.pack(">BBBBI", 0, 0, 8, 1, count) + labels.tobytes()
+        )
+    config = dataclasses.replace(
+        module.Config.quick(), dataset="mnist", data_folder=str(folder), n_val=10, m=(20,),
+        k=6, s=(2,), learned_A_s=(2,), widths=(8,), steps=3, n_eval=4, n_select=2, n_show=1,
+        draws=1, long_steps=2, restarts=1, methods=("sdlss", "pca"),
+    )  # fmt: skip
+    from _study_helpers import run_into
+
+    out, report = run_into(module.STUDY, config, tmp_path)
+    assert report.n_failed == 0
+    rows = ok_rows(out)
+    assert {r["method"] for r in rows} == {"sdlss", "pca"}
+    from simulations.pml_psnr_vs_m import get_image
+
+    assert all(get_image(r, "true0").size == 784 for r in rows)
+    missing = dataclasses.replace(config, data_folder=str(tmp_path / "nowhere"))
+    out2, report2 = run_into(module.STUDY, missing, tmp_path / "b")
+    assert report2.n_failed == len(module.grid(missing))
