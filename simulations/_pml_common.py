@@ -67,6 +67,7 @@ class TrainingConfig(StudyConfig):
     beta0: float = 0.3
     lam: float = 1.0
     start: Literal["random", "persistent"] = "persistent"
+    anneal_s: bool = False
     hyper: tuple[str, ...] = ("none",)
     n_eval: int = 200
     n_select: int = 50
@@ -202,7 +203,15 @@ def prior_config(params: dict, n: int, output: str) -> PMLConfig:
         batch_size=params["batch_size"],
         start=params["start"],
         init=params.get("init", "he"),
+        **_sparsity_schedule(params, sparse),
     )
+
+
+def _sparsity_schedule(params: dict, sparse: bool) -> dict:
+    """With ``anneal_s``: sparsity from k down to s over the first 3/4 of the steps."""
+    if not (sparse and params.get("anneal_s", False)) or params["s"] >= params["k"]:
+        return {}
+    return {"s_initial": params["k"], "s_anneal_steps": max(1, 3 * int(params["steps"]) // 4)}
 
 
 def train_prior(

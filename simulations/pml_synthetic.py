@@ -10,8 +10,9 @@ N(0, 1/fan-out), fixed by ``data_seed``) maps s-sparse Gaussian latents to signa
 signals are drawn once, the same for every cell. Methods (`simulations._pml_common`):
 
 * ``sdlss`` / ``dcs`` (and ``*_learned_A``): a network of the student architecture
-  (``widths``; the teacher's k and s) trained by `PMLTrainer`, then reconstructed with its
-  strongest solver;
+  (``widths``; the teacher's k and s) trained by `PMLTrainer` in the configuration measured
+  best by `pml_training` (persistent codes, widths 128, for SDLSS the sparsity annealed from
+  k to s over the first 3/4 of the steps), then reconstructed with its strongest solver;
 * ``teacher``: the true generator as the prior, reconstructed by the same path
   (`latent_recover` with `RECOVER_OPTIONS`, or long latent IHT if that does better on the
   validation signals): the oracle a learner is measured against;
@@ -56,7 +57,8 @@ class Config(TrainingConfig):
     n_test: int = 300
     data_seed: int = 0
     start: str = "persistent"
-    steps: int = 10000
+    anneal_s: bool = True
+    steps: int = 20000
     n_eval: int = 100
 
     def __post_init__(self) -> None:

@@ -36,6 +36,8 @@ from simulations._pml_common import (
 
 #: The candidates, as overrides of the base configuration (Algorithm 1 with the teacher's
 #: architecture: random starts, T = 5, learned beta, RIP loss lambda = 1, constant lr).
+#: ``anneal``: cosine learning rate down to ``lr_final``; ``anneal_s``: sparsity from k down
+#: to s over the first three quarters of the steps (`PMLConfig.s_initial`).
 VARIANTS: dict[str, dict] = {
     "algorithm1": {},
     "algorithm1_wide": {"widths": (128,)},
@@ -54,6 +56,10 @@ VARIANTS: dict[str, dict] = {
     "persistent_wide_learned_A": {"start": "persistent", "widths": (128,), "learn_A": True},
     "persistent_wide_he": {"start": "persistent", "widths": (128,), "init": "he"},
     "persistent_wide_signal": {"start": "persistent", "widths": (128,), "signal_weight": 1.0},
+    "persistent_wide_anneal_s": {"start": "persistent", "widths": (128,), "anneal_s": True},
+    "persistent_wide_anneal_s_cosine": {"start": "persistent", "widths": (128,),
+                                        "anneal_s": True, "anneal": True},
+    "persistent_anneal_s": {"start": "persistent", "anneal_s": True},
 }  # fmt: skip
 
 
@@ -62,7 +68,8 @@ class Config(TrainingConfig):
     variants: tuple[str, ...] = (
         "algorithm1", "algorithm1_wide", "algorithm1_cosine", "algorithm1_T10", "persistent",
         "persistent_wide", "persistent_wide_cosine", "persistent_wide_hinge",
-        "persistent_wide_learned_A", "persistent_wide_signal",
+        "persistent_wide_learned_A", "persistent_wide_signal", "persistent_anneal_s",
+        "persistent_wide_anneal_s", "persistent_wide_anneal_s_cosine",
     )  # fmt: skip
     m: int = 16
     k: int = 16
@@ -107,6 +114,7 @@ def variant_config(params: dict) -> PMLConfig:
     """The `PMLConfig` of a variant cell (base fields, then the variant's overrides)."""
     over = dict(VARIANTS[params["variant"]])
     anneal = over.pop("anneal", False)
+    anneal_s = over.pop("anneal_s", False)
     fields = dict(
         k=params["k"], widths=tuple(params["widths"]), n=params["n"], m=params["m"],
         s=params["s"], output="linear", T=int(params["T"]), beta0=params["beta0"],
@@ -116,6 +124,8 @@ def variant_config(params: dict) -> PMLConfig:
     fields.update(over)
     if anneal:
         fields.update(lr_final=params["lr_final"], anneal_steps=int(params["steps"]))
+    if anneal_s:  # sparsity from k down to s over the first three quarters of training
+        fields.update(s_initial=fields["k"], s_anneal_steps=max(1, 3 * int(params["steps"]) // 4))
     return PMLConfig(**fields)
 
 

@@ -560,3 +560,26 @@ def test_image_studies_read_mnist_idx_files(tmp_path):
     missing = dataclasses.replace(config, data_folder=str(tmp_path / "nowhere"))
     out2, report2 = run_into(module.STUDY, missing, tmp_path / "b")
     assert report2.n_failed == len(module.grid(missing))
+
+
+def test_sparsity_schedule_runs_from_s_initial_down_to_s():
+    from sdlss_theory.pml.network import outer_loss
+
+    cfg = _tiny(k=8, s=2, s_initial=8, s_anneal_steps=4, start="persistent", lr=1e-2)
+    assert [cfg.sparsity(t) for t in range(6)] == [8, 6, 4, 3, 2, 2]
+    x = _data()
+    trainer = PMLTrainer(cfg, x, rng=np.random.default_rng(2))
+    start, params, state = trainer.codes.copy(), trainer.params, trainer.rng.bit_generator.state
+    params = {k: v.copy() for k, v in params.items()}
+    trainer.train(1, progress=False)
+    replay = np.random.default_rng(0)
+    replay.bit_generator.state = state
+    batch = replay.choice(len(x), size=cfg.batch_size, replace=False)
+    _, _, ZT = outer_loss(params, trainer.A, x[batch], start[batch], cfg, s=8)
+    np.testing.assert_array_equal(trainer.codes[batch], ZT)  # step 0 ran with s = 8
+    trainer.train(5, progress=False)
+    assert np.all(np.count_nonzero(trainer.sparse_codes(), axis=1) <= 2)
+    with pytest.raises(ValueError, match="s_initial must lie in"):
+        _tiny(k=8, s=2, s_initial=9, s_anneal_steps=4)
+    with pytest.raises(ValueError, match="s_anneal_steps"):
+        _tiny(k=8, s=2, s_initial=8)

@@ -63,6 +63,13 @@ class PMLConfig:
         Weight mu of a signal-domain term :math:`\mu\,\tfrac1B\sum_b \lVert G(z_T) - x_b
         \rVert^2` (>= 0). It uses the clean training signals, which Algorithm 1 does not;
         0 (the default) is Algorithm 1.
+    s_initial : int or None
+        With a value (s <= s_initial <= k), the sparsity of the inner loop starts at
+        ``s_initial`` and falls geometrically to s over ``s_anneal_steps`` outer steps
+        (`sparsity`), then stays at s: a curriculum from nearly dense codes to s-sparse
+        ones. None: s throughout (Algorithm 1).
+    s_anneal_steps : int
+        Length of the sparsity schedule (needed with ``s_initial``).
     start : {"random", "persistent"}
         The inner loop's start: ``"random"``, :math:`z_0 = P_s(\xi)` with fresh
         :math:`\xi \sim \mathcal N(0, I)` at every step (Algorithm 1, DCS); ``"persistent"``,
@@ -104,6 +111,8 @@ class PMLConfig:
     srec_delta: float = 0.0
     srec_form: str = "square"
     signal_weight: float = 0.0
+    s_initial: int | None = None
+    s_anneal_steps: int = 0
     start: str = "random"
     lr: float = 1e-3
     lr_final: float | None = None
@@ -118,7 +127,8 @@ class PMLConfig:
         set_ = object.__setattr__
         for name in ("k", "n", "m", "T", "batch_size"):
             set_(self, name, check_int(getattr(self, name), name, minimum=1))
-        set_(self, "anneal_steps", check_int(self.anneal_steps, "anneal_steps", minimum=0))
+        for name in ("anneal_steps", "s_anneal_steps"):
+            set_(self, name, check_int(getattr(self, name), name, minimum=0))
         if isinstance(self.widths, (str, bytes)) or not isinstance(self.widths, Sequence):
             raise TypeError(f"widths must be a sequence of ints, got {self.widths!r}")
         set_(
@@ -157,6 +167,15 @@ class PMLConfig:
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
             set_(self, name, bool(getattr(self, name)))
+        if self.s_initial is not None:
+            s0 = check_int(self.s_initial, "s_initial", minimum=1)
+            if not self.s <= s0 <= self.k or self.method != "pml":
+                raise ValueError(
+                    f"s_initial must lie in [s={self.s}, k={self.k}] (method 'pml'), got {s0}"
+                )
+            if self.s_anneal_steps < 1:
+                raise ValueError("s_initial needs s_anneal_steps >= 1 (the schedule's length)")
+            set_(self, "s_initial", s0)
         if self.beta_per_step and not self.learn_beta:
             raise ValueError("beta_per_step needs learn_beta=True")
         if self.lr_final is not None:
@@ -180,6 +199,17 @@ class PMLConfig:
     def sparse(self) -> bool:
         """Whether the inner loop applies :math:`P_s` (``method="pml"`` with s < k)."""
         return self.method == "pml" and self.s < self.k
+
+    def sparsity(self, step: int) -> int:
+        r"""The inner loop's sparsity at outer step ``step`` (0-based).
+
+        s, or with ``s_initial`` the geometric schedule
+        :math:`s_t = \mathrm{round}(s_0 (s / s_0)^{\min(t, S)/S})`, S = ``s_anneal_steps``.
+        """
+        if self.s_initial is None:
+            return self.s
+        frac = min(step, self.s_anneal_steps) / self.s_anneal_steps
+        return int(round(self.s_initial * (self.s / self.s_initial) ** frac))
 
     def learning_rate(self, step: int) -> float:
         r"""The Adam learning rate of outer step ``step`` (0-based).

@@ -32,7 +32,7 @@ kink; the kept entries pass their cotangent, the dropped ones none), as in autog
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -140,15 +140,19 @@ class Pass:
     A : ndarray
         The sensing matrix (learned or fixed).
     config : PMLConfig
+    s : int, optional
+        The sparsity of :math:`P_s` (default ``config.s``).
     """
 
     params: dict
     A: np.ndarray
     config: PMLConfig
-    grads: dict = field(default_factory=dict)
+    s: int | None = None
 
     def __post_init__(self) -> None:
         c = self.config
+        if self.s is None:
+            self.s = c.s
         depth = len(c.dims) - 1
         self.Ws = [self.params[f"W{i}"] for i in range(depth)]
         self.bs = [self.params[f"b{i}"] for i in range(depth)]
@@ -267,7 +271,7 @@ class Pass:
         Znew = Z - beta * g
         proj = None
         if self.config.sparse:
-            proj = support_mask(Znew, self.config.s)
+            proj = support_mask(Znew, self.s)
             Znew *= proj
         cache = StepCache(hs, masks, r, ps, g, proj, x, e, sp, q)
         return Znew, cache
@@ -361,6 +365,7 @@ def outer_loss(
     config: PMLConfig,
     *,
     need_grad: bool = True,
+    s: int | None = None,
 ) -> tuple[dict[str, float], dict[str, np.ndarray] | None, np.ndarray]:
     r"""The outer loss on a minibatch, its gradient, and the codes :math:`z_T`.
 
@@ -377,6 +382,8 @@ def outer_loss(
     config : PMLConfig
     need_grad : bool
         Skip the reverse sweep when False.
+    s : int, optional
+        The sparsity of :math:`P_s` (default ``config.s``; the trainer passes its schedule).
 
     Returns
     -------
@@ -388,10 +395,10 @@ def outer_loss(
     """
     c = config
     B = X.shape[0]
-    ps = Pass(params, A, c)
+    ps = Pass(params, A, c, s=c.s if s is None else s)
     betas = ps.betas()
     Y = X @ A.T
-    Z = Z0 * support_mask(Z0, c.s) if c.sparse else Z0
+    Z = Z0 * support_mask(Z0, ps.s) if c.sparse else Z0
     caches = []
     for t in range(c.T):
         Z, cache = ps.step(Z, Y, betas[t])

@@ -275,8 +275,9 @@ class PMLTrainer:
                 else:
                     xi = self.codes[idx]
                 losses, grads, ZT = outer_loss(
-                    self.params, self._A(self.params), self.x_train[idx], xi, c
-                )
+                    self.params, self._A(self.params), self.x_train[idx], xi, c,
+                    s=c.sparsity(self.step),
+                )  # fmt: skip
                 value = losses["loss"]
                 if not (
                     np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())
