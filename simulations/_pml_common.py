@@ -80,24 +80,32 @@ class TrainingConfig(StudyConfig):
             raise ValueError(f"draws must be >= 1, got {self.draws}")
         parse_hyper(self.hyper)
 
-    def method_params(self, method: str) -> dict:
-        """The training hyper-parameters of `method`: the shared ones, then ``hyper``."""
+    def method_params(self, method: str, m: int | None = None) -> dict:
+        """The training hyper-parameters of `method` at `m`: the shared ones, then the
+        ``hyper`` entries of the method, then those of the method at that m."""
         base = {key: getattr(self, key) for key in HYPER_KEYS}
-        base.update(parse_hyper(self.hyper).get(method, {}))
+        parsed = parse_hyper(self.hyper)
+        base.update(parsed.get(method, {}))
+        if m is not None:
+            base.update(parsed.get(f"{method}@{m}", {}))
         return base
 
 
 def parse_hyper(entries: tuple[str, ...]) -> dict[str, dict]:
-    """Parse ``("method:key=value,key=value", ...)``; ``"none"`` is no entry."""
+    """Parse ``("method:key=value,...", "method@m:key=value,...", ...)``.
+
+    ``"none"`` is no entry; ``method@m`` applies at that m only and wins over ``method``.
+    """
     out: dict[str, dict] = {}
     for entry in entries:
         if entry == "none":
             continue
         method, sep, body = entry.partition(":")
-        if not sep or method not in LEARNED:
+        name, at, m_text = method.partition("@")
+        if not sep or name not in LEARNED or (at and not m_text.isdigit()):
             raise ValueError(
-                f"hyper entries look like 'dcs:lr=0.003,beta0=0.3' with a method among "
-                f"{LEARNED}; got {entry!r}"
+                f"hyper entries look like 'dcs:lr=0.003,beta0=0.3' or 'dcs@8:lr=0.003' with "
+                f"a method among {LEARNED}; got {entry!r}"
             )
         values = out.setdefault(method, {})
         for item in body.split(","):
@@ -130,7 +138,7 @@ def cells_for(config: TrainingConfig, combos: list[dict], swept: tuple[str, ...]
     cells = []
     for combo in combos:
         method = combo["method"]
-        extra = config.method_params(method) if method in LEARNED else {}
+        extra = config.method_params(method, combo.get("m")) if method in LEARNED else {}
         for draw in range(config.draws):
             cells.append({**fixed, **extra, **combo, "draw": draw, "pair_seed": config.seed})
     return cells

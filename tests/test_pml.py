@@ -471,14 +471,18 @@ def test_paired_draws_share_A_across_methods():
 def test_hyper_entries_parse_and_refuse_bad_ones():
     from simulations._pml_common import TrainingConfig, parse_hyper
 
-    cfg = TrainingConfig(hyper=("dcs:lr=0.01,T=3", "sdlss:lam=2"))
+    cfg = TrainingConfig(hyper=("dcs:lr=0.01,T=3", "sdlss:lam=2", "dcs@3:lr=0.001"))
     assert cfg.method_params("dcs")["lr"] == 0.01 and cfg.method_params("dcs")["T"] == 3
+    assert cfg.method_params("dcs", 3)["lr"] == 0.001 and cfg.method_params("dcs", 3)["T"] == 3
+    assert cfg.method_params("dcs", 8)["lr"] == 0.01
     assert cfg.method_params("sdlss")["lam"] == 2.0 and cfg.method_params("sdlss")["lr"] == 3e-3
     assert parse_hyper(("none",)) == {}
     with pytest.raises(ValueError, match="hyper entries look like"):
         TrainingConfig(hyper=("pca:lr=1",))
     with pytest.raises(ValueError, match="keys are"):
         TrainingConfig(hyper=("dcs:momentum=1",))
+    with pytest.raises(ValueError, match="hyper entries look like"):
+        TrainingConfig(hyper=("dcs@x:lr=1",))
 
 
 def test_hex_images_round_trip():
