@@ -49,11 +49,13 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 0.75])
     ax_s, ax_t, ax_d = top.subplots(1, 3)
     T = config.get("T", "T")
+    order = sorted(per_draw(trials, "psnr", "m"), key=lambda k: (k[0], k[1] or 0))
     for ax, metric, title in ((ax_s, "psnr", "(a) strongest reconstruction"),
                               (ax_t, "psnr_T", f"(b) {T} latent steps (as trained)")):  # fmt: skip
         data = per_draw(trials, metric, "m")
-        for i, key in enumerate(sorted(data, key=lambda k: (k[0], k[1] or 0))):
-            plot_series(ax, data[key], **style(key, i))
+        for i, key in enumerate(order):
+            if key in data:  # the same style for a prior in both panels
+                plot_series(ax, data[key], **style(key, i))
         ax.set_xscale("log", base=2)
         ax.set_xlabel("measurements $m$")
         ax.set_ylabel("test PSNR (dB)")
@@ -86,7 +88,11 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
         if int(row["m"]) == m_min and int(row["draw"]) == 0 and ("rec0_0" in row or "rec0" in row):
             shown.setdefault((row["method"], int(row["s"])), row)
     n_show = int(config.get("n_show", 0))
-    keys = sorted(shown)[:5]
+    sdlss_s = sorted(s for meth, s in shown if meth == "sdlss")
+    prefer = [("pca", None), ("dcs", None), ("sdlss", sdlss_s[len(sdlss_s) // 2] if sdlss_s
+              else None), ("dcs_learned_A", None), ("sdlss_learned_A", None)]  # fmt: skip
+    keys = [k for pk in prefer for k in sorted(shown) if k[0] == pk[0] and pk[1] in (None, k[1])]
+    keys = list(dict.fromkeys(keys))[:5]
     if n_show and keys:
         side = int(round(np.sqrt(get_image(shown[keys[0]], "true0").size)))
         axes = bottom.subplots(len(keys) + 1, n_show, squeeze=False)
