@@ -42,7 +42,8 @@ References
 .. [4] D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
 
 The package: `PMLConfig` (:mod:`.config`), the outer loss and its hand-derived gradient
-(:mod:`.network`, private), `PMLTrainer` (:mod:`.trainer`), `reconstruct` and
+(:mod:`.network`, private), one latent step and G's forward pass as autograd primitives for
+custom losses (:mod:`.primitives`: ``latent_step``, ``generator``), `PMLTrainer` (:mod:`.trainer`), `reconstruct` and
 `RECOVER_OPTIONS` (:mod:`.reconstruction`), `PCAPrior` (:mod:`.baselines`) and the image
 metrics `mse`, `psnr`, `relative_error` (:mod:`.metrics`); every public name is importable
 from ``sdlss_theory.pml``.

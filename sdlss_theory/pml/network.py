@@ -325,8 +325,11 @@ class Pass:
             self.dY = dY.copy() if self.dY is None else self.dY + dY
 
     # -- gradients ----------------------------------------------------------------------
-    def finish(self, X: np.ndarray, dlog_beta: np.ndarray | None) -> dict[str, np.ndarray]:
-        """Collect the parameter cotangents (C, c and Y = X A^T mapped back to W_d, b_d, A)."""
+    def finish(self, X: np.ndarray | None, dlog_beta: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Collect the parameter cotangents (C, c and Y = X A^T mapped back to W_d, b_d, A).
+
+        With ``X = None`` the cotangent of Y stays in ``self.dY`` (Y is then an input).
+        """
         if self.fold:
             self.dWs[-1] += self.A.T @ self.dC
             self.dbs[-1] += self.A.T @ self.dc
@@ -337,7 +340,7 @@ class Pass:
             grads[f"W{i}"] = dW
             grads[f"b{i}"] = db
         if self.config.learn_A:
-            if self.dY is not None:
+            if self.dY is not None and X is not None:
                 self.dA += self.dY.T @ X
             grads["A"] = self.dA
         if self.config.learn_beta:
