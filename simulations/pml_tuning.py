@@ -14,7 +14,8 @@ stored trials).
 
 Validation images: the ``n_val`` images held out of the training split; the first
 ``n_select`` pick the strongest solver (as in every PML study), the next ``n_tune`` are
-scored. Test images are never read.
+scored. Test images are never read. The PCA prior (rank chosen on the ``n_select`` images,
+the draw's A) is scored on the same images as the baseline.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from simulations._pml_common import (
     cells_for,
     image_split,
     learned_trial,
+    pca_trial,
 )
 
 
@@ -71,8 +73,8 @@ def grid(config: Config) -> list[dict]:
             config.methods, config.lrs, config.beta0s, config.lams, config.Ts
         )
     ]  # fmt: skip
-    cells = cells_for(config, combos, swept=("m", "s", "methods", "lrs", "beta0s", "lams", "Ts"))
-    return cells
+    combos.append({"method": "pca", "m": config.m, "s": config.k})  # the baseline
+    return cells_for(config, combos, swept=("m", "s", "methods", "lrs", "beta0s", "lams", "Ts"))
 
 
 def trial(params: dict, rng: np.random.Generator) -> dict:
@@ -82,6 +84,8 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
     )  # fmt: skip
     n_sel = params["n_select"]
     scored = x_val[n_sel : n_sel + params["n_tune"]]
+    if params["method"] == "pca":  # rank chosen on the selection images, scored like the rest
+        return pca_trial(params, x_train, x_val[:n_sel], scored)[0]
     metrics, _, _ = learned_trial(params, rng, x_train, x_val[:n_sel], scored, "sigmoid")
     return metrics
 
@@ -90,6 +94,8 @@ def chosen(trials: list[dict]) -> dict[str, dict]:
     """Per method, the combination with the largest mean validation PSNR over draws."""
     means: dict[tuple, list[float]] = {}
     for row in trials:
+        if row["method"] == "pca":
+            continue
         key = (row["method"], row["lr"], row["beta0"], row["lam"], int(row["T"]))
         means.setdefault(key, []).append(row["psnr"])
     best: dict[str, tuple[float, tuple]] = {}

@@ -43,9 +43,10 @@ References
 
 The package: `PMLConfig` (:mod:`.config`), the outer loss and its hand-derived gradient
 (:mod:`.network`, private), one latent step and G's forward pass as autograd primitives for
-custom losses (:mod:`.primitives`: ``latent_step``, ``generator``), `PMLTrainer` (:mod:`.trainer`), `reconstruct` and
-`RECOVER_OPTIONS` (:mod:`.reconstruction`), `PCAPrior` (:mod:`.baselines`) and the image
-metrics `mse`, `psnr`, `relative_error` (:mod:`.metrics`); every public name is importable
+custom losses (:mod:`.primitives`: ``latent_step``, ``generator``), `PMLTrainer`
+(:mod:`.trainer`), `reconstruct` and `RECOVER_OPTIONS` (:mod:`.reconstruction`), `PCAPrior`
+(:mod:`.baselines`) and the image metrics `mse`, `psnr`, `relative_error` (:mod:`.metrics`);
+every public name (but the primitives) is importable
 from ``sdlss_theory.pml``.
 """
 
