@@ -37,7 +37,9 @@ from simulations._pml_common import (
 #: The candidates, as overrides of the base configuration (Algorithm 1 with the teacher's
 #: architecture: random starts, T = 5, learned beta, RIP loss lambda = 1, constant lr).
 #: ``anneal``: cosine learning rate down to ``lr_final``; ``anneal_s``: sparsity from k down
-#: to s over the first three quarters of the steps (`PMLConfig.s_initial`).
+#: to s over the first three quarters of the steps (`PMLConfig.s_initial`); ``early_stop``:
+#: the parameters with the smallest held-out curve error are kept (`PMLTrainer.train`'s
+#: ``keep_best``; the curve is evaluated every ``eval_every`` steps).
 VARIANTS: dict[str, dict] = {
     "algorithm1": {},
     "algorithm1_wide": {"widths": (128,)},
@@ -60,16 +62,20 @@ VARIANTS: dict[str, dict] = {
     "persistent_wide_anneal_s_cosine": {"start": "persistent", "widths": (128,),
                                         "anneal_s": True, "anneal": True},
     "persistent_anneal_s": {"start": "persistent", "anneal_s": True},
+    "algorithm1_early_stop": {"early_stop": True},
+    "persistent_wide_anneal_s_early_stop": {"start": "persistent", "widths": (128,),
+                                            "anneal_s": True, "early_stop": True},
 }  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(TrainingConfig):
     variants: tuple[str, ...] = (
-        "algorithm1", "algorithm1_wide", "algorithm1_cosine", "algorithm1_T10", "persistent",
-        "persistent_wide", "persistent_wide_cosine", "persistent_wide_hinge",
+        "algorithm1", "algorithm1_wide", "algorithm1_cosine", "algorithm1_early_stop",
+        "persistent", "persistent_wide", "persistent_wide_cosine", "persistent_wide_hinge",
         "persistent_wide_learned_A", "persistent_wide_signal", "persistent_anneal_s",
         "persistent_wide_anneal_s", "persistent_wide_anneal_s_cosine",
+        "persistent_wide_anneal_s_early_stop",
     )  # fmt: skip
     m: int = 16
     k: int = 16
@@ -115,6 +121,7 @@ def variant_config(params: dict) -> PMLConfig:
     over = dict(VARIANTS[params["variant"]])
     anneal = over.pop("anneal", False)
     anneal_s = over.pop("anneal_s", False)
+    over.pop("early_stop", False)
     fields = dict(
         k=params["k"], widths=tuple(params["widths"]), n=params["n"], m=params["m"],
         s=params["s"], output="linear", T=int(params["T"]), beta0=params["beta0"],
@@ -157,13 +164,17 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
                             **opts)[0]  # fmt: skip
         return {"val_error": float(np.mean(relative_error(x_hat, x_curve)))}
 
+    early = VARIANTS[params["variant"]].get("early_stop", False)
     history = trainer.train(int(params["steps"]), progress=False,
-                            eval_every=int(params["eval_every"]), evaluation=held_out)  # fmt: skip
+                            eval_every=int(params["eval_every"]), evaluation=held_out,
+                            keep_best="val_error" if early else None)  # fmt: skip
     metrics, _, _ = evaluate_prior(
         trainer.generator(), trainer.A, x_val, x_test, cfg.s, params, rng, T=cfg.T,
         betas=trainer.betas,
     )  # fmt: skip
     metrics["beta"] = trainer.beta
+    if trainer.best_step is not None:
+        metrics["best_step"] = trainer.best_step
     codes = trainer.sparse_codes()
     if codes is not None:  # how well the persistent codes fit their training signals
         metrics["code_fit"] = float(np.mean(relative_error(trainer.forward(codes), x_train)))

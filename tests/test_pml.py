@@ -634,3 +634,23 @@ def test_autograd_primitives_compose_to_the_hand_derived_gradient(output, method
     for name, g in hand.items():
         scale = max(1.0, np.max(np.abs(g)))
         np.testing.assert_allclose(grads[name], g, rtol=0, atol=1e-10 * scale, err_msg=name)
+
+
+def test_keep_best_restores_the_best_evaluated_parameters():
+    cfg = _tiny(lr=5e-2)
+    x = _data()
+    seen = []
+
+    def record(tr):  # a held-out number that is smallest at step 4 of 8
+        seen.append({k: v.copy() for k, v in tr.params.items()})
+        return {"score": abs(tr.step - 4)}
+
+    trainer = PMLTrainer(cfg, x, rng=np.random.default_rng(0))
+    trainer.train(8, progress=False, eval_every=2, evaluation=record, keep_best="score")
+    assert trainer.best_step == 4
+    for name, value in seen[1].items():  # the second evaluation, at step 4
+        np.testing.assert_array_equal(trainer.params[name], value)
+    with pytest.raises(ValueError, match="keep_best needs eval_every"):
+        trainer.train(2, progress=False, keep_best="score")
+    with pytest.raises(KeyError, match="not a key"):
+        trainer.train(2, progress=False, eval_every=1, keep_best="nothing")

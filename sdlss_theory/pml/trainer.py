@@ -138,6 +138,7 @@ class PMLTrainer:
         self.adam_v = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.step = 0
         self.history: list[dict[str, float]] = []
+        self.best_step: int | None = None
         self._loss_sum, self._loss_count = 0.0, 0
 
     # -- the objective -------------------------------------------------------------------
@@ -227,6 +228,7 @@ class PMLTrainer:
         checkpoint_every: int | None = None,
         checkpoint_path: str | os.PathLike | None = None,
         evaluation: Callable[[PMLTrainer], dict[str, float]] | None = None,
+        keep_best: str | None = None,
     ) -> list[dict[str, float]]:
         """Run `steps` Adam steps on minibatches; return the history of evaluations.
 
@@ -247,6 +249,12 @@ class PMLTrainer:
             ``evaluation(trainer) -> dict`` of extra numbers merged into each evaluation
             record (e.g. the held-out error of a stronger reconstruction). It must not draw
             from ``trainer.rng``.
+        keep_best : str, optional
+            Early stopping: the key of an evaluation record to minimise (e.g. ``"L_G"`` or a
+            key of `evaluation`). The parameters at the evaluation with its smallest value
+            are restored when the call ends (the optimiser's state, the codes and the random
+            stream stay at the last step), and `best_step` records that evaluation's step.
+            Needs `eval_every`.
 
         Returns
         -------
@@ -254,6 +262,8 @@ class PMLTrainer:
             `history` (all evaluations so far, including earlier calls).
         """
         steps = check_int(steps, "steps", minimum=0)
+        if keep_best is not None and eval_every is None:
+            raise ValueError("keep_best needs eval_every")
         if eval_every is not None:
             eval_every = check_int(eval_every, "eval_every", minimum=1)
         if checkpoint_every is not None:
@@ -267,6 +277,18 @@ class PMLTrainer:
         B = min(c.batch_size, N)
         bar = tqdm(total=steps, disable=not progress, desc=f"{c.method} training", leave=False)
         self._loss_sum, self._loss_count = 0.0, 0
+        best: tuple[float, int, dict] | None = None
+
+        def consider(record: dict) -> None:
+            nonlocal best
+            if keep_best is None:
+                return
+            if keep_best not in record:
+                raise KeyError(f"keep_best={keep_best!r} is not a key of the evaluation records")
+            value = record[keep_best]
+            if best is None or value < best[0]:
+                best = (value, self.step, {k: v.copy() for k, v in self.params.items()})
+
         try:
             for _ in range(steps):
                 idx = self.rng.choice(N, size=B, replace=False)
@@ -295,13 +317,16 @@ class PMLTrainer:
                 if progress and (self.step % 10 == 0):
                     bar.set_postfix(loss=f"{value:.4g}", beta=f"{self.beta:.3g}")
                 if eval_every is not None and self.step % eval_every == 0:
-                    self.evaluate(evaluation=evaluation)
+                    consider(self.evaluate(evaluation=evaluation))
                 if checkpoint_every is not None and self.step % checkpoint_every == 0:
                     self.save(checkpoint_path)
         finally:
             bar.close()
         if eval_every is not None and (not self.history or self.history[-1]["step"] != self.step):
-            self.evaluate(evaluation=evaluation)
+            consider(self.evaluate(evaluation=evaluation))
+        if best is not None:
+            self.params = best[2]
+            self.best_step = best[1]
         if checkpoint_path is not None:
             self.save(checkpoint_path)
         return self.history
@@ -518,5 +543,6 @@ class PMLTrainer:
         self.eval_seed = int(meta["eval_seed"])
         self.step = int(meta["step"])
         self.history = list(meta["history"])
+        self.best_step = None
         self._loss_sum, self._loss_count = 0.0, 0
         return self
