@@ -40,7 +40,8 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
         ax.text(0.03, 0.97, f"lr {b['lr']:g}\n$\\beta_0$ {b['beta0']:g}\n"
                 f"$\\lambda$ {b['lam']:g}\nT {b['T']}", transform=ax.transAxes, va="top",
                 fontsize=6)  # fmt: skip
-        ax.set_xlabel("combination (sorted)")
+        ax.set_xticks([])
+        ax.set_xlabel(f"{len(means)} combinations, sorted")
     axes[0, 0].set_ylabel("validation PSNR (dB)")
     if pca:
         axes[0, -1].legend(loc="lower right", fontsize=6)
