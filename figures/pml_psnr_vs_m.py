@@ -1,110 +1,117 @@
-"""SDLSS (PML) vs DCS on the 8x8 digits: test PSNR vs m, and reconstructions at the smallest m.
+"""Learned priors (SDLSS, DCS, each with a learned A) against PCA: test PSNR vs m, paired.
 
-Top row: (a) mean test PSNR of the protocol the networks were trained for (T latent steps at
-the learned step), one dot per training seed, the mean over seeds and its 95% t-interval;
-(b) the same for the long CSGM-style reconstruction (many steps, automatic step, restarts);
-(c) the difference SDLSS - DCS of the mean PSNR with a 95% Welch interval (above 0: SDLSS
-ahead). Bottom: the first test images (top line), DCS's and SDLSS's T-step reconstructions
-at the smallest m from the first seed, each with its PSNR.
+(a) Mean test PSNR of each prior's strongest reconstruction against m (one dot per draw of
+A, the mean over draws and its 95% t-interval); (b) the same for the T-step reconstruction
+the learned priors were trained for; (c) paired differences over draws (same A, same test
+images) with 95% t-intervals: the best learned prior at each m minus PCA, and SDLSS (its
+best s) minus DCS, each with a fixed A. Bottom: test images and the strongest
+reconstructions at the smallest m (draw 0).
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy import stats
 
-from figures._common import per_seed_values_by, plot_seed_means
+from figures._pml import COLORS, label, paired, per_draw, plot_series, style
 from sdlss_theory.plotting import OKABE_ITO, figure_size
-
-STYLE = {
-    "sdlss": dict(color=OKABE_ITO[2], linestyle="-", marker="o", label="SDLSS (PML)"),
-    "dcs": dict(color=OKABE_ITO[1], linestyle="--", marker="s", label="DCS"),
-}
+from simulations.pml_psnr_vs_m import get_image
 
 
-def _from_hex(text: str) -> np.ndarray:
-    return np.frombuffer(bytes.fromhex(text), dtype=np.uint8).astype(float) / 255.0
+def best_at(data: dict, m: int, methods: tuple[str, ...]) -> tuple | None:
+    """The series among `methods` with the largest mean at m."""
+    keys = [k for k in data if k[0] in methods and m in data[k]]
+    if not keys:
+        return None
+    return max(keys, key=lambda k: np.mean(list(data[k][m].values())))
 
 
-def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    diff = float(np.mean(a) - np.mean(b))
-    if a.size < 2 or b.size < 2:
-        return diff, np.nan, np.nan
-    va, vb = np.var(a, ddof=1) / a.size, np.var(b, ddof=1) / b.size
-    se = np.sqrt(va + vb)
-    if se == 0:
-        return diff, diff, diff
-    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    half = stats.t.ppf(0.975, df) * se
-    return diff, diff - half, diff + half
-
-
-def _by_method(trials: list[dict], metric: str) -> dict[str, dict[int, np.ndarray]]:
-    return per_seed_values_by(trials, metric, "m", by="method")
-
-
-def _panel(ax, trials, metric, title):
-    for method, per_m in _by_method(trials, metric).items():
-        plot_seed_means(ax, per_m, **STYLE.get(method, {"label": method}))
-    ax.set_xlabel("measurements $m$")
-    ax.set_ylabel("test PSNR (dB)")
-    ax.set_title(title)
-    ax.legend(loc="lower right")
+def paired_rows(trials: list[dict]) -> list[dict]:
+    """The paired comparisons of panel (c), one row per m (also used by the docs)."""
+    data = per_draw(trials, "psnr", "m")
+    rows = []
+    for m in sorted({int(r["m"]) for r in trials}):
+        row = {"m": m}
+        learned = best_at(data, m, ("sdlss", "dcs", "sdlss_learned_A", "dcs_learned_A"))
+        if learned is not None and ("pca", None) in data and m in data[("pca", None)]:
+            row["best"] = label(learned)
+            row["best_minus_pca"] = paired(data[learned][m], data[("pca", None)][m])
+        sdlss = best_at(data, m, ("sdlss",))
+        if sdlss is not None and ("dcs", None) in data and m in data[("dcs", None)]:
+            row["sdlss"] = label(sdlss)
+            row["sdlss_minus_dcs"] = paired(data[sdlss][m], data[("dcs", None)][m])
+        rows.append(row)
+    return rows
 
 
 def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
-    fig = plt.figure(figsize=figure_size("text", aspect=0.78), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 0.9])
-    ax_t, ax_l, ax_d = top.subplots(1, 3)
+    fig = plt.figure(figsize=figure_size("text", aspect=0.85), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 0.75])
+    ax_s, ax_t, ax_d = top.subplots(1, 3)
     T = config.get("T", "T")
-    _panel(ax_t, trials, "psnr", f"(a) {T} latent steps (as trained)")
-    steps, restarts = config.get("long_steps", "?"), config.get("restarts", "?")
-    _panel(ax_l, trials, "psnr_long", f"(b) {steps} steps, {restarts} restarts")
+    order = sorted(per_draw(trials, "psnr", "m"), key=lambda k: (k[0], k[1] or 0))
+    for ax, metric, title in ((ax_s, "psnr", "(a) strongest reconstruction"),
+                              (ax_t, "psnr_T", f"(b) {T} latent steps (as trained)")):  # fmt: skip
+        data = per_draw(trials, metric, "m")
+        for i, key in enumerate(order):
+            if key in data:  # the same style for a prior in both panels
+                plot_series(ax, data[key], **style(key, i))
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("measurements $m$")
+        ax.set_ylabel("test PSNR (dB)")
+        ax.set_title(title)
+    ax_s.legend(loc="upper left", fontsize=6, ncol=1)
 
-    data = _by_method(trials, "psnr")
-    if {"sdlss", "dcs"} <= set(data):
-        ms = np.array(sorted(set(data["sdlss"]) & set(data["dcs"])))
-        for metric, style in (("psnr", dict(marker="o", linestyle="-", color=OKABE_ITO[0],
-                                            label=f"{T} steps")),
-                              ("psnr_long", dict(marker="^", linestyle=":", color=OKABE_ITO[4],
-                                                 label="long"))):  # fmt: skip
-            d = _by_method(trials, metric)
-            diffs = np.array([_welch(d["sdlss"][m], d["dcs"][m]) for m in ms])
-            (line,) = ax_d.plot(ms, diffs[:, 0], **style)
-            if np.all(np.isfinite(diffs[:, 1])):
-                ax_d.fill_between(ms, diffs[:, 1], diffs[:, 2], color=line.get_color(),
-                                  alpha=0.15, linewidth=0)  # fmt: skip
-        ax_d.axhline(0.0, color="0.5", linewidth=0.8)
-        ax_d.legend(loc="best")
+    rows = paired_rows(trials)
+    for name, color, marker in (("best_minus_pca", OKABE_ITO[0], "o"),
+                                ("sdlss_minus_dcs", COLORS["sdlss"], "s")):  # fmt: skip
+        pts = [(r["m"], *r[name][:3]) for r in rows if name in r]
+        if not pts:
+            continue
+        pts = np.array(pts, dtype=float)
+        text = "best learned $-$ PCA" if name == "best_minus_pca" else "SDLSS $-$ DCS"
+        ax_d.plot(pts[:, 0], pts[:, 1], marker=marker, color=color, label=text)
+        if np.all(np.isfinite(pts[:, 2])):
+            ax_d.fill_between(pts[:, 0], pts[:, 2], pts[:, 3], color=color, alpha=0.15,
+                              linewidth=0)  # fmt: skip
+    ax_d.axhline(0.0, color="0.5", linewidth=0.8)
+    ax_d.set_xscale("log", base=2)
     ax_d.set_xlabel("measurements $m$")
-    ax_d.set_ylabel("PSNR difference (dB)")
-    ax_d.set_title("(c) SDLSS $-$ DCS, 95% Welch CI")
+    ax_d.set_ylabel("paired PSNR difference (dB)")
+    ax_d.set_title("(c) paired over draws, 95% CI")
+    if ax_d.lines:
+        ax_d.legend(loc="best", fontsize=6)
 
-    # Reconstructions at the smallest m, first seed.
     m_min = min(int(r["m"]) for r in trials)
-    first = {}
-    for row in sorted(trials, key=lambda r: r["trial"]):
-        if int(row["m"]) == m_min and row["method"] not in first:
-            first[row["method"]] = row
+    shown = {}
+    for row in trials:
+        if int(row["m"]) == m_min and int(row["draw"]) == 0 and ("rec0_0" in row or "rec0" in row):
+            shown.setdefault((row["method"], int(row["s"])), row)
     n_show = int(config.get("n_show", 0))
-    rows = [("truth", None)] + [(meth, first[meth]) for meth in ("dcs", "sdlss") if meth in first]
-    if n_show and len(rows) > 1:
-        axes = bottom.subplots(len(rows), n_show, squeeze=False)
-        ref = next(r for _, r in rows if r is not None)
-        for i, (name, row) in enumerate(rows):
+    sdlss_s = sorted(s for meth, s in shown if meth == "sdlss")
+    prefer = [("pca", None), ("dcs", None), ("sdlss", sdlss_s[len(sdlss_s) // 2] if sdlss_s
+              else None), ("dcs_learned_A", None), ("sdlss_learned_A", None)]  # fmt: skip
+    keys = [k for pk in prefer for k in sorted(shown) if k[0] == pk[0] and pk[1] in (None, k[1])]
+    keys = list(dict.fromkeys(keys))[:5]
+    if n_show and keys:
+        side = int(round(np.sqrt(get_image(shown[keys[0]], "true0").size)))
+        axes = bottom.subplots(len(keys) + 1, n_show, squeeze=False)
+        for i, key in enumerate([None, *keys]):
+            row = shown[keys[0]] if key is None else shown[key]
             for j in range(n_show):
                 ax = axes[i, j]
-                text = ref[f"true{j}"] if row is None else row[f"rec{j}"]
-                ax.imshow(_from_hex(text).reshape(8, 8), cmap="gray", vmin=0, vmax=1,
+                image = get_image(row, f"true{j}" if key is None else f"rec{j}")
+                ax.imshow(image.reshape(side, side), cmap="gray", vmin=0, vmax=1,
                           interpolation="nearest")  # fmt: skip
                 ax.set_xticks([])
                 ax.set_yticks([])
-                if row is not None:
-                    ax.set_title(f"{row[f'psnr{j}']:.1f} dB", fontsize=7, pad=2)
                 if j == 0:
-                    label = {"truth": "ground truth", "dcs": "DCS", "sdlss": "SDLSS"}[name]
-                    ax.set_ylabel(label, fontsize=8)
-        bottom.suptitle(f"test images and {T}-step reconstructions at $m = {m_min}$ (seed 0)",
-                        fontsize=9)  # fmt: skip
+                    name = (
+                        "truth"
+                        if key is None
+                        else label((key[0], key[1] if key[0].startswith("sdlss") else None))
+                    )
+                    ax.set_ylabel(name, fontsize=5, rotation=0, ha="right", va="center")
+        bottom.suptitle(f"test images and strongest reconstructions at $m = {m_min}$ (draw 0)",
+                        fontsize=8)  # fmt: skip
     return fig

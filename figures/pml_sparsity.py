@@ -1,9 +1,8 @@
-"""SDLSS (PML) on the 8x8 digits: test reconstruction error against the latent sparsity s.
+"""SDLSS on images: test quality against the latent sparsity s, with DCS and PCA beside it.
 
-(a) Mean relative error ||x_hat - x|| / ||x|| on the test images against s (log scale), for the
-protocol the networks were trained for (T latent steps at the learned step) and for the long
-reconstruction (many steps, automatic step, restarts): one dot per training seed, the mean
-over seeds and its 95% t-interval. The point s = k is the DCS baseline (no projection).
+(a) Mean relative test error of the strongest reconstruction (and of the T-step
+reconstruction as trained) against s (log scale); one dot per draw, the mean and its 95%
+t-interval. Horizontal lines: DCS and the PCA baselines at the same m (mean over draws).
 (b) The same in PSNR.
 """
 
@@ -12,34 +11,38 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures._common import per_seed_values, plot_seed_means
+from figures._pml import COLORS, LABELS, per_draw, plot_series
 from sdlss_theory.plotting import OKABE_ITO, figure_size
 
 
 def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
-    fig, (ax_e, ax_p) = plt.subplots(1, 2, figsize=figure_size("text", aspect=0.33))
+    fig, (ax_e, ax_p) = plt.subplots(1, 2, figsize=figure_size("text", aspect=0.38),
+                                     layout="constrained")  # fmt: skip
     T = config.get("T", "T")
-    steps, restarts = config.get("long_steps", "?"), config.get("restarts", "?")
-    as_trained = dict(
-        color=OKABE_ITO[2], marker="o", linestyle="-", label=f"{T} steps (as trained)"
-    )
-    long = dict(
-        color=OKABE_ITO[4], marker="^", linestyle=":", label=f"{steps} steps, {restarts} restarts"
-    )
-    for ax, metric, ylabel in (
-        (ax_e, "rel_error", "relative error"),
-        (ax_p, "psnr", "test PSNR (dB)"),
-    ):
-        plot_seed_means(ax, per_seed_values(trials, metric, "s"), **as_trained)
-        plot_seed_means(ax, per_seed_values(trials, f"{metric}_long", "s"), **long)
+    sdlss_rows = [r for r in trials if r["method"] == "sdlss"]
+    refs = [r for r in trials if r["method"] != "sdlss"]
+    for ax, metric, ylabel in ((ax_e, "rel_error", "relative error"),
+                               (ax_p, "psnr", "test PSNR (dB)")):  # fmt: skip
+        for suffix, color, marker, ls, text in (
+            ("", OKABE_ITO[2], "o", "-", "SDLSS, strongest"),
+            ("_T", OKABE_ITO[4], "^", ":", f"SDLSS, {T} steps"),
+        ):
+            data = per_draw(sdlss_rows, metric + suffix, "s", key=lambda r: r["method"])
+            for per_s in data.values():
+                plot_series(ax, per_s, color=color, marker=marker, linestyle=ls, label=text)
+        for i, (key, per_m) in enumerate(per_draw(refs, metric, "m").items()):
+            values = [v for draws in per_m.values() for v in draws.values()]
+            ax.axhline(np.mean(values), color=COLORS.get(key[0], "k"),
+                       linestyle=("--", "-.", (0, (1, 1)))[i % 3], linewidth=1,
+                       label=LABELS.get(key[0], key[0]) + " (strongest)")  # fmt: skip
         ax.set_xscale("log", base=2)
-        ticks = sorted({int(row["s"]) for row in trials})
+        ticks = sorted({int(r["s"]) for r in sdlss_rows})
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.minorticks_off()
-        ax.set_xlabel("latent sparsity $s$ ($s = k$: DCS)")
+        ax.set_xlabel("latent sparsity $s$")
         ax.set_ylabel(ylabel)
-        ax.legend(loc="best")
+    ax_e.legend(loc="best", fontsize=6)
     k, m = config.get("k", "k"), config.get("m", "m")
-    ax_e.set_title(f"(a) $k = {k}$, $m = {m}$, n = 64")
+    ax_e.set_title(f"(a) $k = {k}$, $m = {m}$")
     ax_p.set_title("(b) PSNR")
     return fig

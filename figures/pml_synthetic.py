@@ -1,8 +1,8 @@
-"""Learned priors (PML, DCS) against the teacher's own prior on teacher data.
+"""Learned priors on teacher data against the teacher itself and the PCA prior.
 
-Mean relative test error against m: (a) T latent steps (the learners at their learned step,
-as trained; the teacher at the automatic step); (b) many steps with restarts. One dot per
-seed, the mean over seeds and its 95% t-interval.
+Mean relative test error against m: (a) each prior's strongest reconstruction (the teacher
+and the learners by the same path); (b) the T-step reconstruction the learners were trained
+for. One dot per draw of A, the mean over draws and its 95% t-interval.
 """
 
 from __future__ import annotations
@@ -10,26 +10,22 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures._common import per_seed_values_by, plot_seed_means
-from sdlss_theory.plotting import OKABE_ITO, figure_size
-
-STYLE = {
-    "sdlss": dict(color=OKABE_ITO[2], linestyle="-", marker="o", label="SDLSS (PML), learned"),
-    "dcs": dict(color=OKABE_ITO[1], linestyle="--", marker="s", label="DCS, learned"),
-    "teacher": dict(color=OKABE_ITO[0], linestyle=":", marker="D", label="teacher (oracle G)"),
-}
+from figures._pml import per_draw, plot_series, style
+from sdlss_theory.plotting import figure_size
 
 
 def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
-    fig, axes = plt.subplots(1, 2, figsize=figure_size("text", aspect=0.33), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=figure_size("text", aspect=0.4), sharey=True,
+                             layout="constrained")  # fmt: skip
     T = config.get("T", "T")
-    steps, restarts = config.get("long_steps", "?"), config.get("restarts", "?")
-    titles = (f"(a) {T} latent steps", f"(b) {steps} steps, {restarts} restarts")
-    for ax, metric, title in zip(axes, ("rel_error", "rel_error_long"), titles, strict=True):
-        for method, per_m in per_seed_values_by(trials, metric, "m", by="method").items():
-            plot_seed_means(ax, per_m, **STYLE.get(method, {"label": method}))
+    titles = ("(a) strongest reconstruction", f"(b) {T} latent steps (as trained)")
+    for ax, metric, title in zip(axes, ("rel_error", "rel_error_T"), titles, strict=True):
+        data = per_draw(trials, metric, "m")
+        for i, key in enumerate(sorted(data, key=lambda k: k[0])):
+            plot_series(ax, data[key], **style(key, i))
         ax.set_xlabel("measurements $m$")
         ax.set_title(title)
+        ax.set_yscale("log")
     axes[0].set_ylabel(r"relative error $\|\hat x - x\| / \|x\|$")
-    axes[0].legend(loc="best")
+    axes[0].legend(loc="lower left", fontsize=6)
     return fig

@@ -1,69 +1,100 @@
-"""SDLSS (PML) against DCS on the 8x8 digits: test PSNR against the number of measurements m.
+"""SDLSS (PML) against DCS and the PCA prior: test PSNR against the number of measurements m.
+
+Estimand: for each prior (SDLSS with sparsity s, DCS, each also with a learned A, and the
+PCA baselines) and each m, the mean test PSNR of its strongest reconstruction (and of the
+T-step reconstruction it was trained for), and the paired differences between priors over
+draws of A.
 
 The SDLSS paper's claim: at high compression (small m), a generator trained by proximal
 meta-learning with s-sparse latents reconstructs better than DCS's dense-latent generator.
 
-Each trial is one training run (seed = the task's seed) followed by an evaluation:
-
-* data: scikit-learn's 1,797 digits in [0, 1] (n = 64), one fixed train/test split
-  (``split_seed``; 20% test = 359 images), the same for every cell and trial, so the
-  reconstructions of the same test images can be shown side by side;
-* training: `PMLTrainer` with the same architecture (k -> widths -> 64, sigmoid output), the
-  same T, optimiser, learning rate, initial step and budget for both methods; a fixed
-  Gaussian A (drawn from the trial's seed) unless ``learn_A``; SDLSS uses P_s with sparsity s,
-  DCS a dense latent (s = k);
-* evaluation on the first ``n_eval`` test images: (i) the protocol the networks were trained
-  for: T latent steps at the learned beta from z0 ~ N(0, I) (``psnr``, ``mse``,
-  ``rel_error``), (ii) a long CSGM-style reconstruction: ``long_steps`` steps with the
-  automatic step and ``restarts`` starts (``psnr_long``); SDLSS uses latent IHT, DCS latent
-  gradient descent;
-* the first ``n_show`` test images and their T-step reconstructions are stored (as 8-bit hex
-  strings, display only; their PSNR is computed at full precision) for the figure.
-
-The learning rate and initial step were chosen on the DCS baseline's validation PSNR (a
-split of the training set, at m = 8), then used unchanged for SDLSS (docs/studies).
+* data: scikit-learn's 8x8 digits (n = 64; one fixed 80/20 train/test split, ``n_val``
+  training images held out for validation) or MNIST / Fashion-MNIST (``dataset``, from
+  ``data_folder`` or downloaded with ``download=true``; n = 784);
+* cells: method x m (x s for the SDLSS methods) x draw. A draw fixes the Gaussian A of
+  every method at that m (learned-A methods start from it) and the starting noise of the
+  T-step reconstruction, so differences between methods of the same draw are paired;
+* training: `PMLTrainer` with the same architecture (k -> widths -> n, sigmoid output),
+  budget and starts for every learned method, and each method's own hyper-parameters
+  (``hyper``; the defaults come from the `pml_tuning` study, each method tuned on its own
+  validation split with the same budget);
+* evaluation on the first ``n_eval`` test images: ``psnr`` / ``rel_error`` of the strongest
+  reconstruction (of `latent_recover` and long latent IHT / gradient descent with restarts,
+  the one better on ``n_select`` validation images; ``solver`` names it), ``psnr_T`` /
+  ``rel_error_T`` of T latent steps at the learned step from a random start; PCA: least
+  squares on A U_r with r chosen on the validation split per draw (``pca``), or measured
+  by its own top-m principal directions (``pca_top``, the linear baseline of learned A);
+* the first ``n_show`` test images and their strongest reconstructions at draw 0 are stored
+  (8-bit hex strings in pieces, display only; `get_image`) for the figure.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
 
 import numpy as np
 
 from sdlss_theory.sweep import Study
-from simulations._common import fixed_params
-from simulations._pml_common import QUICK_TRAINING, TrainingConfig, evaluate_on_digits
+from simulations._pml_common import QUICK_TRAINING, ImageConfig, Method, cells_for, image_trial
 
-METHODS = ("sdlss", "dcs")
-Method = Literal["sdlss", "dcs"]
+#: Hyper-parameters chosen by `pml_tuning`'s default run (digits, m = 8, s = 8; each
+#: method's best validation PSNR over the same 8 combinations; docs/studies/pml_tuning.md).
+TUNED = (
+    "sdlss:lr=0.003,beta0=1,lam=3,T=5",
+    "sdlss_learned_A:lr=0.003,beta0=1,lam=3,T=5",
+    "dcs:lr=0.003,beta0=1,lam=0.3,T=5",
+    "dcs_learned_A:lr=0.003,beta0=0.1,lam=3,T=5",
+)
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(TrainingConfig):
-    m: tuple[int, ...] = (4, 8, 12, 16, 24, 32)
-    methods: tuple[Method, ...] = METHODS
-    s: int = 8
-    split_seed: int = 0
+class Config(ImageConfig):
+    m: tuple[int, ...] = (3, 8, 16, 32)
+    s: tuple[int, ...] = (2, 8, 26)
+    learned_A_s: tuple[int, ...] = (8,)
+    methods: tuple[Method, ...] = ("sdlss", "dcs", "sdlss_learned_A", "dcs_learned_A", "pca",
+                                   "pca_top")  # fmt: skip
+    hyper: tuple[str, ...] = TUNED
     n_show: int = 6
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 1 <= self.s <= self.k:
-            raise ValueError(f"s must be in [1, k={self.k}], got {self.s}")
-        if any(not 1 <= m <= 64 for m in self.m):
-            raise ValueError(f"every m must be in [1, 64], got {self.m}")
+        if any(not 1 <= s <= self.k for s in (*self.s, *self.learned_A_s)):
+            raise ValueError(f"every s must be in [1, k={self.k}], got {self.s}")
+        if any(m < 1 for m in self.m):
+            raise ValueError(f"every m must be >= 1, got {self.m}")
+        if "teacher" in self.methods:
+            raise ValueError("the teacher exists on teacher data only (pml_synthetic)")
         if self.n_show > self.n_eval:
             raise ValueError(f"n_show must be <= n_eval={self.n_eval}, got {self.n_show}")
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(m=(4, 8, 16), widths=(64,), **QUICK_TRAINING)
+        return cls(m=(4, 16), s=(8,), widths=(64,), methods=("sdlss", "dcs", "pca"),
+                   n_show=4, **QUICK_TRAINING)  # fmt: skip
+
+    @classmethod
+    def paper(cls) -> Config:
+        """The SDLSS paper's MNIST setting: k = 100, s = 80, widths 500, 500 (needs MNIST)."""
+        return cls(dataset="mnist", k=100, widths=(500, 500), s=(20, 80), learned_A_s=(80,),
+                   m=(10, 25, 50, 100, 200), n_val=5000, steps=20000, batch_size=64,
+                   n_eval=500)  # fmt: skip
 
 
 def grid(config: Config) -> list[dict]:
-    fixed = fixed_params(config, swept=("m", "methods"))
-    return [{"method": method, "m": m, **fixed} for m in config.m for method in config.methods]
+    combos = []
+    for m in config.m:
+        for method in config.methods:
+            if method.startswith("sdlss"):
+                grid_s = config.learned_A_s if method.endswith("learned_A") else config.s
+                combos += [{"method": method, "m": m, "s": s} for s in grid_s]
+            else:
+                combos.append({"method": method, "m": m, "s": config.k})
+    return cells_for(config, combos, swept=("m", "s", "learned_A_s", "methods"))
+
+
+#: Characters per stored string (the store keeps metrics of at most 200 characters).
+CHUNK = 200
 
 
 def to_hex(image: np.ndarray) -> str:
@@ -76,13 +107,34 @@ def from_hex(text: str) -> np.ndarray:
     return np.frombuffer(bytes.fromhex(text), dtype=np.uint8).astype(float) / 255.0
 
 
+def put_image(metrics: dict, key: str, image: np.ndarray) -> None:
+    """Store an image as ``key_0, key_1, ...``: its hex in pieces of `CHUNK` characters."""
+    text = to_hex(image)
+    for c in range(0, len(text), CHUNK):
+        metrics[f"{key}_{c // CHUNK}"] = text[c : c + CHUNK]
+
+
+def get_image(row: dict, key: str) -> np.ndarray:
+    """Inverse of `put_image` on a stored row (also reads an image stored whole as `key`)."""
+    if key in row:
+        return from_hex(row[key])
+    pieces, c = [], 0
+    while f"{key}_{c}" in row:
+        pieces.append(row[f"{key}_{c}"])
+        c += 1
+    return from_hex("".join(pieces))
+
+
 def trial(params: dict, rng: np.random.Generator) -> dict:
-    metrics, x_test, x_hat, per_image = evaluate_on_digits(params, rng)
-    metrics["psnr_median"] = float(np.median(per_image))
-    for j in range(params["n_show"]):
-        metrics[f"true{j}"] = to_hex(x_test[j])
-        metrics[f"rec{j}"] = to_hex(x_hat[j])
-        metrics[f"psnr{j}"] = float(per_image[j])
+    metrics, x_test, x_hat = image_trial(params, rng)
+    if params["draw"] == 0:
+        from sdlss_theory.pml import psnr
+
+        per_image = psnr(x_hat, x_test)
+        for j in range(params["n_show"]):
+            put_image(metrics, f"true{j}", x_test[j])
+            put_image(metrics, f"rec{j}", x_hat[j])
+            metrics[f"psnr{j}"] = float(per_image[j])
     return metrics
 
 
@@ -91,10 +143,16 @@ STUDY = Study(
     config=Config,
     grid=grid,
     trial=trial,
-    description="SDLSS (PML) vs DCS trained on the 8x8 digits: test PSNR vs measurements m",
+    description="SDLSS vs DCS vs PCA priors on images: test PSNR vs measurements m (paired)",
     success=None,
     metrics=(
-        "psnr", "psnr_median", "psnr_long", "mse", "mse_long", "rel_error", "rel_error_long",
-        "beta", "train_time",
-    ),
-)  # fmt: skip
+        "psnr",
+        "psnr_T",
+        "rel_error",
+        "rel_error_T",
+        "beta",
+        "train_time",
+        "rec_time",
+        "rank",
+    ),  # fmt: skip
+)

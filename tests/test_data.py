@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import http.server
 import itertools
 import struct
 import sys
@@ -470,3 +471,106 @@ def test_train_test_split_bad_arguments():
         train_test_split(rng=rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         train_test_split(np.zeros(4), rng=None)
+
+
+# ------------------------------------------------------- downloads (local HTTP server)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def idx_server(tmp_path):
+    """A local HTTP server serving four small gzipped MNIST-format files.
+
+    Yields its URL, the files' MD5 checksums and the folder served.
+    """
+    import hashlib
+    import threading
+    from functools import partial
+
+    served = tmp_path / "served"
+    served.mkdir()
+    _fake_mnist(served, "train", n=6, gz=True, seed=1)
+    _fake_mnist(served, "t10k", n=4, gz=True, seed=2)
+    hashes = {p.name: "md5:" + hashlib.md5(p.read_bytes()).hexdigest() for p in served.iterdir()}
+    handler = partial(_QuietHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", hashes, served
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_fetch_mnist_downloads_verifies_and_caches(tmp_path, idx_server):
+    from sdlss_theory.data import MNISTSource, fetch_mnist, load_mnist_dataset
+
+    url, hashes, served = idx_server
+    source = MNISTSource("tiny", url, hashes)
+    cache = tmp_path / "cache"
+    folder = fetch_mnist(source, cache_dir=cache)
+    assert folder == cache / "tiny"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(hashes)
+    x_train, y_train, x_test, y_test = load_mnist_dataset(source, download=True, cache_dir=cache)
+    expected, labels = load_mnist(served, "train")
+    np.testing.assert_array_equal(x_train, expected)
+    np.testing.assert_array_equal(y_train, labels)
+    assert x_test.shape == (4, 12) and y_test.shape == (4,)
+    # A second call finds verified files in the cache and never touches the network.
+    offline = MNISTSource("tiny", "http://127.0.0.1:9/", hashes)
+    assert fetch_mnist(offline, cache_dir=cache) == folder
+
+
+def test_fetch_mnist_refuses_a_corrupt_download(tmp_path, idx_server):
+    from sdlss_theory.data import MNISTSource, fetch_mnist
+
+    url, hashes, _ = idx_server
+    bad = dict(hashes)
+    bad["t10k-labels-idx1-ubyte.gz"] = "md5:" + "0" * 32
+    with pytest.raises(ValueError, match="checksum mismatch.*not kept"):
+        fetch_mnist(MNISTSource("tiny", url, bad), cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache" / "tiny" / "t10k-labels-idx1-ubyte.gz").exists()
+
+
+def test_fetch_mnist_reports_an_unreachable_server(tmp_path, idx_server):
+    from sdlss_theory.data import MNISTSource, fetch_mnist
+
+    _, hashes, _ = idx_server
+    with pytest.raises(ConnectionError, match="could not download http://127.0.0.1:9/train"):
+        fetch_mnist(MNISTSource("tiny", "http://127.0.0.1:9/", hashes), cache_dir=tmp_path)
+    with pytest.raises(ConnectionError, match="could not download .*missing"):
+        url, _, _ = idx_server
+        fetch_mnist(MNISTSource("tiny", url + "missing/", hashes), cache_dir=tmp_path / "c2")
+
+
+def test_load_mnist_dataset_never_downloads_unasked(tmp_path):
+    from sdlss_theory.data import MNISTSource, load_mnist_dataset
+
+    with pytest.raises(FileNotFoundError, match="download=False"):
+        load_mnist_dataset("mnist")
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        load_mnist_dataset("cifar", folder=tmp_path)
+    _fake_mnist(tmp_path, "train")
+    with pytest.raises(FileNotFoundError, match="t10k-images"):
+        load_mnist_dataset("fashion-mnist", folder=tmp_path)
+    _fake_mnist(tmp_path, "t10k")
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03\x00")
+    with pytest.raises(ValueError, match="truncated IDX header"):
+        load_mnist_dataset("mnist", folder=tmp_path)
+    with pytest.raises(ValueError, match="no checksum"):
+        MNISTSource("x", "http://h/", {})
+
+
+def test_published_sources_name_all_four_files():
+    from sdlss_theory.data import MNIST_FILES, MNIST_SOURCES
+
+    assert set(MNIST_SOURCES) == {"mnist", "fashion-mnist"}
+    for source in MNIST_SOURCES.values():
+        assert set(source.hashes) == set(MNIST_FILES)
+        assert source.base_url.startswith("https://")
+        assert all(h.startswith("md5:") and len(h) == 36 for h in source.hashes.values())

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import _pml_reference as ref
 import numpy as np
 import pytest
 from autograd import grad as ag_grad
 
 from sdlss_theory import ReLUGenerator, synthetic_dataset
 from sdlss_theory.pml import PMLConfig, PMLTrainer, mse, psnr, reconstruct, relative_error
-from sdlss_theory.pml.model import _forward, _latent_gradient, _project, _unpack
 
 
 def _tiny(method="pml", output="sigmoid", **kw):
@@ -24,19 +24,26 @@ def _data(n=6, N=40, seed=0):
 
 
 # ------------------------------------------------------------------- derivatives
-def _margins(trainer, x, xi):
+def _perturbed(trainer, rng, scale=0.1):
+    """The trainer's parameters with non-zero biases (so every parameter matters)."""
+    p = {k: v.copy() for k, v in trainer.params.items()}
+    for name in p:
+        if name.startswith("b") or name == "log_beta":
+            p[name] = p[name] + scale * rng.standard_normal(p[name].shape)
+    return p
+
+
+def _margins(params, A, cfg, x, xi):
     """Smallest |ReLU pre-activation| and smallest |z| rank gap at s along the inner loop.
 
     Central differences are only valid when neither a ReLU nor the support of P_s changes
     between the two evaluation points, so the test asserts both margins are comfortable.
     """
-    c = trainer.config
-    p = {k: np.asarray(v) for k, v in _unpack(trainer.params, trainer._layout).items()}
-    depth = len(c.dims) - 1
-    Ws = [p[f"W{i}"] for i in range(depth)]
-    bs = [p[f"b{i}"] for i in range(depth)]
-    A = trainer.A
+    depth = len(cfg.dims) - 1
+    Ws = [params[f"W{i}"] for i in range(depth)]
+    bs = [params[f"b{i}"] for i in range(depth)]
     Y = x @ A.T
+    betas = np.exp(np.broadcast_to(params["log_beta"], (cfg.T,)))
 
     def relu_margin(Z):
         h, out = Z, np.inf
@@ -47,20 +54,60 @@ def _margins(trainer, x, xi):
         return out
 
     def rank_gap(Z):
-        if not c.sparse:
+        if not cfg.sparse:
             return np.inf
         srt = np.sort(np.abs(Z), axis=1)[:, ::-1]
-        return (srt[:, c.s - 1] - srt[:, c.s]).min()
+        return (srt[:, cfg.s - 1] - srt[:, cfg.s]).min()
 
     gap = rank_gap(xi)
-    Z = np.asarray(_project(xi, c.s)) if c.sparse else xi
+    Z = np.asarray(ref.project(xi, cfg.s)) if cfg.sparse else xi
     relu = relu_margin(Z)
-    for _ in range(c.T):
-        U = Z - trainer.beta * np.asarray(_latent_gradient(Ws, bs, A, Y, Z, c.output))
+    for t in range(cfg.T):
+        U = Z - betas[t] * np.asarray(ref.latent_gradient(Ws, bs, A, Y, Z, cfg.output))
         relu = min(relu, relu_margin(U))
         gap = min(gap, rank_gap(U))
-        Z = np.asarray(_project(U, c.s)) if c.sparse else U
+        Z = np.asarray(ref.project(U, cfg.s)) if cfg.sparse else U
     return relu, gap
+
+
+_VARIANTS = [
+    dict(method="pml", output="sigmoid", learn_A=True),
+    dict(method="pml", output="linear", learn_A=True, beta_per_step=True),
+    dict(method="pml", output="tanh", widths=(7, 6), srec_form="hinge", srec_gamma=0.8,
+         srec_delta=0.3, signal_weight=0.5),
+    dict(method="pml", output="linear", widths=(), learn_A=False, signal_weight=1.0),
+    dict(method="pml", output="sigmoid", widths=(7, 6), learn_A=False, lam=0.0),
+    dict(method="dcs", output="linear", learn_A=True, widths=(7, 6)),
+    dict(method="dcs", output="sigmoid", learn_A=False),
+    dict(method="dcs", output="tanh", learn_A=True, beta_per_step=True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("variant", _VARIANTS, ids=lambda v: "-".join(map(str, v.values())))
+def test_hand_derived_gradient_matches_autograd(variant):
+    """The hand-derived reverse sweep against a fully traced autograd implementation.
+
+    The reference (tests/_pml_reference.py) takes each latent gradient by nested
+    `autograd.grad` and writes the loss in autograd.numpy: no code is shared.
+    """
+    cfg = _tiny(beta0=0.05, **variant)
+    rng = np.random.default_rng(3)
+    trainer = PMLTrainer(cfg, _data(), rng=rng)
+    params = _perturbed(trainer, rng)
+    x = _data(N=5, seed=1)
+    xi = rng.standard_normal((5, cfg.k))
+    value, grads = trainer.gradient(x, xi, params)
+    fixed_A = None if cfg.learn_A else trainer.A
+    ref_value = ref.losses(params, fixed_A, x, xi, cfg)[0]
+    ref_grads = ag_grad(lambda p: ref.losses(p, fixed_A, x, xi, cfg)[0])(params)
+    assert value == pytest.approx(float(ref_value), rel=1e-12)
+    assert set(grads) == set(ref_grads) == set(params)
+    for name, g in grads.items():
+        scale = max(1.0, np.max(np.abs(ref_grads[name])))
+        np.testing.assert_allclose(g, ref_grads[name], rtol=0, atol=1e-10 * scale, err_msg=name)
+    parts = trainer.losses(x, xi, params)
+    total = parts["L_G"] + cfg.lam * parts["L_A"] + cfg.signal_weight * parts["L_X"]
+    assert parts["loss"] == pytest.approx(total, rel=1e-14)
 
 
 @pytest.mark.parametrize("method", ["pml", "dcs"])
@@ -69,44 +116,45 @@ def test_unrolled_gradient_matches_central_differences(method, output):
     cfg = _tiny(method, output, learn_A=True, learn_beta=True, beta0=0.05)
     rng = np.random.default_rng(3)
     trainer = PMLTrainer(cfg, _data(), rng=rng)
-    # Non-zero biases so every parameter matters.
-    trainer.params = trainer.params + 0.1 * rng.standard_normal(trainer.params.shape)
+    params = _perturbed(trainer, rng)
     x = _data(N=5, seed=1)
     xi = rng.standard_normal((5, cfg.k))
-    relu, gap = _margins(trainer, x, xi)
+    relu, gap = _margins(params, params["A"], cfg, x, xi)
     h = 1e-6
     assert relu > 1e-4 and gap > 1e-4, "test point too close to a kink; change the seed"
-    _, g = trainer.gradient(x, xi)
+    _, g = trainer.gradient(x, xi, params)
     for _ in range(6):
-        d = rng.standard_normal(trainer.params.shape)
-        d /= np.linalg.norm(d)
-        fp = trainer.losses(x, xi, trainer.params + h * d)[0]
-        fm = trainer.losses(x, xi, trainer.params - h * d)[0]
-        fd = (fp - fm) / (2 * h)
-        assert fd == pytest.approx(g @ d, rel=1e-5, abs=1e-8)
+        d = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+        norm = np.sqrt(sum(np.sum(v * v) for v in d.values()))
+        plus = {k: params[k] + h * d[k] / norm for k in params}
+        minus = {k: params[k] - h * d[k] / norm for k in params}
+        fd = (trainer.losses(x, xi, plus)["loss"] - trainer.losses(x, xi, minus)["loss"]) / (2 * h)
+        directional = sum(np.sum(g[k] * d[k]) for k in params) / norm
+        assert fd == pytest.approx(directional, rel=1e-5, abs=1e-8)
 
 
-@pytest.mark.parametrize("output", ["sigmoid", "linear"])
-def test_latent_gradient_matches_autograd_and_generator_vjp(output):
+@pytest.mark.parametrize("output", ["sigmoid", "linear", "tanh"])
+def test_latent_step_matches_the_generator_vjp(output):
+    """One inner step against `ReLUGenerator.vjp`: z - beta 2 J^T A^T (A G(z) - y), then P_s."""
+    from sdlss_theory import hard_threshold
+    from sdlss_theory.pml.network import Pass
+
+    cfg = _tiny(output=output, widths=(9, 8), n=7, k=5, m=4, s=3)
     rng = np.random.default_rng(0)
     G = ReLUGenerator.random([5, 9, 8, 7], rng, bias=True, output=output)
+    params = {}
+    for i, (W, b) in enumerate(zip(G.weights, G.biases, strict=True)):
+        params[f"W{i}"], params[f"b{i}"] = W, b
+    params["log_beta"] = np.array(np.log(0.3))
     A = rng.standard_normal((4, 7)) / 2
     Z = rng.standard_normal((6, 5))
     Y = rng.standard_normal((6, 4))
-    g = np.asarray(_latent_gradient(G.weights, G.biases, A, Y, Z, output))
-
-    def f(Z_):
-        return np.sum((np.dot(_forward(G.weights, G.biases, Z_, output), A.T) - Y) ** 2)
-
-    import autograd.numpy as anp
-
-    def f_ag(Z_):
-        return anp.sum((anp.dot(_forward(G.weights, G.biases, Z_, output), A.T) - Y) ** 2)
-
-    np.testing.assert_allclose(g, ag_grad(f_ag)(Z), rtol=1e-12, atol=1e-12)
-    vjp = 2 * G.vjp(Z, (G(Z) @ A.T - Y) @ A)
-    np.testing.assert_allclose(g, vjp, rtol=1e-12, atol=1e-12)
-    assert np.isfinite(f(Z))
+    Znew, cache = Pass(params, A, cfg).step(Z, Y, 0.3)
+    g = 2 * G.vjp(Z, (G(Z) @ A.T - Y) @ A)
+    np.testing.assert_allclose(cache.grad, g, rtol=1e-12, atol=1e-12)
+    expected = hard_threshold(Z - 0.3 * g, 3)
+    np.testing.assert_array_equal(Znew != 0, expected != 0)
+    np.testing.assert_allclose(Znew, expected, rtol=1e-12, atol=1e-12)
 
 
 # ---------------------------------------------------------------------- training
@@ -121,9 +169,9 @@ def test_loss_falls_on_a_tiny_synthetic_problem(method):
     )  # fmt: skip
     trainer = PMLTrainer(cfg, data.x_train, rng=rng, x_val=data.x_test)
     xi = np.random.default_rng(9).standard_normal((50, 4))
-    before = trainer.losses(data.x_test, xi)[0]
+    before = trainer.losses(data.x_test, xi)["loss"]
     history = trainer.train(150, progress=False, eval_every=50)
-    after = trainer.losses(data.x_test, xi)[0]
+    after = trainer.losses(data.x_test, xi)["loss"]
     assert after < 0.5 * before
     assert [h["step"] for h in history] == [50, 100, 150]
     assert history[-1]["loss"] == pytest.approx(trainer.evaluate()["loss"])
@@ -192,9 +240,10 @@ def test_checkpoint_resumes_bit_for_bit(tmp_path, learn):
     assert resumed.step == 4
     resumed.train(4, progress=False, eval_every=2)
 
-    assert np.array_equal(resumed.params, straight.params)
-    assert np.array_equal(resumed.adam_m, straight.adam_m)
-    assert np.array_equal(resumed.adam_v, straight.adam_v)
+    for name in straight.params:
+        assert np.array_equal(resumed.params[name], straight.params[name])
+        assert np.array_equal(resumed.adam_m[name], straight.adam_m[name])
+        assert np.array_equal(resumed.adam_v[name], straight.adam_v[name])
     assert np.array_equal(resumed.A, straight.A)
     assert resumed.history == straight.history
     assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
@@ -274,6 +323,89 @@ def test_metrics_against_direct_formulas():
         psnr(x, x[:, :10])
 
 
+# ----------------------------------------------------------------- new pieces
+def test_pca_prior_against_least_squares_and_exact_recovery():
+    from sdlss_theory.pml import PCAPrior
+
+    rng = np.random.default_rng(0)
+    basis = rng.standard_normal((3, 12))
+    x = 2.0 + rng.standard_normal((300, 3)) @ basis  # affine rank 3
+    prior = PCAPrior(x)
+    np.testing.assert_allclose(prior.mean, x.mean(axis=0))
+    U = prior.components
+    np.testing.assert_allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-12)
+    A = rng.standard_normal((5, 12))
+    # rank 3 and m = 5 >= 3: the affine subspace is recovered exactly
+    np.testing.assert_allclose(prior.reconstruct(A, x[:7] @ A.T, 3), x[:7], atol=1e-9)
+    # against an independent least-squares solve of a noisy signal at rank 2
+    z = x[0] + 0.1 * rng.standard_normal(12)
+    c = np.linalg.lstsq(A @ U[:, :2], A @ z - A @ prior.mean, rcond=None)[0]
+    np.testing.assert_allclose(
+        prior.reconstruct(A, (A @ z)[None], 2)[0], prior.mean + U[:, :2] @ c, atol=1e-12
+    )
+    assert np.allclose(prior.reconstruct(A, (A @ z)[None], 0)[0], prior.mean)
+    rank, errors = prior.best_rank(A, x[:50])
+    assert rank == 3 and errors.shape == (6,) and errors[3] < 1e-9 < errors[2]
+    with pytest.raises(ValueError, match="rank must be <= 12"):
+        prior.reconstruct(A, x[:2] @ A.T, 13)
+
+
+def test_reconstruct_with_latent_recover_finds_the_teacher_codes():
+    rng = np.random.default_rng(1)
+    teacher = ReLUGenerator.random([8, 20, 16], rng, output="linear")
+    data = synthetic_dataset(teacher, 2, 1, 4, rng)
+    A = rng.standard_normal((10, 16)) / np.sqrt(10)
+    x_hat, _ = reconstruct(teacher, A, data.x_test @ A.T, s=2, solver="recover", rng=0)
+    assert np.max(relative_error(x_hat, data.x_test)) < 1e-8
+    with pytest.raises(ValueError, match="needs rng"):
+        reconstruct(teacher, A, data.x_test @ A.T, s=2, solver="recover")
+    with pytest.raises(ValueError, match="options are for solver='recover'"):
+        reconstruct(teacher, A, data.x_test @ A.T, s=2, options={"beam": 0})
+
+
+def test_persistent_codes_are_the_inner_loops_end_and_survive_checkpoints(tmp_path):
+    from sdlss_theory.pml.network import outer_loss
+
+    cfg = _tiny(start="persistent", output="linear", lr=1e-2)
+    x = _data()
+    trainer = PMLTrainer(cfg, x, rng=np.random.default_rng(5))
+    before = trainer.codes.copy()
+    params = {k: v.copy() for k, v in trainer.params.items()}
+    rng_state = trainer.rng.bit_generator.state
+    trainer.train(1, progress=False)
+    replay = np.random.default_rng(0)
+    replay.bit_generator.state = rng_state
+    batch = replay.choice(len(x), size=cfg.batch_size, replace=False)
+    _, _, ZT = outer_loss(params, trainer.A, x[batch], before[batch], cfg)
+    np.testing.assert_array_equal(trainer.codes[batch], ZT)
+    untouched = np.setdiff1d(np.arange(len(x)), batch)
+    np.testing.assert_array_equal(trainer.codes[untouched], before[untouched])
+    assert np.all(np.count_nonzero(trainer.sparse_codes(), axis=1) <= cfg.s)
+    trainer.save(tmp_path / "c")
+    again = PMLTrainer.load(tmp_path / "c", x)
+    np.testing.assert_array_equal(again.codes, trainer.codes)
+
+
+def test_given_A_and_learning_rate_schedule():
+    cfg = _tiny(lr=1e-2, lr_final=1e-4, anneal_steps=10)
+    assert cfg.learning_rate(0) == pytest.approx(1e-2)
+    assert cfg.learning_rate(5) == pytest.approx(0.5 * (1e-2 + 1e-4))
+    assert cfg.learning_rate(10) == cfg.learning_rate(99) == pytest.approx(1e-4)
+    A = np.random.default_rng(0).standard_normal((cfg.m, cfg.n))
+    fixed = PMLTrainer(cfg, _data(), rng=1, A=A)
+    np.testing.assert_array_equal(fixed.A, A)
+    learned = PMLTrainer(dataclasses.replace(cfg, learn_A=True), _data(), rng=1, A=A)
+    np.testing.assert_array_equal(learned.params["A"], A)
+    with pytest.raises(ValueError, match="A must have shape"):
+        PMLTrainer(cfg, _data(), rng=1, A=A[:, :3])
+    with pytest.raises(ValueError, match="anneal_steps"):
+        _tiny(lr_final=1e-4)
+    with pytest.raises(ValueError, match="beta_per_step needs learn_beta"):
+        _tiny(beta_per_step=True, learn_beta=False)
+    with pytest.raises(ValueError, match="output must be one of"):
+        _tiny(output="softplus")
+
+
 # ------------------------------------------------------------------------ studies
 def _tiny_study(module, parent, **overrides):
     from _study_helpers import run_into
@@ -283,57 +415,242 @@ def _tiny_study(module, parent, **overrides):
     return config, out, report
 
 
-_TINY = dict(trials=2, widths=(8,), steps=4, n_eval=5, long_steps=3, restarts=1)
+_TINY = dict(draws=2, widths=(8,), steps=4, n_eval=5, n_select=3, long_steps=3, restarts=1)
 
 
-@pytest.mark.parametrize("name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic"])
+@pytest.mark.parametrize(
+    "name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic", "pml_tuning", "pml_training"]
+)
 def test_study_tiny_grid_runs_and_draws(tmp_path, name):
     import importlib
 
-    pytest.importorskip("sklearn")
     from _study_helpers import draw_figure, ok_rows
 
     module = importlib.import_module(f"simulations.{name}")
     overrides = dict(_TINY)
     if name == "pml_psnr_vs_m":
-        overrides.update(m=(4, 6), k=8, s=2, n_show=2)
+        overrides.update(m=(4, 6), k=8, s=(2,), learned_A_s=(2,), n_show=2,
+                         methods=("sdlss", "dcs_learned_A", "pca", "pca_top"))  # fmt: skip
     elif name == "pml_sparsity":
-        overrides.update(s=(2, 8), k=8)
+        overrides.update(s=(2, 8), k=8, references=("dcs", "pca"))
+    elif name == "pml_synthetic":
+        overrides.update(m=(4,), n_train=40, n_val=10, n_test=10)
+    elif name == "pml_tuning":
+        overrides.update(k=8, s=2, beta0s=(0.3,), n_tune=4, n_val=10)
     else:
-        overrides.update(m=(4,), n_train=40, n_test=10, n_eval=5)
+        overrides.update(n_train=40, n_val=10, n_test=10, eval_every=2, n_curve=3)
     config, out, report = _tiny_study(module, tmp_path, **overrides)
-    assert report.n_failed == 0 and report.n_nonfinite == 0
-    assert len(report.summary) == len(module.grid(config))
+    assert report.n_failed == 0
     rows = ok_rows(out)
     assert len(rows) == len(module.grid(config)) * config.trials
     for row in rows:
-        assert row["rel_error"] >= 0 and row["rel_error_long"] >= 0
-        if row["method"] != "teacher":
-            assert row["beta"] > 0 and row["train_time"] > 0
-        if name == "pml_psnr_vs_m":
-            assert row["psnr"] > 0 and len(row["true0"]) == 128 and len(row["rec1"]) == 128
+        assert row["rel_error"] >= 0
+        if row["method"] in ("sdlss", "dcs", "sdlss_learned_A", "dcs_learned_A", "variant"):
+            assert row["beta"] > 0 and row["rel_error_T"] >= 0
+            assert row["solver"] in ("recover", "iht", "gd")
+    assert {r["draw"] for r in rows} == set(range(config.draws))
     if name == "pml_psnr_vs_m":
-        # The fixed split shows the same test images in every cell and trial.
-        assert len({row["true0"] for row in rows}) == 1
+        assert all(len(r["true0_0"]) == 128 for r in rows if r["draw"] == 0)
+        assert len({r["true0_0"] for r in rows if r["draw"] == 0}) == 1
+        assert {r["lam"] for r in rows if r["method"] == "sdlss"} == {3.0}  # the tuned values
+    if name == "pml_training":
+        curves = [r for r in rows if r["method"] == "variant"]
+        assert all(f"curve_val_error_{config.steps}" in r for r in curves)
     paths = draw_figure(name, tmp_path, tmp_path)
     assert all(p.stat().st_size > 0 for p in paths)
 
 
+def test_paired_draws_share_A_across_methods():
+    from simulations._pml_common import draw_matrix
+
+    p = {"pair_seed": 0, "draw": 1, "m": 5}
+    np.testing.assert_array_equal(draw_matrix(p, 9), draw_matrix({**p, "method": "x"}, 9))
+    assert not np.array_equal(draw_matrix(p, 9), draw_matrix({**p, "draw": 2}, 9))
+
+
+def test_hyper_entries_parse_and_refuse_bad_ones():
+    from simulations._pml_common import TrainingConfig, parse_hyper
+
+    cfg = TrainingConfig(hyper=("dcs:lr=0.01,T=3", "sdlss:lam=2", "dcs@3:lr=0.001"))
+    assert cfg.method_params("dcs")["lr"] == 0.01 and cfg.method_params("dcs")["T"] == 3
+    assert cfg.method_params("dcs", 3)["lr"] == 0.001 and cfg.method_params("dcs", 3)["T"] == 3
+    assert cfg.method_params("dcs", 8)["lr"] == 0.01
+    assert cfg.method_params("sdlss")["lam"] == 2.0 and cfg.method_params("sdlss")["lr"] == 3e-3
+    assert parse_hyper(("none",)) == {}
+    with pytest.raises(ValueError, match="hyper entries look like"):
+        TrainingConfig(hyper=("pca:lr=1",))
+    with pytest.raises(ValueError, match="keys are"):
+        TrainingConfig(hyper=("dcs:momentum=1",))
+    with pytest.raises(ValueError, match="hyper entries look like"):
+        TrainingConfig(hyper=("dcs@x:lr=1",))
+
+
 def test_hex_images_round_trip():
-    from simulations.pml_psnr_vs_m import from_hex, to_hex
+    from simulations.pml_psnr_vs_m import CHUNK, from_hex, get_image, put_image, to_hex
 
     img = np.random.default_rng(0).random(64)
     assert np.max(np.abs(from_hex(to_hex(img)) - img)) <= 0.5 / 255 + 1e-15
+    big = np.random.default_rng(1).random(784)
+    row: dict = {}
+    put_image(row, "rec0", big)
+    assert all(len(v) <= CHUNK for v in row.values()) and len(row) == 8
+    np.testing.assert_array_equal(get_image(row, "rec0"), from_hex(to_hex(big)))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic"])
+@pytest.mark.parametrize(
+    "name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic", "pml_tuning", "pml_training"]
+)
 def test_study_quick_preset(tmp_path, name):
     import importlib
 
-    pytest.importorskip("sklearn")
     from sdlss_theory.sweep import run_study
 
     module = importlib.import_module(f"simulations.{name}")
     report = run_study(module.STUDY, module.Config.quick(), tmp_path, n_jobs=2, progress="none")
     assert report.n_failed == 0 and report.n_nonfinite == 0
+
+
+@pytest.mark.parametrize("name", ["pml_psnr_vs_m", "pml_sparsity"])
+def test_paper_presets_match_the_paper_configs(name):
+    import importlib
+    from pathlib import Path
+
+    from sdlss_theory.sweep import config_from_toml
+
+    module = importlib.import_module(f"simulations.{name}")
+    path = Path(__file__).resolve().parents[1] / "simulations" / "presets" / f"{name}_paper.toml"
+    config = config_from_toml(module.Config(), path)
+    assert config == module.Config.paper()
+    assert config.dataset == "mnist" and config.data_folder == "" and not config.download
+
+
+def test_image_studies_read_mnist_idx_files(tmp_path):
+    """The MNIST path end to end: small IDX files (28 x 28) in a folder the user names."""
+    import gzip
+    import struct
+
+    from _study_helpers import ok_rows
+
+    import simulations.pml_psnr_vs_m as module
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    for kind, count in (("train", 40), ("t10k", 10)):
+        images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=count, dtype=np.uint8)
+        head = struct.pack(">BBBBIII", 0, 0, 8, 3, count, 28, 28)
+        (folder / f"{kind}-images-idx3-ubyte.gz").write_bytes(
+            gzip.compress(head + images.tobytes())
+        )
+        (folder / f"{kind}-labels-idx1-ubyte").write_bytes(
+            struct.pack(">BBBBI", 0, 0, 8, 1, count) + labels.tobytes()
+        )
+    config = dataclasses.replace(
+        module.Config.quick(), dataset="mnist", data_folder=str(folder), n_val=10, m=(20,),
+        k=6, s=(2,), learned_A_s=(2,), widths=(8,), steps=3, n_eval=4, n_select=2, n_show=1,
+        draws=1, long_steps=2, restarts=1, methods=("sdlss", "pca"),
+    )  # fmt: skip
+    from _study_helpers import run_into
+
+    out, report = run_into(module.STUDY, config, tmp_path)
+    assert report.n_failed == 0
+    rows = ok_rows(out)
+    assert {r["method"] for r in rows} == {"sdlss", "pca"}
+    from simulations.pml_psnr_vs_m import get_image
+
+    assert all(get_image(r, "true0").size == 784 for r in rows)
+    missing = dataclasses.replace(config, data_folder=str(tmp_path / "nowhere"))
+    out2, report2 = run_into(module.STUDY, missing, tmp_path / "b")
+    assert report2.n_failed == len(module.grid(missing))
+
+
+def test_sparsity_schedule_runs_from_s_initial_down_to_s():
+    from sdlss_theory.pml.network import outer_loss
+
+    cfg = _tiny(k=8, s=2, s_initial=8, s_anneal_steps=4, start="persistent", lr=1e-2)
+    assert [cfg.sparsity(t) for t in range(6)] == [8, 6, 4, 3, 2, 2]
+    x = _data()
+    trainer = PMLTrainer(cfg, x, rng=np.random.default_rng(2))
+    start, params, state = trainer.codes.copy(), trainer.params, trainer.rng.bit_generator.state
+    params = {k: v.copy() for k, v in params.items()}
+    trainer.train(1, progress=False)
+    replay = np.random.default_rng(0)
+    replay.bit_generator.state = state
+    batch = replay.choice(len(x), size=cfg.batch_size, replace=False)
+    _, _, ZT = outer_loss(params, trainer.A, x[batch], start[batch], cfg, s=8)
+    np.testing.assert_array_equal(trainer.codes[batch], ZT)  # step 0 ran with s = 8
+    trainer.train(5, progress=False)
+    assert np.all(np.count_nonzero(trainer.sparse_codes(), axis=1) <= 2)
+    with pytest.raises(ValueError, match="s_initial must lie in"):
+        _tiny(k=8, s=2, s_initial=9, s_anneal_steps=4)
+    with pytest.raises(ValueError, match="s_anneal_steps"):
+        _tiny(k=8, s=2, s_initial=8)
+
+
+@pytest.mark.parametrize("output", ["linear", "sigmoid", "tanh"])
+@pytest.mark.parametrize("method", ["pml", "dcs"])
+def test_autograd_primitives_compose_to_the_hand_derived_gradient(output, method):
+    """A loss written in autograd.numpy over the primitives gives the fused sweep's gradient."""
+    import autograd.numpy as anp
+
+    from sdlss_theory.pml.network import outer_loss, support_mask
+    from sdlss_theory.pml.primitives import generator, latent_step
+
+    cfg = _tiny(method, output, learn_A=True, widths=(7, 6), beta0=0.05)
+    rng = np.random.default_rng(4)
+    trainer = PMLTrainer(cfg, _data(), rng=rng)
+    params = _perturbed(trainer, rng)
+    x = _data(N=5, seed=2)
+    xi = rng.standard_normal((5, cfg.k))
+    z0 = xi * support_mask(xi, cfg.s) if cfg.sparse else xi
+    depth = len(cfg.dims) - 1
+
+    def loss(p):
+        layers = [p[f"{kind}{i}"] for i in range(depth) for kind in ("W", "b")]
+        A = p["A"]
+        Y = anp.dot(x, A.T)
+        z = z0
+        for _ in range(cfg.T):
+            z = latent_step(z, p["log_beta"], Y, A, *layers, output=output, s=cfg.s)
+        x_hat = generator(z, *layers, output=output)
+        x_0 = generator(z0, *layers, output=output)
+
+        def norms(D):
+            return anp.sqrt(anp.sum(D * D, axis=1) + 1e-12)
+
+        def r(D):
+            return (norms(anp.dot(D, A.T)) - norms(D)) ** 2
+
+        L_G = anp.mean(anp.sum((anp.dot(x_hat, A.T) - Y) ** 2, axis=1))
+        L_A = anp.mean((r(x_hat - x_0) + r(x_hat - x) + r(x_0 - x)) / 3.0)
+        return L_G + cfg.lam * L_A
+
+    value = loss(params)
+    grads = ag_grad(loss)(params)
+    hand_losses, hand, _ = outer_loss(params, params["A"], x, xi, cfg)
+    assert float(value) == pytest.approx(hand_losses["loss"], rel=1e-12)
+    for name, g in hand.items():
+        scale = max(1.0, np.max(np.abs(g)))
+        np.testing.assert_allclose(grads[name], g, rtol=0, atol=1e-10 * scale, err_msg=name)
+
+
+def test_keep_best_restores_the_best_evaluated_parameters():
+    cfg = _tiny(lr=5e-2)
+    x = _data()
+    seen = []
+
+    def record(tr):  # a held-out number that is smallest at step 4 of 8
+        seen.append({k: v.copy() for k, v in tr.params.items()})
+        return {"score": abs(tr.step - 4)}
+
+    trainer = PMLTrainer(cfg, x, rng=np.random.default_rng(0))
+    trainer.train(8, progress=False, eval_every=2, evaluation=record, keep_best="score")
+    assert trainer.best_step == 4
+    for name, value in seen[1].items():  # the second evaluation, at step 4
+        np.testing.assert_array_equal(trainer.params[name], value)
+    with pytest.raises(ValueError, match="keep_best needs eval_every"):
+        trainer.train(2, progress=False, keep_best="score")
+    with pytest.raises(KeyError, match="not a key"):
+        trainer.train(2, progress=False, eval_every=1, keep_best="nothing")

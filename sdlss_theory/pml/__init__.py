@@ -1,44 +1,36 @@
-r"""Learning the prior: proximal meta-learning (PML, Algorithm 1 of SDLSS) and the DCS baseline.
+r"""Learning the prior: proximal meta-learning (PML, Algorithm 1 of SDLSS), the DCS baseline, PCA.
 
-The generator :math:`G_\theta` (an MLP k -> widths -> n, ReLU hidden layers, sigmoid or linear
-output) is trained so that a *fixed, small* number T of latent steps reconstructs a signal
-from its measurements. Per example x of a minibatch, with y = A x:
+The generator :math:`G_\theta` (an MLP k -> widths -> n, ReLU hidden layers, any output of
+`sdlss_theory.activations`) is trained so that a *fixed, small* number T of latent steps
+reconstructs a signal from its measurements. Per example x of a minibatch, with y = A x:
 
 .. math::
 
-    z_0 = P_s(\xi),\ \xi \sim \mathcal N(0, I_k), \qquad
-    z_{t+1} = P_s\!\left(z_t - \beta\, \nabla_z \lVert y - A G_\theta(z_t) \rVert_2^2\right),
+    z_{t+1} = P_s\!\left(z_t - \beta_t\, \nabla_z \lVert y - A G_\theta(z_t) \rVert_2^2\right),
     \quad t = 0, \dots, T-1,
 
-and the outer loss, differentiated through the T unrolled steps (as in MAML and DCS), is
+from :math:`z_0 = P_s(\xi)`, :math:`\xi \sim \mathcal N(0, I_k)` (or a stored code per
+training signal: warm starts), and the outer loss, differentiated through the T unrolled
+steps (as in MAML and DCS), is
 
 .. math::
 
-    \mathcal L = \underbrace{\tfrac1B \textstyle\sum_b \lVert y_b - A G_\theta(z_T^{(b)})
-    \rVert_2^2}_{L_G}
-    + \lambda\, \underbrace{\tfrac1B \textstyle\sum_b \tfrac13\left[r(\hat x_b, x_{0,b})
-    + r(\hat x_b, x_b) + r(x_{0,b}, x_b)\right]}_{L_A},
-    \qquad r(x_1, x_2) = \left(\lVert A(x_1 - x_2)\rVert_2 + \delta
-    - \gamma \lVert x_1 - x_2 \rVert_2\right)^2,
+    \mathcal L = \tfrac1B \textstyle\sum_b \lVert y_b - A G_\theta(z_T^{(b)}) \rVert_2^2
+    + \lambda\, \tfrac1B \textstyle\sum_b \tfrac13\left[\phi(t(\hat x_b, x_{0,b}))
+    + \phi(t(\hat x_b, x_b)) + \phi(t(x_{0,b}, x_b))\right] + \mu L_X,
 
-with :math:`\hat x = G_\theta(z_T)` (reconstruction) and :math:`x_0 = G_\theta(z_0)` (sample).
-With :math:`\gamma = 1, \delta = 0` (the defaults) r is exactly the RIP loss of Deep Compressed
-Sensing [2]_ over the same three pairs (data, reconstructions, samples). The sparsity term
-:math:`\lVert z \rVert_0` of the SDLSS objective is the constant s after :math:`P_s`, so it
-has no gradient and is dropped. :math:`P_s` is piecewise linear: autograd differentiates
-through the kept entries with the support mask held constant (computed from a stable argsort
-of :math:`|z|`, ties to the smaller index, as `sdlss_theory.hard_threshold`); likewise the
-ReLU masks are constants (derivative 0 at 0). The step :math:`\beta = e^{\log \beta}` is
-learned unless fixed; A is a fixed Gaussian N(0, 1/m) matrix or learned (DCS-style).
+with :math:`t(x_1, x_2) = \lVert A(x_1 - x_2)\rVert + \delta - \gamma\lVert x_1 -
+x_2\rVert`, :math:`\phi(t) = t^2` (DCS's RIP loss [2]_ for :math:`\gamma = 1, \delta = 0`)
+or :math:`\min(t, 0)^2` (the one-sided S-REC hinge), :math:`\hat x = G(z_T)`,
+:math:`x_0 = G(z_0)`, and an optional signal-domain term :math:`L_X` (a departure from
+Algorithm 1). The gradient is derived by hand (:mod:`.network`: one reverse sweep, each
+latent step's vector-Jacobian product with its second-order terms, A W_d folded once per step
+for a linear output) and checked against a fully traced autograd implementation.
 
-The DCS baseline (``method="dcs"``) is the same trainer with a dense latent: no :math:`P_s`
-(s = k), plain gradient steps, and DCS's RIP loss (:math:`\gamma=1, \delta=0`). DCS itself also
-projects z onto the unit sphere after each step; neither method here does (see docs/pml.md).
-
-At test time the trained network is exported as a `ReLUGenerator`; `reconstruct` runs
-`latent_iht` / `latent_niht` / `latent_gd` on it (T steps at the learned beta reproduce the
-training inner loop exactly; more steps, the automatic step and restarts give the CSGM-style
-reconstruction [3]_).
+The DCS baseline (``method="dcs"``) is the same trainer with a dense latent (s = k) and
+DCS's RIP loss. `PCAPrior` is the linear prior every learned prior is measured against.
+`reconstruct` runs `latent_recover`, `latent_iht`, `latent_niht` or `latent_gd` on a trained
+network (T steps at the learned beta reproduce the training inner loop exactly).
 
 References
 ----------
@@ -49,20 +41,26 @@ References
    models", ICML 2017.
 .. [4] D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
 
-The package: `PMLConfig` (:mod:`.config`), the network, inner loop and losses written in
-autograd.numpy (:mod:`.model`, private), `PMLTrainer` (:mod:`.trainer`), `reconstruct`
-(:mod:`.reconstruction`) and the image metrics `mse`, `psnr`, `relative_error`
-(:mod:`.metrics`); every public name is importable from ``sdlss_theory.pml``.
+The package: `PMLConfig` (:mod:`.config`), the outer loss and its hand-derived gradient
+(:mod:`.network`, private), one latent step and G's forward pass as autograd primitives for
+custom losses (:mod:`.primitives`: ``latent_step``, ``generator``), `PMLTrainer`
+(:mod:`.trainer`), `reconstruct` and `RECOVER_OPTIONS` (:mod:`.reconstruction`), `PCAPrior`
+(:mod:`.baselines`) and the image metrics `mse`, `psnr`, `relative_error` (:mod:`.metrics`);
+every public name (but the primitives) is importable
+from ``sdlss_theory.pml``.
 """
 
+from sdlss_theory.pml.baselines import PCAPrior
 from sdlss_theory.pml.config import PMLConfig
 from sdlss_theory.pml.metrics import mse, psnr, relative_error
-from sdlss_theory.pml.reconstruction import reconstruct
+from sdlss_theory.pml.reconstruction import RECOVER_OPTIONS, reconstruct
 from sdlss_theory.pml.trainer import PMLTrainer
 
 __all__ = [
+    "PCAPrior",
     "PMLConfig",
     "PMLTrainer",
+    "RECOVER_OPTIONS",
     "mse",
     "psnr",
     "reconstruct",

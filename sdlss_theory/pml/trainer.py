@@ -6,26 +6,25 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from autograd import value_and_grad
 
 from sdlss_theory._validation import as_float_array, check_int, check_rng
 from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.pml.config import PMLConfig
 from sdlss_theory.pml.metrics import psnr, relative_error
-from sdlss_theory.pml.model import (
-    _forward,
-    _inner_loop,
-    _layout,
-    _losses,
-    _project,
-    _unpack,
-    _weights,
+from sdlss_theory.pml.network import (
+    generator_output,
+    init_params,
+    inner_loop,
+    outer_loss,
+    param_shapes,
+    support_mask,
 )
 
-_CHECKPOINT_VERSION = 1
+_CHECKPOINT_VERSION = 2
 
 
 def _check_data(x, name: str, n: int) -> np.ndarray:
@@ -51,25 +50,45 @@ class PMLTrainer:
     Parameters
     ----------
     config : PMLConfig
-        The architecture, the inner loop and the optimiser.
+        The architecture, the inner loop, the loss and the optimiser.
     x_train : array_like, shape (N, n)
         Training signals (finite).
-    rng : numpy.random.Generator
+    rng : numpy.random.Generator or int
         Source of every random draw of the run, in this order: the initial weights, A, the
-        seed of the evaluation noise, then per step the minibatch and the starting noise
-        :math:`\xi`. Its state is saved in checkpoints, so a resumed run continues the same
-        stream.
+        seed of the evaluation noise, the persistent codes' starts (``start="persistent"``),
+        then per step the minibatch and the starting noise :math:`\xi` (random starts). Its
+        state is saved in checkpoints, so a resumed run continues the same stream.
     x_val : array_like, shape (N_val, n), optional
         Held-out signals for the periodic evaluation in `train`.
+    A : array_like, shape (m, n), optional
+        The sensing matrix (fixed, or the start of a learned one) instead of the Gaussian
+        N(0, 1/m) draw (which is still drawn, so the random stream is the same).
+
+    Attributes
+    ----------
+    params : dict of ndarray
+        The learned parameters: ``W0, b0, ..., W{d-1}, b{d-1}``, ``A`` when learned,
+        ``log_beta`` when learned (shape () or (T,)).
+    codes : ndarray, shape (N, k), or None
+        The persistent codes (``start="persistent"``).
 
     Notes
     -----
-    One step of `train`: draw a minibatch (``rng.choice`` without replacement) and
-    :math:`\xi \sim \mathcal N(0, I)` of shape (B, k), evaluate the outer loss and its gradient
-    with respect to every learned parameter (weights, biases, A if learned,
-    :math:`\log\beta` if learned) through the T unrolled steps, then take one Adam step [1]_
-    on the flat parameter vector. A non-finite loss or gradient stops training with
-    `FloatingPointError` and leaves the parameters of the last finite step.
+    One step of `train`: draw a minibatch (``rng.choice`` without replacement) and its starts
+    (:math:`\xi \sim \mathcal N(0, I)` of shape (B, k), or the stored codes), evaluate the
+    outer loss and its gradient with respect to every parameter through the T unrolled steps
+    (the hand-derived reverse sweep of `sdlss_theory.pml.network`), then take one Adam
+    step [1]_ per parameter array, in place:
+
+    .. math::
+
+        m \leftarrow b_1 m + (1-b_1) g, \quad v \leftarrow b_2 v + (1-b_2) g^2, \quad
+        \theta \leftarrow \theta - \eta_t \frac{\sqrt{1-b_2^t}}{1-b_1^t}\,
+        \frac{m}{\sqrt v + \epsilon\sqrt{1-b_2^t}},
+
+    which is Adam's bias-corrected update :math:`\eta_t \hat m / (\sqrt{\hat v} + \epsilon)`
+    rearranged. A non-finite loss or gradient stops training with `FloatingPointError` and
+    leaves the parameters of the last finite step.
 
     References
     ----------
@@ -92,8 +111,9 @@ class PMLTrainer:
         config: PMLConfig,
         x_train: np.ndarray,
         *,
-        rng: np.random.Generator,
+        rng: np.random.Generator | int,
         x_val: np.ndarray | None = None,
+        A: np.ndarray | None = None,
     ) -> None:
         if not isinstance(config, PMLConfig):
             raise TypeError(f"config must be a PMLConfig, got {type(config).__name__}")
@@ -101,65 +121,72 @@ class PMLTrainer:
         self.x_train = _check_data(x_train, "x_train", config.n)
         self.x_val = None if x_val is None else _check_data(x_val, "x_val", config.n)
         self.rng = check_rng(rng)
-        self._layout = _layout(config)
-        dims = config.dims
-        params: dict[str, np.ndarray] = {}
-        for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
-            std = math.sqrt(2.0 / fan_in) if config.init == "he" else math.sqrt(1.0 / fan_out)
-            params[f"W{i}"] = std * self.rng.standard_normal((fan_out, fan_in))
-            params[f"b{i}"] = np.zeros(fan_out)
-        A = self.rng.standard_normal((config.m, config.n)) / math.sqrt(config.m)
-        self.fixed = {} if config.learn_A else {"A": A}
-        if config.learn_A:
-            params["A"] = A
-        if config.learn_beta:
-            params["log_beta"] = np.array(math.log(config.beta0))
+        self.params, A_drawn = init_params(config, self.rng)
+        if A is not None:
+            A = as_float_array(A, "A", ndim=(2,))
+            if A.shape != (config.m, config.n):
+                raise ValueError(f"A must have shape {(config.m, config.n)}, got {A.shape}")
+            A_drawn = A.copy()
+            if config.learn_A:
+                self.params["A"] = A.copy()
+        self._fixed_A = None if config.learn_A else A_drawn
         self.eval_seed = int(self.rng.integers(2**63 - 1))
-        self.params = np.concatenate([np.ravel(params[name]) for name, _ in self._layout])
-        self.adam_m = np.zeros_like(self.params)
-        self.adam_v = np.zeros_like(self.params)
+        self.codes = None
+        if config.start == "persistent":
+            self.codes = self.rng.standard_normal((self.x_train.shape[0], config.k))
+        self.adam_m = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self.adam_v = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.step = 0
         self.history: list[dict[str, float]] = []
-        self._value_and_grad = value_and_grad(self._objective)
+        self.best_step: int | None = None
+        self._loss_sum, self._loss_count = 0.0, 0
 
     # -- the objective -------------------------------------------------------------------
-    def _objective(self, flat, X, Xi):
-        return _losses(flat, self._layout, self.fixed, X, Xi, self.config)[0]
+    def _A(self, params: dict) -> np.ndarray:
+        return params["A"] if self.config.learn_A else self._fixed_A
 
-    def losses(
-        self, x: np.ndarray, xi: np.ndarray, params: np.ndarray | None = None
-    ) -> tuple[float, float, float]:
-        r"""Evaluate (total, L_G, L_A) on signals `x` with starting noise `xi`.
+    def _check_inputs(self, x, xi, params) -> tuple[dict, np.ndarray, np.ndarray]:
+        x = _check_data(x, "x", self.config.n)
+        xi = as_float_array(xi, "xi", ndim=(2,))
+        if xi.shape != (x.shape[0], self.config.k):
+            raise ValueError(f"xi must have shape {(x.shape[0], self.config.k)}, got {xi.shape}")
+        if params is None:
+            return self.params, x, xi
+        shapes = param_shapes(self.config)
+        if not isinstance(params, dict) or set(params) != set(shapes):
+            raise ValueError(f"params must be a dict with the keys {sorted(shapes)}")
+        checked = {}
+        for name, shape in shapes.items():
+            arr = np.asarray(params[name], dtype=np.float64)
+            if arr.shape != shape:
+                raise ValueError(f"params[{name!r}] must have shape {shape}, got {arr.shape}")
+            checked[name] = arr
+        return checked, x, xi
+
+    def losses(self, x: np.ndarray, xi: np.ndarray, params: dict | None = None) -> dict:
+        r"""The loss terms on signals `x` with starts `xi`.
 
         Parameters
         ----------
         x : array_like, shape (B, n)
             Signals.
         xi : array_like, shape (B, k)
-            The noise :math:`\xi`; the inner loop starts at :math:`P_s(\xi)` (PML) or
-            :math:`\xi` (DCS).
-        params : ndarray, optional
-            A flat parameter vector (default: the current one).
+            The starts; the inner loop starts at :math:`P_s(\xi)` (PML) or :math:`\xi` (DCS).
+        params : dict, optional
+            Parameters (default: the current ones), shaped as `params`.
 
         Returns
         -------
-        tuple of float
+        dict
+            ``loss`` (the total), ``L_G``, ``L_A``, ``L_X``.
         """
-        flat, x, xi = self._check_inputs(x, xi, params)
-        return tuple(float(v) for v in _losses(flat, self._layout, self.fixed, x, xi, self.config))
+        p, x, xi = self._check_inputs(x, xi, params)
+        return outer_loss(p, self._A(p), x, xi, self.config, need_grad=False)[0]
 
-    def _check_inputs(self, x, xi, params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        x = _check_data(x, "x", self.config.n)
-        xi = as_float_array(xi, "xi", ndim=(2,))
-        if xi.shape != (x.shape[0], self.config.k):
-            raise ValueError(f"xi must have shape {(x.shape[0], self.config.k)}, got {xi.shape}")
-        flat = self.params if params is None else as_float_array(params, "params", ndim=(1,))
-        if flat.shape != self.params.shape:
-            raise ValueError(f"params must have shape {self.params.shape}, got {flat.shape}")
-        return flat, x, xi
-
-    def gradient(self, x: np.ndarray, xi: np.ndarray, params: np.ndarray | None = None):
-        """The total loss and its gradient with respect to the flat parameter vector.
+    def gradient(
+        self, x: np.ndarray, xi: np.ndarray, params: dict | None = None
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """The total loss and its gradient, one array per parameter.
 
         Parameters
         ----------
@@ -169,21 +196,28 @@ class PMLTrainer:
         Returns
         -------
         value : float
-        grad : ndarray, shape of `params`
+        grads : dict of ndarray
+            Keyed and shaped as `params`.
         """
-        flat, x, xi = self._check_inputs(x, xi, params)
-        value, grad = self._value_and_grad(flat, x, xi)
-        return float(value), np.asarray(grad)
+        p, x, xi = self._check_inputs(x, xi, params)
+        losses, grads, _ = outer_loss(p, self._A(p), x, xi, self.config)
+        return losses["loss"], grads
 
     # -- training ------------------------------------------------------------------------
-    def _adam(self, grad: np.ndarray) -> None:
+    def _adam(self, grads: dict[str, np.ndarray]) -> None:
         c = self.config
+        lr = c.learning_rate(self.step)
         self.step += 1
-        self.adam_m = c.adam_b1 * self.adam_m + (1.0 - c.adam_b1) * grad
-        self.adam_v = c.adam_b2 * self.adam_v + (1.0 - c.adam_b2) * grad * grad
-        m_hat = self.adam_m / (1.0 - c.adam_b1**self.step)
-        v_hat = self.adam_v / (1.0 - c.adam_b2**self.step)
-        self.params = self.params - c.lr * m_hat / (np.sqrt(v_hat) + c.adam_eps)
+        corr2 = math.sqrt(1.0 - c.adam_b2**self.step)
+        lr_t = lr * corr2 / (1.0 - c.adam_b1**self.step)
+        eps_t = c.adam_eps * corr2
+        for name, g in grads.items():
+            m, v, p = self.adam_m[name], self.adam_v[name], self.params[name]
+            m *= c.adam_b1
+            m += (1.0 - c.adam_b1) * g
+            v *= c.adam_b2
+            v += (1.0 - c.adam_b2) * (g * g)
+            p -= lr_t * m / (np.sqrt(v) + eps_t)
 
     def train(
         self,
@@ -193,6 +227,8 @@ class PMLTrainer:
         eval_every: int | None = None,
         checkpoint_every: int | None = None,
         checkpoint_path: str | os.PathLike | None = None,
+        evaluation: Callable[[PMLTrainer], dict[str, float]] | None = None,
+        keep_best: str | None = None,
     ) -> list[dict[str, float]]:
         """Run `steps` Adam steps on minibatches; return the history of evaluations.
 
@@ -201,16 +237,24 @@ class PMLTrainer:
         steps : int
             Number of outer steps (>= 0).
         progress : bool
-            Show a tqdm bar with the running losses and beta.
+            Show a tqdm bar with the running loss and beta.
         eval_every : int, optional
-            Evaluate on `x_val` (or the training data when there is none) every so many
-            steps and at the end; each evaluation appends ``{"step", "loss", "L_G", "L_A",
-            "beta", "psnr", "rel_error"}`` to `history` (reconstructions by the unrolled inner
-            loop from a fixed noise, so evaluations are comparable).
+            Evaluate every so many steps and at the end: `evaluate` (and `evaluation`, if
+            given) appends a record to `history`.
         checkpoint_every : int, optional
             Save to `checkpoint_path` every so many steps and at the end.
         checkpoint_path : path-like, optional
             Stem of the checkpoint files (``.npz`` and ``.json`` are appended).
+        evaluation : callable, optional
+            ``evaluation(trainer) -> dict`` of extra numbers merged into each evaluation
+            record (e.g. the held-out error of a stronger reconstruction). It must not draw
+            from ``trainer.rng``.
+        keep_best : str, optional
+            Early stopping: the key of an evaluation record to minimise (e.g. ``"L_G"`` or a
+            key of `evaluation`). The parameters at the evaluation with its smallest value
+            are restored when the call ends (the optimiser's state, the codes and the random
+            stream stay at the last step), and `best_step` records that evaluation's step.
+            Needs `eval_every`.
 
         Returns
         -------
@@ -218,6 +262,8 @@ class PMLTrainer:
             `history` (all evaluations so far, including earlier calls).
         """
         steps = check_int(steps, "steps", minimum=0)
+        if keep_best is not None and eval_every is None:
+            raise ValueError("keep_best needs eval_every")
         if eval_every is not None:
             eval_every = check_int(eval_every, "eval_every", minimum=1)
         if checkpoint_every is not None:
@@ -230,33 +276,67 @@ class PMLTrainer:
         N = self.x_train.shape[0]
         B = min(c.batch_size, N)
         bar = tqdm(total=steps, disable=not progress, desc=f"{c.method} training", leave=False)
+        self._loss_sum, self._loss_count = 0.0, 0
+        best: tuple[float, int, dict] | None = None
+
+        def consider(record: dict) -> None:
+            nonlocal best
+            if keep_best is None:
+                return
+            if keep_best not in record:
+                raise KeyError(f"keep_best={keep_best!r} is not a key of the evaluation records")
+            value = record[keep_best]
+            if best is None or value < best[0]:
+                best = (value, self.step, {k: v.copy() for k, v in self.params.items()})
+
         try:
             for _ in range(steps):
                 idx = self.rng.choice(N, size=B, replace=False)
-                xi = self.rng.standard_normal((B, c.k))
-                value, grad = self._value_and_grad(self.params, self.x_train[idx], xi)
-                if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+                if self.codes is None:
+                    xi = self.rng.standard_normal((B, c.k))
+                else:
+                    xi = self.codes[idx]
+                losses, grads, ZT = outer_loss(
+                    self.params, self._A(self.params), self.x_train[idx], xi, c,
+                    s=c.sparsity(self.step),
+                )  # fmt: skip
+                value = losses["loss"]
+                if not (
+                    np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())
+                ):
                     raise FloatingPointError(
                         f"non-finite loss or gradient at step {self.step + 1} (loss={value}); "
                         "lower beta0 or lr"
                     )
-                self._adam(np.asarray(grad))
+                if self.codes is not None:
+                    self.codes[idx] = ZT
+                self._loss_sum += value
+                self._loss_count += 1
+                self._adam(grads)
                 bar.update(1)
                 if progress and (self.step % 10 == 0):
-                    bar.set_postfix(loss=f"{float(value):.4g}", beta=f"{self.beta:.3g}")
+                    bar.set_postfix(loss=f"{value:.4g}", beta=f"{self.beta:.3g}")
                 if eval_every is not None and self.step % eval_every == 0:
-                    self.evaluate()
+                    consider(self.evaluate(evaluation=evaluation))
                 if checkpoint_every is not None and self.step % checkpoint_every == 0:
                     self.save(checkpoint_path)
         finally:
             bar.close()
         if eval_every is not None and (not self.history or self.history[-1]["step"] != self.step):
-            self.evaluate()
+            consider(self.evaluate(evaluation=evaluation))
+        if best is not None:
+            self.params = best[2]
+            self.best_step = best[1]
         if checkpoint_path is not None:
             self.save(checkpoint_path)
         return self.history
 
-    def evaluate(self, x: np.ndarray | None = None) -> dict[str, float]:
+    def evaluate(
+        self,
+        x: np.ndarray | None = None,
+        *,
+        evaluation: Callable[[PMLTrainer], dict[str, float]] | None = None,
+    ) -> dict[str, float]:
         """Losses and mean reconstruction quality of the unrolled inner loop on held-out data.
 
         Uses a fixed noise (from the run's evaluation seed), so successive evaluations of the
@@ -266,58 +346,66 @@ class PMLTrainer:
         ----------
         x : array_like, shape (N, n), optional
             Signals (default: `x_val`, or the training data when there is none).
+        evaluation : callable, optional
+            As in `train`.
 
         Returns
         -------
         dict
-            ``step, loss, L_G, L_A, beta, psnr, rel_error``; also appended to `history`.
+            ``step, loss, L_G, L_A, L_X`` (held out), ``train_loss`` (the mean minibatch loss
+            since the previous evaluation of this `train` call; NaN outside one), ``beta,
+            psnr, rel_error`` and the numbers of `evaluation`; also appended to `history`.
         """
         if x is None:
             x = self.x_val if self.x_val is not None else self.x_train
         x = _check_data(x, "x", self.config.n)
         xi = np.random.default_rng(self.eval_seed).standard_normal((x.shape[0], self.config.k))
-        total, L_G, L_A = self.losses(x, xi)
+        losses = self.losses(x, xi)
         x_hat = self.unrolled_reconstruction(x @ self.A.T, xi)
-        record = {
-            "step": self.step,
-            "loss": total,
-            "L_G": L_G,
-            "L_A": L_A,
-            "beta": self.beta,
-            "psnr": float(np.mean(psnr(x_hat, x))),
-            "rel_error": float(np.mean(relative_error(x_hat, x))),
-        }
+        record = {"step": self.step, **{k: float(v) for k, v in losses.items()}}
+        count = self._loss_count
+        record["train_loss"] = self._loss_sum / count if count else float("nan")
+        self._loss_sum, self._loss_count = 0.0, 0
+        record["beta"] = self.beta
+        record["psnr"] = float(np.mean(psnr(x_hat, x)))
+        record["rel_error"] = float(np.mean(relative_error(x_hat, x)))
+        if evaluation is not None:
+            record.update({k: float(v) for k, v in evaluation(self).items()})
         self.history.append(record)
         return record
 
     # -- the trained model -----------------------------------------------------------------
-    def _current(self) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v) for k, v in _unpack(self.params, self._layout).items()}
-
     @property
     def A(self) -> np.ndarray:
         """The sensing matrix (learned or fixed), shape (m, n)."""
-        return self._current()["A"].copy() if self.config.learn_A else self.fixed["A"].copy()
+        return self._A(self.params).copy()
+
+    @property
+    def betas(self) -> np.ndarray:
+        """The T latent step sizes (all equal unless ``beta_per_step``)."""
+        c = self.config
+        if not c.learn_beta:
+            return np.full(c.T, c.beta0)
+        return np.broadcast_to(np.exp(self.params["log_beta"]), (c.T,)).copy()
 
     @property
     def beta(self) -> float:
-        """The latent step size beta (learned or fixed)."""
-        if self.config.learn_beta:
-            return float(np.exp(self._current()["log_beta"]))
-        return self.config.beta0
+        """The latent step size beta (the mean of `betas` when there is one per step)."""
+        return float(np.mean(self.betas))
 
     def generator(self) -> ReLUGenerator:
         """Export the network as a `ReLUGenerator` (same weights, biases and output)."""
-        Ws, bs = _weights(self._current(), self.config)
+        depth = len(self.config.dims) - 1
         return ReLUGenerator(
-            [W.copy() for W in Ws], [b.copy() for b in bs], output=self.config.output
+            [self.params[f"W{i}"].copy() for i in range(depth)],
+            [self.params[f"b{i}"].copy() for i in range(depth)],
+            output=self.config.output,
         )
 
     def forward(self, z: np.ndarray) -> np.ndarray:
-        """G(z) by the trainer's own (autograd.numpy) code, for batches z of shape (B, k)."""
+        """G(z) by the trainer's own code, for batches z of shape (B, k)."""
         z = as_float_array(z, "z", ndim=(2,))
-        Ws, bs = _weights(self._current(), self.config)
-        return np.asarray(_forward(Ws, bs, z, self.config.output))
+        return generator_output(self.params, z, self.config)
 
     def unrolled_reconstruction(self, y: np.ndarray, xi: np.ndarray) -> np.ndarray:
         r"""The training inner loop at the current parameters: :math:`G(z_T)` from :math:`\xi`.
@@ -327,7 +415,7 @@ class PMLTrainer:
         y : array_like, shape (B, m)
             Measurements.
         xi : array_like, shape (B, k)
-            Starting noise (projected by :math:`P_s` for PML).
+            Starts (projected by :math:`P_s` for PML).
 
         Returns
         -------
@@ -341,14 +429,19 @@ class PMLTrainer:
                 f"y must have shape (B, m={c.m}) and xi shape (B, k={c.k}), "
                 f"got {y.shape} and {xi.shape}"
             )
-        Ws, bs = _weights(self._current(), c)
-        Z0 = _project(xi, c.s) if c.sparse else xi
-        ZT = _inner_loop(Ws, bs, self.A, self.beta, y, Z0, c)
-        return np.asarray(_forward(Ws, bs, ZT, c.output))
+        ZT = inner_loop(self.params, self._A(self.params), y, xi, c)
+        return generator_output(self.params, ZT, c)
+
+    def sparse_codes(self) -> np.ndarray | None:
+        """The persistent codes projected by :math:`P_s` (None for random starts)."""
+        if self.codes is None:
+            return None
+        c = self.config
+        return self.codes * support_mask(self.codes, c.s) if c.sparse else self.codes.copy()
 
     # -- checkpoints ---------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
-        """Write ``<path>.npz`` (parameters, fixed A, Adam moments) and ``<path>.json``.
+        """Write ``<path>.npz`` (parameters, fixed A, Adam moments, codes) and ``<path>.json``.
 
         The JSON file holds the configuration, the step, the random generator's state, the
         evaluation seed, the history and fingerprints of the data, so `load` resumes exactly.
@@ -365,10 +458,13 @@ class PMLTrainer:
         """
         npz, js = _checkpoint_files(path)
         npz.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"params": self.params, "adam_m": self.adam_m, "adam_v": self.adam_v}
-        arrays.update({name: arr for name, arr in self._current().items()})
-        if not self.config.learn_A:
-            arrays["A"] = self.fixed["A"]
+        arrays = {f"param/{k}": v for k, v in self.params.items()}
+        arrays.update({f"adam_m/{k}": v for k, v in self.adam_m.items()})
+        arrays.update({f"adam_v/{k}": v for k, v in self.adam_v.items()})
+        if self._fixed_A is not None:
+            arrays["fixed_A"] = self._fixed_A
+        if self.codes is not None:
+            arrays["codes"] = self.codes
         with open(npz, "wb") as fh:
             np.savez(fh, **arrays)
         meta = {
@@ -416,7 +512,10 @@ class PMLTrainer:
                 raise FileNotFoundError(f"checkpoint file {f} not found")
         meta = json.loads(js.read_text())
         if meta.get("version") != _CHECKPOINT_VERSION:
-            raise ValueError(f"{js}: unsupported checkpoint version {meta.get('version')!r}")
+            raise ValueError(
+                f"{js}: unsupported checkpoint version {meta.get('version')!r} "
+                f"(this version reads {_CHECKPOINT_VERSION})"
+            )
         cfg = dict(meta["config"])
         cfg["widths"] = tuple(cfg["widths"])
         config = PMLConfig(**cfg)
@@ -434,14 +533,16 @@ class PMLTrainer:
         self.x_train = x_train
         self.x_val = x_val
         self.rng = np.random.Generator(bitgen)
-        self._layout = _layout(config)
+        names = list(param_shapes(config))
         with np.load(npz) as data:
-            self.params = np.array(data["params"])
-            self.adam_m = np.array(data["adam_m"])
-            self.adam_v = np.array(data["adam_v"])
-            self.fixed = {} if config.learn_A else {"A": np.array(data["A"])}
+            self.params = {k: np.array(data[f"param/{k}"]) for k in names}
+            self.adam_m = {k: np.array(data[f"adam_m/{k}"]) for k in names}
+            self.adam_v = {k: np.array(data[f"adam_v/{k}"]) for k in names}
+            self._fixed_A = np.array(data["fixed_A"]) if "fixed_A" in data else None
+            self.codes = np.array(data["codes"]) if "codes" in data else None
         self.eval_seed = int(meta["eval_seed"])
         self.step = int(meta["step"])
         self.history = list(meta["history"])
-        self._value_and_grad = value_and_grad(self._objective)
+        self.best_step = None
+        self._loss_sum, self._loss_count = 0.0, 0
         return self

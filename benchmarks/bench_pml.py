@@ -1,0 +1,209 @@
+"""Time one PML training step: `PMLTrainer`'s hand-derived gradient against PyTorch.
+
+The step timed is the outer loss of `sdlss_theory.pml` and its gradient with respect to
+every parameter (weights, biases, log beta; A fixed), through T unrolled latent IHT steps
+
+    z_{t+1} = P_s(z_t - beta * 2 J_G(z_t)^T A^T (A G(z_t) - y)),
+
+with the RIP loss of DCS (lambda = 1), at two sizes:
+
+* ``digits``: k = 32, widths 64, n = 64, m = 16, s = 8, T = 5, batch 32;
+* ``mnist``: k = 100, widths 500, 500, n = 784, m = 100, s = 80, T = 5, batch 64;
+
+each with a sigmoid and a linear output. Implementations:
+
+* ``sdlss``: `sdlss_theory.pml.network.outer_loss` (what `PMLTrainer.gradient` calls): one
+  reverse sweep written by hand, per-parameter gradients, A W_d folded once per step for a
+  linear output;
+* ``torch``: the same loss written in PyTorch (float64, CPU): the latent gradient written out
+  as the explicit backward recursion (the cheapest way to express it; nesting
+  ``torch.autograd.grad(create_graph=True)`` is slower), P_s by a stable argsort mask, then
+  ``loss.backward()``.
+
+Both run with one thread (``torch.set_num_threads(1)``, threadpoolctl on NumPy's BLAS).
+Before timing, the script asserts that both give the same loss (1e-12 relative) and the same
+gradient (1e-10 relative to each array's largest entry). Calls are interleaved in rounds; the
+figure is the minimum over rounds of each round's median, and the ratio sdlss / torch is
+measured in the same run.
+
+Usage::
+
+    pip install "torch==2.13.0"          # a CPU build; only this benchmark needs it
+    python benchmarks/bench_pml.py        # both sizes, both outputs
+    python benchmarks/bench_pml.py --quick --sizes digits
+
+This is a benchmark, not a test: it asserts agreement, never a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+SIZES = {
+    # name: (k, widths, n, m, s, T, batch)
+    "digits": (32, (64,), 64, 16, 8, 5, 32),
+    "mnist": (100, (500, 500), 784, 100, 80, 5, 64),
+}
+
+
+def torch_loss(torch, params, A, X, Z0, cfg):
+    """The outer loss of `sdlss_theory.pml` in PyTorch (the reference of this benchmark)."""
+    depth = len(cfg.dims) - 1
+    Ws = [params[f"W{i}"] for i in range(depth)]
+    bs = [params[f"b{i}"] for i in range(depth)]
+    beta = torch.exp(params["log_beta"])
+    Y = X @ A.T
+
+    def project(Z):
+        keep = torch.argsort(-Z.detach().abs(), dim=1, stable=True)[:, : cfg.s]
+        return Z * torch.zeros_like(Z).scatter_(1, keep, 1.0)
+
+    def forward(Z):
+        h, masks = Z, []
+        for W, b in zip(Ws[:-1], bs[:-1], strict=True):
+            a = h @ W.T + b
+            mask = (a > 0).to(a.dtype)
+            h = a * mask
+            masks.append(mask)
+        a = h @ Ws[-1].T + bs[-1]
+        return (torch.sigmoid(a) if cfg.output == "sigmoid" else a), masks
+
+    def latent_gradient(Z):
+        x, masks = forward(Z)
+        g = 2.0 * ((x @ A.T - Y) @ A)
+        if cfg.output == "sigmoid":
+            g = g * x * (1.0 - x)
+        g = g @ Ws[-1]
+        for W, mask in zip(Ws[-2::-1], masks[::-1], strict=True):
+            g = (g * mask) @ W
+        return g
+
+    Z = project(Z0) if cfg.sparse else Z0
+    Z_first = Z
+    for _ in range(cfg.T):
+        Z = Z - beta * latent_gradient(Z)
+        if cfg.sparse:
+            Z = project(Z)
+    x_hat, _ = forward(Z)
+    x_0, _ = forward(Z_first)
+    L_G = ((x_hat @ A.T - Y) ** 2).sum(1).mean()
+
+    def norms(D):
+        return torch.sqrt((D * D).sum(1) + 1e-12)
+
+    def r(D):
+        return (norms(D @ A.T) - norms(D)) ** 2
+
+    L_A = ((r(x_hat - x_0) + r(x_hat - X) + r(x_0 - X)) / 3.0).mean()
+    return L_G + cfg.lam * L_A
+
+
+def problem(size: str, output: str, seed: int = 0):
+    from sdlss_theory.pml import PMLConfig
+    from sdlss_theory.pml.network import init_params
+
+    k, widths, n, m, s, T, batch = SIZES[size]
+    cfg = PMLConfig(k=k, widths=widths, n=n, m=m, s=s, T=T, output=output, beta0=0.05)
+    rng = np.random.default_rng(seed)
+    params, A = init_params(cfg, rng)
+    for name in params:  # non-zero biases, so every parameter matters
+        if name.startswith("b"):
+            params[name] = params[name] + 0.1 * rng.standard_normal(params[name].shape)
+    X = rng.random((batch, n))
+    Z0 = rng.standard_normal((batch, k))
+    return cfg, params, A, X, Z0
+
+
+def check_agreement(torch, cfg, params, A, X, Z0) -> tuple[float, float]:
+    """Relative loss difference and the largest relative gradient difference."""
+    from sdlss_theory.pml.network import outer_loss
+
+    losses, grads, _ = outer_loss(params, A, X, Z0, cfg)
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    loss = torch_loss(torch, tp, torch.tensor(A), torch.tensor(X), torch.tensor(Z0), cfg)
+    loss.backward()
+    loss_diff = abs(loss.item() - losses["loss"]) / max(1.0, abs(losses["loss"]))
+    grad_diff = max(
+        float(np.max(np.abs(tp[k].grad.numpy() - g)) / max(1.0, np.max(np.abs(g))))
+        for k, g in grads.items()
+    )
+    assert loss_diff <= 1e-12, f"losses differ: {loss_diff:.2e}"
+    assert grad_diff <= 1e-10, f"gradients differ: {grad_diff:.2e}"
+    return loss_diff, grad_diff
+
+
+def time_pair(torch, cfg, params, A, X, Z0, repeat: int, inner: int) -> tuple[float, float]:
+    from sdlss_theory.pml.network import outer_loss
+
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    tA, tX, tZ = torch.tensor(A), torch.tensor(X), torch.tensor(Z0)
+
+    def run_sdlss():
+        outer_loss(params, A, X, Z0, cfg)
+
+    def run_torch():
+        for v in tp.values():
+            v.grad = None
+        torch_loss(torch, tp, tA, tX, tZ, cfg).backward()
+
+    for f in (run_sdlss, run_torch):  # warm-up
+        f()
+        f()
+    best = {"sdlss": np.inf, "torch": np.inf}
+    for _ in range(repeat):
+        rounds = {"sdlss": [], "torch": []}
+        for _ in range(inner):
+            for name, f in (("sdlss", run_sdlss), ("torch", run_torch)):
+                t = time.perf_counter()
+                f()
+                rounds[name].append(time.perf_counter() - t)
+        for name in best:
+            best[name] = min(best[name], statistics.median(rounds[name]))
+    return best["sdlss"], best["torch"]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    parser.add_argument("--outputs", nargs="+", choices=["sigmoid", "linear"],
+                        default=["sigmoid", "linear"])  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--inner", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        print("bench_pml needs PyTorch (a CPU build): pip install torch==2.13.0")
+        return 1
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    torch.set_num_threads(1)
+    repeat = args.repeat or (3 if args.quick else 7)
+    print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}")
+    blas = {p["internal_api"]: p.get("version") for p in threadpool_info()}
+    print(f"BLAS: {blas}; torch threads: {torch.get_num_threads()}; load: {os.getloadavg()}")
+    print(f"{'size':7s} {'output':8s} {'loss diff':>10s} {'grad diff':>10s} "
+          f"{'sdlss ms':>9s} {'torch ms':>9s} {'ratio':>6s}")  # fmt: skip
+    with threadpool_limits(1):
+        for size in args.sizes:
+            inner = args.inner or (5 if size == "mnist" else 21)
+            if args.quick:
+                inner = max(3, inner // 3)
+            for output in args.outputs:
+                cfg, params, A, X, Z0 = problem(size, output)
+                ldiff, gdiff = check_agreement(torch, cfg, params, A, X, Z0)
+                t_s, t_t = time_pair(torch, cfg, params, A, X, Z0, repeat, inner)
+                times = f"{t_s * 1e3:9.2f} {t_t * 1e3:9.2f} {t_s / t_t:6.2f}"
+                print(f"{size:7s} {output:8s} {ldiff:10.1e} {gdiff:10.1e} {times}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
