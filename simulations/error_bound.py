@@ -201,4 +201,14 @@ STUDY = Study(
         "best_exact",
         "certified",
     ),  # fmt: skip
+    show=(
+        "m",
+        "e_level",
+        "success",
+        "c_needed",
+        "c_needed_q95",
+        "gamma_lower",
+        "best_exact",
+        "certified",
+    ),
 )

@@ -155,4 +155,5 @@ STUDY = Study(
         "rec_time",
         "rank",
     ),  # fmt: skip
+    show=("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank"),
 )

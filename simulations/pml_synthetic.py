@@ -108,4 +108,5 @@ STUDY = Study(
     description="PML/DCS learned on teacher data vs the teacher itself and the PCA prior",
     success=None,
     metrics=("rel_error", "rel_error_T", "beta", "train_time", "rec_time", "rank"),
+    show=("method", "s", "m", "rel_error", "rel_error_T", "rank"),
 )

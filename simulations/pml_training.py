@@ -194,4 +194,5 @@ STUDY = Study(
     description="PML training on teacher data: learning curves and ablations of the trainer",
     success=None,
     metrics=("rel_error", "rel_error_T", "code_fit", "beta", "rec_time"),
+    show=("variant", "m", "rel_error", "rel_error_T", "code_fit", "beta"),
 )

@@ -125,4 +125,5 @@ STUDY = Study(
     description="PML/DCS (and learned A) tuned on their own validation split, same budget",
     success=None,
     metrics=("psnr", "psnr_T", "rel_error", "beta", "train_time"),
+    show=("method", "m", "s", "lr", "beta0", "lam", "T", "psnr", "psnr_T"),
 )

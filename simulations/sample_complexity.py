@@ -38,7 +38,7 @@ import numpy as np
 
 from sdlss_theory import ReLUGenerator, gaussian_matrix, latent_recover
 from sdlss_theory.srec import srec_bounds
-from sdlss_theory.sweep import Study, StudyConfig
+from sdlss_theory.sweep import Study, StudyConfig, fit_transition
 from simulations._common import nonzero_sparse_code
 
 BLOCKS = ("sweep", "biased", "grid", "recovery")
@@ -292,6 +292,42 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
     return _srec_trial(params, rng)
 
 
+def report(summary: dict[str, np.ndarray], config: dict) -> dict[str, list[dict]]:
+    """``sdlss show``'s bracket table: per configuration (replicas pooled), the 50% points
+    along m of "upper >= gamma0" (m_U, below m*) and "certified lower >= gamma0" (m_L, above
+    m*), with 95% intervals (logistic fit, `fit_transition`); the recovery block's 50% point
+    of exact recovery beside them."""
+    keys = ("block", "s", "bias", "k", "h", "depth")
+    groups: dict[tuple, list[int]] = {}
+    for i in range(len(summary["m"])):
+        groups.setdefault(tuple(summary[c][i] for c in keys), []).append(i)
+    brackets, recovery = [], []
+    for key, rows in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        rows = np.asarray(rows)
+        ms = np.unique(summary["m"][rows])
+        n = np.array([summary["n_ok"][rows][summary["m"][rows] == m].sum() for m in ms])
+        lower = np.array([summary["success_count"][rows][summary["m"][rows] == m].sum()
+                          for m in ms])  # fmt: skip
+        entry = dict(zip(keys, key, strict=True))
+        if key[0] == "recovery":
+            fit = fit_transition(ms, lower, n)
+            recovery.append({**entry, "m50": fit.x50, "lo": fit.lo, "hi": fit.hi})
+            continue
+        upper = np.array([np.rint(summary["upper_ge_mean"][rows][summary["m"][rows] == m]
+                                  * summary["n_ok"][rows][summary["m"][rows] == m]).sum()
+                          for m in ms])  # fmt: skip
+        fu, fl = fit_transition(ms, upper, n), fit_transition(ms, lower, n)
+        brackets.append({**entry, "m_U": fu.x50, "m_U_lo": fu.lo, "m_U_hi": fu.hi,
+                         "m_L": fl.x50, "m_L_lo": fl.lo, "m_L_hi": fl.hi})  # fmt: skip
+    gamma0 = config.get("gamma0", 0.5)
+    out = {}
+    if brackets:
+        out[f"m*({gamma0}) brackets: m_U <= m* <= m_L (50% points, 95% intervals)"] = brackets
+    if recovery:
+        out["non-uniform contrast: 50% point of exact recovery of one signal"] = recovery
+    return out
+
+
 STUDY = Study(
     name="sample_complexity",
     config=Config,
@@ -313,4 +349,18 @@ STUDY = Study(
         "optimisation_failure",
         "rel_error",
     ),  # fmt: skip
+    show=(
+        "block",
+        "s",
+        "bias",
+        "k",
+        "h",
+        "depth",
+        "m",
+        "success",
+        "upper_ge",
+        "exact",
+        "certified",
+    ),
+    report=report,
 )

@@ -205,4 +205,17 @@ STUDY = Study(
     description="S-REC constant of Gaussian A on range_s(G): certified lower, witnessed upper, "
     "random pairs, union-bound guarantee; chi law of the ratio",
     success="ordering_holds",
+    show=(
+        "s",
+        "m",
+        "lower",
+        "upper",
+        "random_min",
+        "guarantee",
+        "exact",
+        "certified",
+        "ordering_holds",
+        "guarantee_holds",
+        "relaxation_above",
+    ),  # fmt: skip
 )

@@ -204,7 +204,11 @@ def _summary_columns(study: Study, config: StudyConfig) -> set[str]:
     cols = {k for cell in study.cells(config) for k in cell} | {"n_ok", "n_failed", "n_nonfinite"}
     if study.success:
         cols |= {f"{study.success}_{s}" for s in ("count", "rate", "lo", "hi")}
-    for m in study.metrics or ():
+    metrics = study.metrics
+    if metrics is None:  # every metric is summarised: run one trial to learn their names
+        cell = study.cells(config)[0]
+        metrics = [k for k in study.trial(cell, np.random.default_rng(0)) if k != study.success]
+    for m in metrics:
         cols |= {f"{m}_{s}" for s in ("mean", "median", "q05", "q95")}
     return cols
 
