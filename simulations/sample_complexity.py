@@ -302,7 +302,9 @@ def report(summary: dict[str, np.ndarray], config: dict) -> dict[str, list[dict]
     for i in range(len(summary["m"])):
         groups.setdefault(tuple(summary[c][i] for c in keys), []).append(i)
     brackets, recovery = [], []
-    for key, rows in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
+    for key, rows in sorted(
+        groups.items(), key=lambda kv: [(isinstance(v, str), v) for v in kv[0]]
+    ):
         rows = np.asarray(rows)
         ms = np.unique(summary["m"][rows])
         n = np.array([summary["n_ok"][rows][summary["m"][rows] == m].sum() for m in ms])
