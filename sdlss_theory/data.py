@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._validation import check_int, check_positive_float, check_rng
+from .projection import check_sparsity
 
 if TYPE_CHECKING:  # pragma: no cover
     from .generator import ReLUGenerator
@@ -86,10 +87,8 @@ def sparse_latents(n_samples: int, k: int, s: int, rng: np.random.Generator) -> 
     """
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     k = check_int(k, "k", minimum=1)
-    s = check_int(s, "s", minimum=1)
+    s = check_sparsity(s, k)
     rng = check_rng(rng)
-    if s > k:
-        raise ValueError(f"s must be <= k, got s={s}, k={k}")
     # The positions of the s smallest of k i.i.d. uniforms form a uniformly random s-subset
     # (exchangeability); argpartition finds them in O(k) per row.
     keys = rng.random((n_samples, k))
@@ -180,13 +179,11 @@ def synthetic_dataset(
             f"got {type(teacher).__name__}"
         )
     k, n = int(k), int(n)
-    s = check_int(s, "s", minimum=1)
+    s = check_sparsity(s, k)
     n_train = check_int(n_train, "n_train", minimum=1)
     n_test = check_int(n_test, "n_test", minimum=0)
     noise_sigma = check_positive_float(noise_sigma, "noise_sigma", allow_zero=True)
     rng = check_rng(rng)
-    if s > k:
-        raise ValueError(f"s must be <= teacher.k, got s={s}, teacher.k={k}")
     z = sparse_latents(n_train + n_test, k, s, rng)
     x = np.ascontiguousarray(teacher(z), dtype=np.float64)
     if x.shape != (n_train + n_test, n):

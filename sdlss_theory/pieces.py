@@ -39,6 +39,7 @@ from scipy.optimize import nnls
 
 from sdlss_theory._validation import check_int
 from sdlss_theory.generator import ReLUGenerator
+from sdlss_theory.projection import check_sparsity
 
 __all__ = ["PieceBudgetExceeded", "Pieces", "linear_pieces"]
 
@@ -267,10 +268,7 @@ def check_generator_and_sparsity(G, s) -> int:
         raise ValueError(
             f"linear pieces need a linear output layer; this generator's output is {G.output!r}"
         )
-    s = check_int(s, "s", minimum=1)
-    if s > G.k:
-        raise ValueError(f"s must be <= k = {G.k} (the generator's latent size), got {s}")
-    return s
+    return check_sparsity(s, G.k)
 
 
 def linear_pieces(

@@ -70,7 +70,7 @@ from sdlss_theory.cone_quotient import (
 from sdlss_theory.data import sparse_latents
 from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.pieces import linear_pieces
-from sdlss_theory.projection import hard_threshold
+from sdlss_theory.projection import check_sparsity, hard_threshold
 from sdlss_theory.theory import linear_piece_count_log, union_bound_gamma
 
 __all__ = [
@@ -125,13 +125,6 @@ def _check_matrix(A, G: ReLUGenerator, *, allow_stack: bool = False) -> np.ndarr
     return A
 
 
-def _check_sparsity(s, k: int) -> int:
-    s = check_int(s, "s", minimum=1)
-    if s > k:
-        raise ValueError(f"s must be <= k = {k} (the generator's latent size), got {s}")
-    return s
-
-
 def _check_pair(G: ReLUGenerator, z1, z2) -> tuple[np.ndarray, np.ndarray, bool]:
     z1 = as_float_array(z1, "z1", ndim=(1, 2))
     z2 = as_float_array(z2, "z2", ndim=(1, 2))
@@ -175,7 +168,7 @@ def sample_pairs(
         The codes.
     """
     k = check_int(k, "k", minimum=1)
-    s = _check_sparsity(s, k)
+    s = check_sparsity(s, k)
     n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
     rng = check_rng(rng)
     z1 = sparse_latents(n_pairs, k, s, rng)
@@ -255,7 +248,7 @@ def random_pair_ratios(
     rng = _keyword_rng(args, rng, "random_pair_ratios")
     G = _check_generator(G)
     A = _check_matrix(A, G, allow_stack=True)
-    s = _check_sparsity(s, G.k)
+    s = check_sparsity(s, G.k)
     n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
     if A.ndim == 3 and A.shape[0] != n_pairs:
         raise ValueError(
@@ -565,7 +558,7 @@ def adversarial_ratio(
     rng = _keyword_rng(args, rng, "adversarial_ratio")
     G = _check_generator(G)
     A = _check_matrix(A, G)
-    s = _check_sparsity(s, G.k)
+    s = check_sparsity(s, G.k)
     restarts = check_int(restarts, "restarts", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     step = check_positive_float(step, "step")
@@ -1291,7 +1284,7 @@ def srec_bounds(
     rng = check_rng(rng)
     G = _check_generator(G)
     A = _check_matrix(A, G)
-    s = _check_sparsity(s, G.k)
+    s = check_sparsity(s, G.k)
     if G.output != "linear":
         raise ValueError(
             f"srec_bounds needs a linear output layer; this generator's output is {G.output!r}"

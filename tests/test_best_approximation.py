@@ -76,5 +76,5 @@ def test_fallback_is_flagged_and_sparse():
     assert fallback.distance >= exact.distance - 1e-12
     with pytest.raises(ValueError, match="x must have shape"):
         best_sparse_approximation(G, x[:3], 2)
-    with pytest.raises(ValueError, match="s must be <= k"):
+    with pytest.raises(ValueError, match="s must be at most the dimension k"):
         best_sparse_approximation(G, x, 7)

@@ -334,7 +334,7 @@ def test_sparse_latents_reproducible():
         ((0, 5, 2), ValueError, "^n_samples must be >= 1"),
         ((3, 0, 1), ValueError, "^k must be >= 1"),
         ((3, 5, 0), ValueError, "^s must be >= 1"),
-        ((3, 5, 6), ValueError, "^s must be <= k"),
+        ((3, 5, 6), ValueError, "^s must be at most the dimension k"),
         ((3, 5.5, 2), ValueError, "^k must be an integer"),
     ],
 )
@@ -395,7 +395,7 @@ def test_synthetic_dataset_empty_test_set(teacher):
 
 def test_synthetic_dataset_bad_arguments(teacher):
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match="s must be <= teacher.k"):
+    with pytest.raises(ValueError, match="s must be at most the dimension k"):
         synthetic_dataset(teacher, 9, 4, 2, rng)
     with pytest.raises(ValueError, match="^n_train must be >= 1"):
         synthetic_dataset(teacher, 2, 0, 2, rng)

@@ -85,7 +85,7 @@ def test_budget_is_flagged_or_raised():
 
 def test_bad_input_is_refused_clearly():
     G = ReLUGenerator.random([4, 5, 6], np.random.default_rng(3))
-    with pytest.raises(ValueError, match="s must be <= k"):
+    with pytest.raises(ValueError, match="s must be at most the dimension k"):
         linear_pieces(G, 5)
     with pytest.raises(ValueError, match="distinct coordinates"):
         linear_pieces(G, 2, supports=[(0, 0)])

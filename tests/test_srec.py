@@ -377,7 +377,7 @@ def test_bad_input_is_refused_clearly():
         random_pair_ratios(G, A[:, :10], 2, 5, rng=rng)
     with pytest.raises(ValueError, match="one per pair"):
         random_pair_ratios(G, np.stack([A, A]), 2, 5, rng=rng)
-    with pytest.raises(ValueError, match="s must be <= k"):
+    with pytest.raises(ValueError, match="s must be at most the dimension k"):
         random_pair_ratios(G, A, 9, 5, rng=rng)
     with pytest.raises(ValueError, match="s must be >= 1"):
         adversarial_ratio(G, A, 0, rng=rng)
