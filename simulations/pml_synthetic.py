@@ -7,12 +7,16 @@ when the data follow the SDLSS model exactly, with paired differences over draws
 Data: a teacher `ReLUGenerator` (k -> widths -> n, linear output, Gaussian weights
 N(0, 1/fan-out), fixed by ``data_seed``) maps s-sparse Gaussian latents to signals;
 ``n_train`` training signals (the last ``n_val`` of them for validation) and ``n_test`` test
-signals are drawn once, the same for every cell. Methods (`simulations._pml_common`):
+signals are drawn once, the same for every cell (every cell carries the data's sparsity as
+``teacher_s``; ``s`` is the sparsity of the prior's reconstruction). Methods
+(`simulations._pml_common`):
 
 * ``sdlss`` / ``dcs`` (and ``*_learned_A``): a network of the student architecture
-  (``widths``; the teacher's k and s) trained by `PMLTrainer` in the configuration measured
-  best by `pml_training` (persistent codes, widths 128, for SDLSS the sparsity annealed from
-  k to s over the first 3/4 of the steps), then reconstructed with its strongest solver;
+  (``widths``; the teacher's k; for SDLSS the sparsity ``learner_s``, a hyper-parameter of
+  the learner, by default the teacher's s) trained by `PMLTrainer` in the configuration
+  measured best by `pml_training` (persistent codes, widths 128, for SDLSS the sparsity
+  annealed from k to its s over the first 3/4 of the steps), then reconstructed with its
+  strongest solver;
 * ``teacher``: the true generator as the prior, reconstructed by the same path
   (`latent_recover` with `RECOVER_OPTIONS`, or long latent IHT if that does better on the
   validation signals): the oracle a learner is measured against;
@@ -49,6 +53,7 @@ class Config(TrainingConfig):
     methods: tuple[Method, ...] = ("sdlss", "dcs", "teacher", "pca", "pca_top")
     k: int = 16
     s: int = 3
+    learner_s: int | None = None
     teacher_widths: tuple[int, ...] = (32,)
     widths: tuple[int, ...] = (128,)
     n: int = 64
@@ -65,6 +70,8 @@ class Config(TrainingConfig):
         super().__post_init__()
         if not 1 <= self.s <= self.k:
             raise ValueError(f"s must be in [1, k={self.k}], got {self.s}")
+        if self.learner_s is not None and not 1 <= self.learner_s <= self.k:
+            raise ValueError(f"learner_s must be in [1, k={self.k}], got {self.learner_s}")
         if any(not 1 <= m <= self.n for m in self.m):
             raise ValueError(f"every m must be in [1, n={self.n}], got {self.m}")
         if not 1 <= self.n_eval <= self.n_test:
@@ -76,18 +83,27 @@ class Config(TrainingConfig):
                    n_train=500, n_val=100, n_test=60, **QUICK_TRAINING)  # fmt: skip
 
 
+def prior_sparsity(config: Config, method: str) -> int:
+    """The sparsity of a method's reconstruction: k (DCS), ``learner_s`` (SDLSS) or s."""
+    if method.startswith("dcs"):
+        return config.k
+    if method.startswith("sdlss") and config.learner_s is not None:
+        return config.learner_s
+    return config.s
+
+
 def grid(config: Config) -> list[dict]:
     combos = [
-        {"method": method, "m": m, "s": config.s if not method.startswith("dcs") else config.k}
+        {"method": method, "m": m, "s": prior_sparsity(config, method), "teacher_s": config.s}
         for m in config.m
         for method in config.methods
     ]
-    return cells_for(config, combos, swept=("m", "s", "methods"))
+    return cells_for(config, combos, swept=("m", "s", "learner_s", "methods"))
 
 
 def trial(params: dict, rng: np.random.Generator) -> dict:
     teacher, x_train, x_val, x_test = teacher_split(
-        params["k"], tuple(params["teacher_widths"]), params["n"], params["s"],
+        params["k"], tuple(params["teacher_widths"]), params["n"], params["teacher_s"],
         params["n_train"], params["n_val"], params["n_test"], params["data_seed"],
     )  # fmt: skip
     x_test = x_test[: params["n_eval"]]
