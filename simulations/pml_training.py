@@ -80,7 +80,9 @@ class Config(TrainingConfig):
         "persistent", "persistent_wide", "persistent_wide_cosine", "persistent_wide_hinge",
         "persistent_wide_learned_A", "persistent_wide_signal", "persistent_anneal_s",
         "persistent_wide_anneal_s", "persistent_wide_anneal_s_cosine",
-        "persistent_wide_anneal_s_early_stop",
+        "persistent_wide_anneal_s_early_stop", "persistent_wide_anneal_s_cosine_s6",
+        "persistent_wide_anneal_s_cosine_s8", "persistent_wide_anneal_s_cosine_s10",
+        "persistent_wide_anneal_s_cosine_s12",
     )  # fmt: skip
     m: int = 16
     k: int = 16
