@@ -12,9 +12,9 @@ signals are drawn once, the same for every cell (every cell carries the data's s
 (`simulations._pml_common`):
 
 * ``sdlss`` / ``dcs`` (and ``*_learned_A``): a network of the student architecture
-  (``widths``; the teacher's k; for SDLSS the sparsity ``learner_s``, a hyper-parameter of
-  the learner: 10 of k = 16, chosen on validation signals by `pml_training`; None: the
-  teacher's s) trained by `PMLTrainer` in the configuration
+  (``widths``; the teacher's k; for SDLSS each sparsity of ``learner_s``, a hyper-parameter
+  of the learner: the teacher's s = 3, and 10 of k = 16, the best on validation signals at
+  m = 16 in `pml_training`) trained by `PMLTrainer` in the configuration
   measured best by `pml_training` (persistent codes, widths 128, for SDLSS the sparsity
   annealed from k to its s over the first 3/4 of the steps), then reconstructed with its
   strongest solver;
@@ -54,7 +54,7 @@ class Config(TrainingConfig):
     methods: tuple[Method, ...] = ("sdlss", "dcs", "teacher", "pca", "pca_top")
     k: int = 16
     s: int = 3
-    learner_s: int | None = 10
+    learner_s: tuple[int, ...] = (3, 10)
     teacher_widths: tuple[int, ...] = (32,)
     widths: tuple[int, ...] = (128,)
     n: int = 64
@@ -71,8 +71,8 @@ class Config(TrainingConfig):
         super().__post_init__()
         if not 1 <= self.s <= self.k:
             raise ValueError(f"s must be in [1, k={self.k}], got {self.s}")
-        if self.learner_s is not None and not 1 <= self.learner_s <= self.k:
-            raise ValueError(f"learner_s must be in [1, k={self.k}], got {self.learner_s}")
+        if not self.learner_s or any(not 1 <= s <= self.k for s in self.learner_s):
+            raise ValueError(f"learner_s must be values in [1, k={self.k}], got {self.learner_s}")
         if any(not 1 <= m <= self.n for m in self.m):
             raise ValueError(f"every m must be in [1, n={self.n}], got {self.m}")
         if not 1 <= self.n_eval <= self.n_test:
@@ -84,21 +84,15 @@ class Config(TrainingConfig):
                    n_train=500, n_val=100, n_test=60, **QUICK_TRAINING)  # fmt: skip
 
 
-def prior_sparsity(config: Config, method: str) -> int:
-    """The sparsity of a method's reconstruction: k (DCS), ``learner_s`` (SDLSS) or s."""
-    if method.startswith("dcs"):
-        return config.k
-    if method.startswith("sdlss") and config.learner_s is not None:
-        return config.learner_s
-    return config.s
-
-
 def grid(config: Config) -> list[dict]:
-    combos = [
-        {"method": method, "m": m, "s": prior_sparsity(config, method), "teacher_s": config.s}
-        for m in config.m
-        for method in config.methods
-    ]
+    combos = []
+    for m in config.m:
+        for method in config.methods:
+            if method.startswith("sdlss"):  # one prior per learner sparsity
+                grid_s = config.learner_s
+            else:  # DCS: dense; the teacher and PCA: the data's s (unused by PCA)
+                grid_s = (config.k if method.startswith("dcs") else config.s,)
+            combos += [{"method": method, "m": m, "s": s, "teacher_s": config.s} for s in grid_s]
     return cells_for(config, combos, swept=("m", "s", "learner_s", "methods"))
 
 
