@@ -7,12 +7,17 @@ when the data follow the SDLSS model exactly, with paired differences over draws
 Data: a teacher `ReLUGenerator` (k -> widths -> n, linear output, Gaussian weights
 N(0, 1/fan-out), fixed by ``data_seed``) maps s-sparse Gaussian latents to signals;
 ``n_train`` training signals (the last ``n_val`` of them for validation) and ``n_test`` test
-signals are drawn once, the same for every cell. Methods (`simulations._pml_common`):
+signals are drawn once, the same for every cell (every cell carries the data's sparsity as
+``teacher_s``; ``s`` is the sparsity of the prior's reconstruction). Methods
+(`simulations._pml_common`):
 
 * ``sdlss`` / ``dcs`` (and ``*_learned_A``): a network of the student architecture
-  (``widths``; the teacher's k and s) trained by `PMLTrainer` in the configuration measured
-  best by `pml_training` (persistent codes, widths 128, for SDLSS the sparsity annealed from
-  k to s over the first 3/4 of the steps), then reconstructed with its strongest solver;
+  (``widths``; the teacher's k; for SDLSS each sparsity of ``learner_s``, a hyper-parameter
+  of the learner: the teacher's s = 3, and 10 of k = 16, the best on validation signals at
+  m = 16 in `pml_training`) trained by `PMLTrainer` in the configuration
+  measured best by `pml_training` (persistent codes, widths 128, for SDLSS the sparsity
+  annealed from k to its s over the first 3/4 of the steps), then reconstructed with its
+  strongest solver;
 * ``teacher``: the true generator as the prior, reconstructed by the same path
   (`latent_recover` with `RECOVER_OPTIONS`, or long latent IHT if that does better on the
   validation signals): the oracle a learner is measured against;
@@ -49,6 +54,7 @@ class Config(TrainingConfig):
     methods: tuple[Method, ...] = ("sdlss", "dcs", "teacher", "pca", "pca_top")
     k: int = 16
     s: int = 3
+    learner_s: tuple[int, ...] = (3, 10)
     teacher_widths: tuple[int, ...] = (32,)
     widths: tuple[int, ...] = (128,)
     n: int = 64
@@ -65,6 +71,8 @@ class Config(TrainingConfig):
         super().__post_init__()
         if not 1 <= self.s <= self.k:
             raise ValueError(f"s must be in [1, k={self.k}], got {self.s}")
+        if not self.learner_s or any(not 1 <= s <= self.k for s in self.learner_s):
+            raise ValueError(f"learner_s must be values in [1, k={self.k}], got {self.learner_s}")
         if any(not 1 <= m <= self.n for m in self.m):
             raise ValueError(f"every m must be in [1, n={self.n}], got {self.m}")
         if not 1 <= self.n_eval <= self.n_test:
@@ -77,17 +85,20 @@ class Config(TrainingConfig):
 
 
 def grid(config: Config) -> list[dict]:
-    combos = [
-        {"method": method, "m": m, "s": config.s if not method.startswith("dcs") else config.k}
-        for m in config.m
-        for method in config.methods
-    ]
-    return cells_for(config, combos, swept=("m", "s", "methods"))
+    combos = []
+    for m in config.m:
+        for method in config.methods:
+            if method.startswith("sdlss"):  # one prior per learner sparsity
+                grid_s = config.learner_s
+            else:  # DCS: dense; the teacher and PCA: the data's s (unused by PCA)
+                grid_s = (config.k if method.startswith("dcs") else config.s,)
+            combos += [{"method": method, "m": m, "s": s, "teacher_s": config.s} for s in grid_s]
+    return cells_for(config, combos, swept=("m", "s", "learner_s", "methods"))
 
 
 def trial(params: dict, rng: np.random.Generator) -> dict:
     teacher, x_train, x_val, x_test = teacher_split(
-        params["k"], tuple(params["teacher_widths"]), params["n"], params["s"],
+        params["k"], tuple(params["teacher_widths"]), params["n"], params["teacher_s"],
         params["n_train"], params["n_val"], params["n_test"], params["data_seed"],
     )  # fmt: skip
     x_test = x_test[: params["n_eval"]]

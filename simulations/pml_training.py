@@ -39,7 +39,9 @@ from simulations._pml_common import (
 #: ``anneal``: cosine learning rate down to ``lr_final``; ``anneal_s``: sparsity from k down
 #: to s over the first three quarters of the steps (`PMLConfig.s_initial`); ``early_stop``:
 #: the parameters with the smallest held-out curve error are kept (`PMLTrainer.train`'s
-#: ``keep_best``; the curve is evaluated every ``eval_every`` steps).
+#: ``keep_best``; the curve is evaluated every ``eval_every`` steps). ``..._s<N>``: the
+#: learner's sparsity N instead of the teacher's s (a hyper-parameter of the learner; the data
+#: keep the teacher's s).
 VARIANTS: dict[str, dict] = {
     "algorithm1": {},
     "algorithm1_wide": {"widths": (128,)},
@@ -65,6 +67,9 @@ VARIANTS: dict[str, dict] = {
     "algorithm1_early_stop": {"early_stop": True},
     "persistent_wide_anneal_s_early_stop": {"start": "persistent", "widths": (128,),
                                             "anneal_s": True, "early_stop": True},
+    **{f"persistent_wide_anneal_s_cosine_s{s}": {"start": "persistent", "widths": (128,),
+                                                "anneal_s": True, "anneal": True, "s": s}
+       for s in (6, 8, 10, 12)},
 }  # fmt: skip
 
 
@@ -75,7 +80,9 @@ class Config(TrainingConfig):
         "persistent", "persistent_wide", "persistent_wide_cosine", "persistent_wide_hinge",
         "persistent_wide_learned_A", "persistent_wide_signal", "persistent_anneal_s",
         "persistent_wide_anneal_s", "persistent_wide_anneal_s_cosine",
-        "persistent_wide_anneal_s_early_stop",
+        "persistent_wide_anneal_s_early_stop", "persistent_wide_anneal_s_cosine_s6",
+        "persistent_wide_anneal_s_cosine_s8", "persistent_wide_anneal_s_cosine_s10",
+        "persistent_wide_anneal_s_cosine_s12",
     )  # fmt: skip
     m: int = 16
     k: int = 16

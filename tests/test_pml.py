@@ -460,6 +460,35 @@ def test_study_tiny_grid_runs_and_draws(tmp_path, name):
     assert all(p.stat().st_size > 0 for p in paths)
 
 
+def test_synthetic_cells_draw_the_teachers_data_for_every_method(monkeypatch):
+    """Every cell (DCS's dense latent included) trains and tests on the teacher's s-sparse
+    data; ``s`` is only the sparsity of the prior's reconstruction."""
+    import simulations.pml_synthetic as mod
+
+    config = mod.Config(**_TINY, m=(4,), n_train=40, n_val=10, n_test=10, learner_s=(2, 5),
+                        methods=("sdlss", "dcs", "teacher", "pca"))  # fmt: skip
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def record(k, widths, n, s, *rest):
+        seen.append(s)
+        raise Stop
+
+    monkeypatch.setattr(mod, "teacher_split", record)
+    cells = mod.grid(config)
+    for cell in cells:
+        with pytest.raises(Stop):
+            mod.trial(cell, np.random.default_rng(0))
+    assert seen == [config.s] * len(cells)
+    sparsities = sorted((c["method"], c["s"]) for c in cells if c["draw"] == 0)
+    assert sparsities == [("dcs", config.k), ("pca", config.s), ("sdlss", 2), ("sdlss", 5),
+                          ("teacher", config.s)]  # fmt: skip
+    with pytest.raises(ValueError, match="learner_s"):
+        mod.Config(learner_s=(3, config.k + 1))
+
+
 def test_paired_draws_share_A_across_methods():
     from simulations._pml_common import draw_matrix
 
