@@ -81,12 +81,12 @@ def paired(a: dict[int, float], b: dict[int, float]) -> tuple[float, float, floa
     return (*mean_ci([a[d] - b[d] for d in common]), len(common))
 
 
-def plot_series(ax, per_x: dict[int, dict[int, float]], **style_) -> None:
-    """Mean over draws with its 95% t-interval as a band, one dot per draw."""
+def plot_series(ax, per_x: dict[int, dict[int, float]], *, band: bool = True, **style_) -> None:
+    """Mean over draws with its 95% t-interval as a band (unless not `band`), one dot per draw."""
     xs = np.array(sorted(per_x))
     summary = np.array([mean_ci(per_x[v].values()) for v in xs])
     (line,) = ax.plot(xs, summary[:, 0], **style_)
-    if len(xs) and np.all(np.isfinite(summary[:, 1])):
+    if band and len(xs) and np.all(np.isfinite(summary[:, 1])):
         ax.fill_between(xs, summary[:, 1], summary[:, 2], color=line.get_color(), alpha=0.15,
                         linewidth=0)  # fmt: skip
     for v in xs:
