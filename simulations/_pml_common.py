@@ -124,6 +124,13 @@ def parse_hyper(entries: tuple[str, ...]) -> dict[str, dict]:
     return out
 
 
+#: What the image studies (pml_psnr_vs_m, pml_sparsity) summarise, and what `sdlss show`
+#: prints first.
+IMAGE_METRICS = (
+    "psnr", "psnr_T", "rel_error", "rel_error_T", "beta", "train_time", "rec_time", "rank",
+)  # fmt: skip
+IMAGE_SHOW = ("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank")
+
 #: The budget of the PML studies' quick presets.
 QUICK_TRAINING = dict(draws=2, steps=300, n_eval=30, n_select=10, long_steps=60, restarts=2)
 

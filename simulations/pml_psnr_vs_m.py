@@ -35,7 +35,15 @@ import dataclasses
 import numpy as np
 
 from sdlss_theory.sweep import Study
-from simulations._pml_common import QUICK_TRAINING, ImageConfig, Method, cells_for, image_trial
+from simulations._pml_common import (
+    IMAGE_METRICS,
+    IMAGE_SHOW,
+    QUICK_TRAINING,
+    ImageConfig,
+    Method,
+    cells_for,
+    image_trial,
+)
 
 #: Hyper-parameters chosen by `pml_tuning`'s default run (digits, m = 8, s = 8; each
 #: method's best validation PSNR over the same 8 combinations; docs/studies/pml_tuning.md).
@@ -145,15 +153,6 @@ STUDY = Study(
     trial=trial,
     description="SDLSS vs DCS vs PCA priors on images: test PSNR vs measurements m (paired)",
     success=None,
-    metrics=(
-        "psnr",
-        "psnr_T",
-        "rel_error",
-        "rel_error_T",
-        "beta",
-        "train_time",
-        "rec_time",
-        "rank",
-    ),  # fmt: skip
-    show=("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank"),
+    metrics=IMAGE_METRICS,
+    show=IMAGE_SHOW,
 )

@@ -24,7 +24,15 @@ import dataclasses
 import numpy as np
 
 from sdlss_theory.sweep import Study
-from simulations._pml_common import QUICK_TRAINING, ImageConfig, Method, cells_for, image_trial
+from simulations._pml_common import (
+    IMAGE_METRICS,
+    IMAGE_SHOW,
+    QUICK_TRAINING,
+    ImageConfig,
+    Method,
+    cells_for,
+    image_trial,
+)
 from simulations.pml_psnr_vs_m import TUNED
 
 
@@ -76,15 +84,6 @@ STUDY = Study(
     trial=trial,
     description="SDLSS (PML) on images: quality vs latent sparsity s, with DCS and PCA",
     success=None,
-    metrics=(
-        "rel_error",
-        "rel_error_T",
-        "psnr",
-        "psnr_T",
-        "beta",
-        "train_time",
-        "rec_time",
-        "rank",
-    ),  # fmt: skip
-    show=("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank"),
+    metrics=IMAGE_METRICS,
+    show=IMAGE_SHOW,
 )
