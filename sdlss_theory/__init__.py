@@ -25,6 +25,9 @@ from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.projection import hard_threshold, support
 from sdlss_theory.sensing import add_noise, gaussian_matrix, rademacher_matrix, subsampled_dct
 from sdlss_theory.solvers import (
+    IHT,
+    NIHT,
+    BasisPursuit,
     LatentGD,
     LatentIHT,
     LatentNIHT,
@@ -45,6 +48,9 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
+    "IHT",
+    "NIHT",
+    "BasisPursuit",
     "BestApproximation",
     "LatentGD",
     "LatentIHT",
