@@ -305,19 +305,18 @@ def report(summary: dict[str, np.ndarray], config: dict) -> dict[str, list[dict]
     for key, rows in sorted(
         groups.items(), key=lambda kv: [(isinstance(v, str), v) for v in kv[0]]
     ):
-        rows = np.asarray(rows)
-        ms = np.unique(summary["m"][rows])
-        n = np.array([summary["n_ok"][rows][summary["m"][rows] == m].sum() for m in ms])
-        lower = np.array([summary["success_count"][rows][summary["m"][rows] == m].sum()
-                          for m in ms])  # fmt: skip
+        ms, at = np.unique(summary["m"][rows], return_inverse=True)
+
+        def pooled(column: np.ndarray, rows=rows, at=at, size=ms.size) -> np.ndarray:
+            return np.bincount(at, weights=column[rows], minlength=size)  # summed over reps
+
+        n, lower = pooled(summary["n_ok"]), pooled(summary["success_count"])
         entry = dict(zip(keys, key, strict=True))
         if key[0] == "recovery":
             fit = fit_transition(ms, lower, n)
             recovery.append({**entry, "m50": fit.x50, "lo": fit.lo, "hi": fit.hi})
             continue
-        upper = np.array([np.rint(summary["upper_ge_mean"][rows][summary["m"][rows] == m]
-                                  * summary["n_ok"][rows][summary["m"][rows] == m]).sum()
-                          for m in ms])  # fmt: skip
+        upper = pooled(np.rint(summary["upper_ge_mean"] * summary["n_ok"]))
         fu, fl = fit_transition(ms, upper, n), fit_transition(ms, lower, n)
         brackets.append({**entry, "m_U": fu.x50, "m_U_lo": fu.lo, "m_U_hi": fu.hi,
                          "m_L": fl.x50, "m_L_lo": fl.lo, "m_L_hi": fl.hi})  # fmt: skip
