@@ -11,6 +11,7 @@ from scipy import optimize, special, stats
 from sdlss_theory.sweep import (
     TaskRecord,
     cell_key,
+    empirical_crossing,
     fit_transition,
     fit_transitions,
     read_summary_csv,
@@ -133,6 +134,88 @@ def test_transition_fit_degenerate_cases():
     assert (sep.method, sep.x50, sep.lo, sep.hi) == ("separated", 25.0, 20.0, 30.0)
     none = fit_transition(x, [5, 5, 5, 5], [5, 5, 5, 5])
     assert none.method == "none" and math.isnan(none.x50)
+
+
+def _penalised_nll(theta, x, k, n):
+    # Firth's objective written out for two parameters: the Fisher information is the 2 x 2
+    # matrix [[sum w, sum w x], [sum w x, sum w x^2]], w = n p (1 - p).
+    p = special.expit(theta[0] + theta[1] * x)
+    w = n * p * (1 - p)
+    det = np.sum(w) * np.sum(w * x * x) - np.sum(w * x) ** 2
+    return _nll(theta, x, k, n) - 0.5 * np.log(det)
+
+
+def _nelder_mead(objective, x, k, n, start):
+    return optimize.minimize(
+        objective,
+        x0=start,
+        args=(x, k, n),
+        method="Nelder-Mead",
+        options={"xatol": 1e-11, "fatol": 1e-13, "maxiter": 40000},
+    ).x
+
+
+def test_quasi_separated_counts_get_firths_penalised_fit():
+    # All failures up to m = 4, one mixed cell, all successes after: no MLE exists (the
+    # unpenalised likelihood keeps rising along b -> inf), so IRLS cannot converge.
+    x = np.array([2.0, 3.0, 4.0, 6.0, 8.0, 12.0])
+    k, n = np.array([0, 0, 0, 2, 5, 5]), np.full(6, 5)
+    steep = [_nll([-6.0 * b, b], x, k, n) for b in (1.0, 10.0, 100.0)]
+    assert steep[0] > steep[1] > steep[2]
+    for level in (0.5, 0.9):
+        fit = fit_transition(x, k, n, level=level)
+        assert fit.method == "firth" and fit.level == level
+        a, b = _nelder_mead(_penalised_nll, x, k, n, start=[-3.0, 0.5])
+        assert fit.slope == pytest.approx(b, rel=1e-5)
+        assert fit.x50 == pytest.approx((special.logit(level) - a) / b, rel=1e-6)
+        assert fit.lo < fit.x50 < fit.hi
+
+
+def test_firth_fit_tends_to_the_mle_where_the_mle_exists():
+    # Firth's penalty is O(1) against a log-likelihood of order sum(n): with many trials per
+    # cell the penalised and unpenalised 50% points agree closely, with few they do not.
+    from sdlss_theory.sweep.summary import _logistic_firth
+
+    rng = np.random.default_rng(4)
+    x = np.linspace(10, 60, 6)
+    X = np.column_stack([np.ones_like(x), x])
+    for trials, tol in ((20_000, 2e-3), (20, 0.2)):
+        n = np.full(6, trials)
+        k = rng.binomial(n, special.expit(0.2 * (x - 35)))
+        ml = fit_transition(x, k, n)
+        assert ml.method == "logistic"
+        a, b = _logistic_firth(X, k.astype(float), n.astype(float))
+        assert -a / b == pytest.approx(ml.x50, rel=tol)
+        ref = _nelder_mead(_penalised_nll, x, k, n, start=[-7.0, 0.2])
+        assert -a / b == pytest.approx(-ref[0] / ref[1], rel=1e-5)
+
+
+def test_transition_at_other_levels_agrees_with_direct_maximisation():
+    rng = np.random.default_rng(5)
+    x = np.linspace(10, 60, 11)
+    n = np.full(x.size, 100)
+    k = rng.binomial(n, special.expit(0.3 * (x - 35)))
+    a, b = _nelder_mead(_nll, x, k, n, start=[0.0, 0.1])
+    fits = {q: fit_transition(x, k, n, level=q) for q in (0.1, 0.5, 0.9)}
+    for q, fit in fits.items():
+        assert fit.method == "logistic"
+        assert fit.x50 == pytest.approx((special.logit(q) - a) / b, rel=1e-5)
+    assert fits[0.1].x50 < fits[0.5].x50 < fits[0.9].x50
+    # The interval is narrowest near the middle of the data.
+    width = {q: fit.hi - fit.lo for q, fit in fits.items()}
+    assert width[0.5] < min(width[0.1], width[0.9])
+    with pytest.raises(ValueError, match="level"):
+        fit_transition(x, k, n, level=1.0)
+
+
+def test_empirical_crossing_interpolates_in_log_x():
+    x, rate = np.array([2.0, 4.0, 8.0, 16.0]), np.array([0.0, 0.25, 0.75, 1.0])
+    # Halfway in log between 4 and 8.
+    assert empirical_crossing(x, rate) == pytest.approx(math.sqrt(32.0))
+    assert empirical_crossing(x, rate, log=False) == pytest.approx(6.0)
+    assert empirical_crossing(x, rate, level=0.25) == 4.0
+    assert empirical_crossing(x, [0.5, 0.6, 1.0, 1.0]) == -math.inf
+    assert empirical_crossing(x, [0.0, 0.1, 0.2, 0.4]) == math.inf
 
 
 def test_fit_transitions_per_curve():

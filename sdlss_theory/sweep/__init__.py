@@ -35,6 +35,7 @@ from sdlss_theory.sweep.seeds import canonical_json, cell_key, task_rng, task_se
 from sdlss_theory.sweep.store import STORE_NAME, ResultStore, TaskRecord
 from sdlss_theory.sweep.summary import (
     TransitionFit,
+    empirical_crossing,
     fit_transition,
     fit_transitions,
     read_summary_csv,
@@ -67,6 +68,7 @@ __all__ = [
     "config_to_dict",
     "config_to_toml",
     "dask_client",
+    "empirical_crossing",
     "fit_transition",
     "fit_transitions",
     "format_report",
