@@ -24,7 +24,9 @@ Success: ||G(z_hat) - x*|| <= tol ||x*|| (tol = 1e-3). A failed trial is an
 far from x*: another code fits y, so no solver of the same measurement objective could tell
 them apart. Otherwise it is an *optimisation failure*: the solver stopped at a worse fit than
 the truth offers. Both are emitted as booleans (``ident_failure``, ``opt_failure``), so their
-rates per cell are the means in ``summary.csv``.
+rates per cell are the means in ``summary.csv``. The draw, the solvers and the score are the
+library's (`sdlss_theory.experiment.draw_problem`, `sdlss_theory.SOLVERS` and
+`sdlss_theory.Oracle`, `sdlss_theory.experiment.score_recovery`).
 
 Design: solver, depth, restarts, s and m are grid axes, and each trial runs one solver on its
 own draw (G, A, z*): ``summary.csv`` then has one row per (solver, depth, restarts, s, m) with
@@ -38,21 +40,15 @@ from typing import Literal
 
 import numpy as np
 
-from sdlss_theory import (
-    ReLUGenerator,
-    gaussian_matrix,
-    latent_gd,
-    latent_iht,
-    latent_niht,
-    latent_recover,
-    sparse_latents,
-)
+from sdlss_theory import Oracle, RecoveryResult, make_solver
+from sdlss_theory.experiment import RecoveryProblem, draw_problem, score_recovery
 from sdlss_theory.sweep import Study, StudyConfig
 
-SOLVERS = ("latent_iht", "latent_niht", "latent_recover", "latent_gd", "oracle", "oracle_gd")
+SOLVER_NAMES = (
+    "latent_iht", "latent_niht", "latent_recover", "latent_gd", "oracle", "oracle_gd"
+)  # fmt: skip
 Solver = Literal["latent_iht", "latent_niht", "latent_recover", "latent_gd", "oracle", "oracle_gd"]
 DEFAULT_SOLVERS = ("latent_iht", "latent_niht", "latent_recover", "latent_gd", "oracle")
-MAX_REDRAWS = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +109,8 @@ class Config(StudyConfig):
             raise ValueError(f"every m must be in [1, n={self.n}], got {self.m}")
         if any(r < 1 for r in self.restarts):
             raise ValueError(f"every restarts value must be >= 1, got {self.restarts}")
+        if any(name not in SOLVER_NAMES for name in self.solvers):
+            raise ValueError(f"every solver must be one of {SOLVER_NAMES}, got {self.solvers}")
         for name in ("depth", "s", "m", "restarts", "solvers"):
             values = getattr(self, name)
             if len(set(values)) != len(values):
@@ -169,71 +167,31 @@ def grid(config: Config) -> list[dict]:
     ]
 
 
-def solve(params: dict, G, A, y, S, rng: np.random.Generator):
-    """Run the cell's solver; return (z_hat in R^k, RecoveryResult)."""
-    solver, s = params["solver"], params["s"]
-    options = dict(
-        max_iter=params["max_iter"], tol=params["solver_tol"], starts=params["restarts"], rng=rng
-    )
-    if solver == "latent_iht":
-        result = latent_iht(G, A, y, s, **options)
-    elif solver == "latent_niht":
-        result = latent_niht(G, A, y, s, **options)
-    elif solver == "latent_recover":
-        # The greedy seeds (all 2k when s < k, as by default), then `restarts` random starts.
-        seeds = 2 * G.k if s < G.k else 0
-        result = latent_recover(
-            G, A, y, s, seeds=seeds, starts=seeds + params["restarts"], rng=rng
-        )
-    elif solver == "latent_gd":
-        result = latent_gd(G, A, y, **options)
-    elif solver in ("oracle", "oracle_gd"):
-        G_S = G.restrict(S)
-        if solver == "oracle":
-            seeds = 2 * S.size
-            result = latent_recover(
-                G_S, A, y, S.size, seeds=seeds, starts=seeds + params["restarts"], rng=rng
-            )
-        else:
-            result = latent_gd(G_S, A, y, **options)
-        z = np.zeros(G.k)
-        z[S] = result.z
-        return z, result
+def solve(params: dict, problem: RecoveryProblem, rng: np.random.Generator) -> RecoveryResult:
+    """Run the cell's solver (`SOLVERS`, or `Oracle` on the true support) on `problem`."""
+    solver, s, G = params["solver"], params["s"], problem.G
+    restarts = params["restarts"]
+    options = dict(max_iter=params["max_iter"], tol=params["solver_tol"], starts=restarts)
+    if solver in ("latent_recover", "oracle"):
+        # The greedy seeds (all 2k when s < k, as by default; 2|S| on the support), then
+        # `restarts` random starts.
+        seeds = 2 * problem.support.size if solver == "oracle" else 2 * G.k if s < G.k else 0
+        options = dict(seeds=seeds, starts=seeds + restarts)
+    if solver in ("oracle", "oracle_gd"):
+        inner = "latent_gd" if solver == "oracle_gd" else "latent_recover"
+        built = Oracle(G, problem.A, problem.support, solver=inner, **options)
     else:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    return result.z, result
+        built = make_solver(solver, G, problem.A, s, **options)
+    return built.solve(problem.y, rng=rng)
 
 
 def trial(params: dict, rng: np.random.Generator) -> dict:
     """One draw of (G, A, z*), one solver; success and the failure's classification."""
-    k, s, m, n = params["k"], params["s"], params["m"], params["n"]
-    G = ReLUGenerator.random([k, *params["hidden"], n], rng, init=params["init"])
-    # With narrow layers every ReLU can be off (G(z*) = 0, relative errors undefined): redraw
-    # z*. At the default widths this has probability below 2^-60 and never happens.
-    for _ in range(MAX_REDRAWS):
-        z_star = sparse_latents(1, k, s, rng)[0]
-        x_star = G(z_star)
-        if np.any(x_star != 0.0):
-            break
-    A = gaussian_matrix(m, n, rng)
-    y = A @ x_star
-    S = np.flatnonzero(z_star)
-    z_hat, result = solve(params, G, A, y, S, rng)
-    x_hat = G(z_hat)
-    norm_x, norm_y = float(np.linalg.norm(x_star)), float(np.linalg.norm(y))
-    rel_error = float(np.linalg.norm(x_hat - x_star)) / norm_x if norm_x > 0 else np.inf
-    residual = float(np.linalg.norm(y - A @ x_hat))
-    residual_star = float(np.linalg.norm(y - A @ x_star))
-    success = bool(rel_error <= params["tol"])
-    fits_as_well = residual <= residual_star + params["ident_tol"] * norm_y
+    dims = [params["k"], *params["hidden"], params["n"]]
+    problem = draw_problem(dims, params["s"], params["m"], rng, init=params["init"])
+    result = solve(params, problem, rng)
     return {
-        "success": success,
-        "ident_failure": (not success) and fits_as_well,
-        "opt_failure": (not success) and not fits_as_well,
-        "rel_error": rel_error,
-        "rel_residual": residual / norm_y if norm_y > 0 else np.inf,
-        "latent_error": float(np.linalg.norm(z_hat - z_star) / np.linalg.norm(z_star)),
-        "support_match": bool(np.array_equal(np.flatnonzero(z_hat), S)),
+        **score_recovery(problem, result.z, tol=params["tol"], ident_tol=params["ident_tol"]),
         "n_iter": int(result.n_iter),
         "converged": bool(result.converged),
         "restart": int(result.extras["start"]),

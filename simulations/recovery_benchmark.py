@@ -20,8 +20,11 @@ The solver configuration is a grid axis (`CONFIGURATIONS`), and the configuratio
 *paired*: every configuration sees the same draw (G, A, z*) and the same solver random
 stream in a given (section, depth, s, m, trial), because the problem's generator is seeded
 from the cell without its ``configuration`` (`problem_rng`). Differences between
-configurations are therefore paired differences. `transition_table` turns the summary into
-the 50% points per (depth, s) that docs/benchmarks.md shows.
+configurations are therefore paired differences. `transition_points` turns the summary into
+the 50% points per (configuration, depth, s), and `tables` into the tables docs/benchmarks.md
+shows. The draw, the solvers and the score are the library's
+(`sdlss_theory.experiment.draw_problem`, `sdlss_theory.make_solver` and
+`sdlss_theory.Oracle`, `sdlss_theory.experiment.score_recovery`).
 """
 
 from __future__ import annotations
@@ -35,59 +38,57 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from sdlss_theory import (
-    ReLUGenerator,
-    gaussian_matrix,
-    latent_gd,
-    latent_iht,
-    latent_niht,
-    latent_recover,
-    sparse_latents,
-)
+from sdlss_theory import Oracle, make_solver
+from sdlss_theory.experiment import RecoveryProblem, draw_problem, score_recovery
 from sdlss_theory.sweep import (
     Study,
     StudyConfig,
     cell_key,
+    empirical_crossing,
     fit_transition,
     read_summary_csv,
     task_seed_sequence,
 )
 
 SECTIONS = ("transition", "square", "dense")
-MAX_REDRAWS = 100
+
+
+def _solver(name: str, **options) -> Callable:
+    def run(problem: RecoveryProblem, s: int, rng):
+        solver = make_solver(name, problem.G, problem.A, s, **options)
+        return solver.solve(problem.y, rng=rng)
+
+    return run
 
 
 def _recover(**options) -> Callable:
-    def run(G, A, y, s, S, rng):
-        return latent_recover(G, A, y, s, rng=rng, **options)
+    return _solver("latent_recover", **options)
+
+
+def _iterative(name: str) -> Callable:
+    return _solver(name, starts=5, max_iter=1000)
+
+
+def _oracle(solver: str, **options) -> Callable:
+    # The support-knowing solver (`Oracle`): latent_recover on the generator restricted to
+    # S (a dense problem: its 2|S| greedy seeds, the dense defaults otherwise), or GD.
+    def run(problem: RecoveryProblem, s: int, rng):
+        built = Oracle(problem.G, problem.A, problem.support, solver=solver, **options)
+        return built.solve(problem.y, rng=rng)
 
     return run
 
 
-def _iterative(solver, **options) -> Callable:
-    def run(G, A, y, s, S, rng):
-        return solver(G, A, y, s, starts=5, max_iter=1000, rng=rng, **options)
-
-    return run
-
-
-def _oracle(G, A, y, s, S, rng):
-    # The support-knowing solver: latent_recover on the generator restricted to S (a dense
-    # problem: its 2|S| greedy seeds, the dense defaults otherwise).
-    return latent_recover(G.restrict(S), A, y, S.size, seeds=2 * S.size, rng=rng)
-
-
-def _oracle_gd(G, A, y, s, S, rng):
-    return latent_gd(G.restrict(S), A, y, starts=5, max_iter=1000, rng=rng)
-
-
-#: Solver configurations: name -> (what it is, run(G, A, y, s, S, rng) -> RecoveryResult).
+#: Solver configurations: name -> (what it is, run(problem, s, rng) -> RecoveryResult).
 #: The ``no_*`` and other named variants switch off or change one stage of the default
 #: `latent_recover`; they measure what each stage buys (docs/solvers.md, "Defaults").
 CONFIGURATIONS: dict[str, tuple[str, Callable]] = {
     "default": ("latent_recover, default options", _recover()),
-    "oracle": ("latent_recover on the true support (knows S)", _oracle),
-    "oracle_gd": ("dense latent GD on the true support, 5 starts", _oracle_gd),
+    "oracle": ("latent_recover on the true support (knows S)", _oracle("latent_recover")),
+    "oracle_gd": (
+        "dense latent GD on the true support, 5 starts",
+        _oracle("latent_gd", starts=5, max_iter=1000),
+    ),
     "no_swaps": ("latent_recover, max_swaps=0", _recover(max_swaps=0)),
     "no_pairs": ("latent_recover, pair_screen=0", _recover(pair_screen=0)),
     "no_beam": ("latent_recover, beam=0", _recover(beam=0)),
@@ -101,8 +102,8 @@ CONFIGURATIONS: dict[str, tuple[str, Callable]] = {
     "polish_8": ("latent_recover, polish=8", _recover(polish=8)),
     "seeds_5": ("latent_recover, seeds=5", _recover(seeds=5)),
     "random_starts": ("latent_recover, seeds=0, starts=5", _recover(seeds=0, starts=5)),
-    "latent_iht": ("latent_iht, 5 starts, 1000 iterations", _iterative(latent_iht)),
-    "latent_niht": ("latent_niht, 5 starts, 1000 iterations", _iterative(latent_niht)),
+    "latent_iht": ("latent_iht, 5 starts, 1000 iterations", _iterative("latent_iht")),
+    "latent_niht": ("latent_niht, 5 starts, 1000 iterations", _iterative("latent_niht")),
 }
 
 
@@ -226,46 +227,22 @@ def problem_rng(params: Mapping, rng: np.random.Generator) -> np.random.Generato
     return np.random.Generator(np.random.PCG64(paired))
 
 
-def draw(dims: Sequence[int], s: int, m: int, rng: np.random.Generator):
-    """(G, A, z*, x*) of one problem; z* is redrawn while G(z*) = 0."""
-    G = ReLUGenerator.random(list(dims), rng)
-    for _ in range(MAX_REDRAWS):
-        z = sparse_latents(1, dims[0], s, rng)[0]
-        x = G(z)
-        if np.any(x != 0):
-            break
-    A = gaussian_matrix(m, dims[-1], rng)
-    return G, A, z, x
-
-
 def trial(params: dict, rng: np.random.Generator) -> dict:
     """One problem, one configuration: success, the failure's kind, certificate, CPU time."""
     rng = problem_rng(params, rng)
-    s, m = params["s"], params["m"]
-    G, A, z_star, x_star = draw(params["dims"], s, m, rng)
-    y = A @ x_star
+    problem = draw_problem(params["dims"], params["s"], params["m"], rng)
     run = CONFIGURATIONS[params["configuration"]][1]
     with threadpool_limits(1):
         start = time.thread_time()
-        result = run(G, A, y, s, np.flatnonzero(z_star), rng)
+        result = run(problem, params["s"], rng)
         cpu = time.thread_time() - start
-    z_hat = np.zeros(G.k)
-    if result.z.size == G.k:
-        z_hat = result.z
-    else:  # the oracle's code lives on the support
-        z_hat[np.flatnonzero(z_star)] = result.z
-    x_hat = G(z_hat)
-    rel_error = float(np.linalg.norm(x_hat - x_star) / np.linalg.norm(x_star))
-    rel_residual = float(np.linalg.norm(y - A @ x_hat) / np.linalg.norm(y))
-    success = rel_error <= params["tol"]
-    fits = rel_residual <= params["ident_tol"]
+    score = score_recovery(problem, result.z, tol=params["tol"], ident_tol=params["ident_tol"])
+    keep = ("success", "ident_failure", "opt_failure")
     return {
-        "success": bool(success),
-        "ident_failure": bool(not success and fits),
-        "opt_failure": bool(not success and not fits),
+        **{key: score[key] for key in keep},
         "certified": bool(result.certified),
-        "rel_error": rel_error,
-        "rel_residual": rel_residual,
+        "rel_error": score["rel_error"],
+        "rel_residual": score["rel_residual"],
         "cpu_ms": 1e3 * cpu,
     }
 
@@ -282,15 +259,7 @@ def m50(m: np.ndarray, successes: np.ndarray, trials: np.ndarray) -> float:
     x50 = fit_transition(m, successes, trials).x50
     if np.isfinite(x50) and m.min() <= x50 <= m.max():
         return float(x50)
-    rate = successes / trials
-    above = np.flatnonzero(rate >= 0.5)
-    if above.size == 0:
-        return float("inf")
-    if above[0] == 0:
-        return float("-inf")
-    i = above[0]
-    w = (0.5 - rate[i - 1]) / (rate[i] - rate[i - 1])
-    return float(np.exp(np.log(m[i - 1]) + w * (np.log(m[i]) - np.log(m[i - 1]))))
+    return empirical_crossing(m, successes / trials)
 
 
 def _select(summary: Mapping[str, np.ndarray], **values) -> np.ndarray:

@@ -18,8 +18,10 @@ from sdlss_theory.solvers.latent import (
     latent_niht,
 )
 from sdlss_theory.solvers.recover import LatentRecover, RecoverOptions, latent_recover
+from sdlss_theory.solvers.registry import SOLVERS, Oracle, make_solver, oracle
 
 __all__ = [
+    "SOLVERS",
     "IHT",
     "NIHT",
     "BasisPursuit",
@@ -27,6 +29,7 @@ __all__ = [
     "LatentIHT",
     "LatentNIHT",
     "LatentRecover",
+    "Oracle",
     "RecoverOptions",
     "RecoveryResult",
     "basis_pursuit",
@@ -35,5 +38,7 @@ __all__ = [
     "latent_iht",
     "latent_niht",
     "latent_recover",
+    "make_solver",
     "niht",
+    "oracle",
 ]
