@@ -7,9 +7,10 @@ shows success against m for every solver with Wilson 95% bands and the fitted 50
 (horizontal bars: their 95% intervals). The bottom row splits failures along m into
 optimisation failures (solid) and identifiability failures (dotted), with Wilson 95% bands.
 The right column lists the fitted 50% point m_50 for every (solver, depth, restarts) and s of
-the grid; where the logistic fit fails (a step too sharp for the grid) the empirical
-crossing is drawn instead (open marker, no interval); a triangle at an edge means the curve
-does not cross 50% inside the measured m range.
+the grid (`fit_transition`: maximum likelihood, or Firth's penalised fit for quasi-separated
+counts); where no fitted point lies inside the m range the empirical crossing
+(`empirical_crossing`) is drawn instead (open marker, no interval); a triangle at an edge
+means the curve does not cross 50% inside the measured m range.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from sdlss_theory.plotting import figure_size, plot_rate
-from sdlss_theory.sweep import fit_transition, wilson_interval
+from sdlss_theory.sweep import empirical_crossing, fit_transition, wilson_interval
 
 LABELS = {
     "latent_iht": "latent IHT",
@@ -70,25 +71,10 @@ def failure_band(summary: dict[str, np.ndarray], name: str, rows: np.ndarray):
 
 
 def transition(summary: dict[str, np.ndarray], rows: np.ndarray):
-    """The 50% fit along m, or None when it is missing or outside the measured m range."""
-    m = summary["m"][rows]
-    fit = fit_transition(m, summary["success_count"][rows], summary["n_ok"][rows])
-    return fit
-
-
-def crossing(m: np.ndarray, rate: np.ndarray) -> float:
-    """The empirical 50% crossing: log-linear interpolation between the last m below 50%
-    and the first at or above it; nan if the curve starts at or above 50% or never gets there.
-
-    Used where the logistic fit fails or lands outside the m range (a step too sharp for the
-    grid, e.g. the oracle going from 0 to 100% between two grid values).
-    """
-    above = np.flatnonzero(rate >= 0.5)
-    if above.size == 0 or above[0] == 0:
-        return float("nan")
-    i = above[0]
-    w = (0.5 - rate[i - 1]) / (rate[i] - rate[i - 1])
-    return float(np.exp(np.log(m[i - 1]) + w * (np.log(m[i]) - np.log(m[i - 1]))))
+    """The fitted 50% point along m of the success counts of `rows` (`fit_transition`)."""
+    return fit_transition(
+        summary["m"][rows], summary["success_count"][rows], summary["n_ok"][rows]
+    )
 
 
 def _log_m_axis(ax, m_values, max_ticks: int) -> None:
@@ -143,7 +129,7 @@ def _success_panel(ax, summary, solvers, ref, s, max_ticks):
                 capsize=2,
             )
         else:
-            c = crossing(m, summary["success_rate"][rows])
+            c = empirical_crossing(m, summary["success_rate"][rows])
             if np.isfinite(c):
                 ax.plot(c, 0.5, color=style["color"], marker="|", markersize=9, linestyle="none")
     _log_m_axis(ax, np.unique(summary["m"]), max_ticks)
@@ -238,9 +224,9 @@ def _m50_panel(ax, summary, solvers, s_values):
                 )
             else:
                 rate = summary["success_rate"][rows]
-                c = crossing(m, rate)
+                c = empirical_crossing(m, rate)
                 if np.isfinite(c):
-                    # Logistic fit failed (too sharp a step): the empirical crossing, open.
+                    # No fitted point inside the m range: the empirical crossing, open.
                     ax.plot(
                         c,
                         y,

@@ -55,7 +55,7 @@ def test_tiny_grid_runs_and_partitions_outcomes(tiny_run):
     assert set(summary["solver"]) == set(config.solvers)
 
 
-@pytest.mark.parametrize("solver", study_module.SOLVERS)
+@pytest.mark.parametrize("solver", study_module.SOLVER_NAMES)
 def test_trial_outcome_is_exactly_one_class(solver):
     metrics = study_module.trial(
         _params(solver=solver, depth=2, hidden=[12], m=8), np.random.default_rng(1)

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sdlss_theory.experiment import draw_problem
 from sdlss_theory.sweep import run_study, task_rng
 from simulations import recovery_benchmark as rb
 
@@ -31,9 +32,10 @@ def test_configurations_share_every_draw():
     by_config = {}
     for cell in cells:
         rng = rb.problem_rng(cell, task_rng(0, cell, 1))
-        G, A, z, _ = rb.draw(cell["dims"], cell["s"], cell["m"], rng)
+        p = draw_problem(cell["dims"], cell["s"], cell["m"], rng)
         key = (cell["m"],)
-        by_config.setdefault(key, []).append((G.weights[0], A, z, rng.standard_normal(3)))
+        draw = (p.G.weights[0], p.A, p.z_star, rng.standard_normal(3))
+        by_config.setdefault(key, []).append(draw)
     for draws in by_config.values():
         first = draws[0]
         for other in draws[1:]:
