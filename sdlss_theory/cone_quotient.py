@@ -8,7 +8,8 @@ of the pencil (N, D) = (X^T A^T A X, X^T X):
 
 * over the subspace span(X) the minimum is the smallest generalised eigenvalue of (N, D)
   (`subspace_min_ratio`, batched over many subspaces);
-* over the cone {X c : c >= 0} (`cone_min_ratio`) the minimiser d* lies in the relative
+* over the cone {X c : c >= 0} (`cone_min_ratio_batch`, batched over many cones of p
+  generators each) the minimiser d* lies in the relative
   interior of a face, and by Caratheodory's theorem for cones d* = X_T c with c > 0 for a
   linearly independent subset T of the generators. There d* is a local minimiser of R on an
   open subset of span(X_T), hence a minimising generalised eigenvector of the restricted
@@ -26,14 +27,10 @@ References
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from math import comb
 
 import numpy as np
 
 __all__ = [
-    "ConeMin",
-    "cone_min_ratio",
     "cone_min_ratio_batch",
     "orthonormal_basis",
     "subspace_min_ratio",
@@ -53,16 +50,6 @@ GAP_TOL = 1e-9
 DEPENDENT = 1e-20
 #: The same floor for the batched version (Cholesky needs a numerically definite X_T^T X_T).
 CHOL_FLOOR = 1e-14
-
-
-def _distinct_directions(X: np.ndarray) -> list[int]:
-    """Columns of X that are not positive multiples of earlier columns (the same cone)."""
-    U = X / np.linalg.norm(X, axis=0, keepdims=True)
-    keep: list[int] = []
-    for j in range(X.shape[1]):
-        if all(U[:, j] @ U[:, i] < 1.0 - 1e-13 for i in keep):
-            keep.append(j)
-    return keep
 
 
 def orthonormal_basis(X: np.ndarray) -> np.ndarray:
@@ -169,115 +156,10 @@ def subspace_min_ratio(A: np.ndarray, X: np.ndarray, AX: np.ndarray | None = Non
     return out
 
 
-@dataclass(frozen=True)
-class ConeMin:
-    """The minimum of ||A d|| / ||d|| over a cone {X c : c >= 0} (see `cone_min_ratio`).
-
-    Attributes
-    ----------
-    lower : float
-        A lower bound on the minimum: the least candidate value, counting conservatively the
-        subsets whose eigenvector is non-negative only to within ``COEF_TOL``, whose smallest
-        eigenvalue is repeated, or whose generators are numerically dependent.
-    value : float
-        The ratio of ``d = X c`` (an element of the cone): an upper bound on the minimum; it
-        equals `lower` (to rounding) in the generic case.
-    coef : ndarray, shape (p,)
-        c >= 0, the witness's coefficients.
-    n_subsets : int
-        Subsets examined.
-    """
-
-    lower: float
-    value: float
-    coef: np.ndarray
-    n_subsets: int
-
-
-def cone_min_ratio(A: np.ndarray, X: np.ndarray, *, max_subsets: int = 4096) -> ConeMin | None:
-    r"""Exact min of ||A d|| / ||d|| over the cone {X c : c >= 0, X c != 0}.
-
-    Every linearly independent subset T of the p generators (columns of X) with
-    |T| <= rank X is examined: the smallest generalised eigenvalue lambda_T of
-    (X_T^T A^T A X_T, X_T^T X_T) and its eigenvector c_T. If c_T has one sign, sqrt(lambda_T)
-    is attained in the cone; the minimum over the cone is the least such value (module
-    docstring). Subsets are built from the p x p Gram matrices of the generators, so a subset
-    costs O(|T|^3).
-
-    Parameters
-    ----------
-    A : ndarray, shape (m, n)
-    X : ndarray, shape (n, p)
-        The generators (non-zero columns).
-    max_subsets : int
-        Budget; None is returned when more subsets would be needed.
-
-    Returns
-    -------
-    ConeMin or None
-    """
-    p_all = X.shape[1]
-    if p_all == 0:
-        return None
-    cols = _distinct_directions(X)
-    X = X[:, cols]
-    p = X.shape[1]
-    rank = np.linalg.matrix_rank(X)
-    n_sub = sum(comb(p, t) for t in range(1, rank + 1))
-    if n_sub > max_subsets:
-        return None
-    AX = A @ X
-    Dg = X.T @ X
-    Ng = AX.T @ AX
-    best_lower, best_value, best_coef = np.inf, np.inf, None
-    for t in range(1, rank + 1):
-        subsets = np.array(list(itertools.combinations(range(p), t)), dtype=np.int64)
-        D = Dg[subsets[:, :, None], subsets[:, None, :]]
-        N = Ng[subsets[:, :, None], subsets[:, None, :]]
-        w, U = np.linalg.eigh(D)
-        # Dependent subsets are not needed (Caratheodory picks an independent one).
-        good = w[:, 0] >= DEPENDENT * np.maximum(w[:, -1], np.finfo(float).tiny)
-        if not np.any(good):
-            continue
-        S, Ug, wg = subsets[good], U[good], w[good]
-        W = Ug / np.sqrt(wg)[:, None, :]
-        M = np.matmul(W.transpose(0, 2, 1), np.matmul(N[good], W))
-        lam, Y = np.linalg.eigh(0.5 * (M + M.transpose(0, 2, 1)))
-        C = np.matmul(W, Y[:, :, 0:1])[:, :, 0]  # coefficients of the minimising vector
-        scale = np.abs(C).max(axis=1)
-        flip = np.where(C.sum(axis=1) < 0, -1.0, 1.0)
-        C = C * flip[:, None]
-        nonneg = np.all(C >= -COEF_TOL * scale[:, None], axis=1)
-        if t > 1:
-            repeated = lam[:, 1] - lam[:, 0] <= GAP_TOL * np.maximum(np.abs(lam[:, -1]), 1e-300)
-        else:
-            repeated = np.zeros(len(S), dtype=bool)
-        vals = np.sqrt(np.maximum(lam[:, 0], 0.0))
-        vals[t > A.shape[0]] = 0.0
-        cand = nonneg | repeated
-        if np.any(cand):
-            best_lower = min(best_lower, float(vals[cand].min()))
-        for b in np.flatnonzero(nonneg):
-            c = np.zeros(p)
-            c[S[b]] = np.maximum(C[b], 0.0)
-            d = X @ c
-            nd = np.linalg.norm(d)
-            if nd == 0.0:
-                continue
-            value = float(np.linalg.norm(A @ d) / nd)
-            if value < best_value:
-                best_value, best_coef = value, c
-    coef = np.zeros(p_all)
-    if best_coef is None:
-        return ConeMin(best_lower, np.inf, coef, n_sub)
-    coef[cols] = best_coef
-    return ConeMin(min(best_lower, best_value), best_value, coef, n_sub)
-
-
 def cone_min_ratio_batch(
     A: np.ndarray, X: np.ndarray, AX: np.ndarray | None = None, *, max_size: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""`cone_min_ratio` for a stack of cones with the same number p of generators.
+    r"""The minimum of ||A d|| / ||d|| over each cone of a stack with p generators each.
 
     The same subsets T of {0, ..., p - 1} are examined for every cone of the stack at once
     (batched eigenproblems); subsets that are linearly dependent for a cone (a zero or a
@@ -297,7 +179,10 @@ def cone_min_ratio_batch(
     Returns
     -------
     lower : ndarray, shape (B,)
-        A lower bound on each cone's minimum (see `ConeMin`).
+        A lower bound on each cone's minimum: the least candidate value, counting
+        conservatively the subsets whose eigenvector is non-negative only to within
+        ``COEF_TOL`` or whose smallest eigenvalue is repeated; it equals `value` (to
+        rounding) in the generic case.
     value : ndarray, shape (B,)
         The ratio of the witness X_b c_b (an upper bound; inf if none was found).
     coef : ndarray, shape (B, p)

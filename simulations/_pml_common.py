@@ -114,13 +114,16 @@ def parse_hyper(entries: tuple[str, ...]) -> dict[str, dict]:
             if not eq or key not in HYPER_KEYS:
                 raise ValueError(f"hyper {entry!r}: keys are {sorted(HYPER_KEYS)}, got {item!r}")
             try:
-                values[key] = (
-                    HYPER_KEYS[key](float(text)) if key in ("T", "steps") else float(text)
-                )
+                value = float(text)
             except ValueError:
                 raise ValueError(
                     f"hyper {entry!r}: {key} must be a number, got {text!r}"
                 ) from None
+            if key in ("T", "steps"):
+                if not value.is_integer():
+                    raise ValueError(f"hyper {entry!r}: {key} must be an integer, got {text!r}")
+                value = HYPER_KEYS[key](value)
+            values[key] = value
     return out
 
 

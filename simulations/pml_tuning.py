@@ -109,14 +109,6 @@ def chosen(trials: list[dict]) -> dict[str, dict]:
     }
 
 
-def hyper_entries(choice: dict[str, dict]) -> tuple[str, ...]:
-    """The ``hyper`` field of the other PML studies for the chosen values."""
-    return tuple(
-        f"{method}:lr={v['lr']:g},beta0={v['beta0']:g},lam={v['lam']:g},T={v['T']}"
-        for method, v in choice.items()
-    )
-
-
 STUDY = Study(
     name="pml_tuning",
     config=Config,

@@ -512,6 +512,12 @@ def test_hyper_entries_parse_and_refuse_bad_ones():
         TrainingConfig(hyper=("dcs:momentum=1",))
     with pytest.raises(ValueError, match="hyper entries look like"):
         TrainingConfig(hyper=("dcs@x:lr=1",))
+    # An integer key is not truncated: T=3.5 is refused, T=4.0 is 4.
+    with pytest.raises(ValueError, match="T must be an integer, got '3.5'"):
+        parse_hyper(("dcs:T=3.5",))
+    assert parse_hyper(("dcs:T=4.0",)) == {"dcs": {"T": 4}}
+    with pytest.raises(ValueError, match="lr must be a number"):
+        parse_hyper(("dcs:lr=fast",))
 
 
 def test_hex_images_round_trip():

@@ -25,13 +25,14 @@ import itertools
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from _cone_reference import cone_min_ratio
 from autograd import grad
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import linalg, stats
 
 from sdlss_theory import ReLUGenerator, gaussian_matrix
-from sdlss_theory.cone_quotient import cone_min_ratio, cone_min_ratio_batch
+from sdlss_theory.cone_quotient import cone_min_ratio_batch
 from sdlss_theory.srec import (
     adversarial_ratio,
     chi_ratio_law,
