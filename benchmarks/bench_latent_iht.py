@@ -219,7 +219,8 @@ def check_same_iterates(P: Problem) -> float:
     )
     worst = max(worst, gap)
     if not gap <= CHECK_RTOL:
-        raise AssertionError(f"{P.name}: batched restart {res.restart} differs by {gap:.3e}")
+        start = res.extras["start"]
+        raise AssertionError(f"{P.name}: batched restart {start} differs by {gap:.3e}")
     return worst
 
 

@@ -13,19 +13,14 @@ a functional wrapper (the PyLops pattern):
 - the shared vocabulary: ``starts`` is the total number of starting points (rows of ``z0``
   first); ``converged`` means the solver's stopping rule was met; ``certified`` means a
   certificate computed afresh at the returned point holds; ``cert_tol`` sets its tolerance.
-
-Options renamed since the previous release keep working for one release with a
-`DeprecationWarning` (`Solver.renamed`); options removed are accepted, ignored and warned
-about (`Solver.removed`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
-import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -75,33 +70,12 @@ class Solver(ABC):
 
     #: The solver's options: a frozen dataclass with defaults that checks its values.
     Options: ClassVar[type]
-    #: Options renamed since the previous release: old keyword -> new keyword.
-    renamed: ClassVar[Mapping[str, str]] = {"restarts": "starts"}
-    #: Options removed since the previous release (accepted with a warning, ignored).
-    removed: ClassVar[tuple[str, ...]] = ("engine",)
 
     options: Any
 
     def _set_options(self, options: Any, keywords: dict[str, Any]) -> None:
         """Store ``Options`` built from `options` (or the defaults) updated by `keywords`."""
         name = type(self).__name__
-        for old in [key for key in keywords if key in self.removed]:
-            keywords.pop(old)
-            warnings.warn(
-                f"{name}: the option {old!r} is deprecated and has no effect",
-                DeprecationWarning,
-                stacklevel=4,
-            )
-        for old, new in self.renamed.items():
-            if old in keywords:
-                if new in keywords:
-                    raise TypeError(f"{name}: give {new!r} or its old name {old!r}, not both")
-                warnings.warn(
-                    f"{name}: the option {old!r} is deprecated; use {new!r}",
-                    DeprecationWarning,
-                    stacklevel=4,
-                )
-                keywords[new] = keywords.pop(old)
         fields = {f.name for f in dataclasses.fields(self.Options)}
         unknown = sorted(set(keywords) - fields)
         if unknown:
@@ -157,16 +131,11 @@ class LatentSolver(Solver):
 
 
 def functional(
-    name: str,
-    cls: type[Solver],
-    params: tuple[str, ...],
-    summary: str,
-    moved: Mapping[str, str] | None = None,
+    name: str, cls: type[Solver], params: tuple[str, ...], summary: str
 ) -> Callable[..., RecoveryResult]:
     """The functional form of a solver class: ``f(*params, z0=None, rng=None, **options)``.
 
     ``f`` builds ``cls`` from `params` without ``y`` and the options, and solves for ``y``.
-    `moved` maps deprecated keywords of ``f`` to ``z0`` or ``rng`` (warned about).
     """
     kind = inspect.Parameter
     signature = inspect.Signature(
@@ -178,14 +147,6 @@ def functional(
     built = ", ".join(p for p in params if p != "y")
 
     def solve(*args: Any, **kwargs: Any) -> RecoveryResult:
-        for old, new in (moved or {}).items():
-            if old in kwargs:
-                if kwargs.get(new) is not None:
-                    raise TypeError(f"give {new} or its old name {old}, not both")
-                warnings.warn(
-                    f"the option {old!r} is deprecated; use {new!r}", DeprecationWarning, 2
-                )
-                kwargs[new] = kwargs.pop(old)
         bound = signature.bind(*args, **kwargs).arguments
         problem = [bound[p] for p in params if p != "y"]
         solver = cls(*problem, **bound.get("options", {}))

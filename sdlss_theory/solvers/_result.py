@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,15 +9,6 @@ from typing import Any
 import numpy as np
 
 __all__ = ["RecoveryResult"]
-
-# Result attributes of the previous release and the extras key each one moved to.
-_MOVED = {
-    "restart": "start",
-    "restart_residuals": "start_residuals",
-    "step": "step",
-    "gradient_norm": "gradient_norm",
-    "support_changes": "support_changes",
-}
 
 
 @dataclass
@@ -61,20 +51,6 @@ class RecoveryResult:
     message: str
     history: np.ndarray
     extras: Mapping[str, Any] = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for names that are not attributes: the moved ones, for one release.
-        if name in _MOVED and "extras" in self.__dict__:
-            key = _MOVED[name]
-            warnings.warn(
-                f"RecoveryResult.{name} is deprecated; use result.extras[{key!r}]",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            if key not in self.extras:
-                raise AttributeError(f"this solver reports no {key!r} (see its extras)")
-            return self.extras[key]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return (

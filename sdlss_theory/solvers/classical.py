@@ -2,7 +2,7 @@
 
 IHT and NIHT are the latent solvers on the one-layer linear network F(x) = A x, so the
 classical and latent solvers share every line of their iteration, step and stopping logic;
-the start is named ``z0`` in both (``x0`` is its deprecated name here).
+the start is named ``z0`` in both.
 """
 
 from __future__ import annotations
@@ -148,8 +148,6 @@ class BasisPursuit(Solver):
     """
 
     Options = BasisPursuitOptions
-    renamed: dict = {}
-    removed = ()
 
     def __init__(self, A: np.ndarray, options: BasisPursuitOptions | None = None, **keywords):
         self.A = as_float_array(A, "A", ndim=(2,))
@@ -192,6 +190,6 @@ class BasisPursuit(Solver):
         )
 
 
-iht = functional("iht", IHT, ("A", "y", "s"), "Classical IHT", moved={"x0": "z0"})
-niht = functional("niht", NIHT, ("A", "y", "s"), "Classical normalised IHT", moved={"x0": "z0"})
+iht = functional("iht", IHT, ("A", "y", "s"), "Classical IHT")
+niht = functional("niht", NIHT, ("A", "y", "s"), "Classical normalised IHT")
 basis_pursuit = functional("basis_pursuit", BasisPursuit, ("A", "y"), "Basis pursuit")

@@ -205,7 +205,6 @@ class LatentIHT(_Iteration):
     """
 
     Options = IHTOptions
-    removed = ("engine", "continuation", "negate_every")
 
     def solve(
         self, y: np.ndarray, *, z0: np.ndarray | None = None, rng: Any = None
