@@ -34,6 +34,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+#: The parser class the ``sdlss`` command shares (simulations/_cli.py).
+Parser = _Parser
+
+
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser = _Parser(
         prog=prog,

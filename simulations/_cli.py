@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from figures._cli import UsageError, _Parser, add_figure_arguments
+from figures._cli import Parser, UsageError, add_figure_arguments
 from sdlss_theory.sweep import (
     ConfigError,
     ConfigMismatchError,
@@ -182,7 +182,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """Return the parser of the command line (subcommands list, run, all, figures, show)."""
     from sdlss_theory.sweep.report import FORMATS
 
-    parser = _Parser(
+    parser = Parser(
         prog=prog,
         description=(
             "Monte Carlo studies of compressed sensing with sparse-latent generative priors. "

@@ -2,8 +2,9 @@
 
 Latent and classical solvers differ only in the network they pack: classical sparse
 recovery is the one-layer linear network F(x) = A x. Everything else every solver needs
-lives here once: data checks, starting points, the restricted step rule, running the IHT
-kernels, the stationarity certificate, and picking the best start.
+lives here once: data checks, starting points, the restricted step rule, the stationarity
+certificate, and picking the best start with the stop message of the IHT kernels' status
+(the iterations themselves run in `solvers/latent.py`, `run_iht`).
 """
 
 from __future__ import annotations
