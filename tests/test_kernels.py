@@ -363,11 +363,16 @@ def test_cache_switch_turns_the_disk_cache_off():
         "print(_jit.OPTIONS['cache'], type(network.forward._cache).__name__)"
     )
     assert _run(code, SDLSS_NUMBA_CACHE="0") == "False NullCache"
-    assert _run(code, SDLSS_NUMBA_CACHE="1").startswith("True")
 
 
-def test_kernel_tests_pass_with_the_jit_disabled():
-    """The kernel and stage tests again, every kernel running as plain Python."""
+@pytest.mark.slow
+def test_cache_switch_leaves_the_disk_cache_on_by_default():
+    code = "from sdlss_theory._kernels import _jit; print(_jit.OPTIONS['cache'])"
+    assert _run(code, SDLSS_NUMBA_CACHE="1") == "True"
+
+
+def _pass_without_jit(*selection: str) -> None:
+    """Run the kernel and stage tests selected by ``-k`` with every kernel as plain Python."""
     proc = subprocess.run(
         [
             sys.executable,
@@ -379,7 +384,7 @@ def test_kernel_tests_pass_with_the_jit_disabled():
             "tests/test_kernels.py",
             "tests/test_stages.py",
             "-k",
-            "not jit_disabled and not cache_switch and not registry",
+            " and ".join(("not jit_disabled and not cache_switch and not registry", *selection)),
         ],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO), "NUMBA_DISABLE_JIT": "1"},
@@ -389,3 +394,14 @@ def test_kernel_tests_pass_with_the_jit_disabled():
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "skipped" not in proc.stdout
+
+
+def test_kernel_loops_pass_with_the_jit_disabled():
+    """Smoke test of the plain-Python path: the IHT, NIHT and Gauss-Newton kernels."""
+    _pass_without_jit("(iht_loop or niht_loop or gauss_newton)")
+
+
+@pytest.mark.slow
+def test_kernel_tests_pass_with_the_jit_disabled():
+    """The kernel and stage tests again, every kernel running as plain Python."""
+    _pass_without_jit()

@@ -1,8 +1,9 @@
 """The built wheel: the library, the studies and the figures, and the `sdlss` console command.
 
-The fast test builds the wheel from a copy of the sources and reads it; the slow one installs
-it into a fresh virtual environment (dependencies from PyPI) and uses the command from an
-empty folder, as a new user would.
+The fast test checks what the wheel is made from without building it (the package
+discovery of pyproject.toml and the console command); the slow ones build the wheel from a
+copy of the sources and read it, and install it into a fresh virtual environment
+(dependencies from PyPI) and use the command from an empty folder, as a new user would.
 """
 
 import configparser
@@ -64,6 +65,30 @@ def wheel(tmp_path_factory) -> Path:
     return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
+def test_package_discovery_covers_the_library_the_studies_and_the_figures():
+    """What the wheel is built from, without building it: setuptools' package discovery with
+    pyproject.toml's settings finds every package folder, and the console command runs."""
+    from setuptools import find_packages
+
+    from sdlss_theory.sweep.config import tomllib  # tomli before Python 3.11
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    find = config["tool"]["setuptools"]["packages"]["find"]
+    found = set(find_packages(str(REPO), include=find["include"]))
+    folders = {
+        path.parent.relative_to(REPO).as_posix().replace("/", ".")
+        for package in ("sdlss_theory", "simulations", "figures")
+        for path in (REPO / package).rglob("__init__.py")
+        if "__pycache__" not in path.parts
+    }
+    assert found == folders
+    assert config["project"]["scripts"] == {"sdlss": "simulations._cli:sdlss"}
+    from simulations._cli import sdlss
+
+    assert sdlss(["list"]) == 0
+
+
+@pytest.mark.slow
 def test_the_wheel_holds_the_studies_the_figures_and_the_console_command(wheel):
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())

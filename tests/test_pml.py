@@ -418,8 +418,20 @@ def _tiny_study(module, parent, **overrides):
 _TINY = dict(draws=2, widths=(8,), steps=4, n_eval=5, n_select=3, long_steps=3, restarts=1)
 
 
+# One study end to end in the default run (the sparse and the dense latent, two references);
+# the other four share its code paths and run with `-m slow`.
+_SLOW = pytest.mark.slow
+
+
 @pytest.mark.parametrize(
-    "name", ["pml_psnr_vs_m", "pml_sparsity", "pml_synthetic", "pml_tuning", "pml_training"]
+    "name",
+    [
+        pytest.param("pml_psnr_vs_m", marks=_SLOW),
+        "pml_sparsity",
+        pytest.param("pml_synthetic", marks=_SLOW),
+        pytest.param("pml_tuning", marks=_SLOW),
+        pytest.param("pml_training", marks=_SLOW),
+    ],
 )
 def test_study_tiny_grid_runs_and_draws(tmp_path, name):
     import importlib
