@@ -375,15 +375,7 @@ def fit_transition(
         raise ValueError(f"level must be in (0, 1), got {level}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    x = np.asarray(x, dtype=np.float64)
-    k = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(trials, dtype=np.float64)
-    if not (x.shape == k.shape == n.shape and x.ndim == 1):
-        raise ValueError("x, successes and trials must be 1-D arrays of the same length")
-    keep = n > 0
-    x, k, n = x[keep], k[keep], n[keep]
-    order = np.argsort(x, kind="stable")
-    x, k, n = x[order], k[order], n[order]
+    x, k, n = _sorted_counts(x, successes, trials)
     nan = TransitionFit(math.nan, math.nan, math.nan, math.nan, "none", level)
     if x.size < 2 or np.all(k == 0) or np.all(k == n):
         return nan
@@ -397,20 +389,41 @@ def fit_transition(
                     mid, float(x[i]), float(x[i + 1]), math.inf, "separated", level
                 )
     X = np.column_stack([np.ones_like(x), x])
-    method = "logistic"
-    beta = _logistic_mle(X, k, n)
+    method, beta = "logistic", _logistic_mle(X, k, n)
     if beta is None:
-        method = "firth"
-        beta = _logistic_firth(X, k, n)
-        if beta is None:
-            return nan
+        method, beta = "firth", _logistic_firth(X, k, n)
+    if beta is None:
+        return nan
+    return _wald_point(X, n, beta, method, level, confidence) or nan
+
+
+def _sorted_counts(x, successes, trials) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells with trials, sorted by x (stable), as float arrays."""
+    x = np.asarray(x, dtype=np.float64)
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    if not (x.shape == k.shape == n.shape and x.ndim == 1):
+        raise ValueError("x, successes and trials must be 1-D arrays of the same length")
+    keep = n > 0
+    x, k, n = x[keep], k[keep], n[keep]
+    order = np.argsort(x, kind="stable")
+    return x[order], k[order], n[order]
+
+
+def _wald_point(
+    X: np.ndarray, n: np.ndarray, beta: np.ndarray, method: str, level: float, confidence: float
+) -> TransitionFit | None:
+    """Where expit(X beta) crosses `level`, with its delta-method interval.
+
+    None where the Fisher information is singular.
+    """
     a, b = beta
     p = special.expit(X @ beta)
     info = X.T @ ((n * p * (1 - p))[:, None] * X)
     try:
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError:
-        return nan
+        return None
     logit_q = float(special.logit(level))
     x50 = (logit_q - a) / b
     g = np.array([-1.0 / b, -(logit_q - a) / b**2])
