@@ -180,7 +180,7 @@ def _run_options(parent: argparse.ArgumentParser, *, all_studies: bool) -> None:
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """Return the parser of the command line (subcommands list, run, all, figures, show)."""
-    from sdlss_theory.sweep.report import FORMATS
+    from sdlss_theory.sweep.render import FORMATS
 
     parser = _Parser(
         prog=prog,
@@ -245,7 +245,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         choices=FORMATS,
         default="table",
         help="table (aligned, default), csv (one section, raw values), json (everything), "
-        "markdown",
+        "markdown, latex (booktabs tables with captions and labels)",
     )
     show.add_argument(
         "--section",
@@ -429,7 +429,8 @@ def _figures(argv: list[str], prog: str) -> int:
 
 
 def _show(args: argparse.Namespace, known: dict[str, Study]) -> int:
-    from sdlss_theory.sweep.report import format_report, study_report
+    from sdlss_theory.sweep.render import format_report
+    from sdlss_theory.sweep.report import study_report
 
     study = _get_study(known, args.study)
     out = Path(args.out) if args.out else RESULTS / study.name
