@@ -278,7 +278,7 @@ def _interval_decimals(lo: float, hi: float) -> int | None:
     """Decimals that the interval [lo, hi] supports (None for an empty interval).
 
     The half-width rounded to one significant digit (two when its leading digit is 1), as
-    uncertainties are quoted.
+    uncertainties are quoted; never fewer than 0 decimals (integer digits are kept).
     """
     half = (hi - lo) / 2
     if not (math.isfinite(half) and half > 0):
@@ -291,16 +291,16 @@ def _interval_decimals(lo: float, hi: float) -> int | None:
 def latex_number(value: Any, decimals: int | None = None, *, digits: int = 3) -> str:
     r"""A number as plain LaTeX (no siunitx).
 
-    Fixed decimals; ``\ensuremath{m\times10^{e}}`` when tiny or huge, ``$\infty$`` for
-    infinities, ``--`` when missing.
+    Fixed decimals, or `digits` significant digits (trailing zeros dropped, as ``%g``, and
+    ``\ensuremath{m\times10^{e}}`` when tiny or huge); ``$\infty$`` for infinities, ``--``
+    when missing.
 
     Parameters
     ----------
     value : int, float or None
         The number (a bool or text is escaped as text).
     decimals : int, optional
-        Decimal places (from an interval: :func:`latex_interval`); default `digits`
-        significant digits.
+        Decimal places (from an interval: :func:`latex_interval`).
     digits : int
         Significant digits when `decimals` is not given.
     """
@@ -316,13 +316,12 @@ def latex_number(value: Any, decimals: int | None = None, *, digits: int = 3) ->
     if decimals is None:
         if value == 0 or value.is_integer() and abs(value) < 1e6:
             return latex_number(int(value))
-        exponent = math.floor(math.log10(abs(value)))
-        if -3 <= exponent < 6:
-            decimals = max(0, digits - 1 - exponent)
-        else:
-            mantissa = f"{value / 10.0**exponent:.{digits - 1}f}"
-            return rf"\ensuremath{{{mantissa}\times10^{{{exponent}}}}}"
-    text = f"{value:.{decimals}f}"
+        text = f"{value:.{digits}g}"  # significant digits, trailing zeros dropped
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            return rf"\ensuremath{{{mantissa}\times10^{{{int(exponent)}}}}}"
+    else:
+        text = f"{value:.{decimals}f}"
     return f"${text}$" if text.startswith("-") else text
 
 
@@ -353,7 +352,7 @@ def _latex_caption(report: StudyReport, table: ReportTable) -> str:
     estimand = report.estimand or report.description
     first = estimand.split(". ")[0].rstrip(".")
     trials = f"{report.trials} trials per cell" if report.trials else "trials not recorded"
-    text = f"{report.study}, {table.name}: {table.title.rstrip('.')}. Estimand: {first}. {trials}."
+    text = f"{report.study}: {table.title.rstrip('.')}. Estimand: {first}. {trials}."
     if table.name == "summary" and report.fixed:
         text += f" Fixed in every cell: {_fixed_text(report.fixed)}."
     return latex_escape(text)
