@@ -7,6 +7,7 @@
     sdlss all [options]             every study, then every figure
     sdlss figures [STUDY]           draw figures from stored results into ./figures/out/
     sdlss show STUDY [options]      print what a run found, and its provenance
+    sdlss report [--out DIR]        one HTML page (and report.md) of every study
 
 ``python -m simulations`` takes the same subcommands, and ``python -m simulations STUDY
 [options]`` stands for ``run STUDY``. Every usage error, and every store that cannot be used,
@@ -42,7 +43,8 @@ from sdlss_theory.sweep import (
 
 PROG = "python -m simulations"
 EXIT_USAGE = 2
-SUBCOMMANDS = ("list", "run", "all", "figures", "show")
+SUBCOMMANDS = ("list", "run", "all", "figures", "show", "report")
+REPORT = Path("report")
 RESULTS = Path("results")
 
 
@@ -262,6 +264,26 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     show.add_argument(
         "--all-columns", action="store_true", help="print every column of the summary"
     )
+
+    report = sub.add_parser(
+        "report",
+        help="write one HTML page (and a Markdown variant) of every study",
+        description=(
+            "Write ./report/index.html (one static file, its figures in ./report/figures/) and "
+            "./report/report.md: every study with its estimand, the settings that differ from "
+            "its defaults, the show tables, the figure, the verdicts of its report hook and the "
+            "provenance; studies never run are listed as such. Reads ./results/STUDY/ only."
+        ),
+    )
+    report.add_argument(
+        "--results",
+        default=str(RESULTS),
+        metavar="DIR",
+        help="folder holding the study folders (default ./results)",
+    )
+    report.add_argument(
+        "--out", default=str(REPORT), metavar="DIR", help="output folder (default ./report)"
+    )
     return parser
 
 
@@ -448,6 +470,38 @@ def _show(args: argparse.Namespace, known: dict[str, Study]) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, known: dict[str, Study]) -> int:
+    from figures import figure_modules
+    from figures._cli import make_figure
+    from sdlss_theory.sweep.provenance import git_revision, package_version
+    from sdlss_theory.sweep.site import collect_entries, write_site
+
+    start = time.perf_counter()
+    results, out = Path(args.results), Path(args.out)
+    modules = figure_modules()
+
+    def figure(name: str, folder: Path):
+        module = modules.get(name)
+        if module is None:
+            return None
+        doc = (module.__doc__ or "").strip().splitlines()
+        return make_figure(name, module, results, folder), (doc[0] if doc else "")
+
+    entries = collect_entries(known, results, out, figure=figure)
+    generator = (
+        f"Made by sdlss report from {results} (sdlss-theory {package_version()}, "
+        f"git revision {git_revision() or 'none'})."
+    )
+    paths = write_site(entries, out, generator=generator)
+    n_run = sum(e.status == "run" for e in entries)
+    print(
+        f"report: {n_run} of {len(entries)} studies with a run -> {paths['html']}, "
+        f"{paths['markdown']} in {time.perf_counter() - start:.1f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     """Run the command line; return the exit status.
 
@@ -455,7 +509,8 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     ----------
     argv : list of str, optional
         The arguments (default ``sys.argv[1:]``). A first argument that is not a command
-        (``list``, ``run``, ``all``, ``figures``, ``show``) or an option is a study name:
+        (``list``, ``run``, ``all``, ``figures``, ``show``, ``report``) or an option is a
+        study name:
         ``STUDY [options]`` means ``run STUDY [options]``.
     prog : str
         The program's name in messages.
@@ -475,6 +530,8 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
             return _list(known)
         if args.command == "show":
             return _show(args, known)
+        if args.command == "report":
+            return _report(args, known)
         return _run_studies(args, known, prog, typed)
     except (
         UsageError,
