@@ -128,10 +128,16 @@ def test_the_markdown_variant(site):
         assert re.fullmatch(r"\|(---:?\|)+", lines[1]), lines[1]
 
 
+def _long_runs(pixels: np.ndarray, colour) -> np.ndarray:
+    """Rows with more than 300 pixels of `colour` (a heading's background or a frame's edge,
+    not a curve or a glyph)."""
+    match = np.all(np.abs(pixels[:, :, :3].astype(int) - colour) <= 6, axis=2)
+    return match.sum(axis=1) > 300
+
+
 def _bands(pixels: np.ndarray, colour) -> int:
     """Number of separate horizontal bands of rows containing a long run of `colour`."""
-    match = np.all(np.abs(pixels[:, :, :3].astype(int) - colour) <= 6, axis=2)
-    rows = match.sum(axis=1) > 300  # a heading's background, not a curve or a glyph
+    rows = _long_runs(pixels, colour)
     return int(np.count_nonzero(rows[1:] & ~rows[:-1]) + rows[0])
 
 
@@ -155,13 +161,15 @@ def test_the_page_in_a_headless_browser(site, tmp_path):
     # One blue heading band for the study with a run, a grey one for each study never run.
     assert _bands(pixels, STUDY_BLUE) == 1
     assert _bands(pixels, NEVER_GREY) == len(simulations.studies()) - 1
-    # The figure was drawn by the browser: the Okabe-Ito orange of the second curve appears
-    # below the study's heading.
-    blue_rows = np.flatnonzero((np.all(np.abs(pixels.astype(int) - STUDY_BLUE) <= 6, axis=2)
-                                ).sum(axis=1) > 300)  # fmt: skip
-    below = pixels[blue_rows[-1]:]
-    orange = np.all(np.abs(below.astype(int) - (0xE6, 0x9F, 0x00)) <= 40, axis=2)
-    assert orange.sum() > 200
-    # Nothing else on the page is orange (the check can fail): not above the heading.
-    above = pixels[: blue_rows[0]]
-    assert np.all(np.abs(above.astype(int) - (0xE6, 0x9F, 0x00)) <= 40, axis=2).sum() == 0
+    # The figure was drawn by the browser: its frame (2 px, #cc79a7) is two long horizontal
+    # edges, with the drawn figure (dark axes, text and curves) between them.
+    pink = (0xCC, 0x79, 0xA7)
+    assert _bands(pixels, pink) == 2
+    edges = np.flatnonzero(_long_runs(pixels, pink))
+    top, bottom = edges[0], edges[-1]
+    assert bottom - top > 150
+    inside = pixels[top + 2 : bottom - 1]
+    assert np.all(inside < 90, axis=2).sum() > 2000
+    # Below the one study with a run (the third heading), not before it.
+    blue = np.flatnonzero(_long_runs(pixels, STUDY_BLUE))
+    assert blue[0] < top
