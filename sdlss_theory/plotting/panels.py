@@ -1,0 +1,174 @@
+"""Figure widths and panels: the one place a figure learns how wide it is printed.
+
+A figure module never picks its width: :func:`figure_width` (a context the figure runner
+enters for ``--width column|page|INCHES``) sets it, and :func:`panel_figure` lays the
+figure's named panels out at that width, reflowing them into more rows when the width holds
+fewer columns of readable panels (at least :data:`MIN_PANEL_WIDTH` inches each), so that
+the style's text (7-8 pt) stays at its size on paper. :func:`selected_panels` (``--panel
+NAME``) keeps only some panels; a module asks :func:`panel_figure` for all of its panels and
+draws those it gets back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sdlss_theory.plotting.layout import MIN_FONT_SIZE
+
+__all__ = [
+    "COLUMN_WIDTH",
+    "MIN_FONT_SIZE",
+    "MIN_PANEL_WIDTH",
+    "PAGE_WIDTH",
+    "WIDTHS",
+    "current_width",
+    "figure_width",
+    "panel_figure",
+    "panel_grid",
+    "resolve_width",
+    "selected_panels",
+]
+
+#: Width of one IEEE column and of the full text (both columns), in inches.
+COLUMN_WIDTH = 3.5
+PAGE_WIDTH = 7.16
+#: The named widths: ``text`` is another name of ``page``.
+WIDTHS = {"column": COLUMN_WIDTH, "page": PAGE_WIDTH, "text": PAGE_WIDTH}
+#: The narrowest panel (axes with its tick labels) that holds 7 pt text legibly, in inches.
+MIN_PANEL_WIDTH = 1.65
+
+_WIDTH: contextvars.ContextVar[float] = contextvars.ContextVar("figure_width", default=PAGE_WIDTH)
+_PANELS: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
+    "figure_panels", default=None
+)
+
+
+def resolve_width(width: str | float) -> float:
+    """Return a figure width in inches.
+
+    Parameters
+    ----------
+    width : "column", "page", "text", float or str
+        One IEEE column (3.5 in), the full page width (7.16 in; ``text`` is the same), a
+        number of inches, or such a number as text (``"5"``, from a command line).
+
+    Raises
+    ------
+    ValueError
+        If `width` is neither a known name nor a positive finite number (at most 50 in).
+    """
+    if isinstance(width, str) and width in WIDTHS:
+        return WIDTHS[width]
+    try:
+        value = float(width)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(width, bool) or not (math.isfinite(value) and 0 < value <= 50):
+        raise ValueError(
+            f"width must be 'column', 'page' or a positive number of inches (at most 50), "
+            f"got {width!r}"
+        )
+    return value
+
+
+def current_width() -> float:
+    """The width figures are drawn at now, in inches (the page width unless set)."""
+    return _WIDTH.get()
+
+
+@contextlib.contextmanager
+def figure_width(width: str | float) -> Iterator[float]:
+    """Draw figures at `width` inside the block (see :func:`resolve_width`); yields inches."""
+    token = _WIDTH.set(resolve_width(width))
+    try:
+        yield _WIDTH.get()
+    finally:
+        _WIDTH.reset(token)
+
+
+@contextlib.contextmanager
+def selected_panels(names: Sequence[str] | None) -> Iterator[None]:
+    """Inside the block, :func:`panel_figure` keeps only the panels named (all if None)."""
+    token = _PANELS.set(None if names is None else tuple(names))
+    try:
+        yield
+    finally:
+        _PANELS.reset(token)
+
+
+def panel_grid(n_panels: int, *, width: float | None = None, max_columns: int | None = None,
+               min_panel_width: float = MIN_PANEL_WIDTH) -> tuple[int, int]:  # fmt: skip
+    """Return ``(rows, columns)`` for `n_panels` panels at `width` inches.
+
+    As many columns as fit panels of at least `min_panel_width` inches (at most
+    `max_columns`, at most `n_panels`, at least one); rows to hold every panel.
+    """
+    if n_panels < 1:
+        raise ValueError(f"n_panels must be >= 1, got {n_panels}")
+    width = current_width() if width is None else resolve_width(width)
+    cols = max(1, min(n_panels, int(width // min_panel_width), max_columns or n_panels))
+    return math.ceil(n_panels / cols), cols
+
+
+def panel_figure(
+    names: Sequence[str],
+    *,
+    aspect: float = 0.75,
+    max_columns: int | None = None,
+    extra_height: float = 0.0,
+    width: str | float | None = None,
+    **subplot_kw: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """A figure at the current width with one axes per panel, reflowed into rows.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Every panel of the figure, in reading order; only those of :func:`selected_panels`
+        (if set) are made, in this order.
+    aspect : float
+        Height over width of one grid cell.
+    max_columns : int, optional
+        At most this many panels per row (the layout the figure was designed for).
+    extra_height : float
+        Inches added for figure-level text (a suptitle, a legend below the panels).
+    width : "column", "page", float, optional
+        Override the current width.
+    **subplot_kw
+        Passed to ``Figure.add_subplot``.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Constrained layout, ``width x (rows * cell height + extra_height)`` inches.
+    axes : dict
+        Panel name -> axes, for the panels made.
+
+    Raises
+    ------
+    KeyError
+        If :func:`selected_panels` names a panel not in `names`.
+    """
+    import matplotlib.pyplot as plt
+
+    chosen = _PANELS.get()
+    if chosen is not None:
+        unknown = [p for p in chosen if p not in names]
+        if unknown:
+            raise KeyError(
+                f"no panel {', '.join(map(repr, unknown))} in this figure; panels: "
+                f"{', '.join(names)}"
+            )
+        names = [n for n in names if n in chosen]
+    w = current_width() if width is None else resolve_width(width)
+    rows, cols = panel_grid(len(names), width=w, max_columns=max_columns)
+    height = rows * (w / cols) * aspect + extra_height
+    fig = plt.figure(figsize=(w, height), layout="constrained")
+    grid = fig.add_gridspec(rows, cols)
+    axes = {name: fig.add_subplot(grid[i // cols, i % cols], **subplot_kw)
+            for i, name in enumerate(names)}  # fmt: skip
+    return fig, axes
