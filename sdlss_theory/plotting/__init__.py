@@ -31,6 +31,8 @@ from sdlss_theory.plotting.panels import (
     figure_width,
     panel_figure,
     panel_grid,
+    panel_legend,
+    panel_width,
     resolve_width,
     selected_panels,
 )
@@ -48,6 +50,8 @@ __all__ = [
     "layout_problems",
     "panel_figure",
     "panel_grid",
+    "panel_legend",
+    "panel_width",
     "paper_style",
     "plot_rate",
     "resolve_width",

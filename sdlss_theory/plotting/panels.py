@@ -29,6 +29,8 @@ __all__ = [
     "figure_width",
     "panel_figure",
     "panel_grid",
+    "panel_legend",
+    "panel_width",
     "resolve_width",
     "selected_panels",
 ]
@@ -40,6 +42,10 @@ PAGE_WIDTH = 7.16
 WIDTHS = {"column": COLUMN_WIDTH, "page": PAGE_WIDTH, "text": PAGE_WIDTH}
 #: The narrowest panel (axes with its tick labels) that holds 7 pt text legibly, in inches.
 MIN_PANEL_WIDTH = 1.65
+#: Panels narrower than this (inches) put their legends below the axes (:func:`panel_legend`),
+#: and :func:`panel_figure` adds :data:`LEGEND_BELOW` inches per row for them.
+NARROW_PANEL = 2.2
+LEGEND_BELOW = 0.45
 
 _WIDTH: contextvars.ContextVar[float] = contextvars.ContextVar("figure_width", default=PAGE_WIDTH)
 _PANELS: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
@@ -144,7 +150,9 @@ def panel_figure(
     Returns
     -------
     fig : matplotlib.figure.Figure
-        Constrained layout, ``width x (rows * cell height + extra_height)`` inches.
+        Constrained layout, ``width x (rows * cell height + extra_height)`` inches; a cell is
+        ``width / columns`` wide and ``aspect`` times that high, plus :data:`LEGEND_BELOW`
+        when narrower than :data:`NARROW_PANEL`.
     axes : dict
         Panel name -> axes, for the panels made.
 
@@ -166,9 +174,47 @@ def panel_figure(
         names = [n for n in names if n in chosen]
     w = current_width() if width is None else resolve_width(width)
     rows, cols = panel_grid(len(names), width=w, max_columns=max_columns)
-    height = rows * (w / cols) * aspect + extra_height
+    # Narrow panels carry their legends below the axes (panel_legend): room for them.
+    below = LEGEND_BELOW if w / cols < NARROW_PANEL else 0.0
+    height = rows * ((w / cols) * aspect + below) + extra_height
     fig = plt.figure(figsize=(w, height), layout="constrained")
     grid = fig.add_gridspec(rows, cols)
     axes = {name: fig.add_subplot(grid[i // cols, i % cols], **subplot_kw)
             for i, name in enumerate(names)}  # fmt: skip
     return fig, axes
+
+
+def panel_width(ax: Any) -> float:
+    """The width of the grid cells `ax` spans, in inches (its panel's share of the figure)."""
+    spec = ax.get_subplotspec()
+    if spec is None:
+        return float(ax.figure.get_figwidth())
+    span = spec.colspan.stop - spec.colspan.start
+    return float(ax.figure.get_figwidth()) * span / spec.get_gridspec().ncols
+
+
+def panel_legend(
+    ax: Any, loc: str = "best", *, narrow: float = NARROW_PANEL, **kwargs: Any
+) -> Any:
+    """A legend inside the panel at `loc`, or below the panel's x label when it is narrow.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The panel.
+    loc : str
+        Where the legend goes in a panel at least `narrow` inches wide.
+    narrow : float
+        Below this panel width (:func:`panel_width`), in inches, the legend goes under the
+        axes (constrained layout makes room for it), where it covers neither data nor labels.
+    **kwargs
+        Passed to ``Axes.legend``.
+    """
+    from matplotlib.transforms import ScaledTranslation
+
+    if panel_width(ax) >= narrow:
+        return ax.legend(loc=loc, **kwargs)
+    # Under the tick labels (7 pt) and the x label (8 pt) with their pads: about 30 pt.
+    below = ax.transAxes + ScaledTranslation(0, -32 / 72, ax.figure.dpi_scale_trans)
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below,
+                     **kwargs)  # fmt: skip
