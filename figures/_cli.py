@@ -243,5 +243,9 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
             print(f"{prog}: error: {exc}", file=sys.stderr)
             status = 2
             continue
+        except KeyError as exc:  # a --panel the figure of this run does not have
+            print(f"{prog}: error: {exc.args[0]}", file=sys.stderr)
+            status = 2
+            continue
         print(f"{name}: " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return status
