@@ -135,7 +135,8 @@ def panel_figure(
     ----------
     names : sequence of str
         Every panel of the figure, in reading order; only those of :func:`selected_panels`
-        (if set) are made, in this order.
+        (if set) are made, in this order. ``GROUP:PART`` names a panel of a group (one per
+        value of a parameter): selecting ``GROUP`` selects them all.
     aspect : float
         Height over width of one grid cell.
     max_columns : int, optional
@@ -165,13 +166,14 @@ def panel_figure(
 
     chosen = _PANELS.get()
     if chosen is not None:
-        unknown = [p for p in chosen if p not in names]
+        groups = {n.split(":")[0] for n in names}
+        unknown = [p for p in chosen if p not in names and p not in groups]
         if unknown:
             raise KeyError(
                 f"no panel {', '.join(map(repr, unknown))} in this figure; panels: "
-                f"{', '.join(names)}"
+                f"{', '.join(dict.fromkeys([*names, *sorted(groups)]))}"
             )
-        names = [n for n in names if n in chosen]
+        names = [n for n in names if n in chosen or n.split(":")[0] in chosen]
     w = current_width() if width is None else resolve_width(width)
     rows, cols = panel_grid(len(names), width=w, max_columns=max_columns)
     # Narrow panels carry their legends below the axes (panel_legend): room for them.
