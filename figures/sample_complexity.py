@@ -354,7 +354,7 @@ def _predictors(ax_r2, result):
                   label=label)  # fmt: skip
     ax_r2.set_xticks(xpos, ["SDLSS", "Bora", "union\nbound"])
     ax_r2.set_ylim(0, 1.45)
-    ax_r2.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax_r2.set_yticks([0, 0.5, 1.0])
     ax_r2.set_ylabel(r"$R^2$ of $m_L = a + b\,P$" if panel_width(ax_r2) >= 2.2 else "$R^2$")
     ub = fits[("sweep", "L50")]["union"]
     title = "(e) which predictor"
