@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sdlss_theory.plotting.layout import MIN_FONT_SIZE
@@ -126,6 +126,8 @@ def panel_figure(
     aspect: float = 0.75,
     max_columns: int | None = None,
     extra_height: float = 0.0,
+    wide: Sequence[str] = (),
+    heights: Mapping[str, float] | None = None,
     width: str | float | None = None,
     **subplot_kw: Any,
 ) -> tuple[Any, dict[str, Any]]:
@@ -143,6 +145,10 @@ def panel_figure(
         At most this many panels per row (the layout the figure was designed for).
     extra_height : float
         Inches added for figure-level text (a suptitle, a legend below the panels).
+    wide : sequence of str
+        Panels that take a whole row of their own (long tick labels, many categories).
+    heights : mapping of str to float, optional
+        The least height (inches) of the row holding a panel (one line per category).
     width : "column", "page", float, optional
         Override the current width.
     **subplot_kw
@@ -164,6 +170,7 @@ def panel_figure(
     """
     import matplotlib.pyplot as plt
 
+    heights = dict(heights or {})
     chosen = _PANELS.get()
     if chosen is not None:
         groups = {n.split(":")[0] for n in names}
@@ -175,14 +182,28 @@ def panel_figure(
             )
         names = [n for n in names if n in chosen or n.split(":")[0] in chosen]
     w = current_width() if width is None else resolve_width(width)
-    rows, cols = panel_grid(len(names), width=w, max_columns=max_columns)
+    _, cols = panel_grid(len(names), width=w, max_columns=max_columns)
+    # Where each panel goes: row-major; a wide panel takes a row of its own.
+    places, row, col = [], 0, 0
+    for name in names:
+        if name in wide:
+            if col:
+                row, col = row + 1, 0
+            places.append((row, slice(0, cols)))
+            row += 1
+            continue
+        places.append((row, slice(col, col + 1)))
+        row, col = (row + 1, 0) if col + 1 == cols else (row, col + 1)
+    rows = row + (col > 0)
     # Narrow panels carry their legends below the axes (panel_legend): room for them.
     below = LEGEND_BELOW if w / cols < NARROW_PANEL else 0.0
-    height = rows * ((w / cols) * aspect + below) + extra_height
-    fig = plt.figure(figsize=(w, height), layout="constrained")
-    grid = fig.add_gridspec(rows, cols)
-    axes = {name: fig.add_subplot(grid[i // cols, i % cols], **subplot_kw)
-            for i, name in enumerate(names)}  # fmt: skip
+    row_heights = [(w / cols) * aspect + below] * rows
+    for name, (r, _) in zip(names, places, strict=True):
+        row_heights[r] = max(row_heights[r], heights.get(name, 0.0))
+    fig = plt.figure(figsize=(w, sum(row_heights) + extra_height), layout="constrained")
+    grid = fig.add_gridspec(rows, cols, height_ratios=row_heights)
+    axes = {name: fig.add_subplot(grid[r, c], **subplot_kw)
+            for name, (r, c) in zip(names, places, strict=True)}  # fmt: skip
     return fig, axes
 
 
