@@ -307,10 +307,17 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     tops = [f"{kind}:{c}" for c in columns]
     bottoms = [f"failure:{c}" for c in columns]
     combos = len(solvers) * len(np.unique(summary["depth"])) * len(np.unique(summary["restarts"]))
-    fig, axes = panel_figure([*tops, *bottoms, "m50"], aspect=0.85, max_columns=len(columns),
+    grid_columns = panel_grid(len(tops), max_columns=len(columns))[1]
+    # One row of maps (or rates) over one row of failures; reflowed, each map beside its
+    # failures.
+    order = [*tops, *bottoms]
+    if grid_columns < len(columns):
+        order = [name for pair in zip(tops, bottoms, strict=True) for name in pair]
+    fig, axes = panel_figure([*order, "m50"], aspect=0.85, max_columns=len(columns),
                              extra_height=0.6, wide=("m50",),
                              heights={"m50": 0.7 + combos * 11 / 72})  # fmt: skip
-    ticks = _max_ticks(panel_grid(len(tops), max_columns=len(columns))[1])
+    cell = fig.get_figwidth() / grid_columns
+    ticks = 4 if cell < 2.2 else _max_ticks(grid_columns)
     ref_text = f"depth {int(ref['depth'])}, R = {int(ref['restarts'])}"
     drawn_tops = []
     mesh = None
@@ -333,8 +340,9 @@ def plot(summary: dict[str, np.ndarray], config: dict):
                 _failure_panel(axes[bottom], summary, solvers, ref, [column], ticks)
                 axes[bottom].set_title(f"$s = {column}$", fontsize=7)
             axes[bottom].set_ylabel("failure rate")
-    if mesh is not None:
-        fig.colorbar(mesh, ax=drawn_tops, label="success probability", shrink=0.9, pad=0.01)
+    if mesh is not None:  # beside the row of maps; beside the last map once they reflow
+        beside = drawn_tops if grid_columns == len(columns) else drawn_tops[-1]
+        fig.colorbar(mesh, ax=beside, label="success probability", shrink=0.9, pad=0.01)
     if "m50" in axes:
         _m50_panel(axes["m50"], summary, solvers, s_values)
     handles, labels = _legend_entries(solvers, s_values, heat)

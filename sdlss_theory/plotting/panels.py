@@ -41,7 +41,7 @@ PAGE_WIDTH = 7.16
 #: The named widths: ``text`` is another name of ``page``.
 WIDTHS = {"column": COLUMN_WIDTH, "page": PAGE_WIDTH, "text": PAGE_WIDTH}
 #: The narrowest panel (axes with its tick labels) that holds 7 pt text legibly, in inches.
-MIN_PANEL_WIDTH = 1.65
+MIN_PANEL_WIDTH = 1.4
 #: Panels narrower than this (inches) put their legends below the axes (:func:`panel_legend`),
 #: and :func:`panel_figure` adds :data:`LEGEND_BELOW` inches per row for them.
 NARROW_PANEL = 2.2
