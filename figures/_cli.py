@@ -216,13 +216,12 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
         if args.panel is not None and args.study == "all":
             raise UsageError("--panel needs one study, not 'all'")
         if args.panel == "list":
-            print("\n".join(getattr(modules[args.study], "PANELS", ())))
+            print("\n".join(modules[args.study].PANELS))
             return 0
-        if args.panel is not None and args.panel not in getattr(modules[args.study], "PANELS",
-                                                                  ()):  # fmt: skip
-            panels = ", ".join(getattr(modules[args.study], "PANELS", ())) or "none"
+        panels = modules[args.study].PANELS if args.study in modules else ()
+        if args.panel is not None and args.panel.split(":")[0] not in panels:
             raise UsageError(f"no panel {args.panel!r} in the {args.study} figure; panels: "
-                             f"{panels}")  # fmt: skip
+                             f"{', '.join(panels)}")  # fmt: skip
         if args.study != "all" and not (results / args.study / "summary.csv").exists():
             raise UsageError(
                 f"no results for {args.study} in {results / args.study}; run: "
