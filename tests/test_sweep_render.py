@@ -84,6 +84,7 @@ def assert_booktabs(tex: str, study: str, trials: int) -> list[str]:
         assert caption.startswith(f"{study}: ".replace("_", r"\_"))
         assert "Estimand: " in caption and f"{trials} trials per cell" in caption
         (label,) = re.findall(r"\\label\{(tab:[^}]*)\}", body)
+        assert re.fullmatch(r"[A-Za-z0-9_:.-]+", label), label  # nothing LaTeX would expand
         labels.append(label)
         (spec,) = re.findall(r"\\begin\{tabular\}\{(.*)\}\n", body)
         assert "|" not in spec  # no vertical rules
@@ -123,6 +124,22 @@ def toy_report(tmp_path_factory):
 
 def test_the_formats_are_the_registered_renderers():
     assert FORMATS == tuple(RENDERERS) == ("table", "markdown", "csv", "json", "latex")
+
+
+def test_a_hook_table_whose_title_holds_markup(toy_report, tmp_path):
+    """A report hook's title becomes a section name with %, & and spaces: escaped in the
+    caption, dropped from the label."""
+    import dataclasses
+
+    from sdlss_theory.sweep.report import ReportTable
+
+    hook = ReportTable("50%_points_&_more", "50% points & more", ["m_50"], [{"m_50": 12.5}])
+    report = dataclasses.replace(toy_report, tables=[*toy_report.tables, hook])
+    tex = format_report(report, "latex", section="50%_points_&_more")
+    assert assert_booktabs(tex, "toy", 6) == ["tab:toy:50-_points_-_more"]
+    assert r"50\% points \& more" in tex
+    if PDFLATEX:
+        compile_latex(tex, tmp_path)
 
 
 def test_latex_tables_of_a_report(toy_report, tmp_path):

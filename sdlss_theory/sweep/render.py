@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -367,7 +368,8 @@ def _latex_table(report: StudyReport, table: ReportTable) -> str:
         headers, body, numeric = _display_rows(table, _latex_cell)
         headers = [latex_escape(h) for h in headers]
         spec = "@{}" + "".join("r" if num else "l" for num in numeric) + "@{}"
-    label = f"tab:{report.study}:{table.name}"
+    # A label holds letters, digits and - _ : . only (a hook's title may hold % or spaces).
+    label = re.sub(r"[^A-Za-z0-9_:.-]+", "-", f"tab:{report.study}:{table.name}").strip("-")
     out = [
         r"\begin{table}[tbp]",
         r"\centering\small",
