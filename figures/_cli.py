@@ -178,13 +178,14 @@ def make_figure(
     width: str | float = "page",
     panel: str | None = None,
     formats: tuple[str, ...] = ("pdf", "png"),
+    dpi: int = 300,
 ) -> list[Path]:
     """Draw one study's figure (or one panel) at `width` from its stored results; return the
-    files written (:func:`output_stem` names them)."""
+    files written (:func:`output_stem` names them; `dpi` is the PNG's resolution)."""
     from sdlss_theory.plotting import save_figure
 
     with _drawn(name, module, results, width, panel) as fig:
-        return save_figure(fig, out / output_stem(name, width, panel), formats=formats)
+        return save_figure(fig, out / output_stem(name, width, panel), formats=formats, dpi=dpi)
 
 
 def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:

@@ -485,7 +485,8 @@ def _report(args: argparse.Namespace, known: dict[str, Study]) -> int:
         if module is None:
             return None
         doc = (module.__doc__ or "").strip().splitlines()
-        return make_figure(name, module, results, folder), (doc[0] if doc else "")
+        # 150 dpi PNG for the page (a screen), the vector PDF beside it for print.
+        return make_figure(name, module, results, folder, dpi=150), (doc[0] if doc else "")
 
     entries = collect_entries(known, results, out, figure=figure)
     generator = (
