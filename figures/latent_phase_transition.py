@@ -1,16 +1,16 @@
 """Latent phase transition: success over (m, s) per solver, 50% points, failure decomposition.
 
 The reference slice is the deepest network and the most restarts of the grid. With three or
-more values of s, the top row shows each solver's success probability over (m, s) as a heat
-map with its empirical 50% contour and the fitted 50% points; with fewer, one panel per s
-shows success against m for every solver with Wilson 95% bands and the fitted 50% points
-(horizontal bars: their 95% intervals). The second row splits failures along m into
-optimisation failures (solid) and identifiability failures (dotted), with Wilson 95% bands.
-The last panel (the full width) lists the fitted 50% point m_50 for every (solver, depth, restarts) and s of
-the grid; where the logistic fit fails (a step too sharp for the grid) the empirical
-crossing is drawn instead (open marker, no interval); a triangle at an edge means the curve
-does not cross 50% inside the measured m range. At the column width each map (or rate
-panel) sits beside its failure panel, one solver (or s) per row.
+more values of s, the top row shows each solver's success probability over (m, s) as a heat map
+with its empirical 50% contour and the fitted 50% points; with fewer, one panel per s shows
+success against m for every solver with Wilson 95% bands and the fitted 50% points (horizontal
+bars: their 95% intervals). The second row splits failures along m into optimisation failures
+(solid) and identifiability failures (dotted), with Wilson 95% bands. The last panel (the full
+width) lists the fitted 50% point m_50 for every (solver, depth, restarts) and s of the grid;
+where the logistic fit fails (a step too sharp for the grid) the empirical crossing is drawn
+instead (open marker, no interval); a triangle at an edge means the curve does not cross 50%
+inside the measured m range. At the column width each map (or rate panel) sits beside its
+failure panel, one solver (or s) per row.
 """
 
 from __future__ import annotations

@@ -265,6 +265,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "--all-columns", action="store_true", help="print every column of the summary"
     )
 
+    _add_report_parser(sub)
+    return parser
+
+
+def _add_report_parser(sub) -> None:
+    """The ``report`` subcommand's parser."""
     report = sub.add_parser(
         "report",
         help="write one HTML page (and a Markdown variant) of every study",
@@ -284,7 +290,6 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     report.add_argument(
         "--out", default=str(REPORT), metavar="DIR", help="output folder (default ./report)"
     )
-    return parser
 
 
 # -- run -----------------------------------------------------------------------------------------

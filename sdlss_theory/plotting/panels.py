@@ -120,6 +120,24 @@ def panel_grid(n_panels: int, *, width: float | None = None, max_columns: int | 
     return math.ceil(n_panels / cols), cols
 
 
+def _places(names: Sequence[str], cols: int, wide: Sequence[str]) -> tuple[list, int]:
+    """Return each panel's (row, column slice), row-major, and the number of rows.
+
+    A wide panel takes a row of its own.
+    """
+    places, row, col = [], 0, 0
+    for name in names:
+        if name in wide:
+            if col:
+                row, col = row + 1, 0
+            places.append((row, slice(0, cols)))
+            row += 1
+            continue
+        places.append((row, slice(col, col + 1)))
+        row, col = (row + 1, 0) if col + 1 == cols else (row, col + 1)
+    return places, row + (col > 0)
+
+
 def panel_figure(
     names: Sequence[str],
     *,
@@ -183,18 +201,7 @@ def panel_figure(
         names = [n for n in names if n in chosen or n.split(":")[0] in chosen]
     w = current_width() if width is None else resolve_width(width)
     _, cols = panel_grid(len(names), width=w, max_columns=max_columns)
-    # Where each panel goes: row-major; a wide panel takes a row of its own.
-    places, row, col = [], 0, 0
-    for name in names:
-        if name in wide:
-            if col:
-                row, col = row + 1, 0
-            places.append((row, slice(0, cols)))
-            row += 1
-            continue
-        places.append((row, slice(col, col + 1)))
-        row, col = (row + 1, 0) if col + 1 == cols else (row, col + 1)
-    rows = row + (col > 0)
+    places, rows = _places(names, cols, wide)
     # Narrow panels carry their legends below the axes (panel_legend): room for them.
     below = LEGEND_BELOW if w / cols < NARROW_PANEL else 0.0
     row_heights = [(w / cols) * aspect + below] * rows
