@@ -290,6 +290,13 @@ def _add_report_parser(sub) -> None:
     report.add_argument(
         "--out", default=str(REPORT), metavar="DIR", help="output folder (default ./report)"
     )
+    report.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=1,
+        metavar="N",
+        help="draw the figures in N processes (-1: all cores; default 1)",
+    )
 
 
 # -- run -----------------------------------------------------------------------------------------
@@ -475,25 +482,38 @@ def _show(args: argparse.Namespace, known: dict[str, Study]) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace, known: dict[str, Study]) -> int:
+def _report_figure(name: str, results: Path, folder: Path):
+    """Draw study `name`'s figure for the report: (files, the module's summary line), or None
+    without results. Module level: joblib workers import it by name."""
     from figures import figure_modules
     from figures._cli import make_figure
+
+    module = figure_modules()[name]
+    doc = (module.__doc__ or "").strip().splitlines()
+    try:
+        # 150 dpi PNG for the page (a screen), the vector PDF beside it for print.
+        paths = make_figure(name, module, results, folder, dpi=150)
+    except FileNotFoundError:
+        return None
+    return paths, (doc[0] if doc else "")
+
+
+def _report(args: argparse.Namespace, known: dict[str, Study]) -> int:
+    from joblib import Parallel, delayed
+
+    from figures import figure_modules
     from sdlss_theory.sweep.provenance import git_revision, package_version
     from sdlss_theory.sweep.site import collect_entries, write_site
 
     start = time.perf_counter()
     results, out = Path(args.results), Path(args.out)
-    modules = figure_modules()
-
-    def figure(name: str, folder: Path):
-        module = modules.get(name)
-        if module is None:
-            return None
-        doc = (module.__doc__ or "").strip().splitlines()
-        # 150 dpi PNG for the page (a screen), the vector PDF beside it for print.
-        return make_figure(name, module, results, folder, dpi=150), (doc[0] if doc else "")
-
-    entries = collect_entries(known, results, out, figure=figure)
+    # The figures first, in parallel with --n-jobs (each is drawn from its stored summary).
+    names = [n for n in figure_modules() if n in known and (results / n / "summary.csv").exists()]
+    drawn = Parallel(n_jobs=args.n_jobs)(
+        delayed(_report_figure)(name, results, out / "figures") for name in names
+    )
+    figures = dict(zip(names, drawn, strict=True))
+    entries = collect_entries(known, results, out, figure=lambda name, _: figures.get(name))
     generator = (
         f"Made by sdlss report from {results} (sdlss-theory {package_version()}, "
         f"git revision {git_revision() or 'none'})."
