@@ -173,3 +173,13 @@ def test_the_page_in_a_headless_browser(site, tmp_path):
     # Below the one study with a run (the third heading), not before it.
     blue = np.flatnonzero(_long_runs(pixels, STUDY_BLUE))
     assert blue[0] < top
+
+
+@pytest.mark.slow
+def test_figures_drawn_in_parallel_are_the_same_files(site, tmp_path):
+    results, out = site
+    argv = ["report", "--results", str(results), "--out", str(tmp_path), "--n-jobs", "2"]
+    assert main(argv) == 0
+    for path in sorted(out.rglob("*")):
+        if path.is_file():
+            assert (tmp_path / path.relative_to(out)).read_bytes() == path.read_bytes(), path
