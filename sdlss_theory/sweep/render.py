@@ -21,7 +21,20 @@ import numpy as np
 
 from sdlss_theory.sweep.report import ReportTable, StudyReport
 
-__all__ = ["FORMATS", "RENDERERS", "format_report", "latex_number", "latex_interval", "renderer"]
+__all__ = [
+    "FORMATS",
+    "RENDERERS",
+    "display_rows",
+    "fixed_text",
+    "format_report",
+    "format_value",
+    "latex_escape",
+    "latex_interval",
+    "latex_number",
+    "markdown_grid",
+    "provenance_table",
+    "renderer",
+]
 
 #: ``renderer(report, tables, whole) -> str``: `tables` are the sections to print (the
 #: provenance last when asked for), `whole` is True when no ``--section`` was chosen.
@@ -44,7 +57,8 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _fmt(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A value as ``sdlss show`` prints it: ``-`` when missing, 4 significant digits."""
     if _is_missing(value):
         return "-"
     if isinstance(value, bool):
@@ -93,7 +107,7 @@ def _interval_text(row: Mapping[str, Any], cols: Sequence[str], f: Callable[[Any
     return f"{f(v)} [{f(lo)}, {f(hi)}]"
 
 
-def _display_rows(
+def display_rows(
     table: ReportTable, cell: Callable[[Mapping[str, Any], list[str]], str] | None = None
 ) -> tuple[list[str], list[list[str]], list[bool]]:
     """Headers, body text and which display columns are numeric (right-aligned)."""
@@ -110,16 +124,17 @@ def _display_rows(
             if cell is not None:
                 line.append(cell(row, cols))
             elif len(cols) == 3:
-                f = _fmt_rate if cols[0].endswith("_rate") else _fmt
+                f = _fmt_rate if cols[0].endswith("_rate") else format_value
                 line.append(_interval_text(row, cols, f))
             else:
-                line.append(_fmt(row.get(cols[0])))
+                line.append(format_value(row.get(cols[0])))
         body.append(line)
     return headers, body, numeric
 
 
-def _fixed_text(fixed: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items())
+def fixed_text(fixed: Mapping[str, Any]) -> str:
+    """``name = value, ...``: the parameters fixed in every cell."""
+    return ", ".join(f"{k} = {format_value(v)}" for k, v in fixed.items())
 
 
 def _plain(value: Any) -> Any:
@@ -143,20 +158,21 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def _provenance_table(report: StudyReport) -> ReportTable:
+def provenance_table(report: StudyReport) -> ReportTable:
+    """The provenance as a two-column table (key, value)."""
     rows = [{"key": k, "value": v} for k, v in report.provenance.items()]
     return ReportTable("provenance", "Provenance", ["key", "value"], rows)
 
 
 def _summary_title(report: StudyReport, table: ReportTable) -> str:
     if table.name == "summary" and report.fixed:
-        return f"{table.title}\nFixed in every cell: {_fixed_text(report.fixed)}"
+        return f"{table.title}\nFixed in every cell: {fixed_text(report.fixed)}"
     return table.title
 
 
 # -- the renderers -------------------------------------------------------------------------------
 def _aligned(table: ReportTable) -> str:
-    headers, body, numeric = _display_rows(table)
+    headers, body, numeric = display_rows(table)
     widths = [max([len(h)] + [len(r[j]) for r in body]) for j, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
@@ -184,14 +200,16 @@ def render_table(report: StudyReport, tables: Sequence[ReportTable], whole: bool
         if table.name == "provenance":
             out.append(table.title)
             width = max(len(str(r["key"])) for r in table.rows)
-            out += [f"  {str(r['key']):<{width}}  {_fmt(r['value'])}" for r in table.rows]
+            out += [f"  {str(r['key']):<{width}}  {format_value(r['value'])}" for r in table.rows]
         else:
             out += [_summary_title(report, table), _aligned(table)]
         out.append("")
     return _finish(out, report)
 
 
-def _markdown_table(headers: Sequence[str], body: Sequence[Sequence[str]], numeric) -> str:
+def markdown_grid(headers: Sequence[str], body: Sequence[Sequence[str]], numeric) -> str:
+    """A GitHub table: numeric columns right-aligned, ``|`` escaped."""
+
     def esc(text: str) -> str:
         return text.replace("|", "\\|")
 
@@ -208,11 +226,11 @@ def render_markdown(report: StudyReport, tables: Sequence[ReportTable], whole: b
     for table in tables:
         if table.name == "provenance":
             out.append(f"### {table.title}\n")
-            body = [[str(r["key"]), _fmt(r["value"])] for r in table.rows]
-            out.append(_markdown_table(["", ""], body, [False, False]))
+            body = [[str(r["key"]), format_value(r["value"])] for r in table.rows]
+            out.append(markdown_grid(["", ""], body, [False, False]))
         else:
             out.append(f"### {table.name}\n\n{_summary_title(report, table)}\n")
-            out.append(_markdown_table(*_display_rows(table)))
+            out.append(markdown_grid(*display_rows(table)))
         out.append("")
     return _finish(out, report)
 
@@ -308,7 +326,7 @@ def latex_number(value: Any, decimals: int | None = None, *, digits: int = 3) ->
     if _is_missing(value):
         return "--"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        return latex_escape(_fmt(value))
+        return latex_escape(format_value(value))
     value = float(value) if not isinstance(value, (int, np.integer)) else int(value)
     if isinstance(value, int):
         return f"${value}$" if value < 0 else str(value)
@@ -355,17 +373,18 @@ def _latex_caption(report: StudyReport, table: ReportTable) -> str:
     trials = f"{report.trials} trials per cell" if report.trials else "trials not recorded"
     text = f"{report.study}: {table.title.rstrip('.')}. Estimand: {first}. {trials}."
     if table.name == "summary" and report.fixed:
-        text += f" Fixed in every cell: {_fixed_text(report.fixed)}."
+        text += f" Fixed in every cell: {fixed_text(report.fixed)}."
     return latex_escape(text)
 
 
 def _latex_table(report: StudyReport, table: ReportTable) -> str:
     if table.name == "provenance":
         headers = ["", ""]
-        body = [[latex_escape(str(r["key"])), latex_escape(_fmt(r["value"]))] for r in table.rows]
+        body = [[latex_escape(str(r["key"])), latex_escape(format_value(r["value"]))]
+                for r in table.rows]  # fmt: skip
         spec = r"@{}lp{0.7\linewidth}@{}"
     else:
-        headers, body, numeric = _display_rows(table, _latex_cell)
+        headers, body, numeric = display_rows(table, _latex_cell)
         headers = [latex_escape(h) for h in headers]
         spec = "@{}" + "".join("r" if num else "l" for num in numeric) + "@{}"
     # A label holds letters, digits and - _ : . only (a hook's title may hold % or spaces).
@@ -433,7 +452,7 @@ def format_report(report: StudyReport, fmt: str = "table", *, section: str | Non
     """
     if fmt not in RENDERERS:
         raise ValueError(f"fmt must be one of {', '.join(RENDERERS)}, got {fmt!r}")
-    tables = [*report.tables, _provenance_table(report)]
+    tables = [*report.tables, provenance_table(report)]
     if section is not None:
         chosen = [t for t in tables if t.name == section]
         if not chosen:

@@ -19,11 +19,10 @@ from typing import Any
 
 from sdlss_theory.sweep.engine import ConfigMismatchError, Study
 from sdlss_theory.sweep.render import (
-    _display_rows,
-    _fixed_text,
-    _fmt,
-    _markdown_table,
-    _provenance_table,
+    display_rows,
+    fixed_text,
+    format_value,
+    markdown_grid,
 )
 from sdlss_theory.sweep.report import ReportTable, StudyReport, load_run, summarise_run
 from sdlss_theory.sweep.store import StoreBusyError, StoreError
@@ -133,7 +132,7 @@ def collect_entries(
 # -- tables as HTML and Markdown -----------------------------------------------------------------
 def html_table(table: ReportTable) -> str:
     """`table` as an HTML table (intervals merged as in ``sdlss show``), escaped."""
-    headers, body, numeric = _display_rows(table)
+    headers, body, numeric = display_rows(table)
     align = ['class="num"' if num else "" for num in numeric]
     head = "".join(f"<th {a}>{html.escape(h)}</th>" for h, a in zip(headers, align, strict=True))
     rows = [
@@ -148,11 +147,11 @@ def html_table(table: ReportTable) -> str:
 
 def markdown_table(table: ReportTable) -> str:
     """`table` as a GitHub Markdown table."""
-    return _markdown_table(*_display_rows(table))
+    return markdown_grid(*display_rows(table))
 
 
 def _pairs(mapping: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [(str(k), _fmt(v)) for k, v in mapping.items()]
+    return [(str(k), format_value(v)) for k, v in mapping.items()]
 
 
 def _environment():
@@ -201,9 +200,8 @@ def write_site(
     env.filters["html_table"] = lambda t: markupsafe.Markup(html_table(t))
     env.filters["markdown_table"] = markdown_table
     env.filters["pairs"] = _pairs
-    env.filters["fixed_text"] = _fixed_text
-    env.filters["fmt"] = _fmt
-    env.filters["provenance"] = lambda r: _provenance_table(r)
+    env.filters["fixed_text"] = fixed_text
+    env.filters["fmt"] = format_value
     context = {
         "title": title,
         "generator": generator,
