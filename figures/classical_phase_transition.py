@@ -134,12 +134,12 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     s_all = np.unique(summary["s"])
     colours = dict(zip(s_all, _s_colours(s_all), strict=True))
     mesh = None
-    for j, solver in enumerate(solvers):
-        s_vals, m_vals, rate, _, _ = rate_table(summary, solver)
+    for solver in solvers:
         if f"heat:{solver}" in axes:
-            mesh = _heat(axes[f"heat:{solver}"], summary, solver, n, j, delta_curve, rho_curve)
+            drawn = _heat(axes[f"heat:{solver}"], summary, solver, n, delta_curve, rho_curve)
+            mesh = drawn if drawn is not None else mesh
         if f"rates:{solver}" in axes:
-            _rates(axes[f"rates:{solver}"], summary, solver, n, j, s_vals, colours)
+            _rates(axes[f"rates:{solver}"], summary, solver, n, colours)
     if mesh is not None:
         fig.colorbar(mesh, ax=heat_axes[-1] if reflowed else heat_axes,
                      label="success probability", shrink=0.9, pad=0.01)  # fmt: skip
@@ -169,7 +169,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     return fig
 
 
-def _heat(ax, summary, solver, n, j, delta_curve, rho_curve):
+def _heat(ax, summary, solver, n, delta_curve, rho_curve):
     """The success probability over (delta, rho), its 50% contour and the l1 curve."""
     s_vals, m_vals, rate, _, _ = rate_table(summary, solver)
     mesh = None
@@ -196,8 +196,9 @@ def _heat(ax, summary, solver, n, j, delta_curve, rho_curve):
     return mesh
 
 
-def _rates(ax_r, summary, solver, n, j, s_vals, colours):
+def _rates(ax_r, summary, solver, n, colours):
     """Success rate against delta, one curve per s, with Wilson bands."""
+    s_vals = rate_table(summary, solver)[0]
     sel = np.flatnonzero(summary["solver"] == solver)
     for s in s_vals:
         rows = sel[summary["s"][sel] == s]
