@@ -507,6 +507,11 @@ def _report(args: argparse.Namespace, known: dict[str, Study]) -> int:
 
     start = time.perf_counter()
     results, out = Path(args.results), Path(args.out)
+    # The revision before anything is written (writing into a checkout would make it dirty).
+    generator = (
+        f"Made by sdlss report from {results} (sdlss-theory {package_version()}, "
+        f"git revision {git_revision() or 'none'})."
+    )
     # The figures first, in parallel with --n-jobs (each is drawn from its stored summary).
     names = [n for n in figure_modules() if n in known and (results / n / "summary.csv").exists()]
     drawn = Parallel(n_jobs=args.n_jobs)(
@@ -514,10 +519,6 @@ def _report(args: argparse.Namespace, known: dict[str, Study]) -> int:
     )
     figures = dict(zip(names, drawn, strict=True))
     entries = collect_entries(known, results, out, figure=lambda name, _: figures.get(name))
-    generator = (
-        f"Made by sdlss report from {results} (sdlss-theory {package_version()}, "
-        f"git revision {git_revision() or 'none'})."
-    )
     paths = write_site(entries, out, generator=generator)
     n_run = sum(e.status == "run" for e in entries)
     print(
