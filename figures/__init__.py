@@ -3,11 +3,15 @@
 A figure module ``figures/<study>.py`` defines ``plot(summary, config) -> Figure`` where
 `summary` holds the columns of ``results/<study>/summary.csv`` (see
 :func:`sdlss_theory.sweep.read_summary_csv`) and `config` the study's configuration read from
-``config.json``. The runner (``sdlss figures`` or ``python -m figures``) applies the paper
-style and writes ``./figures/out/<study>.pdf`` and ``.png`` under the current folder. A figure
-never simulates, and no two of its text elements may overlap
-(:func:`sdlss_theory.plotting.layout_problems`). A module whose ``plot`` takes a ``trials``
-argument also receives the per-task rows (parameters, trial, metrics) of finished tasks.
+``config.json``, and ``PANELS``, the names of its panels (``--panel NAME``). The runner
+(``sdlss figures`` or ``python -m figures``) applies the paper style, sets the printed width
+(``--width column|page|INCHES``: :func:`sdlss_theory.plotting.figure_width`) and writes
+``./figures/out/<study>.pdf`` and ``.png`` under the current folder. A module never picks a
+width: it lays its panels out with :func:`sdlss_theory.plotting.panel_figure`, which reflows
+them at the width asked for. A figure never simulates; no two of its text elements may
+overlap, stick out, or be smaller than 7 pt (:func:`sdlss_theory.plotting.layout_problems`).
+A module whose ``plot`` takes a ``trials`` argument also receives the per-task rows
+(parameters, trial, metrics) of finished tasks.
 """
 
 from __future__ import annotations
@@ -28,5 +32,8 @@ def figure_modules() -> dict[str, ModuleType]:
         module = importlib.import_module(f"{__name__}.{info.name}")
         if not callable(getattr(module, "plot", None)):
             raise TypeError(f"figures/{info.name}.py must define plot(summary, config)")
+        panels = getattr(module, "PANELS", None)
+        if not (isinstance(panels, tuple) and panels and all(isinstance(p, str) for p in panels)):
+            raise TypeError(f"figures/{info.name}.py must define PANELS, a tuple of panel names")
         found[info.name] = module
     return found

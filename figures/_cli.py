@@ -8,6 +8,7 @@ under the current folder unless ``--results`` / ``--out`` say otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import sys
@@ -65,6 +66,44 @@ def add_figure_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="output folder (default ./figures/out)",
     )
+    parser.add_argument(
+        "--width",
+        type=_width,
+        default="page",
+        metavar="column|page|INCHES",
+        help="printed width: one IEEE column (3.5 in), the page (7.16 in, default) or inches; "
+        "panels reflow into more rows when narrow, text stays >= 7 pt. Files other than the "
+        "page width are named STUDY-column.pdf, STUDY-5in.pdf",
+    )
+    parser.add_argument(
+        "--panel",
+        metavar="NAME",
+        help="draw one panel alone (STUDY-NAME.pdf); 'list' prints a study's panels",
+    )
+
+
+def _width(text: str) -> str:
+    from sdlss_theory.plotting import resolve_width
+
+    try:
+        resolve_width(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def output_stem(name: str, width: str | float = "page", panel: str | None = None) -> str:
+    """The file name (without extension) of study `name`'s figure at `width`, or of a panel.
+
+    ``STUDY`` at the page width, ``STUDY-column`` at the column width, ``STUDY-5in`` at 5
+    inches; ``-PANEL`` before the width's suffix for one panel.
+    """
+    from sdlss_theory.plotting import WIDTHS, resolve_width
+
+    stem = name if panel is None else f"{name}-{panel}"
+    if width in WIDTHS:
+        return stem if WIDTHS[width] == WIDTHS["page"] else f"{stem}-{width}"
+    return f"{stem}-{resolve_width(width):g}in"
 
 
 def load_results(name: str, module, results: Path) -> tuple[dict, dict, dict]:
@@ -101,44 +140,56 @@ def load_results(name: str, module, results: Path) -> tuple[dict, dict, dict]:
     return summary, config, extra
 
 
-def layout_problems(name: str, module, results: Path) -> list[str]:
-    """Draw study `name`'s figure from its stored results as it is saved (paper style) and
-    return its text problems (:func:`sdlss_theory.plotting.layout_problems`): empty if no two
-    text elements overlap and none sticks out of the figure."""
+@contextlib.contextmanager
+def _drawn(name: str, module, results: Path, width: str | float, panel: str | None):
+    """Draw study `name`'s figure at `width` (one panel if given) inside the paper style."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sdlss_theory.plotting import layout_problems as problems_of
-    from sdlss_theory.plotting import paper_style
+    from sdlss_theory.plotting import figure_width, paper_style, selected_panels
 
     summary, config, extra = load_results(name, module, results)
     # Inside the style: ticks made during the draw take the style's sizes, as when saved.
-    with paper_style():
+    with paper_style(), figure_width(width), selected_panels(None if panel is None else [panel]):
         fig = module.plot(summary, config, **extra)
         try:
-            return problems_of(fig)
+            yield fig
         finally:
             plt.close(fig)
 
 
-def make_figure(name: str, module, results: Path, out: Path) -> list[Path]:
-    """Draw one study's figure from its stored summary; return the files written."""
-    import matplotlib
+def layout_problems(
+    name: str, module, results: Path, *, width: str | float = "page", panel: str | None = None
+) -> list[str]:
+    """Draw study `name`'s figure from its stored results as it is saved (paper style, at
+    `width`) and return its text problems (:func:`sdlss_theory.plotting.layout_problems`):
+    empty if no two text elements overlap, none sticks out of the figure and none is smaller
+    than 7 pt."""
+    from sdlss_theory.plotting import layout_problems as problems_of
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    with _drawn(name, module, results, width, panel) as fig:
+        return problems_of(fig)
 
-    from sdlss_theory.plotting import paper_style, save_figure
 
-    summary, config, extra = load_results(name, module, results)
-    with paper_style():
-        fig = module.plot(summary, config, **extra)
-        try:
-            return save_figure(fig, out / name)
-        finally:
-            plt.close(fig)
+def make_figure(
+    name: str,
+    module,
+    results: Path,
+    out: Path,
+    *,
+    width: str | float = "page",
+    panel: str | None = None,
+    formats: tuple[str, ...] = ("pdf", "png"),
+    dpi: int = 300,
+) -> list[Path]:
+    """Draw one study's figure (or one panel) at `width` from its stored results; return the
+    files written (:func:`output_stem` names them; `dpi` is the PNG's resolution)."""
+    from sdlss_theory.plotting import save_figure
+
+    with _drawn(name, module, results, width, panel) as fig:
+        return save_figure(fig, out / output_stem(name, width, panel), formats=formats, dpi=dpi)
 
 
 def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
@@ -167,6 +218,15 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
                 f"no figure for {args.study!r}; figures exist for: {', '.join(modules)}"
             )
         results, out = Path(args.results), Path(args.out)
+        if args.panel is not None and args.study == "all":
+            raise UsageError("--panel needs one study, not 'all'")
+        if args.panel == "list":
+            print("\n".join(modules[args.study].PANELS))
+            return 0
+        panels = modules[args.study].PANELS if args.study in modules else ()
+        if args.panel is not None and args.panel.split(":")[0] not in panels:
+            raise UsageError(f"no panel {args.panel!r} in the {args.study} figure; panels: "
+                             f"{', '.join(panels)}")  # fmt: skip
         if args.study != "all" and not (results / args.study / "summary.csv").exists():
             raise UsageError(
                 f"no results for {args.study} in {results / args.study}; run: "
@@ -178,12 +238,17 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     status = 0
     for name in names:
         try:
-            paths = make_figure(name, modules[name], results, out)
+            paths = make_figure(name, modules[name], results, out, width=args.width,
+                                panel=args.panel)  # fmt: skip
         except FileNotFoundError as exc:
             print(f"{prog}: skipped {name}: {exc}", file=sys.stderr)
             continue
         except (StoreError, StoreBusyError) as exc:
             print(f"{prog}: error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        except KeyError as exc:  # a --panel the figure of this run does not have
+            print(f"{prog}: error: {exc.args[0]}", file=sys.stderr)
             status = 2
             continue
         print(f"{name}: " + ", ".join(str(p) for p in paths), file=sys.stderr)

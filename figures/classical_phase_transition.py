@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import BoundaryNorm, ListedColormap
 
-from sdlss_theory.plotting import figure_size, plot_rate
+from sdlss_theory.plotting import panel_figure, panel_grid, plot_rate
 from sdlss_theory.sweep import fit_transition
 from sdlss_theory.theory import (
     l1_phase_transition_rho,
@@ -112,120 +112,117 @@ def _s_colourbar(fig, axes, s_vals, colours) -> None:
     bar.ax.minorticks_off()
 
 
+PANELS = ("heat", "rates", "m50")
+
+
 def plot(summary: dict[str, np.ndarray], config: dict):
     solvers = solver_order(summary, config)
     n = int(summary["n"][0])
     ns = len(solvers)
-    fig = plt.figure(figsize=figure_size("text", aspect=0.6))
-    grid = fig.add_gridspec(2, ns + 1, width_ratios=[1.0] * ns + [1.15])
-    heat_axes = [fig.add_subplot(grid[0, j]) for j in range(ns)]
-    rate_axes = [fig.add_subplot(grid[1, j]) for j in range(ns)]
-    ax_m50 = fig.add_subplot(grid[:, ns])
+    heats, rates = [f"heat:{s}" for s in solvers], [f"rates:{s}" for s in solvers]
+    reflowed = panel_grid(ns + 1, max_columns=ns + 1)[1] < ns + 1
+    # Page: the maps and m_50 in one row, the rates below; reflowed: each map beside its rates.
+    order = [*heats, "m50", *rates]
+    if reflowed:
+        order = [*(p for pair in zip(heats, rates, strict=True) for p in pair), "m50"]
+    fig, axes = panel_figure(order, aspect=0.9, max_columns=ns + 1, extra_height=0.6)
+    heat_axes = [axes[h] for h in heats if h in axes]
+    rate_axes = [axes[r] for r in rates if r in axes]
 
     delta_curve = np.linspace(0.0, 1.0, 201)
     rho_curve = np.asarray(l1_phase_transition_rho(delta_curve))
     s_all = np.unique(summary["s"])
     colours = dict(zip(s_all, _s_colours(s_all), strict=True))
     mesh = None
-    for j, solver in enumerate(solvers):
-        s_vals, m_vals, rate, _, _ = rate_table(summary, solver)
-        ax = heat_axes[j]
-        tri = grid_triangulation(m_vals / n, s_vals, m_vals, rate)
-        if tri is not None:
-            triangulation, values = tri
-            mesh = ax.tripcolor(
-                triangulation,
-                values,
-                vmin=0.0,
-                vmax=1.0,
-                cmap="viridis",
-                shading="gouraud",
-                rasterized=True,
-            )
-            if values.min() < 0.5 < values.max():
-                ax.tricontour(
-                    triangulation,
-                    values,
-                    levels=[0.5],
-                    colors="white",
-                    linewidths=1.1,
-                    linestyles="-",
-                    path_effects=OUTLINE,
-                )
-        m_ctr, s_ctr = np.meshgrid(m_vals, s_vals)
-        have = np.isfinite(rate)
-        ax.plot(
-            (m_ctr / n)[have],
-            (s_ctr / m_ctr)[have],
-            linestyle="none",
-            marker=".",
-            markersize=1.0,
-            color="black",
-            alpha=0.5,
-        )
-        ax.plot(
-            delta_curve,
-            rho_curve,
-            color="#E69F00",
-            linestyle="--",
-            marker="none",
-            path_effects=OUTLINE,
-        )
-        ax.set_xlim(0.0, 1.0)
-        ax.set_ylim(0.0, 1.0)
-        ax.set_title(LABELS.get(solver, solver))
-        ax.set_xlabel(r"$\delta = m/n$")
-        if j == 0:
-            ax.set_ylabel(r"$\rho = s/m$")
-        ax.grid(False)
-
-        ax_r = rate_axes[j]
-        sel = np.flatnonzero(summary["solver"] == solver)
-        for s in s_vals:
-            rows = sel[summary["s"][sel] == s]
-            plot_rate(
-                ax_r,
-                summary["m"][rows] / n,
-                summary["success_rate"][rows],
-                summary["success_lo"][rows],
-                summary["success_hi"][rows],
-                color=colours[s],
-                linestyle="-",
-                marker="o",
-                markersize=2.0,
-                linewidth=0.9,
-                band_alpha=0.1,
-            )
-        ax_r.set_xlim(0.0, 1.0)
-        ax_r.set_ylim(-0.02, 1.02)
-        ax_r.set_xlabel(r"$\delta = m/n$")
-        if j == 0:
-            ax_r.set_ylabel("success rate")
+    for solver in solvers:
+        if f"heat:{solver}" in axes:
+            drawn = _heat(axes[f"heat:{solver}"], summary, solver, n, delta_curve, rho_curve)
+            mesh = drawn if drawn is not None else mesh
+        if f"rates:{solver}" in axes:
+            _rates(axes[f"rates:{solver}"], summary, solver, n, colours)
     if mesh is not None:
-        fig.colorbar(mesh, ax=heat_axes, label="success probability", shrink=0.9, pad=0.01)
-    _s_colourbar(fig, rate_axes, s_all, [colours[s] for s in s_all])
+        fig.colorbar(mesh, ax=heat_axes[-1] if reflowed else heat_axes,
+                     label="success probability", shrink=0.9, pad=0.01)  # fmt: skip
+    if rate_axes:
+        _s_colourbar(fig, rate_axes[-1] if reflowed else rate_axes, s_all,
+                     [colours[s] for s in s_all])  # fmt: skip
+    if "m50" in axes:
+        _m50(axes["m50"], summary, solvers, n, s_all)
+    handles, labels = [], []
+    for ax in axes.values():
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if heat_axes:
+        (emp,) = heat_axes[0].plot([], [], color="white", path_effects=OUTLINE, marker="none")
+        handles, labels = [emp, *handles], ["empirical 50% contour", *labels]
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center",
+                   ncols=3 if fig.get_figwidth() > 5 else 1)  # fmt: skip
+    trials = int(np.max(summary["n_ok"] + summary["n_failed"]))
+    tol = config.get("tol", summary["tol"][0])
+    fig.suptitle(
+        rf"$n = {n}$, {trials} trials per cell; success: $\|\hat x - x\| \leq$ {tol:g} "
+        rf"$\|x\|$"
+    )
+    return fig
 
-    # m_50 against s: every solver's fit, the l1 prediction and the rigorous ALMT window.
+
+def _heat(ax, summary, solver, n, delta_curve, rho_curve):
+    """The success probability over (delta, rho), its 50% contour and the l1 curve."""
+    s_vals, m_vals, rate, _, _ = rate_table(summary, solver)
+    mesh = None
+    tri = grid_triangulation(m_vals / n, s_vals, m_vals, rate)
+    if tri is not None:
+        triangulation, values = tri
+        mesh = ax.tripcolor(triangulation, values, vmin=0.0, vmax=1.0, cmap="viridis",
+                            shading="gouraud", rasterized=True)  # fmt: skip
+        if values.min() < 0.5 < values.max():
+            ax.tricontour(triangulation, values, levels=[0.5], colors="white", linewidths=1.1,
+                          linestyles="-", path_effects=OUTLINE)  # fmt: skip
+    m_ctr, s_ctr = np.meshgrid(m_vals, s_vals)
+    have = np.isfinite(rate)
+    ax.plot((m_ctr / n)[have], (s_ctr / m_ctr)[have], linestyle="none", marker=".",
+            markersize=1.0, color="black", alpha=0.5)  # fmt: skip
+    ax.plot(delta_curve, rho_curve, color="#E69F00", linestyle="--", marker="none",
+            path_effects=OUTLINE)  # fmt: skip
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_title(LABELS.get(solver, solver))
+    ax.set_xlabel(r"$\delta = m/n$")
+    ax.set_ylabel(r"$\rho = s/m$")
+    ax.grid(False)
+    return mesh
+
+
+def _rates(ax_r, summary, solver, n, colours):
+    """Success rate against delta, one curve per s, with Wilson bands."""
+    s_vals = rate_table(summary, solver)[0]
+    sel = np.flatnonzero(summary["solver"] == solver)
+    for s in s_vals:
+        rows = sel[summary["s"][sel] == s]
+        plot_rate(ax_r, summary["m"][rows] / n, summary["success_rate"][rows],
+                  summary["success_lo"][rows], summary["success_hi"][rows], color=colours[s],
+                  linestyle="-", marker="o", markersize=2.0, linewidth=0.9,
+                  band_alpha=0.1)  # fmt: skip
+    ax_r.set_xlim(0.0, 1.0)
+    ax_r.set_ylim(-0.02, 1.02)
+    ax_r.set_xlabel(r"$\delta = m/n$")
+    ax_r.set_ylabel("success rate")
+    ax_r.set_title(LABELS.get(solver, solver))
+
+
+def _m50(ax_m50, summary, solvers, n, s_all):
+    """m_50 against s: every solver's fit, the l1 prediction and the rigorous ALMT window."""
+    ns = len(solvers)
     s_line = np.linspace(max(s_all.min() * 0.8, 0.5), min(s_all.max() * 1.1, n), 200)
     lo_w, hi_w = l1_transition_interval(s_line, n)
-    ax_m50.fill_between(
-        s_line,
-        np.clip(lo_w, 0, n),
-        np.clip(hi_w, 0, n),
-        color="#999999",
-        alpha=0.2,
-        linewidth=0,
-        label=r"ALMT window ($\eta = 0.05$)",
-    )
-    ax_m50.plot(
-        s_line,
-        l1_transition_m(s_line, n),
-        color="#E69F00",
-        linestyle="--",
-        marker="none",
-        path_effects=OUTLINE,
-        label=r"$\ell_1$ curve (ALMT), $n\,\psi(s/n)$",
-    )
+    ax_m50.fill_between(s_line, np.clip(lo_w, 0, n), np.clip(hi_w, 0, n), color="#999999",
+                        alpha=0.2, linewidth=0, label=r"ALMT window ($\eta = 0.05$)")  # fmt: skip
+    ax_m50.plot(s_line, l1_transition_m(s_line, n), color="#E69F00", linestyle="--",
+                marker="none", path_effects=OUTLINE,
+                label=r"$\ell_1$ curve (ALMT), $n\,\psi(s/n)$")  # fmt: skip
     for j, solver in enumerate(solvers):
         s_fit, x50, lo, hi = transitions(summary, solver)
         ok = np.isfinite(x50)
@@ -245,18 +242,3 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax_m50.set_xlabel("sparsity $s$")
     ax_m50.set_ylabel(r"50% point $m_{50}$")
     ax_m50.set_ylim(0, n)
-    (emp,) = ax_m50.plot([], [], color="white", path_effects=OUTLINE, marker="none")
-    handles, labels = ax_m50.get_legend_handles_labels()
-    fig.legend(
-        [emp, *handles],
-        ["empirical 50% contour", *labels],
-        loc="outside lower center",
-        ncols=3,
-    )
-    trials = int(np.max(summary["n_ok"] + summary["n_failed"]))
-    tol = config.get("tol", summary["tol"][0])
-    fig.suptitle(
-        rf"$n = {n}$, {trials} trials per cell; success: $\|\hat x - x\| \leq$ {tol:g} "
-        rf"$\|x\|$"
-    )
-    return fig

@@ -22,12 +22,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
 from scipy import optimize, stats
 
-from sdlss_theory.plotting import OKABE_ITO, figure_size
+from sdlss_theory.plotting import OKABE_ITO, panel_figure, panel_legend
 from sdlss_theory.sweep import wilson_interval
 
 
@@ -132,12 +131,24 @@ def pooled_failures(summary: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndar
     return ms, fails, total
 
 
-def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
-    fig, (ax_c, ax_g, ax_p) = plt.subplots(1, 3, figsize=figure_size("text", aspect=0.34))
-    c_fixed = float(config.get("c_fixed", summary["c_fixed"][0]))
+PANELS = ("c_needed", "gamma", "failure")
 
-    # (a) the C needed per trial against m: 95% quantile per e-level, all trials as dots.
+
+def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
+    fig, axes = panel_figure(PANELS, aspect=0.85, max_columns=3)
+    c_fixed = float(config.get("c_fixed", summary["c_fixed"][0]))
     pos = [t for t in trials if t.get("c_needed") is not None]
+    if "c_needed" in axes:
+        _c_needed(axes["c_needed"], pos, c_fixed)
+    if "gamma" in axes:
+        _gamma(axes["gamma"], pos)
+    if "failure" in axes:
+        _failure(axes["failure"], summary, c_fixed)
+    return fig
+
+
+def _c_needed(ax_c, pos: list[dict], c_fixed: float) -> None:
+    """(a) the C needed per trial against m: 95% quantile per e-level, all trials as dots."""
     levels = sorted({t["e_level"] for t in pos})
     for i, e in enumerate(levels):
         ms_e = sorted({t["m"] for t in pos if t["e_level"] == e})
@@ -163,11 +174,14 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     top = max([c_fixed] + [t["c_needed"] for t in pos])
     ax_c.set_ylim(bottom=0.8, top=8.0 * top)
     ax_c.set_xlabel("measurements $m$")
-    ax_c.set_ylabel(r"$C$ needed $= (\mathrm{err} - 2\epsilon)/\mathrm{best}$")
+    ax_c.set_ylabel(r"$C = (\mathrm{err} - 2\epsilon)/\mathrm{best}$")
     ax_c.set_title("(a) band: 95% CI of $C_{95}$")
-    ax_c.legend(loc="upper right", fontsize="x-small")
+    panel_legend(ax_c, "upper right")
 
-    # (b) the C needed against the trial's certified S-REC constant.
+
+def _gamma(ax_g, pos: list[dict]) -> None:
+    """(b) the C needed against the trial's certified S-REC constant."""
+    fig = ax_g.figure
     cert = [t for t in pos if t.get("gamma_lower") is not None and t["gamma_lower"] > 0]
     if cert:
         g = np.array([t["gamma_lower"] for t in cert])
@@ -182,14 +196,16 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
         grid_g = np.linspace(max(g.min(), 0.05), 1.0, 100)
         ax_g.plot(grid_g, 1 + 4 / grid_g, "--", color="C4", label=r"$1 + 4/\gamma$ (proof)")
         broken = sum(1 for t in cert if t.get("proof_holds") is False)
-        ax_g.set_title(f"(b) per-$A$ proof bound violated in {broken} of {len(cert)}")
-        ax_g.legend(loc="upper right", fontsize="x-small")
+        ax_g.set_title(f"(b) proof bound fails for {broken} of {len(cert)}")
+        panel_legend(ax_g, "upper right")
     ax_g.set_yscale("log")
     ax_g.yaxis.set_major_formatter(mticker.ScalarFormatter())
-    ax_g.set_xlabel(r"certified $\gamma$ (lower bound) of the trial's $A$")
+    ax_g.set_xlabel(r"certified $\gamma$ of the trial's $A$")
     ax_g.set_ylabel(r"$C$ needed")
 
-    # (c) failure probability of the bound at C = c_fixed, pooled, with the fitted decay.
+
+def _failure(ax_p, summary: dict[str, np.ndarray], c_fixed: float) -> None:
+    """(c) failure probability of the bound at C = c_fixed, pooled, with the fitted decay."""
     m_vals, fails, total = pooled_failures(summary)
     rate = fails / total
     lo, hi = wilson_interval(fails, total)
@@ -210,5 +226,4 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     ax_p.set_xlabel("measurements $m$")
     ax_p.set_ylabel(f"P(bound fails at $C$ = {c_fixed:g})")
     ax_p.set_title(f"(c) {int(total.max())} trials per $m$, all $e$ pooled")
-    ax_p.legend(loc="lower left", fontsize="x-small")
-    return fig
+    panel_legend(ax_p, "lower left")

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from sdlss_theory.plotting import figure_size, plot_rate
+from sdlss_theory.plotting import panel_figure, plot_rate
 from sdlss_theory.sweep import fit_transition
+
+PANELS = ("rate", "iterations")
 
 
 def plot(summary: dict[str, np.ndarray], config: dict):
-    fig, (ax_rate, ax_iter) = plt.subplots(1, 2, figsize=figure_size("text", aspect=0.3))
+    fig, axes = panel_figure(PANELS, aspect=0.8, extra_height=0.2)
+    if "rate" in axes:
+        _rate(axes["rate"], summary, config)
+    if "iterations" in axes:
+        _iterations(axes["iterations"], summary)
+    return fig
+
+
+def _rate(ax_rate, summary, config):
     m = summary["m"]
     n, s = int(summary["n"][0]), int(summary["s"][0])
     plot_rate(
@@ -19,7 +28,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         summary["success_rate"],
         summary["success_lo"],
         summary["success_hi"],
-        label=f"IHT, n = {n}, s = {s}",
+        label="IHT",
     )
     fit = fit_transition(m, summary["success_count"], summary["n_ok"])
     if np.isfinite(fit.x50):
@@ -32,7 +41,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
             markersize=8,
             linestyle="none",
             capsize=3,
-            label=f"50% point, m = {fit.x50:.0f} [{fit.lo:.0f}, {fit.hi:.0f}]",
+            label=f"$m_{{50}}$ = {fit.x50:.0f} [{fit.lo:.0f}, {fit.hi:.0f}]",
         )
     ax_rate.set_xlabel("measurements $m$")
     ax_rate.set_ylabel("success rate")
@@ -40,8 +49,14 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax_rate.legend(loc="lower right")
     trials = int(np.max(summary["n_ok"] + summary["n_failed"]))
     tol = config.get("tol_success", summary["tol_success"][0])
-    ax_rate.set_title(rf"success: $\|\hat x - x\| \leq$ {tol:g} $\|x\|$, {trials} trials per $m$")
+    ax_rate.figure.suptitle(
+        rf"$n = {n}$, $s = {s}$; success: $\|\hat x - x\| \leq$ {tol:g} $\|x\|$; "
+        f"{trials} trials per $m$"
+    )
 
+
+def _iterations(ax_iter, summary):
+    m = summary["m"]
     ax_iter.plot(m, summary["n_iter_median"], label="median")
     ax_iter.fill_between(
         m,
@@ -55,4 +70,3 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax_iter.set_xlabel("measurements $m$")
     ax_iter.set_ylabel("iterations")
     ax_iter.legend(loc="upper right")
-    return fig

@@ -1,16 +1,17 @@
 """Latent phase transition: success over (m, s) per solver, 50% points, failure decomposition.
 
 The reference slice is the deepest network and the most restarts of the grid. With three or
-more values of s, the top row shows each solver's success probability over (m, s) as a heat
-map with its empirical 50% contour and the fitted 50% points; with fewer, one panel per s
-shows success against m for every solver with Wilson 95% bands and the fitted 50% points
-(horizontal bars: their 95% intervals). The bottom row splits failures along m into
-optimisation failures (solid) and identifiability failures (dotted), with Wilson 95% bands.
-The right column lists the fitted 50% point m_50 for every (solver, depth, restarts) and s of
-the grid (`fit_transition`: maximum likelihood, or Firth's penalised fit for quasi-separated
-counts); where no fitted point lies inside the m range the empirical crossing
-(`empirical_crossing`) is drawn instead (open marker, no interval); a triangle at an edge
-means the curve does not cross 50% inside the measured m range.
+more values of s, the top row shows each solver's success probability over (m, s) as a heat map
+with its empirical 50% contour and the fitted 50% points; with fewer, one panel per s shows
+success against m for every solver with Wilson 95% bands and the fitted 50% points (horizontal
+bars: their 95% intervals). The second row splits failures along m into optimisation failures
+(solid) and identifiability failures (dotted), with Wilson 95% bands. The last panel (the full
+width) lists the fitted 50% point m_50 for every (solver, depth, restarts) and s of the grid
+(`fit_transition`: maximum likelihood, or Firth's penalised fit for quasi-separated counts);
+where no fitted point lies inside the m range the empirical crossing (`empirical_crossing`) is
+drawn instead (open marker, no interval); a triangle at an edge means the curve does not cross
+50% inside the measured m range. At the column width each map (or rate panel) sits beside its
+failure panel, one solver (or s) per row.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import matplotlib.ticker as mticker
 import numpy as np
 from matplotlib.lines import Line2D
 
-from sdlss_theory.plotting import figure_size, plot_rate
+from sdlss_theory.plotting import panel_figure, panel_grid, plot_rate
 from sdlss_theory.sweep import empirical_crossing, fit_transition, wilson_interval
 
 LABELS = {
@@ -249,7 +250,6 @@ def _m50_panel(ax, summary, solvers, s_values):
     ax.set_yticks(
         range(len(combos)),
         [f"{SHORT.get(sv, sv)}, d={int(d)}, R={int(r)}" for sv, d, r in reversed(combos)],
-        fontsize=5.5,
     )
     _log_m_axis(ax, m_all, 5)
     ax.set_xlim(m_all.min() * 0.8, m_all.max() * 1.25)
@@ -280,42 +280,67 @@ def _legend_entries(solvers, s_values, heat):
     return handles, labels
 
 
+PANELS = ("heat", "success", "failure", "m50")
+
+
 def plot(summary: dict[str, np.ndarray], config: dict):
     solvers = solver_order(summary, config)
     s_values = np.unique(summary["s"])
     m_values = np.unique(summary["m"])
     ref = {"depth": np.max(summary["depth"]), "restarts": np.max(summary["restarts"])}
     heat = len(s_values) >= HEATMAP_MIN_S and len(m_values) >= 2
-    n_cols = len(solvers) if heat else len(s_values)
-    ticks = _max_ticks(n_cols)
-    fig = plt.figure(figsize=figure_size("text", aspect=0.66))
-    grid = fig.add_gridspec(2, n_cols + 1, width_ratios=[1.0] * n_cols + [1.4 if heat else 1.2])
-    top = [fig.add_subplot(grid[0, j]) for j in range(n_cols)]
-    bottom = [fig.add_subplot(grid[1, j]) for j in range(n_cols)]
+    columns = solvers if heat else [int(s) for s in s_values]
+    kind = "heat" if heat else "success"
+    tops = [f"{kind}:{c}" for c in columns]
+    bottoms = [f"failure:{c}" for c in columns]
+    combos = len(solvers) * len(np.unique(summary["depth"])) * len(np.unique(summary["restarts"]))
+    grid_columns = panel_grid(len(tops), max_columns=len(columns))[1]
+    # One row of maps (or rates) over one row of failures; reflowed, each map beside its
+    # failures.
+    order = [*tops, *bottoms]
+    if grid_columns < len(columns):
+        order = [name for pair in zip(tops, bottoms, strict=True) for name in pair]
+    fig, axes = panel_figure([*order, "m50"], aspect=0.85, max_columns=len(columns),
+                             extra_height=0.6, wide=("m50",),
+                             heights={"m50": 0.7 + combos * 11 / 72})  # fmt: skip
+    cell = fig.get_figwidth() / grid_columns
+    ticks = 4 if cell < 2.2 else _max_ticks(grid_columns)
     ref_text = f"depth {int(ref['depth'])}, R = {int(ref['restarts'])}"
-    if heat:
-        mesh = None
-        for j, solver in enumerate(solvers):
-            mesh = _heat_panel(top[j], summary, solver, ref, s_values, m_values)
-            _failure_panel(bottom[j], summary, [solver], ref, s_values, ticks, color_by_s=True)
-            bottom[j].set_title(SHORT.get(solver, solver), fontsize=7)
-        top[0].set_ylabel("sparsity $s$")
-        fig.colorbar(mesh, ax=top, label="success probability", shrink=0.9, pad=0.01)
-    else:
-        for j, s in enumerate(s_values):
-            _success_panel(top[j], summary, solvers, ref, s, ticks)
-            _failure_panel(bottom[j], summary, solvers, ref, [s], ticks)
-        top[0].set_ylabel("success rate")
-    bottom[0].set_ylabel("failure rate")
-    ax_m50 = fig.add_subplot(grid[:, n_cols])
-    _m50_panel(ax_m50, summary, solvers, s_values)
+    drawn_tops = []
+    mesh = None
+    for column, top, bottom in zip(columns, tops, bottoms, strict=True):
+        if top in axes:
+            ax = axes[top]
+            if heat:
+                mesh = _heat_panel(ax, summary, column, ref, s_values, m_values)
+                ax.set_ylabel("sparsity $s$")
+            else:
+                _success_panel(ax, summary, solvers, ref, column, ticks)
+                ax.set_ylabel("success rate")
+            drawn_tops.append(ax)
+        if bottom in axes:
+            if heat:
+                _failure_panel(axes[bottom], summary, [column], ref, s_values, ticks,
+                               color_by_s=True)  # fmt: skip
+                axes[bottom].set_title(SHORT.get(column, column), fontsize=7)
+            else:
+                _failure_panel(axes[bottom], summary, solvers, ref, [column], ticks)
+                axes[bottom].set_title(f"$s = {column}$", fontsize=7)
+            axes[bottom].set_ylabel("failure rate")
+    if mesh is not None:  # beside the row of maps; beside the last map once they reflow
+        beside = drawn_tops if grid_columns == len(columns) else drawn_tops[-1]
+        fig.colorbar(mesh, ax=beside, label="success probability", shrink=0.9, pad=0.01)
+    if "m50" in axes:
+        _m50_panel(axes["m50"], summary, solvers, s_values)
     handles, labels = _legend_entries(solvers, s_values, heat)
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5))
+    fig.legend(handles, labels, loc="outside lower center",
+               ncols=min(len(labels), 5 if fig.get_figwidth() > 5 else 2))  # fmt: skip
     trials = int(np.max(summary["n_ok"] + summary["n_failed"]))
     k, n = int(summary["k"][0]), int(summary["n"][0])
     tol = config.get("tol", summary["tol"][0])
+    sep = "; " if fig.get_figwidth() > 5 else "\n"
     fig.suptitle(
-        rf"$k = {k}$, $n = {n}$; panels at {ref_text}; {trials} trials/cell; "
+        rf"$k = {k}$, $n = {n}$; panels at {ref_text}; {trials} trials/cell{sep}"
         rf"success: $\|G(\hat z) - x^*\| \leq$ {tol:g} $\|x^*\|$",
         fontsize=7,
     )

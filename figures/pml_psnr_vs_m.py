@@ -10,11 +10,10 @@ reconstructions at the smallest m (draw 0).
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from figures._pml import COLORS, label, paired, per_draw, plot_series, style
-from sdlss_theory.plotting import OKABE_ITO, figure_size
+from sdlss_theory.plotting import OKABE_ITO, current_width, panel_figure, panel_legend
 from simulations.pml_psnr_vs_m import get_image
 
 
@@ -44,14 +43,25 @@ def paired_rows(trials: list[dict]) -> list[dict]:
     return rows
 
 
+PANELS = ("strongest", "steps", "paired", "images")
+
+
 def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
-    fig = plt.figure(figsize=figure_size("text", aspect=0.85), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 0.75])
-    ax_s, ax_t, ax_d = top.subplots(1, 3)
+    keys, shown, m_min = _shown(trials)
+    n_show = int(config.get("n_show", 0)) if keys else 0
+    names = [*PANELS[:3], *(["images"] if n_show else [])]
+    width = current_width()
+    # The image mosaic: one row per prior (and the truth), n_show images across.
+    image_height = (len(keys) + 1) / max(n_show, 1) * (width - 1.0) + 0.4
+    fig, axes = panel_figure(names, aspect=0.85, max_columns=3, wide=("images",),
+                             heights={"images": image_height})  # fmt: skip
     T = config.get("T", "T")
     order = sorted(per_draw(trials, "psnr", "m"), key=lambda k: (k[0], k[1] or 0))
-    for ax, metric, title in ((ax_s, "psnr", "(a) strongest reconstruction"),
-                              (ax_t, "psnr_T", f"(b) {T} latent steps (as trained)")):  # fmt: skip
+    for name, metric, title in (("strongest", "psnr", "(a) strongest reconstruction"),
+                                ("steps", "psnr_T", f"(b) {T} steps (as trained)")):  # fmt: skip
+        if name not in axes:
+            continue
+        ax = axes[name]
         data = per_draw(trials, metric, "m")
         for i, key in enumerate(order):
             if key in data:  # the same style for a prior in both panels
@@ -60,8 +70,16 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
         ax.set_xlabel("measurements $m$")
         ax.set_ylabel("test PSNR (dB)")
         ax.set_title(title)
-    ax_s.legend(loc="upper left", fontsize=6, ncol=1)
+    if "strongest" in axes:
+        panel_legend(axes["strongest"], "upper left")
+    if "paired" in axes:
+        _paired(axes["paired"], trials)
+    if "images" in axes:
+        _images(axes["images"], keys, shown, n_show, m_min)
+    return fig
 
+
+def _paired(ax_d, trials):
     rows = paired_rows(trials)
     for name, color, marker in (("best_minus_pca", OKABE_ITO[0], "o"),
                                 ("sdlss_minus_dcs", COLORS["sdlss"], "s")):  # fmt: skip
@@ -77,41 +95,45 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     ax_d.axhline(0.0, color="0.5", linewidth=0.8)
     ax_d.set_xscale("log", base=2)
     ax_d.set_xlabel("measurements $m$")
-    ax_d.set_ylabel("paired PSNR difference (dB)")
-    ax_d.set_title("(c) paired over draws, 95% CI")
+    ax_d.set_ylabel("paired difference (dB)")
+    ax_d.set_title("(c) paired, 95% CI")
     if ax_d.lines:
-        ax_d.legend(loc="best", fontsize=6)
+        panel_legend(ax_d, "best")
 
+
+def _shown(trials):
+    """The priors whose reconstructions the mosaic shows (at the smallest m, draw 0)."""
     m_min = min(int(r["m"]) for r in trials)
     shown = {}
     for row in trials:
         if int(row["m"]) == m_min and int(row["draw"]) == 0 and ("rec0_0" in row or "rec0" in row):
             shown.setdefault((row["method"], int(row["s"])), row)
-    n_show = int(config.get("n_show", 0))
     sdlss_s = sorted(s for meth, s in shown if meth == "sdlss")
     prefer = [("pca", None), ("dcs", None), ("sdlss", sdlss_s[len(sdlss_s) // 2] if sdlss_s
               else None), ("dcs_learned_A", None), ("sdlss_learned_A", None)]  # fmt: skip
     keys = [k for pk in prefer for k in sorted(shown) if k[0] == pk[0] and pk[1] in (None, k[1])]
-    keys = list(dict.fromkeys(keys))[:5]
-    if n_show and keys:
-        side = int(round(np.sqrt(get_image(shown[keys[0]], "true0").size)))
-        axes = bottom.subplots(len(keys) + 1, n_show, squeeze=False)
-        for i, key in enumerate([None, *keys]):
-            row = shown[keys[0]] if key is None else shown[key]
-            for j in range(n_show):
-                ax = axes[i, j]
-                image = get_image(row, f"true{j}" if key is None else f"rec{j}")
-                ax.imshow(image.reshape(side, side), cmap="gray", vmin=0, vmax=1,
-                          interpolation="nearest")  # fmt: skip
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if j == 0:
-                    name = (
-                        "truth"
-                        if key is None
-                        else label((key[0], key[1] if key[0].startswith("sdlss") else None))
-                    )
-                    ax.set_ylabel(name, fontsize=5, rotation=0, ha="right", va="center")
-        bottom.suptitle(f"test images and strongest reconstructions at $m = {m_min}$ (draw 0)",
-                        fontsize=8)  # fmt: skip
-    return fig
+    return list(dict.fromkeys(keys))[:5], shown, m_min
+
+
+def _images(ax, keys, shown, n_show, m_min):
+    """Test images (top row) and each prior's strongest reconstructions, as one mosaic."""
+    side = int(round(np.sqrt(get_image(shown[keys[0]], "true0").size)))
+    gap = 1
+    rows = [None, *keys]
+    mosaic = np.ones((len(rows) * (side + gap) - gap, n_show * (side + gap) - gap))
+    for i, key in enumerate(rows):
+        row = shown[keys[0]] if key is None else shown[key]
+        for j in range(n_show):
+            image = get_image(row, f"true{j}" if key is None else f"rec{j}")
+            top, left = i * (side + gap), j * (side + gap)
+            mosaic[top:top + side, left:left + side] = image.reshape(side, side)
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    names = ["truth"] + [label((k[0], k[1] if k[0].startswith("sdlss") else None))
+                         for k in keys]  # fmt: skip
+    ax.set_yticks([i * (side + gap) + (side - 1) / 2 for i in range(len(rows))], names)
+    ax.set_xticks([])
+    ax.tick_params(length=0)
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_title(f"test images and strongest reconstructions at $m = {m_min}$ (draw 0)")

@@ -8,21 +8,22 @@ t-interval. Horizontal lines: DCS and the PCA baselines at the same m (mean over
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from figures._pml import COLORS, LABELS, per_draw, plot_series
-from sdlss_theory.plotting import OKABE_ITO, figure_size
+from sdlss_theory.plotting import OKABE_ITO, panel_figure, panel_legend
+
+PANELS = ("error", "psnr")
 
 
 def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
-    fig, (ax_e, ax_p) = plt.subplots(1, 2, figsize=figure_size("text", aspect=0.38),
-                                     layout="constrained")  # fmt: skip
+    fig, axes = panel_figure(PANELS, aspect=0.8)
     T = config.get("T", "T")
     sdlss_rows = [r for r in trials if r["method"] == "sdlss"]
     refs = [r for r in trials if r["method"] != "sdlss"]
-    for ax, metric, ylabel in ((ax_e, "rel_error", "relative error"),
-                               (ax_p, "psnr", "test PSNR (dB)")):  # fmt: skip
+    what = {"error": ("rel_error", "relative error"), "psnr": ("psnr", "test PSNR (dB)")}
+    for name, ax in axes.items():
+        metric, ylabel = what[name]
         for suffix, color, marker, ls, text in (
             ("", OKABE_ITO[2], "o", "-", "SDLSS, strongest"),
             ("_T", OKABE_ITO[4], "^", ":", f"SDLSS, {T} steps"),
@@ -41,8 +42,10 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
         ax.minorticks_off()
         ax.set_xlabel("latent sparsity $s$")
         ax.set_ylabel(ylabel)
-    ax_e.legend(loc="best", fontsize=6)
     k, m = config.get("k", "k"), config.get("m", "m")
-    ax_e.set_title(f"(a) $k = {k}$, $m = {m}$")
-    ax_p.set_title("(b) PSNR")
+    if "error" in axes:
+        axes["error"].set_title(f"(a) $k = {k}$, $m = {m}$")
+    if "psnr" in axes:
+        axes["psnr"].set_title("(b) PSNR")
+    panel_legend(next(iter(axes.values())), "best")
     return fig

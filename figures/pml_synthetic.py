@@ -9,20 +9,24 @@ without intervals, since the T-step errors of warm-started priors span orders of
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from figures._pml import per_draw, plot_series, style
-from sdlss_theory.plotting import figure_size
+from sdlss_theory.plotting import panel_figure, panel_legend
+
+PANELS = ("strongest", "steps")
 
 
 def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
-    fig, axes = plt.subplots(1, 2, figsize=figure_size("text", aspect=0.4), layout="constrained")
+    fig, axes = panel_figure(PANELS, aspect=0.8)
     T = config.get("T", "T")
-    titles = ("(a) strongest reconstruction", f"(b) {T} latent steps (as trained)")
+    titles = {"strongest": "(a) strongest reconstruction",
+              "steps": f"(b) {T} steps (as trained)"}  # fmt: skip
+    metrics = {"strongest": "rel_error", "steps": "rel_error_T"}
     # One style per prior in both panels (panel (b) has only the learned priors).
     order = {key: i for i, key in enumerate(sorted(per_draw(trials, "rel_error", "m")))}
-    for ax, metric, title in zip(axes, ("rel_error", "rel_error_T"), titles, strict=True):
+    for name, ax in axes.items():
+        metric, title = metrics[name], titles[name]
         data = per_draw(trials, metric, "m")
         steps = metric == "rel_error_T"
         for key in sorted(data):
@@ -33,6 +37,7 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
             ax.set_yscale("log")
         else:
             ax.set_ylim(0.0, 1.5)  # linear: a t-interval may reach below 0; failures cut
-    axes[0].set_ylabel(r"relative error $\|\hat x - x\| / \|x\|$")
-    axes[0].legend(loc="upper right", fontsize=6)
+        ax.set_ylabel("relative error")
+    first = next(iter(axes.values()))
+    panel_legend(first, "upper right")
     return fig

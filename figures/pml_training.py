@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from figures._pml import LINESTYLES, MARKERS
-from sdlss_theory.plotting import OKABE_ITO, figure_size
+from sdlss_theory.plotting import OKABE_ITO, panel_figure
 
 
 def _refs(ax, trials, horizontal=True):
@@ -26,11 +26,21 @@ def _refs(ax, trials, horizontal=True):
                      label="PCA / 2 (target)")  # fmt: skip
 
 
+PANELS = ("curves", "final")
+
+
 def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
-    fig, (ax_c, ax_f) = plt.subplots(1, 2, figsize=figure_size("text", aspect=0.62),
-                                     layout="constrained", width_ratios=[1.2, 1])  # fmt: skip
     rows = [r for r in trials if r["method"] == "variant"]
     variants = list(dict.fromkeys(r["variant"] for r in rows))
+    fig, axes = panel_figure(PANELS, aspect=0.9, extra_height=0.15 * (len(variants) + 3) / 2)
+    if "curves" in axes:
+        _curves(axes["curves"], rows, variants, trials)
+    if "final" in axes:
+        _final(axes["final"], rows, variants, trials, config)
+    return fig
+
+
+def _curves(ax_c, rows, variants, trials):
     for i, v in enumerate(variants):
         mine = [r for r in rows if r["variant"] == v]
         steps = sorted({int(k.rsplit("_", 1)[1]) for r in mine for k in r
@@ -43,19 +53,19 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     ax_c.set_ylim(0.0, 1.2)
     ax_c.set_xlabel("training step")
     ax_c.set_ylabel("held-out relative error")
-    ax_c.set_title("(a) learning curves (strongest reconstruction)")
-    fig.legend(*ax_c.get_legend_handles_labels(), loc="outside lower center", ncol=4,
-               fontsize=5)  # fmt: skip
+    ax_c.set_title("(a) learning curves")
+    ax_c.figure.legend(*ax_c.get_legend_handles_labels(), loc="outside lower center", ncol=2)
 
+
+def _final(ax_f, rows, variants, trials, config):
     finals = sorted(((np.mean([r["rel_error"] for r in rows if r["variant"] == v]), v)
                      for v in variants), reverse=True)  # fmt: skip
     for j, (mean, v) in enumerate(finals):
         vals = [r["rel_error"] for r in rows if r["variant"] == v]
         ax_f.barh(j, mean, color="0.8")
         ax_f.plot(vals, np.full(len(vals), j), linestyle="none", marker=".", color="k")
-    ax_f.set_yticks(range(len(finals)), [v for _, v in finals], fontsize=5)
+    ax_f.set_yticks(range(len(finals)), [v for _, v in finals])
     _refs(ax_f, trials, horizontal=False)
     ax_f.set_xlim(0.0, 1.2)
-    ax_f.set_xlabel("final relative test error (axis cut at 1.2)")
+    ax_f.set_xlabel("final test error")
     ax_f.set_title(f"(b) after {config.get('steps', '?')} steps, $m = {config.get('m', '?')}$")
-    return fig

@@ -7,22 +7,22 @@ and written in the panel; the dashed line is the PCA prior on the same images an
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from figures._pml import COLORS, LABELS
-from sdlss_theory.plotting import figure_size
+from sdlss_theory.plotting import panel_figure, panel_legend
 
+#: One panel per learned method (those of the run).
+PANELS = ("sdlss", "dcs", "sdlss_learned_A", "dcs_learned_A")
 
 def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     from simulations.pml_tuning import chosen
 
     methods = list(dict.fromkeys(r["method"] for r in trials if r["method"] != "pca"))
     pca = [r["psnr"] for r in trials if r["method"] == "pca"]
-    fig, axes = plt.subplots(1, len(methods), figsize=figure_size("text", aspect=0.35),
-                             squeeze=False, sharey=True, layout="constrained")  # fmt: skip
+    fig, axes = panel_figure(methods, aspect=0.85)
     best = chosen(trials)
-    for ax, method in zip(axes[0], methods, strict=True):
+    for method, ax in axes.items():
         combos: dict[tuple, list[float]] = {}
         for r in trials:
             if r["method"] == method:
@@ -36,13 +36,13 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
             ax.axhline(np.mean(pca), color=COLORS["pca"], linestyle="--", linewidth=1,
                        label="PCA")  # fmt: skip
         b = best[method]
-        ax.set_title(LABELS.get(method, method), fontsize=8)
+        ax.set_title(LABELS.get(method, method))
         ax.text(0.03, 0.97, f"lr {b['lr']:g}\n$\\beta_0$ {b['beta0']:g}\n"
                 f"$\\lambda$ {b['lam']:g}\nT {b['T']}", transform=ax.transAxes, va="top",
-                fontsize=6)  # fmt: skip
+                fontsize=7)  # fmt: skip
         ax.set_xticks([])
         ax.set_xlabel(f"{len(means)} combinations, sorted")
-    axes[0, 0].set_ylabel("validation PSNR (dB)")
+        ax.set_ylabel("validation PSNR (dB)")
     if pca:
-        axes[0, -1].legend(loc="lower right", fontsize=6)
+        panel_legend(list(axes.values())[-1], "lower right")
     return fig

@@ -23,12 +23,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
 from scipy import special, stats
 
-from sdlss_theory.plotting import OKABE_ITO, figure_size
+from sdlss_theory.plotting import OKABE_ITO, panel_figure, panel_legend, panel_width
 from sdlss_theory.theory import (
     bora_measurements,
     sdlss_measurements,
@@ -270,12 +269,36 @@ def _one_factor(ax, srec, factor, base_of_block, xlabel, log_x):
     ax.set_ylabel(r"$m^\star(\gamma_0)$")
 
 
+PANELS = ("k", "h", "depth", "s", "predictors", "recovery")
+
+
 def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     result = analyse(trials, config)
     entries, gamma0 = result["entries"], result["gamma0"]
     srec = [e for e in entries if e["block"] != "recovery"]
-    fig, axes = plt.subplots(2, 3, figsize=figure_size("text", aspect=0.62))
-    (ax_k, ax_h, ax_d), (ax_s, ax_r2, ax_rec) = axes
+    fig, axes = panel_figure(PANELS, aspect=0.85, max_columns=3, extra_height=0.45)
+    _draw(axes, result, config, srec, entries)
+    fig.suptitle(
+        rf"$m^\star(\gamma_0)$: smallest $m$ with $P(\gamma^\star \geq {gamma0:g}) \geq 1/2$,"
+        "\n" + r"bracketed $m_U \leq m^\star \leq m_L$"
+        + ("\n(f): recovery rate (o), identifiability failures (x),\ndashed: $m = s + 1$"
+           if "recovery" in axes else "")
+    )  # fmt: skip
+    return fig
+
+
+def _draw(axes, result, config, srec, entries):
+    """Draw the panels in `axes` (a missing one, not asked for by ``--panel``, is skipped)."""
+    _factors(axes, config, srec)
+    if "s" in axes:
+        _grid(axes["s"], srec)
+    if "predictors" in axes:
+        _predictors(axes["predictors"], result)
+    if "recovery" in axes:
+        _recovery(axes["recovery"], entries)
+
+
+def _factors(axes, config, srec):
     base = {}
     for block, prefix in (("sweep", "base"), ("biased", "biased")):
         if any(e["block"] == block for e in srec):
@@ -284,17 +307,24 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
                 "h": int(config.get(f"{prefix}_h", 0)),
                 "depth": int(config.get(f"{prefix}_depth", 0)),
             }
-    _one_factor(ax_k, srec, "k", base, "latent size $k$", True)
-    _one_factor(ax_h, srec, "h", base, "ReLU width $h$", True)
-    _one_factor(ax_d, srec, "depth", base, "ReLU layers $d$", False)
-    ax_k.set_title("(a) $s = 1$, vary $k$")
-    ax_h.set_title("(b) $s = 1$, vary $h$")
-    ax_d.set_title("(c) $s = 1$, vary $d$")
+    for name, xlabel, log_x, title in (
+        ("k", "latent size $k$", True, "(a) $s = 1$, vary $k$"),
+        ("h", "ReLU width $h$", True, "(b) $s = 1$, vary $h$"),
+        ("depth", "ReLU layers $d$", False, "(c) $s = 1$, vary $d$"),
+    ):
+        if name in axes:
+            _one_factor(axes[name], srec, name, base, xlabel, log_x)
+            axes[name].set_title(title)
+    if "k" not in axes:
+        return
+    ax_k = axes["k"]
     ax_k.plot([], [], "^", color="0.3", ms=3.5, label=r"$m_L$ (cert. lower)")
     ax_k.plot([], [], "v", color="0.3", mfc="none", ms=3.5, label=r"$m_U$ (upper)")
     ax_k.plot([], [], "x", color="0.3", ms=3.5, label="90% point")
-    ax_k.legend(loc="upper left", fontsize=5.5, ncols=2, handlelength=1.0)
+    panel_legend(ax_k, "upper left", ncols=2, handlelength=1.0)
 
+
+def _grid(ax_s, srec):
     grid = [e for e in srec if e["block"] == "grid"]
     for bias, colour, label in ((False, OKABE_ITO[1], "no bias"), (True, OKABE_ITO[2], "biases")):
         sel = sorted([e for e in grid if e["bias"] == bias], key=lambda e: e["s"])
@@ -305,10 +335,12 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
         s_vals = sorted({e["s"] for e in grid})
         ax_s.set_xticks(s_vals)
         ax_s.set_xlim(min(s_vals) - 0.5, max(s_vals) + 0.5)
-        ax_s.legend(loc="upper left", fontsize=5.5)
+        panel_legend(ax_s, "upper left")
     ax_s.set_xlabel("sparsity $s$")
     ax_s.set_ylabel(r"$m^\star(\gamma_0)$")
 
+
+def _predictors(ax_r2, result):
     fits = result["fits"]
     xpos = np.arange(len(PREDICTORS))
     scopes = (
@@ -322,15 +354,17 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
                   label=label)  # fmt: skip
     ax_r2.set_xticks(xpos, ["SDLSS", "Bora", "union\nbound"])
     ax_r2.set_ylim(0, 1.45)
-    ax_r2.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
-    ax_r2.set_ylabel(r"$R^2$ of $m_L = a + b\,P$")
+    ax_r2.set_yticks([0, 0.5, 1.0])
+    ax_r2.set_ylabel(r"$R^2$ of $m_L = a + b\,P$" if panel_width(ax_r2) >= 2.2 else "$R^2$")
     ub = fits[("sweep", "L50")]["union"]
     title = "(e) which predictor"
     if np.isfinite(ub["b"]):
-        title += rf"; $m_L \approx {ub['a']:.0f} + {ub['b']:.2f}\,m_{{UB}}$"
+        title += "\n" + rf"$m_L \approx {ub['a']:.0f} + {ub['b']:.2f}\,m_{{UB}}$"
     ax_r2.set_title(title, fontsize=7)
-    ax_r2.legend(loc="upper left", fontsize=5.5, ncols=2)
+    panel_legend(ax_r2, "upper left", ncols=2)
 
+
+def _recovery(ax_rec, entries):
     rec = [e for e in entries if e["block"] == "recovery"]
     styles = ["-", "--", "-.", ":"]
     for i, e in enumerate(rec):
@@ -346,12 +380,5 @@ def plot(summary: dict[str, np.ndarray], config: dict, trials: list[dict]):
     ax_rec.set_ylabel("fraction of trials")
     ax_rec.set_ylim(-0.02, 1.45)
     ax_rec.set_yticks([0, 0.5, 1.0])
-    ax_rec.set_title("(f) non-uniform: one signal")
-    ax_rec.legend(loc="upper left", fontsize=4.5, ncols=2, handlelength=1.2)
-    fig.suptitle(
-        rf"$m^\star(\gamma_0)$: smallest $m$ with $P(\gamma^\star \geq {gamma0:g}) \geq 1/2$, "
-        r"bracketed $m_U \leq m^\star \leq m_L$; (f): recovery rate (o) and identifiability "
-        "failures (x); dashed: $m = s + 1$",
-        fontsize=6.5,
-    )
-    return fig
+    ax_rec.set_title("(f) one signal")
+    panel_legend(ax_rec, "upper left", ncols=1, handlelength=1.2)

@@ -12,11 +12,10 @@ trials (upper - lower <= 1e-6 upper).
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 from scipy import stats
 
-from sdlss_theory.plotting import OKABE_ITO, figure_size
+from sdlss_theory.plotting import OKABE_ITO, panel_figure, panel_legend
 from sdlss_theory.sweep import wilson_interval
 
 # (metric, label, colour, line style, marker)
@@ -69,46 +68,48 @@ def _m_axis(ax, m_values):
     ax.set_xlabel("measurements $m$")
 
 
+PANELS = ("gamma", "qq", "ks", "links", "exact")
+
+
 def plot(summary: dict[str, np.ndarray], config: dict):
-    m = summary["m"]
     s_all = summary["s"]
     s_values = list(dict.fromkeys(s_all.tolist()))
     trials = int(np.max(summary["n_ok"] + summary["n_failed"]))
-    fig = plt.figure(figsize=figure_size("text", aspect=0.62))
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 1.0])
-    ax_top = np.atleast_1d(top.subplots(1, len(s_values), sharey=True))
-
-    # -- estimators against m, one panel per s ------------------------------------------------
-    for ax, s in zip(ax_top, s_values, strict=True):
-        rows = np.flatnonzero(s_all == s)
-        for metric, label, colour, ls, marker in ESTIMATORS:
-            _band(ax, m, summary, rows, metric, color=colour, ls=ls, marker=marker, label=label)
-        mm = np.linspace(max(2 * s, np.min(m[rows])), np.max(m[rows]), 200)
-        ax.plot(
-            mm,
-            1 - np.sqrt(2 * s / mm),
-            color="0.55",
-            lw=0.8,
-            ls=(0, (1, 1)),
-            marker="",
-            label=r"$1 - \sqrt{2s/m}$",
-        )
-        _m_axis(ax, m)
-        ax.set_title(f"$s = {int(s)}$")
-        ax.set_ylim(-0.02, 1.05)
-    ax_top[0].set_ylabel(r"$\gamma^\star$ bounds")
-    handles, labels = ax_top[0].get_legend_handles_labels()
-    top.legend(handles, labels, loc="outside right center", fontsize=6)
+    names = [f"gamma:{int(s)}" for s in s_values] + ["qq", "ks", "links", "exact"]
+    fig, axes = panel_figure(names, aspect=0.75, max_columns=3, extra_height=0.9)
+    gammas = [(s, axes[f"gamma:{int(s)}"]) for s in s_values if f"gamma:{int(s)}" in axes]
+    for s, ax in gammas:
+        _gamma(ax, summary, s)
+    if gammas:
+        handles, labels = gammas[0][1].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=2)
     k, n = int(summary["k"][0]), int(summary["n"][0])
     widths = config.get("widths", summary["widths"][0])
-    top.suptitle(
-        f"$k = {k}$, widths {tuple(widths)}, $n = {n}$; medians and 5%-95% over {trials} trials",
-        fontsize=8,
-    )
+    fig.suptitle(f"$k = {k}$, widths {tuple(widths)}, $n = {n}$; medians and 5%-95% over "
+                 f"{trials} trials")  # fmt: skip
+    for name, draw in (("qq", _qq), ("ks", _ks), ("links", _links), ("exact", _exact)):
+        if name in axes:
+            draw(axes[name], summary, s_values)
+    return fig
 
-    ax_qq, ax_ks, ax_ord, ax_exact = bottom.subplots(1, 4)
 
-    # -- QQ plot: first s, up to four m ----------------------------------------------------------
+def _gamma(ax, summary, s):
+    """The estimators against m at one s."""
+    m, rows = summary["m"], np.flatnonzero(summary["s"] == s)
+    for metric, label, colour, ls, marker in ESTIMATORS:
+        _band(ax, m, summary, rows, metric, color=colour, ls=ls, marker=marker, label=label)
+    mm = np.linspace(max(2 * s, np.min(m[rows])), np.max(m[rows]), 200)
+    ax.plot(mm, 1 - np.sqrt(2 * s / mm), color="0.55", lw=0.8, ls=(0, (1, 1)), marker="",
+            label=r"$1 - \sqrt{2s/m}$")  # fmt: skip
+    _m_axis(ax, m)
+    ax.set_title(f"$s = {int(s)}$")
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_ylabel(r"$\gamma^\star$ bounds")
+
+
+def _qq(ax_qq, summary, s_values):
+    """QQ plot: first s, up to four m."""
+    m, s_all = summary["m"], summary["s"]
     rows = np.flatnonzero(s_all == s_values[0])
     rows = rows[np.argsort(m[rows], kind="stable")]
     pick = rows[np.unique(np.linspace(0, rows.size - 1, min(4, rows.size)).round().astype(int))]
@@ -141,9 +142,12 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax_qq.set_xlim(*lim)
     ax_qq.set_ylim(*lim)
     ax_qq.set_title(f"QQ, $s = {int(s_values[0])}$, levels 1%-99%")
-    ax_qq.legend(loc="upper left", fontsize=5.5, handlelength=1.0)
+    panel_legend(ax_qq, "upper left", handlelength=1.0)
 
-    # -- KS statistics -------------------------------------------------------------------------
+
+def _ks(ax_ks, summary, s_values):
+    """KS statistics of the ratios against the chi law."""
+    m, s_all = summary["m"], summary["s"]
     n_ks = int(summary["n_ks"][0])
     crit = stats.kstwo(n_ks).ppf(0.95)
     ks_curves = (
@@ -161,9 +165,12 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     _m_axis(ax_ks, m)
     ax_ks.set_ylabel("KS statistic")
     ax_ks.set_title(r"KS vs $\sqrt{\chi^2_m/m}$")
-    ax_ks.legend(loc="upper right", fontsize=5, handlelength=1.5)
+    panel_legend(ax_ks, "upper right", handlelength=1.5)
 
-    # -- proven links ------------------------------------------------------------------------
+
+def _links(ax_ord, summary, s_values):
+    """The proven links: ordering and guarantee rates."""
+    m, s_all = summary["m"], summary["s"]
     n_ok = summary["n_ok"]
     prob = float(summary["guarantee_prob"][0])
     for j, s in enumerate(s_values):
@@ -178,12 +185,15 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax_ord.plot([], [], color="0.4", ls="-", marker="", label=r"lower $\leq$ upper $\leq$ random")
     ax_ord.plot([], [], color="0.4", ls="--", marker="", label=r"guarantee $\leq$ lower")
     ax_ord.set_ylim(-0.02, 1.5)
-    ax_ord.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax_ord.set_yticks([0, 0.5, 1.0])
     ax_ord.set_ylabel("fraction of trials")
     ax_ord.set_title("proven links (Wilson 95%)")
-    ax_ord.legend(loc="upper left", fontsize=5.5, handlelength=1.8, ncols=2)
+    panel_legend(ax_ord, "upper left", handlelength=1.8)
 
-    # -- exactness ------------------------------------------------------------------------------
+
+def _exact(ax_exact, summary, s_values):
+    """The fraction of trials whose bounds are exact."""
+    m, s_all, n_ok = summary["m"], summary["s"], summary["n_ok"]
     for j, s in enumerate(s_values):
         rows = np.flatnonzero(s_all == s)
         exact = np.round(summary["exact_mean"][rows] * n_ok[rows])
@@ -194,5 +204,4 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax_exact.set_yticks([0, 0.5, 1.0])
     ax_exact.set_ylabel("fraction exact")
     ax_exact.set_title("exact trials")
-    ax_exact.legend(loc="lower right", fontsize=6)
-    return fig
+    panel_legend(ax_exact, "lower right")

@@ -7,6 +7,7 @@
     sdlss all [options]             every study, then every figure
     sdlss figures [STUDY]           draw figures from stored results into ./figures/out/
     sdlss show STUDY [options]      print what a run found, and its provenance
+    sdlss report [--out DIR]        one HTML page (and report.md) of every study
 
 ``python -m simulations`` takes the same subcommands, and ``python -m simulations STUDY
 [options]`` stands for ``run STUDY``. Every usage error, and every store that cannot be used,
@@ -42,7 +43,8 @@ from sdlss_theory.sweep import (
 
 PROG = "python -m simulations"
 EXIT_USAGE = 2
-SUBCOMMANDS = ("list", "run", "all", "figures", "show")
+SUBCOMMANDS = ("list", "run", "all", "figures", "show", "report")
+REPORT = Path("report")
 RESULTS = Path("results")
 
 
@@ -180,7 +182,7 @@ def _run_options(parent: argparse.ArgumentParser, *, all_studies: bool) -> None:
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """Return the parser of the command line (subcommands list, run, all, figures, show)."""
-    from sdlss_theory.sweep.report import FORMATS
+    from sdlss_theory.sweep.render import FORMATS
 
     parser = Parser(
         prog=prog,
@@ -245,7 +247,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         choices=FORMATS,
         default="table",
         help="table (aligned, default), csv (one section, raw values), json (everything), "
-        "markdown",
+        "markdown, latex (booktabs tables with captions and labels)",
     )
     show.add_argument(
         "--section",
@@ -262,7 +264,39 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     show.add_argument(
         "--all-columns", action="store_true", help="print every column of the summary"
     )
+
+    _add_report_parser(sub)
     return parser
+
+
+def _add_report_parser(sub) -> None:
+    """The ``report`` subcommand's parser."""
+    report = sub.add_parser(
+        "report",
+        help="write one HTML page (and a Markdown variant) of every study",
+        description=(
+            "Write ./report/index.html (one static file, its figures in ./report/figures/) and "
+            "./report/report.md: every study with its estimand, the settings that differ from "
+            "its defaults, the show tables, the figure, the verdicts of its report hook and the "
+            "provenance; studies never run are listed as such. Reads ./results/STUDY/ only."
+        ),
+    )
+    report.add_argument(
+        "--results",
+        default=str(RESULTS),
+        metavar="DIR",
+        help="folder holding the study folders (default ./results)",
+    )
+    report.add_argument(
+        "--out", default=str(REPORT), metavar="DIR", help="output folder (default ./report)"
+    )
+    report.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=1,
+        metavar="N",
+        help="draw the figures in N processes (-1: all cores; default 1)",
+    )
 
 
 # -- run -----------------------------------------------------------------------------------------
@@ -429,7 +463,8 @@ def _figures(argv: list[str], prog: str) -> int:
 
 
 def _show(args: argparse.Namespace, known: dict[str, Study]) -> int:
-    from sdlss_theory.sweep.report import format_report, study_report
+    from sdlss_theory.sweep.render import format_report
+    from sdlss_theory.sweep.report import study_report
 
     study = _get_study(known, args.study)
     out = Path(args.out) if args.out else RESULTS / study.name
@@ -447,6 +482,53 @@ def _show(args: argparse.Namespace, known: dict[str, Study]) -> int:
     return 0
 
 
+def _report_figure(name: str, results: Path, folder: Path):
+    """Draw study `name`'s figure for the report: (files, the module's summary line), or None
+    without results. Module level: joblib workers import it by name."""
+    from figures import figure_modules
+    from figures._cli import make_figure
+
+    module = figure_modules()[name]
+    doc = (module.__doc__ or "").strip().splitlines()
+    try:
+        # 150 dpi PNG for the page (a screen), the vector PDF beside it for print.
+        paths = make_figure(name, module, results, folder, dpi=150)
+    except FileNotFoundError:
+        return None
+    return paths, (doc[0] if doc else "")
+
+
+def _report(args: argparse.Namespace, known: dict[str, Study]) -> int:
+    from joblib import Parallel, delayed
+
+    from figures import figure_modules
+    from sdlss_theory.sweep.provenance import git_revision, package_version
+    from sdlss_theory.sweep.site import collect_entries, write_site
+
+    start = time.perf_counter()
+    results, out = Path(args.results), Path(args.out)
+    # The revision before anything is written (writing into a checkout would make it dirty).
+    generator = (
+        f"Made by sdlss report from {results} (sdlss-theory {package_version()}, "
+        f"git revision {git_revision() or 'none'})."
+    )
+    # The figures first, in parallel with --n-jobs (each is drawn from its stored summary).
+    names = [n for n in figure_modules() if n in known and (results / n / "summary.csv").exists()]
+    drawn = Parallel(n_jobs=args.n_jobs)(
+        delayed(_report_figure)(name, results, out / "figures") for name in names
+    )
+    figures = dict(zip(names, drawn, strict=True))
+    entries = collect_entries(known, results, out, figure=lambda name, _: figures.get(name))
+    paths = write_site(entries, out, generator=generator)
+    n_run = sum(e.status == "run" for e in entries)
+    print(
+        f"report: {n_run} of {len(entries)} studies with a run -> {paths['html']}, "
+        f"{paths['markdown']} in {time.perf_counter() - start:.1f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     """Run the command line; return the exit status.
 
@@ -454,7 +536,8 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     ----------
     argv : list of str, optional
         The arguments (default ``sys.argv[1:]``). A first argument that is not a command
-        (``list``, ``run``, ``all``, ``figures``, ``show``) or an option is a study name:
+        (``list``, ``run``, ``all``, ``figures``, ``show``, ``report``) or an option is a
+        study name:
         ``STUDY [options]`` means ``run STUDY [options]``.
     prog : str
         The program's name in messages.
@@ -474,6 +557,8 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
             return _list(known)
         if args.command == "show":
             return _show(args, known)
+        if args.command == "report":
+            return _report(args, known)
         return _run_studies(args, known, prog, typed)
     except (
         UsageError,

@@ -1,10 +1,12 @@
-"""Figures fit for a paper: no two drawn text elements overlap, none sticks out of the figure.
+"""Figures fit for a paper: no two drawn text elements overlap, none sticks out of the figure,
+none is smaller than 7 pt, at the column width (3.5 in) and at the page width (7.16 in).
 
 `sdlss_theory.plotting.layout_problems` is checked against figures with planted faults, then
 applied to the figures of `figures/` drawn from real stored results: in the default run the
 figures of iht_success, classical_phase_transition and latent_phase_transition at their quick
 presets (2 trials per cell); in the slow run every figure module (whatever study it belongs
-to) at its quick preset, and those three also at their default (paper) presets.
+to) at its quick preset, each of its panels alone, and those three also at their default
+(paper) presets.
 """
 
 import matplotlib
@@ -105,25 +107,48 @@ def _results(tmp_path_factory, name: str, *extra: str):
     return folder
 
 
-def assert_clean_layout(name: str, results) -> None:
-    """Draw figure `name` from `results/<name>` as it is saved; require no text problem."""
-    problems = figure_problems(name, figure_modules()[name], results)
-    assert problems == [], f"{name}:\n  " + "\n  ".join(problems)
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """Study name -> a folder with its quick-preset results (2 trials per cell), run once."""
+    runs: dict[str, object] = {}
+
+    def get(name: str):
+        if name not in runs:
+            runs[name] = _results(tmp_path_factory, name, "--quick", "--trials", "2")
+        return runs[name]
+
+    return get
 
 
+def assert_clean_layout(name: str, results, width="page", panel=None) -> None:
+    """Draw figure `name` from `results/<name>` as it is saved, at `width` (one panel if
+    given); require no text problem (overlap, cut off, under 7 pt)."""
+    problems = figure_problems(name, figure_modules()[name], results, width=width, panel=panel)
+    where = f"{name} at {width}" + (f", panel {panel}" if panel else "")
+    assert problems == [], f"{where}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("width", ["column", "page"])
 @pytest.mark.parametrize("name", MINE)
-def test_figures_at_their_quick_presets(name, tmp_path_factory):
-    assert_clean_layout(name, _results(tmp_path_factory, name, "--quick", "--trials", "2"))
+def test_figures_at_their_quick_presets(name, width, quick):
+    assert_clean_layout(name, quick(name), width)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(figure_modules()))
-def test_every_figure_at_its_quick_preset(name, tmp_path_factory):
+def test_every_figure_at_its_quick_preset(name, quick):
     assert name in studies()  # a figure belongs to a study
-    assert_clean_layout(name, _results(tmp_path_factory, name, "--quick", "--trials", "2"))
+    for width in ("column", "page"):
+        assert_clean_layout(name, quick(name), width)
+    for panel in figure_modules()[name].PANELS:  # each panel alone, in one column
+        try:
+            assert_clean_layout(name, quick(name), "column", panel)
+        except KeyError:  # a panel this run has no data for (pml_tuning's methods)
+            continue
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("width", ["column", "page"])
 @pytest.mark.parametrize("name", MINE)
-def test_figures_at_their_default_presets(name, tmp_path_factory):
-    assert_clean_layout(name, _results(tmp_path_factory, name, "--trials", "1"))
+def test_figures_at_their_default_presets(name, width, tmp_path_factory):
+    assert_clean_layout(name, _results(tmp_path_factory, name, "--trials", "1"), width)

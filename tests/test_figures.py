@@ -34,8 +34,9 @@ def test_paper_style_settings():
         pairs = list(zip(cycle["linestyle"], cycle["marker"], strict=True))
         assert len(set(pairs)) == len(pairs) and len(set(cycle["marker"])) == len(pairs)
     assert figure_size("column")[0] == 3.5 and figure_size(2.0, 0.5) == (2.0, 1.0)
+    assert figure_size("page")[0] == figure_size("text")[0] == 7.16
     with pytest.raises(ValueError):
-        figure_size("page")
+        figure_size("wide")
 
 
 def _draw():

@@ -107,6 +107,10 @@ def test_the_wheel_holds_the_studies_the_figures_and_the_console_command(wheel):
             if "__pycache__" not in path.parts and "out" not in path.parts:
                 assert path.relative_to(REPO).as_posix() in names, path
     assert "sdlss_theory/plotting/paper.mplstyle" in names
+    # sdlss report: its templates, and Jinja2 with a plain install.
+    for template in (REPO / "sdlss_theory" / "sweep" / "templates").glob("*.j2"):
+        assert template.relative_to(REPO).as_posix() in names, template
+    assert any(r.lower().startswith("jinja2") and "extra ==" not in r for r in requires)
     assert {"simulations/__main__.py", "figures/__main__.py"} <= names
     assert not any(n.startswith(("tests/", "results/", "figures/out/")) for n in names)
     assert not any("__pycache__" in n for n in names)
@@ -153,8 +157,12 @@ def test_fresh_venv_install_runs_from_an_empty_folder(wheel, tmp_path):
     assert "none (an installed package, not a checkout)" in shown
 
     _run([str(bindir / "sdlss"), "figures", "iht_success"], empty, env)
+    _run([str(bindir / "sdlss"), "report"], empty, env)
+    page = (empty / "report" / "index.html").read_text()
+    assert 'id="study-iht_success"' in page and "Never run" in page
+    assert (empty / "report" / "figures" / "iht_success.png").is_file()
     assert (empty / "figures" / "out" / "iht_success.pdf").is_file()
     # The module forms work too.
     _run([str(python), "-m", "simulations", "list"], empty, env)
     _run([str(python), "-m", "figures", "list"], empty, env)
-    assert sorted(p.name for p in empty.iterdir()) == ["figures", "results"]
+    assert sorted(p.name for p in empty.iterdir()) == ["figures", "report", "results"]

@@ -4,8 +4,11 @@ Figures are drawn from stored results only (``figures/``). The style (``paper.mp
 needs no LaTeX, embeds TrueType fonts in PDFs, cycles through the Okabe-Ito colour-blind-safe
 palette with a distinct line style and marker per curve (readable in greyscale), and
 :func:`save_figure` writes PDFs without a creation date, so they are byte-reproducible.
-:func:`layout_problems` lists the text of a drawn figure that overlaps other text or sticks
-out of it (the test suite requires an empty list for every figure).
+:func:`layout_problems` lists the text of a drawn figure that overlaps other text, sticks
+out of it or is smaller than 7 pt (the test suite requires an empty list for every figure at
+both widths). Figures take their width from one place, :func:`figure_width` (the runner's
+``--width``), and lay out their panels with :func:`panel_figure`, which reflows them at a
+narrow width (``sdlss_theory.plotting.panels``).
 """
 
 from __future__ import annotations
@@ -19,23 +22,47 @@ from typing import Any
 import numpy as np
 
 from sdlss_theory.plotting.layout import layout_problems
+from sdlss_theory.plotting.panels import (
+    COLUMN_WIDTH,
+    MIN_FONT_SIZE,
+    PAGE_WIDTH,
+    WIDTHS,
+    current_width,
+    figure_width,
+    panel_figure,
+    panel_grid,
+    panel_legend,
+    panel_width,
+    resolve_width,
+    selected_panels,
+)
 
 __all__ = [
     "COLUMN_WIDTH",
+    "MIN_FONT_SIZE",
     "OKABE_ITO",
+    "PAGE_WIDTH",
     "TEXT_WIDTH",
+    "WIDTHS",
+    "current_width",
     "figure_size",
+    "figure_width",
     "layout_problems",
+    "panel_figure",
+    "panel_grid",
+    "panel_legend",
+    "panel_width",
     "paper_style",
     "plot_rate",
+    "resolve_width",
     "save_figure",
+    "selected_panels",
     "style_path",
     "use_paper_style",
 ]
 
-#: Width of one IEEE column and of the full text, in inches.
-COLUMN_WIDTH = 3.5
-TEXT_WIDTH = 7.16
+#: The full text width (both columns), in inches: another name of PAGE_WIDTH.
+TEXT_WIDTH = PAGE_WIDTH
 
 #: The Okabe-Ito palette (Okabe & Ito, "Color Universal Design", 2008), black first.
 OKABE_ITO = (
@@ -71,19 +98,19 @@ def paper_style() -> Iterator[None]:
         yield
 
 
-def figure_size(width: str | float = "column", aspect: float = 0.68) -> tuple[float, float]:
+def figure_size(width: str | float | None = None, aspect: float = 0.68) -> tuple[float, float]:
     """Return ``(width, height)`` in inches.
 
     Parameters
     ----------
-    width : "column", "text" or float
-        One IEEE column (3.5 in), the full text width (7.16 in), or inches.
+    width : "column", "page", "text", float or None
+        One IEEE column (3.5 in), the full page width (7.16 in; ``text`` is the same), or
+        inches; None (the default): the current width (:func:`figure_width`, which the
+        figure runner sets from ``--width``; the page width otherwise).
     aspect : float
         Height over width.
     """
-    w = {"column": COLUMN_WIDTH, "text": TEXT_WIDTH}.get(width, width)  # type: ignore[arg-type]
-    if not isinstance(w, (int, float)) or w <= 0:
-        raise ValueError(f"width must be 'column', 'text' or a positive number, got {width!r}")
+    w = current_width() if width is None else resolve_width(width)
     if aspect <= 0:
         raise ValueError(f"aspect must be > 0, got {aspect!r}")
     return float(w), float(w) * aspect

@@ -1,4 +1,6 @@
-"""Layout checks of a drawn figure: overlapping text and text cut off by the figure's edge.
+"""Layout checks of a drawn figure: overlapping, cut off or too small text.
+
+Too small: below the paper style's 7 pt at the printed size.
 
 A figure is drawn once with :meth:`Text.draw <matplotlib.text.Text.draw>` observed, so that
 exactly the text the renderer put on the canvas is checked: tick labels of ticks outside the
@@ -14,7 +16,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DrawnText", "clipped_texts", "drawn_texts", "layout_problems", "overlapping_texts"]
+__all__ = [
+    "DrawnText",
+    "clipped_texts",
+    "drawn_texts",
+    "layout_problems",
+    "overlapping_texts",
+    "small_texts",
+]
+
+#: The smallest text size allowed, in points at the printed size (the paper style's ticks).
+MIN_FONT_SIZE = 7.0
 
 
 @dataclass(frozen=True)
@@ -180,11 +192,51 @@ def clipped_texts(
     ]
 
 
-def layout_problems(fig: Any, *, tolerance: float = 0.5) -> list[str]:
-    """Describe every text overlap and every text cut off by the figure's edge, one per line.
+def small_texts(
+    fig: Any,
+    *,
+    min_size: float = MIN_FONT_SIZE,
+    printed_width: float | None = None,
+    texts: list[DrawnText] | None = None,
+) -> list[tuple[DrawnText, float]]:
+    """Return the drawn text elements smaller than `min_size` points when printed.
 
-    An empty list means the figure's text is laid out cleanly. The test suite asserts this
-    for every figure of ``figures/``.
+    A figure drawn ``w`` inches wide and printed `printed_width` inches wide scales its text
+    by ``printed_width / w``; the printed size of a text is its font size times that.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    min_size : float
+        The smallest printed size allowed, in points.
+    printed_width : float, optional
+        The width the figure is printed at, in inches (default: its own width).
+    texts : list of DrawnText, optional
+        The result of :func:`drawn_texts`, if already computed.
+
+    Returns
+    -------
+    list of (DrawnText, float)
+        Each too small text with its printed size in points.
+    """
+    texts = drawn_texts(fig) if texts is None else texts
+    scale = 1.0 if printed_width is None else printed_width / fig.get_figwidth()
+    out = []
+    for t in texts:
+        size = t.artist.get_fontsize() * scale
+        if size < min_size - 1e-9:
+            out.append((t, size))
+    return out
+
+
+def layout_problems(
+    fig: Any, *, tolerance: float = 0.5, min_size: float | None = MIN_FONT_SIZE
+) -> list[str]:
+    """Describe every text overlap, text cut off by the figure's edge and text too small.
+
+    One problem per line; an empty list means the figure's text is laid out cleanly. The
+    test suite asserts this for every figure of ``figures/`` at the column and page widths.
 
     Parameters
     ----------
@@ -192,6 +244,8 @@ def layout_problems(fig: Any, *, tolerance: float = 0.5) -> list[str]:
         The figure.
     tolerance : float
         Overlaps and overhangs ignored, in points.
+    min_size : float or None
+        The smallest font size allowed at the figure's own size, in points (None: any).
 
     Returns
     -------
@@ -206,4 +260,9 @@ def layout_problems(fig: Any, *, tolerance: float = 0.5) -> list[str]:
         f"outside the figure: {t.describe()}"
         for t in clipped_texts(fig, tolerance=tolerance, texts=texts)
     ]
+    if min_size is not None:
+        problems += [
+            f"smaller than {min_size:g} pt: {t.describe()} at {size:.3g} pt"
+            for t, size in small_texts(fig, min_size=min_size, texts=texts)
+        ]
     return problems

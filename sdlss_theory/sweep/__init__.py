@@ -30,7 +30,8 @@ from sdlss_theory.sweep.engine import (
     run_study,
 )
 from sdlss_theory.sweep.progress import make_progress
-from sdlss_theory.sweep.report import StudyReport, format_report, study_report
+from sdlss_theory.sweep.render import format_report
+from sdlss_theory.sweep.report import StudyReport, study_report
 from sdlss_theory.sweep.seeds import canonical_json, cell_key, task_rng, task_seed_sequence
 from sdlss_theory.sweep.store import STORE_NAME, ResultStore, TaskRecord
 from sdlss_theory.sweep.summary import (

@@ -1,36 +1,48 @@
 """What a finished (or running) study found, read from its store: ``sdlss show``.
 
-:func:`study_report` rebuilds the summary from the store (the source of truth, so a run in
-progress shows its finished tasks), picks the columns worth reading (those the study names in
-``Study.show`` first), fits the 50% transitions along ``Study.transition``, adds the tables of
-the study's ``report`` hook and collects the provenance recorded with every run.
-:func:`format_report` prints it as an aligned table, CSV, JSON or Markdown.
+Three steps, each its own function:
+
+* :func:`load_run` reads the store once (meta, tasks, runs, the stored configuration);
+* :func:`summarise_run` turns that into a :class:`StudyReport`: the summary rebuilt from the
+  tasks (the store is the source of truth, so a run in progress shows its finished tasks), the
+  columns worth reading (those the study names in ``Study.show`` first), the 50% transitions
+  fitted along ``Study.transition``, the tables of the study's ``report`` hook and the
+  provenance recorded with every run;
+* :func:`sdlss_theory.sweep.render.format_report` renders it (aligned table, CSV, JSON,
+  Markdown, LaTeX: one renderer per format).
+
+:func:`study_report` is the first two in one call.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import ast
+import inspect
 import json
-import math
+import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-
-from sdlss_theory.sweep.config import ConfigError, apply_overrides
+from sdlss_theory.sweep.config import ConfigError, apply_overrides, config_to_dict
 from sdlss_theory.sweep.engine import ConfigMismatchError, Study, lock_holder
 from sdlss_theory.sweep.provenance import PACKAGES
 from sdlss_theory.sweep.seeds import canonical_json, cell_key
 from sdlss_theory.sweep.store import STORE_NAME, ResultStore
 from sdlss_theory.sweep.summary import fit_transitions, summarise, summary_columns
 
-__all__ = ["FORMATS", "ReportTable", "StudyReport", "format_report", "study_report"]
+__all__ = [
+    "ReportTable",
+    "StoredRun",
+    "StudyReport",
+    "changed_settings",
+    "load_run",
+    "study_estimand",
+    "study_report",
+    "summarise_run",
+]
 
-Format = Literal["table", "csv", "json", "markdown"]
-FORMATS: tuple[str, ...] = ("table", "csv", "json", "markdown")
 COUNT_COLUMNS = ("n_ok", "n_failed", "n_nonfinite")
 #: Metrics whose medians a study that declares no ``show`` columns gets.
 DEFAULT_METRICS = 4
@@ -41,7 +53,7 @@ class ReportTable:
     """One table of a report: a name (``--section``), a title, columns and rows of raw values.
 
     A column ``c`` followed by ``c_lo`` and ``c_hi`` (or ``b_rate`` by ``b_lo``, ``b_hi``) is
-    printed as one column ``value [lo, hi]`` in the table and Markdown formats.
+    printed as one column ``value [lo, hi]`` in the table, Markdown and LaTeX formats.
     """
 
     name: str
@@ -52,7 +64,7 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class StudyReport:
-    """A study's results and provenance, ready to print (see :func:`format_report`).
+    """A study's results and provenance, ready to print (``render.format_report``).
 
     Attributes
     ----------
@@ -68,6 +80,13 @@ class StudyReport:
         Label -> value, in print order (JSON-able).
     warnings : list of str
         Things the reader should know (a report hook that raised, a declared column missing).
+    trials : int or None
+        Trials per cell of the stored configuration.
+    estimand : str
+        What the study estimates (:func:`study_estimand`).
+    changed : dict
+        The settings that differ from the study's defaults: name -> (value, default)
+        (:func:`changed_settings`).
     """
 
     study: str
@@ -77,6 +96,9 @@ class StudyReport:
     tables: list[ReportTable]
     provenance: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    trials: int | None = None
+    estimand: str = ""
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     def table(self, name: str) -> ReportTable:
         """Return the table called `name` (KeyError naming the others otherwise)."""
@@ -85,6 +107,41 @@ class StudyReport:
                 return table
         names = ", ".join(t.name for t in self.tables)
         raise KeyError(f"no table {name!r} in the report of {self.study}; tables: {names}")
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """What a study's store holds, read once by :func:`load_run`.
+
+    Attributes
+    ----------
+    study : Study
+        The study the store belongs to.
+    out_dir, path : Path
+        The study's folder and its store.
+    meta : dict
+        The store's meta table (study name, configuration JSON, hash, creation time).
+    config : StudyConfig
+        The stored configuration, rebuilt by the study's configuration class.
+    records : list of TaskRecord
+        Every stored task.
+    runs : list of dict
+        The runs recorded in the store, oldest first (empty for a schema-1 store).
+    schema : int or None
+        The store's schema version.
+    holder : str or None
+        The process holding the study's lock (a run in progress), if any.
+    """
+
+    study: Study
+    out_dir: Path
+    path: Path
+    meta: dict[str, str]
+    config: Any
+    records: list[Any]
+    runs: list[dict[str, Any]]
+    schema: int | None
+    holder: str | None
 
 
 # -- choosing columns ----------------------------------------------------------------------------
@@ -267,36 +324,31 @@ def _threads_text(prov: Mapping[str, Any]) -> str:
     return text
 
 
-def _provenance(
-    study: Study,
-    path: Path,
-    meta: Mapping[str, str],
-    config: Any,
-    runs: list[dict],
-    counts: Mapping[str, int],
-    holder: str | None,
-    schema: int | None,
-    records_times: tuple[str | None, str | None],
-) -> dict[str, Any]:
+
+def _status(run: StoredRun, counts: Mapping[str, Any]) -> str:
+    pending = counts["total"] - counts["ok"] - counts["errors"]
+    if run.holder is not None:
+        return f"running now ({run.holder})"
+    if pending == 0:
+        return "finished"
+    if run.runs and run.runs[-1]["outcome"] is None:
+        return f"incomplete: the last run was killed; {pending} tasks pending (run it again)"
+    return f"incomplete: {pending} tasks pending (run the same command to resume)"
+
+
+def _provenance(run: StoredRun, counts: Mapping[str, Any]) -> dict[str, Any]:
+    """The provenance table: status, tasks, seed, store, and what the last run recorded."""
     total, ok, errors = counts["total"], counts["ok"], counts["errors"]
-    pending = total - ok - errors
-    if holder is not None:
-        status = f"running now ({holder})"
-    elif pending == 0:
-        status = "finished"
-    elif runs and runs[-1]["outcome"] is None:
-        status = f"incomplete: the last run was killed; {pending} tasks pending (run it again)"
-    else:
-        status = f"incomplete: {pending} tasks pending (run the same command to resume)"
+    meta, runs, config = run.meta, run.runs, run.config
     prov: dict[str, Any] = {
-        "status": status,
+        "status": _status(run, counts),
         "tasks": (
-            f"{ok + errors} done ({ok} ok, {errors} errors), {pending} pending, of {total} "
-            f"({counts['cells']} cells x {config.trials} trials)"
+            f"{ok + errors} done ({ok} ok, {errors} errors), {total - ok - errors} pending, of "
+            f"{total} ({counts['cells']} cells x {config.trials} trials)"
         ),
         "seed": config.seed,
         "config hash": meta.get("config_hash", ""),
-        "store": f"{path} (schema {schema})",
+        "store": f"{run.path} (schema {run.schema})",
         "created": meta.get("created", ""),
     }
     if runs:
@@ -304,7 +356,7 @@ def _provenance(
         p = last["provenance"]
         prov["runs"] = len(runs)
         prov["started"] = first["started_at"]
-        prov["ended"] = last["ended_at"] or ("running" if holder else "never (killed)")
+        prov["ended"] = last["ended_at"] or ("running" if run.holder else "never (killed)")
         prov["command"] = last["command"]
         packages = p.get("packages", {})
         order = [k for k in PACKAGES if k in packages] + sorted(set(packages) - set(PACKAGES))
@@ -315,52 +367,52 @@ def _provenance(
         prov["backend"] = f"{p.get('backend')}, n_jobs {p.get('n_jobs')}"
         prov["threads"] = _threads_text(p)
     else:  # no run recorded (a schema-1 store): the meta and the tasks' time stamps
-        prov["runs"] = "not recorded (store schema 1)" if schema == 1 else "none recorded"
-        prov["started"] = records_times[0] or ""
-        prov["ended"] = records_times[1] or ""
+        stamps = sorted(r.finished_at for r in counts["records"])
+        prov["runs"] = "not recorded (store schema 1)" if run.schema == 1 else "none recorded"
+        prov["started"] = stamps[0] if stamps else ""
+        prov["ended"] = stamps[-1] if stamps else ""
         prov["packages"] = f"sdlss-theory {meta.get('package_version', 'unknown')}"
         prov["git revision"] = meta.get("git_rev") or "none"
     return prov
 
 
-def study_report(
-    study: Study,
-    out_dir: str | Path,
-    *,
-    columns: Sequence[str] | None = None,
-    all_columns: bool = False,
-    confidence: float = 0.95,
-) -> StudyReport:
-    """Read a study's store and return what ``sdlss show`` prints.
+def _task_counts(run: StoredRun, cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Tasks of the stored configuration: total, cells, ok, errors (and their records)."""
+    keys = {cell_key(c) for c in cells}
+    trials = run.config.trials
+    mine = [r for r in run.records if r.cell_key in keys and r.trial < trials]
+    return {
+        "total": len(cells) * trials,
+        "cells": len(cells),
+        "ok": sum(1 for r in mine if r.status == "ok"),
+        "errors": sum(1 for r in mine if r.status == "error"),
+        "records": mine,
+    }
+
+
+# -- load -> summarise ---------------------------------------------------------------------------
+def load_run(study: Study, out_dir: str | Path) -> StoredRun:
+    """Read a study's store once: meta, configuration, tasks, runs and the lock's holder.
 
     Parameters
     ----------
     study : Study
-        The study (its grid rebuilds the cells of the stored configuration).
+        The study (its configuration class rebuilds the stored configuration).
     out_dir : str or path-like
         The study's output folder (``results/<study>`` by default).
-    columns : sequence of str, optional
-        The summary columns to print instead of the default selection (see
-        :func:`select_columns`).
-    all_columns : bool
-        Print every summary column, the default selection first.
-    confidence : float
-        Coverage of the Wilson intervals and of the transitions' intervals.
 
     Returns
     -------
-    StudyReport
+    StoredRun
 
     Raises
     ------
     FileNotFoundError
-        If `out_dir` holds no store.
+        If `out_dir` holds no store, or an empty one.
     StoreError, StoreBusyError
         If the store cannot be read (not a database, another program's, newer, locked).
     ConfigMismatchError
         If the store holds another study's results, or a configuration the study refuses.
-    KeyError
-        If `columns` (or the study's ``show``) names a column the summary does not have.
     """
     out_dir = Path(out_dir)
     path = out_dir / STORE_NAME
@@ -380,289 +432,145 @@ def study_report(
         runs = store.runs()
         schema = store.schema_version
     config = _study_config(study, meta, path)
-    cells = study.cells(config)
-    rows = summarise(
-        cells,
-        records,
-        trials=config.trials,
-        success=study.success,
-        metrics=study.metrics,
-        confidence=confidence,
+    return StoredRun(
+        study, out_dir, path, dict(meta), config, records, runs, schema, lock_holder(out_dir)
     )
+
+
+def summarise_run(
+    run: StoredRun,
+    *,
+    columns: Sequence[str] | None = None,
+    all_columns: bool = False,
+    confidence: float = 0.95,
+) -> StudyReport:
+    """Summarise a loaded run into what ``sdlss show`` prints.
+
+    Parameters
+    ----------
+    run : StoredRun
+        From :func:`load_run`.
+    columns : sequence of str, optional
+        The summary columns to print instead of the default selection (see
+        :func:`select_columns`).
+    all_columns : bool
+        Print every summary column, the default selection first.
+    confidence : float
+        Coverage of the Wilson intervals and of the transitions' intervals.
+
+    Returns
+    -------
+    StudyReport
+        Success rates are estimates with Wilson intervals, transitions logistic estimates with
+        their intervals; the other columns are the stored metrics' statistics.
+
+    Raises
+    ------
+    KeyError
+        If `columns` (or the study's ``show``) names a column the summary does not have.
+    """
+    study, config = run.study, run.config
+    cells = study.cells(config)
+    rows = summarise(cells, run.records, trials=config.trials, success=study.success,
+                     metrics=study.metrics, confidence=confidence)  # fmt: skip
     params: list[str] = []
     for cell in cells:
         params += [k for k in cell if k not in params]
-    boolean = _boolean_metrics(records)
-    chosen = select_columns(
-        study, rows, params, columns=columns, all_columns=all_columns, boolean=boolean
-    )
+    chosen = select_columns(study, rows, params, columns=columns, all_columns=all_columns,
+                            boolean=_boolean_metrics(run.records))  # fmt: skip
     varying = [p for p in params if not _same([row.get(p) for row in rows])]
     fixed = {p: rows[0].get(p) for p in params if p not in varying and p not in chosen}
-    trials = config.trials
     pct = f"{100 * confidence:g}%"
-    summary = ReportTable(
-        "summary",
-        f"Summary: {len(rows)} cells, {trials} trials each (success rates with Wilson {pct} "
-        "intervals; a metric's name alone stands for its median, a boolean's for its rate)",
-        chosen,
-        [{c: row.get(c) for c in chosen} for row in rows],
-    )
-    tables = [summary]
+    tables = [
+        ReportTable(
+            "summary",
+            f"Summary: {len(rows)} cells, {config.trials} trials each (success rates with Wilson "
+            f"{pct} intervals; a metric's name alone stands for its median, a boolean's for its "
+            "rate)",
+            chosen,
+            [{c: row.get(c) for c in chosen} for row in rows],
+        )
+    ]
     warnings: list[str] = []
     transitions = _transition_table(study, rows, varying, confidence)
     if transitions is not None:
         tables.append(transitions)
     try:
-        tables += _hook_tables(study, rows, _config_dict(config))
+        tables += _hook_tables(study, rows, config_to_dict(config))
     except Exception as exc:  # noqa: BLE001 - a study's hook must not hide the summary
         warnings.append(f"study {study.name}'s report hook raised {type(exc).__name__}: {exc}")
-    if runs:
-        tables.append(ReportTable("runs", "Runs", list(_run_rows(runs)[0]), _run_rows(runs)))
-    keys = {cell_key(c) for c in cells}
-    mine = [r for r in records if r.cell_key in keys and r.trial < trials]
-    counts = {
-        "total": len(cells) * trials,
-        "cells": len(cells),
-        "ok": sum(1 for r in mine if r.status == "ok"),
-        "errors": sum(1 for r in mine if r.status == "error"),
-    }
-    stamps = sorted(r.finished_at for r in mine)
-    provenance = _provenance(
-        study,
-        path,
-        meta,
-        config,
-        runs,
-        counts,
-        lock_holder(out_dir),
-        schema,
-        (stamps[0] if stamps else None, stamps[-1] if stamps else None),
-    )
-    return StudyReport(study.name, study.description, path, fixed, tables, provenance, warnings)
+    if run.runs:
+        run_rows = _run_rows(run.runs)
+        tables.append(ReportTable("runs", "Runs", list(run_rows[0]), run_rows))
+    provenance = _provenance(run, _task_counts(run, cells))
+    return StudyReport(study.name, study.description, run.path, fixed, tables, provenance,
+                       warnings, config.trials, study_estimand(study),
+                       changed_settings(study, config))  # fmt: skip
 
 
-def _config_dict(config: Any) -> dict[str, Any]:
-    from sdlss_theory.sweep.config import config_to_dict
+def study_report(
+    study: Study,
+    out_dir: str | Path,
+    *,
+    columns: Sequence[str] | None = None,
+    all_columns: bool = False,
+    confidence: float = 0.95,
+) -> StudyReport:
+    """Read a study's store and return what ``sdlss show`` prints.
 
-    return config_to_dict(config)
-
-
-# -- formatting ---------------------------------------------------------------------------------
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _fmt(value: Any) -> str:
-    if _is_missing(value):
-        return "-"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        if value.is_integer() and abs(value) < 1e6:
-            return str(int(value))
-        return f"{value:.4g}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
+    ``summarise_run(load_run(study, out_dir), ...)``: see :func:`load_run` (its errors:
+    FileNotFoundError, StoreError, StoreBusyError, ConfigMismatchError) and
+    :func:`summarise_run` (KeyError for an unknown column).
+    """
+    run = load_run(study, out_dir)
+    return summarise_run(run, columns=columns, all_columns=all_columns, confidence=confidence)
 
 
-def _fmt_rate(value: Any) -> str:
-    return "-" if _is_missing(value) else f"{value:.2f}"
+# -- what a study is about -----------------------------------------------------------------------
+def _module_docstring(study: Study) -> str:
+    module = sys.modules.get(getattr(study.trial, "__module__", "") or "")
+    doc = getattr(module, "__doc__", None)
+    if doc is None and module is not None:  # a module run as a script has no __doc__ kept
+        try:
+            doc = ast.get_docstring(ast.parse(inspect.getsource(module)))
+        except (OSError, TypeError, SyntaxError):
+            doc = None
+    return inspect.cleandoc(doc or "")
 
 
-def _groups(columns: Sequence[str]) -> list[tuple[str, list[str]]]:
-    """Display columns: (header, raw columns), merging value/lo/hi triples."""
-    out, i = [], 0
-    while i < len(columns):
-        c = columns[i]
-        base = c[: -len("_rate")] if c.endswith("_rate") else c
-        nxt = columns[i + 1 : i + 3]
-        if nxt == [f"{base}_lo", f"{base}_hi"]:
-            out.append(
-                (f"{base} [CI]" if c.endswith("_rate") else f"{c} [CI]", columns[i : i + 3])
-            )
-            i += 3
-        else:
-            out.append((c, [c]))
-            i += 1
-    return out
+def study_estimand(study: Study) -> str:
+    """What `study` estimates, from its module's docstring.
 
-
-def _display_rows(table: ReportTable) -> tuple[list[str], list[list[str]], list[bool]]:
-    groups = _groups(table.columns)
-    headers = [h for h, _ in groups]
-    body, numeric = [], [True] * len(groups)
-    for row in table.rows:
-        line = []
-        for j, (_, cols) in enumerate(groups):
-            if len(cols) == 3:
-                v, lo, hi = (row.get(c) for c in cols)
-                f = _fmt_rate if cols[0].endswith("_rate") else _fmt
-                if _is_missing(v):
-                    text = "-"
-                elif row.get("method") == "separated":
-                    text = f"{f(v)} (between {f(lo)} and {f(hi)})"
-                else:
-                    text = f"{f(v)} [{f(lo)}, {f(hi)}]"
-            else:
-                v = row.get(cols[0])
-                text = _fmt(v)
-                if not (_is_missing(v) or isinstance(v, (int, float))) or isinstance(v, bool):
-                    numeric[j] = False
-            line.append(text)
-        body.append(line)
-    return headers, body, numeric
-
-
-def _aligned(table: ReportTable) -> str:
-    headers, body, numeric = _display_rows(table)
-    widths = [max([len(h)] + [len(r[j]) for r in body]) for j, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            c.rjust(w) if num else c.ljust(w)
-            for c, w, num in zip(cells, widths, numeric, strict=True)
-        ]
-        return "  " + "  ".join(parts).rstrip()
-
-    out = [line(headers), "  " + "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in body]
-    return "\n".join(out)
-
-
-def _markdown_table(headers: Sequence[str], body: Sequence[Sequence[str]], numeric) -> str:
-    def esc(text: str) -> str:
-        return text.replace("|", "\\|")
-
-    out = ["| " + " | ".join(esc(h) for h in headers) + " |"]
-    out.append("|" + "|".join("---:" if num else "---" for num in numeric) + "|")
-    out += ["| " + " | ".join(esc(c) for c in row) + " |" for row in body]
-    return "\n".join(out)
-
-
-def _fixed_text(fixed: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items())
-
-
-def _plain(value: Any) -> Any:
-    """JSON-able value: NaN becomes None, numpy scalars Python scalars."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def format_report(
-    report: StudyReport, fmt: Format = "table", *, section: str | None = None
-) -> str:
-    """Return `report` as text.
-
-    Parameters
-    ----------
-    report : StudyReport
-        From :func:`study_report`.
-    fmt : {"table", "csv", "json", "markdown"}
-        ``table``: aligned columns for a terminal, every section; ``csv``: one table (the
-        summary unless `section` names another, ``provenance`` included) with raw values;
-        ``json``: everything, raw values (NaN as null); ``markdown``: every section as
-        GitHub tables.
-    section : str, optional
-        Print only this table (``summary``, ``transitions``, ``runs``, ``provenance`` or one
-        of the study's own).
+    The paragraph that starts with ``Estimand`` (its label dropped), or else the docstring's
+    first two paragraphs (summary line and the model), or else the study's description.
 
     Returns
     -------
     str
-        The text, ending with a newline.
+        One paragraph, on one line.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    prov_table = ReportTable(
-        "provenance",
-        "Provenance",
-        ["key", "value"],
-        [{"key": k, "value": v} for k, v in report.provenance.items()],
-    )
-    tables = [*report.tables, prov_table]
-    if section is not None:
-        tables = [t for t in tables if t.name == section]
-        if not tables:
-            names = ", ".join(t.name for t in [*report.tables, prov_table])
-            raise KeyError(f"no section {section!r} in the report; sections: {names}")
-    if fmt == "csv":
-        table = tables[0]
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(table.columns)
-        for row in table.rows:
-            writer.writerow(
-                [
-                    "" if _is_missing(v) else _csv_cell(v)
-                    for v in (row.get(c) for c in table.columns)
-                ]
-            )
-        return buf.getvalue()
-    if fmt == "json":
-        data: dict[str, Any] = {
-            "study": report.study,
-            "description": report.description,
-            "store": str(report.store),
-            "fixed": report.fixed,
-        }
-        for table in tables:
-            if table.name == "provenance":
-                data["provenance"] = report.provenance
-            else:
-                data[table.name] = {"title": table.title, "columns": table.columns,
-                                    "rows": table.rows}  # fmt: skip
-        if report.warnings:
-            data["warnings"] = report.warnings
-        return json.dumps(_plain(data), indent=2, allow_nan=False) + "\n"
-    md = fmt == "markdown"
-    out = []
-    if section is None:
-        head = f"{report.study}: {report.description}"
-        out.append(f"## {head}" if md else head)
-        out.append("")
-    for table in tables:
-        if table.name == "provenance":
-            if md:
-                out.append(f"### {table.title}\n")
-                body = [[str(r["key"]), _fmt(r["value"])] for r in table.rows]
-                out.append(_markdown_table(["", ""], body, [False, False]))
-            else:
-                out.append(table.title)
-                width = max(len(str(r["key"])) for r in table.rows)
-                out += [f"  {str(r['key']):<{width}}  {_fmt(r['value'])}" for r in table.rows]
-            out.append("")
-            continue
-        title = table.title
-        if table.name == "summary" and report.fixed:
-            title += f"\nFixed in every cell: {_fixed_text(report.fixed)}"
-        if md:
-            out.append(f"### {table.name}\n\n{title}\n")
-            out.append(_markdown_table(*_display_rows(table)))
-        else:
-            out.append(title)
-            out.append(_aligned(table))
-        out.append("")
-    for warning in report.warnings:
-        out.append(f"warning: {warning}")
-    return "\n".join(out).rstrip("\n") + "\n"
+    paragraphs = [" ".join(p.split()) for p in _module_docstring(study).split("\n\n")]
+    paragraphs = [p for p in paragraphs if p]
+    for p in paragraphs:
+        if p.lower().startswith("estimand"):
+            return p[len("estimand") :].lstrip(".: ")
+    if paragraphs:
+        return " ".join(paragraphs[:2])
+    return study.description
 
 
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, separators=(",", ":"))
-    if isinstance(value, float):
-        return repr(value)
-    return value
+def changed_settings(study: Study, config: Any) -> dict[str, tuple[Any, Any]]:
+    """The settings of `config` that differ from `study`'s defaults.
+
+    Returns
+    -------
+    dict
+        Setting name -> ``(value, default)``, in the configuration's field order; values as
+        :func:`~sdlss_theory.sweep.config.config_to_dict` gives them (JSON-able).
+    """
+    values, defaults = config_to_dict(config), config_to_dict(study.config())
+    return {
+        k: (v, defaults.get(k))
+        for k, v in values.items()
+        if canonical_json({"v": v}) != canonical_json({"v": defaults.get(k)})
+    }
