@@ -27,11 +27,12 @@ from sdlss_theory.pml.network import (
 _CHECKPOINT_VERSION = 2
 
 
-def _check_data(x, name: str, n: int) -> np.ndarray:
+def _check_data(x, name: str, n: int, dtype: np.dtype | None = None) -> np.ndarray:
+    """`x` as a finite (N, n) array, N >= 1, rounded to `dtype` (float64 by default)."""
     arr = as_float_array(x, name, ndim=(2,))
     if arr.shape[1] != n or arr.shape[0] < 1:
         raise ValueError(f"{name} must have shape (N, n={n}) with N >= 1, got {arr.shape}")
-    return arr
+    return arr if dtype is None else arr.astype(dtype, copy=False)
 
 
 def _checkpoint_files(path: str | os.PathLike) -> tuple[Path, Path]:
@@ -118,12 +119,13 @@ class PMLTrainer:
         if not isinstance(config, PMLConfig):
             raise TypeError(f"config must be a PMLConfig, got {type(config).__name__}")
         self.config = config
-        self.x_train = _check_data(x_train, "x_train", config.n)
-        self.x_val = None if x_val is None else _check_data(x_val, "x_val", config.n)
+        dtype = config.np_dtype
+        self.x_train = _check_data(x_train, "x_train", config.n, dtype)
+        self.x_val = None if x_val is None else _check_data(x_val, "x_val", config.n, dtype)
         self.rng = check_rng(rng)
         self.params, A_drawn = init_params(config, self.rng)
         if A is not None:
-            A = as_float_array(A, "A", ndim=(2,))
+            A = as_float_array(A, "A", ndim=(2,)).astype(dtype, copy=False)
             if A.shape != (config.m, config.n):
                 raise ValueError(f"A must have shape {(config.m, config.n)}, got {A.shape}")
             A_drawn = A.copy()
@@ -134,6 +136,7 @@ class PMLTrainer:
         self.codes = None
         if config.start == "persistent":
             self.codes = self.rng.standard_normal((self.x_train.shape[0], config.k))
+            self.codes = self.codes.astype(dtype, copy=False)
         self.adam_m = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.adam_v = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.step = 0
@@ -146,8 +149,9 @@ class PMLTrainer:
         return params["A"] if self.config.learn_A else self._fixed_A
 
     def _check_inputs(self, x, xi, params) -> tuple[dict, np.ndarray, np.ndarray]:
-        x = _check_data(x, "x", self.config.n)
-        xi = as_float_array(xi, "xi", ndim=(2,))
+        dtype = self.config.np_dtype
+        x = _check_data(x, "x", self.config.n, dtype)
+        xi = as_float_array(xi, "xi", ndim=(2,)).astype(dtype, copy=False)
         if xi.shape != (x.shape[0], self.config.k):
             raise ValueError(f"xi must have shape {(x.shape[0], self.config.k)}, got {xi.shape}")
         if params is None:
@@ -157,7 +161,7 @@ class PMLTrainer:
             raise ValueError(f"params must be a dict with the keys {sorted(shapes)}")
         checked = {}
         for name, shape in shapes.items():
-            arr = np.asarray(params[name], dtype=np.float64)
+            arr = np.asarray(params[name], dtype=dtype)
             if arr.shape != shape:
                 raise ValueError(f"params[{name!r}] must have shape {shape}, got {arr.shape}")
             checked[name] = arr
@@ -174,6 +178,8 @@ class PMLTrainer:
             The starts; the inner loop starts at :math:`P_s(\xi)` (PML) or :math:`\xi` (DCS).
         params : dict, optional
             Parameters (default: the current ones), shaped as `params`.
+
+        All three are rounded to ``config.dtype`` and the loss is computed in it.
 
         Returns
         -------
@@ -293,7 +299,8 @@ class PMLTrainer:
             for _ in range(steps):
                 idx = self.rng.choice(N, size=B, replace=False)
                 if self.codes is None:
-                    xi = self.rng.standard_normal((B, c.k))
+                    # Drawn in float64 whatever the dtype: the same stream in both precisions.
+                    xi = self.rng.standard_normal((B, c.k)).astype(c.np_dtype, copy=False)
                 else:
                     xi = self.codes[idx]
                 losses, grads, ZT = outer_loss(
@@ -358,7 +365,7 @@ class PMLTrainer:
         """
         if x is None:
             x = self.x_val if self.x_val is not None else self.x_train
-        x = _check_data(x, "x", self.config.n)
+        x = _check_data(x, "x", self.config.n, self.config.np_dtype)
         xi = np.random.default_rng(self.eval_seed).standard_normal((x.shape[0], self.config.k))
         losses = self.losses(x, xi)
         x_hat = self.unrolled_reconstruction(x @ self.A.T, xi)
@@ -404,7 +411,7 @@ class PMLTrainer:
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         """G(z) by the trainer's own code, for batches z of shape (B, k)."""
-        z = as_float_array(z, "z", ndim=(2,))
+        z = as_float_array(z, "z", ndim=(2,)).astype(self.config.np_dtype, copy=False)
         return generator_output(self.params, z, self.config)
 
     def unrolled_reconstruction(self, y: np.ndarray, xi: np.ndarray) -> np.ndarray:
@@ -422,8 +429,8 @@ class PMLTrainer:
         ndarray, shape (B, n)
         """
         c = self.config
-        y = as_float_array(y, "y", ndim=(2,))
-        xi = as_float_array(xi, "xi", ndim=(2,))
+        y = as_float_array(y, "y", ndim=(2,)).astype(c.np_dtype, copy=False)
+        xi = as_float_array(xi, "xi", ndim=(2,)).astype(c.np_dtype, copy=False)
         if y.shape[1] != c.m or xi.shape != (y.shape[0], c.k):
             raise ValueError(
                 f"y must have shape (B, m={c.m}) and xi shape (B, k={c.k}), "
@@ -519,11 +526,11 @@ class PMLTrainer:
         cfg = dict(meta["config"])
         cfg["widths"] = tuple(cfg["widths"])
         config = PMLConfig(**cfg)
-        x_train = _check_data(x_train, "x_train", config.n)
+        x_train = _check_data(x_train, "x_train", config.n, config.np_dtype)
         if _fingerprint(x_train) != meta["x_train"]:
             raise ValueError(f"x_train differs from the training data of checkpoint {js}")
         if x_val is not None:
-            x_val = _check_data(x_val, "x_val", config.n)
+            x_val = _check_data(x_val, "x_val", config.n, config.np_dtype)
             if meta["x_val"] is not None and _fingerprint(x_val) != meta["x_val"]:
                 raise ValueError(f"x_val differs from the validation data of checkpoint {js}")
         bitgen = getattr(np.random, meta["rng"]["bit_generator"])()
