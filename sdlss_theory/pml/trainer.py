@@ -6,12 +6,18 @@ import hashlib
 import json
 import math
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from sdlss_theory._validation import as_float_array, check_int, check_rng
+from sdlss_theory._validation import (
+    as_float_array,
+    check_int,
+    check_positive_float,
+    check_rng,
+)
 from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.pml.config import PMLConfig
 from sdlss_theory.pml.metrics import psnr, relative_error
@@ -233,6 +239,7 @@ class PMLTrainer:
         eval_every: int | None = None,
         checkpoint_every: int | None = None,
         checkpoint_path: str | os.PathLike | None = None,
+        checkpoint_seconds: float | None = None,
         evaluation: Callable[[PMLTrainer], dict[str, float]] | None = None,
         keep_best: str | None = None,
     ) -> list[dict[str, float]]:
@@ -250,7 +257,13 @@ class PMLTrainer:
         checkpoint_every : int, optional
             Save to `checkpoint_path` every so many steps and at the end.
         checkpoint_path : path-like, optional
-            Stem of the checkpoint files (``.npz`` and ``.json`` are appended).
+            Stem of the checkpoint files (``.npz`` and ``.json`` are appended). With a path,
+            the state at the end of the call is always saved.
+        checkpoint_seconds : float, optional
+            Also save to `checkpoint_path` after the first step that ends at least this
+            many seconds of wall time after the previous save (or the start of the call):
+            a long run that is killed loses at most about that much work. Saving never
+            changes the run's numbers.
         evaluation : callable, optional
             ``evaluation(trainer) -> dict`` of extra numbers merged into each evaluation
             record (e.g. the held-out error of a stronger reconstruction). It must not draw
@@ -276,6 +289,10 @@ class PMLTrainer:
             checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
             if checkpoint_path is None:
                 raise ValueError("checkpoint_every needs checkpoint_path")
+        if checkpoint_seconds is not None:
+            checkpoint_seconds = check_positive_float(checkpoint_seconds, "checkpoint_seconds")
+            if checkpoint_path is None:
+                raise ValueError("checkpoint_seconds needs checkpoint_path")
         from tqdm.auto import tqdm
 
         c = self.config
@@ -284,6 +301,7 @@ class PMLTrainer:
         bar = tqdm(total=steps, disable=not progress, desc=f"{c.method} training", leave=False)
         self._loss_sum, self._loss_count = 0.0, 0
         best: tuple[float, int, dict] | None = None
+        saved_at = time.monotonic()
 
         def consider(record: dict) -> None:
             nonlocal best
@@ -325,8 +343,12 @@ class PMLTrainer:
                     bar.set_postfix(loss=f"{value:.4g}", beta=f"{self.beta:.3g}")
                 if eval_every is not None and self.step % eval_every == 0:
                     consider(self.evaluate(evaluation=evaluation))
-                if checkpoint_every is not None and self.step % checkpoint_every == 0:
+                if (checkpoint_every is not None and self.step % checkpoint_every == 0) or (
+                    checkpoint_seconds is not None
+                    and time.monotonic() - saved_at >= checkpoint_seconds
+                ):
                     self.save(checkpoint_path)
+                    saved_at = time.monotonic()
         finally:
             bar.close()
         if eval_every is not None and (not self.history or self.history[-1]["step"] != self.step):
@@ -452,6 +474,10 @@ class PMLTrainer:
 
         The JSON file holds the configuration, the step, the random generator's state, the
         evaluation seed, the history and fingerprints of the data, so `load` resumes exactly.
+        Arrays keep their dtype (``config.dtype``). Each file is written to a temporary
+        name and renamed over the old one, so a process killed while saving leaves the
+        previous checkpoint readable (or, killed between the two renames, a pair whose
+        steps differ, which `load` refuses).
 
         Parameters
         ----------
@@ -465,14 +491,16 @@ class PMLTrainer:
         """
         npz, js = _checkpoint_files(path)
         npz.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {f"param/{k}": v for k, v in self.params.items()}
+        arrays: dict[str, np.ndarray] = {"step": np.array(self.step)}
+        arrays.update({f"param/{k}": v for k, v in self.params.items()})
         arrays.update({f"adam_m/{k}": v for k, v in self.adam_m.items()})
         arrays.update({f"adam_v/{k}": v for k, v in self.adam_v.items()})
         if self._fixed_A is not None:
             arrays["fixed_A"] = self._fixed_A
         if self.codes is not None:
             arrays["codes"] = self.codes
-        with open(npz, "wb") as fh:
+        tmp_npz, tmp_js = npz.with_name(npz.name + ".tmp"), js.with_name(js.name + ".tmp")
+        with open(tmp_npz, "wb") as fh:
             np.savez(fh, **arrays)
         meta = {
             "version": _CHECKPOINT_VERSION,
@@ -487,7 +515,9 @@ class PMLTrainer:
             "x_train": _fingerprint(self.x_train),
             "x_val": None if self.x_val is None else _fingerprint(self.x_val),
         }
-        js.write_text(json.dumps(meta, indent=1))
+        tmp_js.write_text(json.dumps(meta, indent=1))
+        os.replace(tmp_npz, npz)
+        os.replace(tmp_js, js)
         return npz, js
 
     @classmethod
@@ -542,6 +572,11 @@ class PMLTrainer:
         self.rng = np.random.Generator(bitgen)
         names = list(param_shapes(config))
         with np.load(npz) as data:
+            if "step" in data and int(data["step"]) != int(meta["step"]):
+                raise ValueError(
+                    f"checkpoint {npz} (step {int(data['step'])}) and {js} (step "
+                    f"{meta['step']}) are of different steps: the run stopped while saving"
+                )
             self.params = {k: np.array(data[f"param/{k}"]) for k in names}
             self.adam_m = {k: np.array(data[f"adam_m/{k}"]) for k in names}
             self.adam_v = {k: np.array(data[f"adam_v/{k}"]) for k in names}
