@@ -81,6 +81,7 @@ def test_tasks_get_the_cores_that_concurrent_tasks_leave(tmp_path, monkeypatch):
     from sdlss_theory.sweep.examples import threads_trial
 
     monkeypatch.setattr(engine_module, "cpu_count", lambda: 8)
+    monkeypatch.setattr(engine_module, "_load_average", lambda: 0.5)
     assert auto_threads(1, "sequential", 100) == 8
     assert auto_threads(2, "loky", 100) == 4
     assert auto_threads(2, "loky", 1) == 8  # one task left: it gets every core
@@ -90,10 +91,13 @@ def test_tasks_get_the_cores_that_concurrent_tasks_leave(tmp_path, monkeypatch):
     assert auto_threads(None, None, 5) == 8  # no parallel_config: one job
     with joblib.parallel_config(backend="loky", n_jobs=4):
         assert auto_threads(None, None, 5) == 2
+    monkeypatch.setattr(engine_module, "_load_average", lambda: 8.0)
+    assert auto_threads(2, "loky", 100) == 1  # a busy machine: no BLAS threads to spare
     monkeypatch.undo()
     assert auto_threads(-1, "loky", 100) == 1  # -1: as many jobs as cores
     # A sweep of one task, run in this process: its BLAS gets every core, and the
     # provenance records the count.
+    monkeypatch.setattr(engine_module, "_load_average", lambda: 0.0)
     cores = joblib.cpu_count()
     study = Study("threads", StudyConfig, lambda c: [{"a": 1}], threads_trial, "threads")
     report = run_study(study, StudyConfig(trials=1), tmp_path, n_jobs=1, progress="none")

@@ -589,6 +589,14 @@ def dask_client(
 
 
 # -- the sweep ----------------------------------------------------------------------------------
+def _load_average() -> float:
+    """The 1-minute load average (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - Windows
+        return 0.0
+
+
 def auto_threads(n_jobs: int | None, backend: str | None, n_tasks: int) -> int:
     """BLAS/OpenMP threads per task: ``floor(cores / concurrent tasks)``, at least 1.
 
@@ -600,7 +608,10 @@ def auto_threads(n_jobs: int | None, backend: str | None, n_tasks: int) -> int:
     task. The dask backend gets 1: this process does not know the workers' cores.
 
     The count is fixed when the sweep starts (the last tasks of a sweep, when fewer are
-    left than jobs, keep it).
+    left than jobs, keep it). On a machine that is already busy when the sweep starts (a
+    1-minute load average of at least the number of cores) every task keeps one thread:
+    BLAS threads that have to wait for a core make a step several times slower, not faster
+    (docs/sweeps.md gives the measurement).
     """
     if backend == "dask":
         return 1
@@ -608,7 +619,11 @@ def auto_threads(n_jobs: int | None, backend: str | None, n_tasks: int) -> int:
     with parallel_config(**options):
         jobs = effective_n_jobs(n_jobs)
     concurrent = max(1, min(jobs, n_tasks))
-    return max(1, cpu_count() // concurrent)
+    cores = cpu_count()
+    threads = max(1, cores // concurrent)
+    if threads > 1 and _load_average() >= cores:
+        return 1
+    return threads
 
 
 def _tasks(
