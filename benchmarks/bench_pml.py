@@ -33,11 +33,16 @@ rounds of each round's median, and the ratios are measured in the same run:
 * ``32/t32``: our float32 step over PyTorch's float32 step (target <= 1.0);
 * ``64/t64``: our float64 step over PyTorch's float64 step.
 
+With ``--threads N`` it also times our step (float64 and float32) with N BLAS threads
+against one thread, interleaved, and says whether the gradients are bit-equal: what a
+sweep's default of several threads per task (docs/sweeps.md) buys and changes.
+
 Usage::
 
     pip install "torch==2.13.0"          # a CPU build; only this benchmark needs it
     python benchmarks/bench_pml.py        # both sizes, both outputs
     python benchmarks/bench_pml.py --quick --sizes digits
+    python benchmarks/bench_pml.py --sizes mnist --outputs sigmoid --threads 2
 
 This is a benchmark, not a test: it asserts agreement, never a timing.
 """
@@ -208,6 +213,31 @@ def time_all(torch, problem64, problem32, repeat: int, inner: int) -> dict[str, 
     return best
 
 
+def time_threads(problem_, threads: int, repeat: int, inner: int) -> tuple[float, float, bool]:
+    """Seconds per step of ours with 1 and with `threads` BLAS threads; bit-equal gradients?"""
+    from threadpoolctl import threadpool_limits
+
+    from sdlss_theory.pml.network import outer_loss
+
+    cfg, params, A, X, Z0 = problem_
+    grads, best = {}, {}
+    for n in (1, threads):
+        with threadpool_limits(n):
+            grads[n] = outer_loss(params, A, X, Z0, cfg)[1]
+    for _ in range(repeat):
+        rounds = {1: [], threads: []}
+        for _ in range(inner):
+            for n in rounds:
+                with threadpool_limits(n):
+                    t = time.perf_counter()
+                    outer_loss(params, A, X, Z0, cfg)
+                    rounds[n].append(time.perf_counter() - t)
+        for n, ts in rounds.items():
+            best[n] = min(best.get(n, np.inf), statistics.median(ts))
+    same = all(np.array_equal(grads[1][k], grads[threads][k]) for k in grads[1])
+    return best[1], best[threads], same
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -216,6 +246,8 @@ def main(argv=None) -> int:
                         default=["sigmoid", "linear"])  # fmt: skip
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--inner", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="also time our step with N BLAS threads against one")  # fmt: skip
     args = parser.parse_args(argv)
     try:
         import torch
@@ -251,6 +283,17 @@ def main(argv=None) -> int:
                           f"{t['sdlss64'] / t['torch64']:6.2f}")  # fmt: skip
                 print(f"{size:7s} {output:8s} {ldiff:8.1e} {gdiff:8.1e} {e_ours:8.1e} "
                       f"{e_torch:8.1e} | {ms} | {ratios}", flush=True)  # fmt: skip
+    if args.threads:
+        print(f"our step with 1 and {args.threads} BLAS threads (ms), ratio, bit-equal gradients")
+        for size in args.sizes:
+            inner = args.inner or (5 if size == "mnist" else 21)
+            for output in args.outputs:
+                for dtype in ("float64", "float32"):
+                    t1, tn, same = time_threads(
+                        problem(size, output, dtype=dtype), args.threads, repeat, inner
+                    )
+                    print(f"{size:7s} {output:8s} {dtype:8s} {t1 * 1e3:9.2f} {tn * 1e3:9.2f} "
+                          f"{tn / t1:6.2f} {same}", flush=True)  # fmt: skip
     print(f"load after: {os.getloadavg()}")
     return 0
 
