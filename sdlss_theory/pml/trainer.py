@@ -97,6 +97,11 @@ class PMLTrainer:
     rearranged. A non-finite loss or gradient stops training with `FloatingPointError` and
     leaves the parameters of the last finite step.
 
+    With ``config.dtype = "float32"`` the data, A, the parameters, Adam's moments, the
+    persistent codes and the whole step are single precision (the random draws are made in
+    float64 and rounded, so the stream is the same in both precisions); `generator` still
+    exports float64 weights.
+
     References
     ----------
     .. [1] D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
