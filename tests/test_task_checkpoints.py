@@ -133,3 +133,16 @@ def test_kill_9_mid_training_then_rerun_gives_the_unbroken_store(tmp_path):
     assert not (run / CHECKPOINTS_DIR).exists()
     assert _metrics(run) == _metrics(tmp_path / "straight")
     assert len(_metrics(run)) == 2
+
+
+def test_fresh_removes_the_checkpoints_of_the_store_it_sets_aside(tmp_path):
+    from sdlss_theory.sweep.examples import TOY_STUDY, ToyConfig
+
+    run_study(TOY_STUDY, ToyConfig(trials=1), tmp_path, progress="none")
+    stale = tmp_path / CHECKPOINTS_DIR / "0123-0"
+    stale.mkdir(parents=True)
+    (stale / "prior.json").write_text("{}")
+    run_study(TOY_STUDY, ToyConfig(trials=1), tmp_path, progress="none")  # a resume keeps it
+    assert stale.is_dir()
+    run_study(TOY_STUDY, ToyConfig(trials=1), tmp_path, progress="none", fresh=True)
+    assert not (tmp_path / CHECKPOINTS_DIR).exists()
