@@ -40,12 +40,19 @@ With ``--threads N`` it also times our step (float64 and float32) with N BLAS th
 against one thread, interleaved, and says whether the gradients are bit-equal: what a
 sweep's default of several threads per task (docs/sweeps.md) buys and changes.
 
+With ``--train-mnist FOLDER`` (the MNIST IDX files) it also trains the MNIST-size SDLSS
+prior (m = 40, lr 3e-3, beta0 1, lambda 3, the first 20,000 training images, trainer seed 1)
+for ``--train-steps`` steps in each precision from the same draws, and prints the T-step
+PSNR on the first 200 test images at four evaluations and the CPU time: whether float32
+trains as float64 does.
+
 Usage::
 
     pip install "torch==2.13.0"          # a CPU build; only this benchmark needs it
     python benchmarks/bench_pml.py        # both sizes, both outputs
     python benchmarks/bench_pml.py --quick --sizes digits
     python benchmarks/bench_pml.py --sizes mnist --outputs sigmoid --threads 2
+    python benchmarks/bench_pml.py --sizes digits --train-mnist ../shared/data/mnist
 
 This is a benchmark, not a test: it asserts agreement, never a timing.
 """
@@ -248,6 +255,28 @@ def time_threads(problem_, threads: int, repeat: int, inner: int) -> tuple[float
     return best[1], best[threads], same
 
 
+def train_both(folder: str, steps: int) -> None:
+    """Train the MNIST-size prior in float64 and in float32 from the same draws."""
+    from threadpoolctl import threadpool_limits
+
+    from sdlss_theory import load_mnist_dataset
+    from sdlss_theory.pml import PMLConfig, PMLTrainer
+
+    x_train, _, x_test, _ = load_mnist_dataset("mnist", folder=folder)
+    every = max(1, steps // 4)
+    print(f"training {steps} steps, T-step PSNR on 200 test images every {every} steps")
+    for dtype in ("float64", "float32"):
+        cfg = PMLConfig(k=100, widths=(500, 500), n=784, m=40, s=80, T=5, batch_size=64,
+                        lr=3e-3, beta0=1.0, lam=3.0, output="sigmoid", dtype=dtype)  # fmt: skip
+        with threadpool_limits(1):
+            trainer = PMLTrainer(cfg, x_train[:20000], rng=1, x_val=x_test[:200])
+            start = time.process_time()
+            history = trainer.train(steps, progress=False, eval_every=every)
+            cpu = time.process_time() - start
+        curve = ", ".join(f"{r['psnr']:.2f}" for r in history)
+        print(f"{dtype}: PSNR {curve} dB; CPU {cpu:.1f} s (evaluations included)", flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -260,6 +289,9 @@ def main(argv=None) -> int:
                         help="CPU time of this process (default) or wall time")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None,
                         help="also time our step with N BLAS threads against one")  # fmt: skip
+    parser.add_argument("--train-mnist", metavar="FOLDER", default=None,
+                        help="also train the MNIST-size prior in both precisions")  # fmt: skip
+    parser.add_argument("--train-steps", type=int, default=400)
     args = parser.parse_args(argv)
     global clock
     clock = CLOCK[args.clock]
@@ -309,6 +341,8 @@ def main(argv=None) -> int:
                     )
                     print(f"{size:7s} {output:8s} {dtype:8s} {t1 * 1e3:9.2f} {tn * 1e3:9.2f} "
                           f"{tn / t1:6.2f} {same}", flush=True)  # fmt: skip
+    if args.train_mnist:
+        train_both(args.train_mnist, args.train_steps)
     print(f"load after: {os.getloadavg()}")
     return 0
 
