@@ -81,6 +81,8 @@ class Config(ImageConfig):
         return cls(m=(4, 16), s=(8,), widths=(64,), methods=("sdlss", "dcs", "pca"),
                    n_show=4, **QUICK_TRAINING)  # fmt: skip
 
+    PRESETS = ("quick", "paper")
+
     @classmethod
     def paper(cls) -> Config:
         """The SDLSS paper's MNIST setting: k = 100, s = 80, widths 500, 500 (needs MNIST)."""

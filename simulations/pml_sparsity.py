@@ -59,6 +59,8 @@ class Config(ImageConfig):
     def quick(cls) -> Config:
         return cls(s=(2, 8, 64), widths=(64,), references=("pca",), **QUICK_TRAINING)
 
+    PRESETS = ("quick", "paper")
+
     @classmethod
     def paper(cls) -> Config:
         """The SDLSS paper's sparsity sweep on MNIST: k = 784, m = 10 (needs MNIST)."""

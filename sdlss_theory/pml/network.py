@@ -78,6 +78,18 @@ def init_params(config: PMLConfig, rng: np.random.Generator) -> tuple[dict, np.n
     return params, A
 
 
+#: How far inside (0, 1) for sigmoid and (-1, 1) for tanh a mean signal is clipped before
+#: the inverse, so that the initial bias stays finite and the output unsaturated.
+OUTPUT_MARGIN = 0.01
+
+
+def output_bias_for(mean: np.ndarray, output: str) -> np.ndarray:
+    """The output bias b with sigma(b) = `mean` (clipped inside the open range of sigma)."""
+    lo, hi = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(output, (-np.inf, np.inf))
+    clipped = np.clip(mean, lo + OUTPUT_MARGIN, hi - OUTPUT_MARGIN)
+    return np.asarray(ACTIVATIONS[output].inverse(clipped), dtype=float).copy()
+
+
 def support_mask(Z: np.ndarray, s: int) -> np.ndarray:
     """0/1 mask of :math:`P_s` row-wise: the s largest |entries|, ties to the smaller index.
 

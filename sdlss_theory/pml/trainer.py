@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import math
@@ -20,11 +21,27 @@ from sdlss_theory.pml.network import (
     init_params,
     inner_loop,
     outer_loss,
+    output_bias_for,
     param_shapes,
     support_mask,
 )
 
-_CHECKPOINT_VERSION = 2
+_CHECKPOINT_VERSION = 3
+
+#: The divergence guard (`PMLConfig.divergence_ratio`): the window of recent minibatch
+#: losses whose median is the reference (also the snapshot period), the learning-rate factor
+#: of one back-off, and the number of back-offs after which training gives up.
+GUARD_WINDOW = 50
+BACKOFF = 0.5
+MAX_BACKOFFS = 5
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training diverged more often than the guard allows; ``events`` lists each back-off."""
+
+    def __init__(self, message: str, events: list[dict]) -> None:
+        super().__init__(message)
+        self.events = list(events)
 
 
 def _check_data(x, name: str, n: int) -> np.ndarray:
@@ -122,6 +139,10 @@ class PMLTrainer:
         self.x_val = None if x_val is None else _check_data(x_val, "x_val", config.n)
         self.rng = check_rng(rng)
         self.params, A_drawn = init_params(config, self.rng)
+        if config.output_bias == "data_mean":
+            self.params[f"b{len(config.dims) - 2}"] = output_bias_for(
+                self.x_train.mean(axis=0), config.output
+            )
         if A is not None:
             A = as_float_array(A, "A", ndim=(2,))
             if A.shape != (config.m, config.n):
@@ -138,6 +159,14 @@ class PMLTrainer:
         self.adam_v = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.step = 0
         self.history: list[dict[str, float]] = []
+        self._init_guard()
+
+    def _init_guard(self, lr_scale: float = 1.0, events: list | None = None) -> None:
+        """The divergence guard's state (see `PMLConfig.divergence_ratio`)."""
+        self.lr_scale = lr_scale
+        self.events: list[dict] = list(events or [])
+        self._recent: collections.deque = collections.deque(maxlen=GUARD_WINDOW)
+        self._snapshot: dict | None = None
         self.best_step: int | None = None
         self._loss_sum, self._loss_count = 0.0, 0
 
@@ -204,9 +233,85 @@ class PMLTrainer:
         return losses["loss"], grads
 
     # -- training ------------------------------------------------------------------------
+    def _minibatch_step(self, N: int, B: int) -> tuple[float, dict, np.ndarray, np.ndarray]:
+        """Draw a minibatch and its starts; return the loss, gradient, indices and z_T."""
+        c = self.config
+        idx = self.rng.choice(N, size=B, replace=False)
+        xi = self.rng.standard_normal((B, c.k)) if self.codes is None else self.codes[idx]
+        losses, grads, ZT = outer_loss(
+            self.params, self._A(self.params), self.x_train[idx], xi, c,
+            s=c.sparsity(self.step),
+        )  # fmt: skip
+        return losses["loss"], grads, idx, ZT
+
+    def _guarded_step(self, N: int, B: int) -> float | None:
+        """One training step under the divergence guard (`PMLConfig.divergence_ratio`).
+
+        Returns the minibatch loss, or None when the step diverged and the guard backed off.
+        """
+        c = self.config
+        value, grads, idx, ZT = self._minibatch_step(N, B)
+        finite = np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())
+        if c.divergence_ratio is None:
+            if not finite:
+                raise FloatingPointError(
+                    f"non-finite loss or gradient at step {self.step + 1} (loss={value}); "
+                    "lower beta0 or lr, or set divergence_ratio"
+                )
+        else:
+            if self.step % GUARD_WINDOW == 0 and len(self._recent) == GUARD_WINDOW:
+                self._snapshot = self._state_copy()
+            if not finite or (
+                len(self._recent) == GUARD_WINDOW
+                and value > c.divergence_ratio * float(np.median(self._recent))
+            ):
+                self._back_off(value)
+                return None
+            self._recent.append(float(value))
+        if c.clip_norm is not None:
+            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+            if norm > c.clip_norm:
+                grads = {k: g * (c.clip_norm / norm) for k, g in grads.items()}
+        if self.codes is not None:
+            self.codes[idx] = ZT
+        self._adam(grads)
+        return float(value)
+
+    def _state_copy(self) -> dict:
+        """What a back-off restores: parameters, Adam moments, codes and the step."""
+        return {
+            "step": self.step,
+            "params": {k: v.copy() for k, v in self.params.items()},
+            "adam_m": {k: v.copy() for k, v in self.adam_m.items()},
+            "adam_v": {k: v.copy() for k, v in self.adam_v.items()},
+            "codes": None if self.codes is None else self.codes.copy(),
+        }
+
+    def _back_off(self, value: float) -> None:
+        """Return to the last snapshot with half the learning rate; record the event."""
+        event = {"step": self.step + 1, "loss": float(value), "restored_step": None}
+        if self._snapshot is not None:
+            snap = self._snapshot
+            self.step = snap["step"]
+            self.params = {k: v.copy() for k, v in snap["params"].items()}
+            self.adam_m = {k: v.copy() for k, v in snap["adam_m"].items()}
+            self.adam_v = {k: v.copy() for k, v in snap["adam_v"].items()}
+            self.codes = None if snap["codes"] is None else snap["codes"].copy()
+            event["restored_step"] = snap["step"]
+        self.lr_scale *= BACKOFF
+        event["lr_scale"] = self.lr_scale
+        self.events.append(event)
+        self._recent.clear()
+        if len(self.events) > MAX_BACKOFFS:
+            raise TrainingDiverged(
+                f"training diverged {len(self.events)} times (last at step {event['step']}, "
+                f"loss {value:.4g}); learning rate now {self.lr_scale:g} x lr",
+                self.events,
+            )
+
     def _adam(self, grads: dict[str, np.ndarray]) -> None:
         c = self.config
-        lr = c.learning_rate(self.step)
+        lr = c.learning_rate(self.step) * self.lr_scale
         self.step += 1
         corr2 = math.sqrt(1.0 - c.adam_b2**self.step)
         lr_t = lr * corr2 / (1.0 - c.adam_b1**self.step)
@@ -289,30 +394,15 @@ class PMLTrainer:
             if best is None or value < best[0]:
                 best = (value, self.step, {k: v.copy() for k, v in self.params.items()})
 
+        target = self.step + steps
         try:
-            for _ in range(steps):
-                idx = self.rng.choice(N, size=B, replace=False)
-                if self.codes is None:
-                    xi = self.rng.standard_normal((B, c.k))
-                else:
-                    xi = self.codes[idx]
-                losses, grads, ZT = outer_loss(
-                    self.params, self._A(self.params), self.x_train[idx], xi, c,
-                    s=c.sparsity(self.step),
-                )  # fmt: skip
-                value = losses["loss"]
-                if not (
-                    np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())
-                ):
-                    raise FloatingPointError(
-                        f"non-finite loss or gradient at step {self.step + 1} (loss={value}); "
-                        "lower beta0 or lr"
-                    )
-                if self.codes is not None:
-                    self.codes[idx] = ZT
+            # A back-off returns to an earlier step: train until the target step is reached.
+            while self.step < target:
+                value = self._guarded_step(N, B)
+                if value is None:
+                    continue
                 self._loss_sum += value
                 self._loss_count += 1
-                self._adam(grads)
                 bar.update(1)
                 if progress and (self.step % 10 == 0):
                     bar.set_postfix(loss=f"{value:.4g}", beta=f"{self.beta:.3g}")
@@ -477,6 +567,11 @@ class PMLTrainer:
                 "state": self.rng.bit_generator.state,
             },
             "history": self.history,
+            "guard": {
+                "lr_scale": self.lr_scale,
+                "events": self.events,
+                "recent": list(self._recent),
+            },
             "x_train": _fingerprint(self.x_train),
             "x_val": None if self.x_val is None else _fingerprint(self.x_val),
         }
@@ -545,4 +640,9 @@ class PMLTrainer:
         self.history = list(meta["history"])
         self.best_step = None
         self._loss_sum, self._loss_count = 0.0, 0
+        guard = meta["guard"]
+        self._init_guard(guard["lr_scale"], guard["events"])
+        self._recent.extend(guard["recent"])
+        if self.step % GUARD_WINDOW == 0 and len(self._recent) == GUARD_WINDOW:
+            self._snapshot = self._state_copy()
         return self
