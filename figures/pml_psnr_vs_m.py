@@ -13,8 +13,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures._pml import COLORS, label, paired, per_draw, plot_series, style
+from figures._pml import COLORS, label, per_draw, plot_series, style
 from sdlss_theory.plotting import OKABE_ITO, figure_size
+from sdlss_theory.sweep.paired import paired
 from simulations.pml_psnr_vs_m import get_image
 
 

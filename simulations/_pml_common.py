@@ -128,6 +128,7 @@ def parse_hyper(entries: tuple[str, ...]) -> dict[str, dict]:
 #: prints first.
 IMAGE_METRICS = (
     "psnr", "psnr_T", "rel_error", "rel_error_T", "beta", "train_time", "rec_time", "rank",
+    "backoffs",
 )  # fmt: skip
 IMAGE_SHOW = ("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank")
 
@@ -230,14 +231,41 @@ def _sparsity_schedule(params: dict, sparse: bool) -> dict:
 
 
 def train_prior(
-    params: dict, rng: np.random.Generator, x_train: np.ndarray, output: str
+    params: dict,
+    rng: np.random.Generator,
+    x_train: np.ndarray,
+    output: str,
+    x_curve: np.ndarray | None = None,
 ) -> tuple[PMLTrainer, float]:
-    """Train a learned method's prior from the draw's A; return the trainer and its time."""
+    """Train a learned method's prior from the draw's A; return the trainer and its time.
+
+    With `x_curve` (held-out signals), the trainer evaluates its T-step reconstruction of
+    them at `CURVE_POINTS` evenly spaced steps (the learning curve in ``trainer.history``;
+    evaluations draw nothing from the training stream, so the trained prior is the same).
+    """
     cfg = prior_config(params, x_train.shape[1], output)
     start = time.perf_counter()
-    trainer = PMLTrainer(cfg, x_train, rng=rng, A=draw_matrix(params, x_train.shape[1]))
-    trainer.train(int(params["steps"]), progress=False)
+    trainer = PMLTrainer(
+        cfg, x_train, rng=rng, A=draw_matrix(params, x_train.shape[1]), x_val=x_curve
+    )
+    steps = int(params["steps"])
+    every = max(1, steps // CURVE_POINTS) if x_curve is not None else None
+    trainer.train(steps, progress=False, eval_every=every)
     return trainer, time.perf_counter() - start
+
+
+#: Points of the learning curve a learned trial stores (``curve``: "step:psnr,...").
+CURVE_POINTS = 10
+
+
+def curve_text(history: list[dict]) -> str:
+    """The learning curve as ``"step:psnr,step:psnr,..."`` (PSNR in dB, 2 decimals)."""
+    return ",".join(f"{int(r['step'])}:{r['psnr']:.2f}" for r in history)
+
+
+def parse_curve(text: str) -> list[tuple[int, float]]:
+    """Inverse of `curve_text`: ``[(step, psnr), ...]``."""
+    return [(int(a), float(b)) for a, b in (item.split(":") for item in text.split(",") if item)]
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -322,14 +350,17 @@ def _t_step(G, A, Y, s, z0, T, betas, solver):
 def learned_trial(
     params: dict, rng, x_train: np.ndarray, x_val: np.ndarray, x_test: np.ndarray, output: str
 ) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Train a learned method and evaluate it; metrics with the training time and beta."""
-    trainer, train_time = train_prior(params, rng, x_train, output)
+    """Train a learned method and evaluate it; metrics with the training time, beta, the
+    learning curve on the ``n_select`` selection images and the guard's back-offs."""
+    x_curve = x_val[: params["n_select"]]
+    trainer, train_time = train_prior(params, rng, x_train, output, x_curve=x_curve)
     s = trainer.config.s
     metrics, x_hat, x_T = evaluate_prior(
         trainer.generator(), trainer.A, x_val, x_test, s, params, rng, T=trainer.config.T,
         betas=trainer.betas,
     )  # fmt: skip
-    metrics.update(beta=trainer.beta, train_time=train_time)
+    metrics.update(beta=trainer.beta, train_time=train_time, backoffs=len(trainer.events))
+    metrics["curve"] = curve_text(trainer.history)
     return metrics, x_hat, x_T
 
 
@@ -413,3 +444,53 @@ def image_trial(params: dict, rng) -> tuple[dict, np.ndarray, np.ndarray]:
     else:
         metrics, x_hat, _ = learned_trial(params, rng, x_train, x_val, x_test, "sigmoid")
     return metrics, x_test, x_hat
+
+
+# ------------------------------------------------------------------- paired verdicts
+def against_baseline(
+    summary: dict[str, np.ndarray], baseline: str = "pca", metric: str = "psnr_mean"
+) -> list[dict]:
+    """Each learned prior against `baseline` with the same A, paired over draws.
+
+    One row per (method, s, m): the mean `metric` of the prior and of the baseline, their
+    mean paired difference with its 95% t-interval, and how many draws the prior ends below
+    the baseline. ``flag`` is ``"BELOW"`` when the interval lies below 0 (or, with one
+    draw, the difference is negative), ``"below in some draws"`` when any draw is, else
+    empty: a learned prior worse than the linear baseline is named, not averaged away.
+    """
+    from sdlss_theory.sweep.paired import paired
+
+    method, m, draw = summary["method"], summary["m"], summary["draw"]
+    values = summary[metric]
+    base = {
+        (int(m[i]), int(draw[i])): float(values[i]) for i in np.flatnonzero(method == baseline)
+    }
+    per_prior: dict[tuple, dict[int, float]] = {}
+    for i in np.flatnonzero(np.isin(method, LEARNED)):
+        key = (str(method[i]), int(summary["s"][i]), int(m[i]))
+        per_prior.setdefault(key, {})[int(draw[i])] = float(values[i])
+    rows = []
+    for (name, s, mm), per_draw in sorted(per_prior.items()):
+        ref = {d: v for (bm, d), v in base.items() if bm == mm}
+        diff, lo, hi, n = paired(per_draw, ref)
+        if n == 0:
+            continue
+        below = sum(per_draw[d] < ref[d] for d in per_draw if d in ref)
+        clearly_below = hi < 0 if n > 1 else diff < 0
+        flag = "BELOW" if clearly_below else ("below in some draws" if below else "")
+        rows.append({
+            "method": name, "s": s, "m": mm, "draws": n,
+            metric: float(np.mean([per_draw[d] for d in per_draw if d in ref])),
+            f"{baseline}_{metric}": float(np.mean([ref[d] for d in per_draw if d in ref])),
+            "diff": diff, "diff_lo": lo, "diff_hi": hi, "draws_below": below, "flag": flag,
+        })  # fmt: skip
+    return rows
+
+
+def image_report(summary: dict[str, np.ndarray], config: dict) -> dict[str, list[dict]]:
+    """``sdlss show``'s verdict table of the image studies: every learned prior against PCA."""
+    if "pca" not in set(summary.get("method", ())):
+        return {}
+    rows = against_baseline(summary)
+    title = "learned priors against PCA with the same A (PSNR, dB; paired over draws, 95% t)"
+    return {title: rows} if rows else {}

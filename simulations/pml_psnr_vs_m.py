@@ -42,6 +42,7 @@ from simulations._pml_common import (
     ImageConfig,
     Method,
     cells_for,
+    image_report,
     image_trial,
 )
 
@@ -157,4 +158,5 @@ STUDY = Study(
     success=None,
     metrics=IMAGE_METRICS,
     show=IMAGE_SHOW,
+    report=image_report,
 )

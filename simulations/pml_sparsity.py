@@ -31,6 +31,7 @@ from simulations._pml_common import (
     ImageConfig,
     Method,
     cells_for,
+    image_report,
     image_trial,
 )
 from simulations.pml_psnr_vs_m import TUNED
@@ -88,4 +89,5 @@ STUDY = Study(
     success=None,
     metrics=IMAGE_METRICS,
     show=IMAGE_SHOW,
+    report=image_report,
 )
