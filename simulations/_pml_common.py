@@ -68,6 +68,11 @@ class TrainingConfig(StudyConfig):
     lam: float = 1.0
     start: Literal["random", "persistent"] = "persistent"
     anneal_s: bool = False
+    #: The trainer's safeguards (`PMLConfig`): the output bias at the data mean, the
+    #: divergence guard's ratio (0: no guard) and the gradient-norm bound (0: no clipping).
+    output_bias: Literal["zero", "data_mean"] = "zero"
+    divergence_ratio: float = 0.0
+    clip_norm: float = 0.0
     hyper: tuple[str, ...] = ("none",)
     n_eval: int = 200
     n_select: int = 50
@@ -136,6 +141,11 @@ IMAGE_SHOW = ("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank")
 QUICK_TRAINING = dict(draws=2, steps=300, n_eval=30, n_select=10, long_steps=60, restarts=2)
 
 
+#: Training options that enter a cell's parameters (and so its task key and seed) only when
+#: set away from their default, so that stored runs made before they existed still resume.
+OPTIONAL_FIELDS = {"output_bias": "zero", "divergence_ratio": 0.0, "clip_norm": 0.0}
+
+
 def cells_for(config: TrainingConfig, combos: list[dict], swept: tuple[str, ...]) -> list[dict]:
     """One cell per combination and draw: the combination, the draw, the pairing seed, the
     shared fields of `config` and the method's hyper-parameters (recorded with the results).
@@ -143,6 +153,9 @@ def cells_for(config: TrainingConfig, combos: list[dict], swept: tuple[str, ...]
     from simulations._common import fixed_params
 
     fixed = fixed_params(config, swept=(*swept, "draws", "hyper"))
+    for name, default in OPTIONAL_FIELDS.items():
+        if fixed.get(name) == default:
+            del fixed[name]
     cells = []
     for combo in combos:
         method = combo["method"]
@@ -219,6 +232,9 @@ def prior_config(params: dict, n: int, output: str) -> PMLConfig:
         batch_size=params["batch_size"],
         start=params["start"],
         init=params.get("init", "he"),
+        output_bias=params.get("output_bias", "zero"),
+        divergence_ratio=params.get("divergence_ratio", 0.0) or None,
+        clip_norm=params.get("clip_norm", 0.0) or None,
         **_sparsity_schedule(params, sparse),
     )
 
