@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import time
 from typing import Literal
 
@@ -42,7 +43,9 @@ from sdlss_theory.pml import (
     reconstruct,
     relative_error,
 )
-from sdlss_theory.sweep import StudyConfig
+from sdlss_theory.sweep import StudyConfig, current_task_checkpoint
+
+logger = logging.getLogger(__name__)
 
 Dataset = Literal["digits", "mnist", "fashion-mnist"]
 Method = Literal["sdlss", "dcs", "sdlss_learned_A", "dcs_learned_A", "pca", "pca_top", "teacher"]
@@ -258,16 +261,50 @@ def train_prior(
     With `x_curve` (held-out signals), the trainer evaluates its T-step reconstruction of
     them at `CURVE_POINTS` evenly spaced steps (the learning curve in ``trainer.history``;
     evaluations draw nothing from the training stream, so the trained prior is the same).
+
+    Inside a sweep with in-task checkpoints (`run_study`'s ``checkpoint_seconds``), the
+    trainer is saved every so many seconds under the task's checkpoint folder (stem
+    ``prior``), and a task that finds a checkpoint of its own configuration and data there
+    (a re-run after a kill) resumes from it and then continues `rng` from the saved stream:
+    the task's record is the same as if it had never stopped (only ``train_time``, the time
+    of this call, differs). A checkpoint that cannot be used is reported and ignored.
     """
     cfg = prior_config(params, x_train.shape[1], output)
-    start = time.perf_counter()
-    trainer = PMLTrainer(
-        cfg, x_train, rng=rng, A=draw_matrix(params, x_train.shape[1]), x_val=x_curve
-    )
     steps = int(params["steps"])
+    task = current_task_checkpoint()
+    path = None if task is None else task.path("prior")
+    start = time.perf_counter()
+    trainer = None if path is None else _resume(path, cfg, x_train, steps, x_curve)
+    if trainer is None:
+        A = draw_matrix(params, x_train.shape[1])
+        trainer = PMLTrainer(cfg, x_train, rng=rng, A=A, x_val=x_curve)
+    checkpoint = {} if task is None else dict(
+        checkpoint_path=path, checkpoint_seconds=task.every_seconds
+    )  # fmt: skip
     every = max(1, steps // CURVE_POINTS) if x_curve is not None else None
-    trainer.train(steps, progress=False, eval_every=every)
+    trainer.train(steps - trainer.step, progress=False, eval_every=every, **checkpoint)
+    if trainer.rng is not rng:
+        # Resumed: the task's stream goes on from the trainer's, as in an unbroken run.
+        rng.bit_generator.state = trainer.rng.bit_generator.state
     return trainer, time.perf_counter() - start
+
+
+def _resume(
+    path, cfg: PMLConfig, x_train: np.ndarray, steps: int, x_val: np.ndarray | None
+) -> PMLTrainer | None:
+    """The trainer saved at `path` if it is this task's (same config and data), else None."""
+    try:
+        trainer = PMLTrainer.load(path, x_train, x_val=x_val)
+    except FileNotFoundError:
+        return None  # none yet: a first run
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("ignoring the checkpoint %s: %s", path, exc)
+        return None
+    if trainer.config != cfg or trainer.step > steps:
+        logger.warning("ignoring the checkpoint %s: another configuration", path)
+        return None
+    logger.info("resuming the training saved at %s from step %d", path, trainer.step)
+    return trainer
 
 
 #: Points of the learning curve a learned trial stores (``curve``: "step:psnr,...").
