@@ -76,6 +76,8 @@ class TrainingConfig(StudyConfig):
     output_bias: Literal["zero", "data_mean"] = "zero"
     divergence_ratio: float = 0.0
     clip_norm: float = 0.0
+    #: The training precision (`PMLConfig.dtype`; reconstructions are float64 either way).
+    dtype: Literal["float64", "float32"] = "float64"
     hyper: tuple[str, ...] = ("none",)
     n_eval: int = 200
     n_select: int = 50
@@ -140,13 +142,25 @@ IMAGE_METRICS = (
 )  # fmt: skip
 IMAGE_SHOW = ("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank")
 
+#: What the MNIST ``paper`` presets share: the trainer's safeguards, float32 training, one set
+#: of hyper-parameters for every learned method (the same for all, so none is favoured, until
+#: `pml_tuning` has been run on MNIST; docs/pml.md gives the measurements behind the values),
+#: and a budget sized to finish on 2 cores in 3 hours (docs/studies/pml_psnr_vs_m.md).
+PAPER_TRAINING = dict(
+    dataset="mnist", widths=(500, 500), n_val=5000, draws=3, steps=4000, batch_size=64,
+    n_eval=200, n_select=20, restarts=2, long_steps=200, dtype="float32",
+    output_bias="data_mean", divergence_ratio=10.0, lr=1e-3, beta0=0.3, lam=3.0, hyper=("none",),
+)  # fmt: skip
+
 #: The budget of the PML studies' quick presets.
 QUICK_TRAINING = dict(draws=2, steps=300, n_eval=30, n_select=10, long_steps=60, restarts=2)
 
 
 #: Training options that enter a cell's parameters (and so its task key and seed) only when
 #: set away from their default, so that stored runs made before they existed still resume.
-OPTIONAL_FIELDS = {"output_bias": "zero", "divergence_ratio": 0.0, "clip_norm": 0.0}
+OPTIONAL_FIELDS = {
+    "output_bias": "zero", "divergence_ratio": 0.0, "clip_norm": 0.0, "dtype": "float64",
+}  # fmt: skip
 
 
 def cells_for(config: TrainingConfig, combos: list[dict], swept: tuple[str, ...]) -> list[dict]:
@@ -238,6 +252,7 @@ def prior_config(params: dict, n: int, output: str) -> PMLConfig:
         output_bias=params.get("output_bias", "zero"),
         divergence_ratio=params.get("divergence_ratio", 0.0) or None,
         clip_norm=params.get("clip_norm", 0.0) or None,
+        dtype=params.get("dtype", "float64"),
         **_sparsity_schedule(params, sparse),
     )
 

@@ -38,6 +38,7 @@ from sdlss_theory.sweep import Study
 from simulations._pml_common import (
     IMAGE_METRICS,
     IMAGE_SHOW,
+    PAPER_TRAINING,
     QUICK_TRAINING,
     ImageConfig,
     Method,
@@ -86,10 +87,11 @@ class Config(ImageConfig):
 
     @classmethod
     def paper(cls) -> Config:
-        """The SDLSS paper's MNIST setting: k = 100, s = 80, widths 500, 500 (needs MNIST)."""
-        return cls(dataset="mnist", k=100, widths=(500, 500), s=(20, 80), learned_A_s=(80,),
-                   m=(10, 25, 50, 100, 200), n_val=5000, steps=20000, batch_size=64,
-                   n_eval=500)  # fmt: skip
+        """The SDLSS paper's MNIST setting (k = 100, s = 80, widths 500, 500; needs MNIST):
+        SDLSS and DCS, each with a fixed and a learned A, and both PCA baselines, at
+        m = 10 ... 200 (``sdlss run pml_psnr_vs_m --preset paper --set data_folder=PATH``)."""
+        return cls(k=100, s=(80,), learned_A_s=(80,), m=(10, 25, 50, 100, 200),
+                   **PAPER_TRAINING)  # fmt: skip
 
 
 def grid(config: Config) -> list[dict]:
