@@ -663,28 +663,27 @@ class PMLTrainer:
                 raise ValueError(f"x_val differs from the validation data of checkpoint {js}")
         bitgen = getattr(np.random, meta["rng"]["bit_generator"])()
         bitgen.state = meta["rng"]["state"]
-        self = cls.__new__(cls)
-        self.config = config
-        self.x_train = x_train
-        self.x_val = x_val
-        self.rng = np.random.Generator(bitgen)
-        names = list(param_shapes(config))
         with np.load(npz) as data:
             if "step" in data and int(data["step"]) != int(meta["step"]):
                 raise ValueError(
                     f"checkpoint {npz} (step {int(data['step'])}) and {js} (step "
                     f"{meta['step']}) are of different steps: the run stopped while saving"
                 )
-            self.params = {k: np.array(data[f"param/{k}"]) for k in names}
-            self.adam_m = {k: np.array(data[f"adam_m/{k}"]) for k in names}
-            self.adam_v = {k: np.array(data[f"adam_v/{k}"]) for k in names}
-            self._fixed_A = np.array(data["fixed_A"]) if "fixed_A" in data else None
-            self.codes = np.array(data["codes"]) if "codes" in data else None
+            arrays = {k: np.array(v) for k, v in data.items()}
+        # Built by the constructor (so every attribute exists), then set to the saved state:
+        # the generator's draws at construction are discarded with its state.
+        self = cls(config, x_train, rng=np.random.Generator(bitgen), x_val=x_val,
+                   A=arrays.get("fixed_A", arrays.get("param/A")))  # fmt: skip
+        self.rng.bit_generator.state = meta["rng"]["state"]
+        names = list(param_shapes(config))
+        self.params = {k: arrays[f"param/{k}"] for k in names}
+        self.adam_m = {k: arrays[f"adam_m/{k}"] for k in names}
+        self.adam_v = {k: arrays[f"adam_v/{k}"] for k in names}
+        self._fixed_A = arrays.get("fixed_A")
+        self.codes = arrays.get("codes")
         self.eval_seed = int(meta["eval_seed"])
         self.step = int(meta["step"])
         self.history = list(meta["history"])
-        self.best_step = None
-        self._loss_sum, self._loss_count = 0.0, 0
         guard = meta["guard"]
         self._init_guard(guard["lr_scale"], guard["events"])
         self._recent.extend(guard["recent"])
