@@ -529,7 +529,9 @@ def against_baseline(
     from sdlss_theory.sweep.paired import paired
 
     method, m, draw = summary["method"], summary["m"], summary["draw"]
-    values = summary[metric]
+    values = np.asarray(summary[metric], dtype=float)
+    finite = np.isfinite(values)  # cells with no finished trial yet (or failed) are left out
+    method = np.where(finite, method, "")
     base = {
         (int(m[i]), int(draw[i])): float(values[i]) for i in np.flatnonzero(method == baseline)
     }

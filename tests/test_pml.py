@@ -150,7 +150,7 @@ def test_latent_step_matches_the_generator_vjp(output):
     A = rng.standard_normal((4, 7)) / 2
     Z = rng.standard_normal((6, 5))
     Y = rng.standard_normal((6, 4))
-    Znew, cache = Pass(params, A, cfg).step(Z, Y, 0.3)
+    Znew, cache = Pass(params, A, cfg.output, cfg.s).step(Z, Y, 0.3)
     g = 2 * G.vjp(Z, (G(Z) @ A.T - Y) @ A)
     np.testing.assert_allclose(cache.grad, g, rtol=1e-12, atol=1e-12)
     expected = hard_threshold(Z - 0.3 * g, 3)

@@ -70,6 +70,8 @@ def test_image_report_pairs_each_prior_with_pca_at_its_own_m():
         ("dcs", 10): (0.5, ""),
     }
     assert image_report(_summary(_rows([1.0], [2.0])[1:]), {}) == {}  # no PCA: no table
+    pending = _rows([12.0, np.nan], [np.nan, np.nan])  # cells without a finished trial
+    assert image_report(_summary(pending), {}) == {}
 
 
 def test_curve_round_trips_and_fits_the_store():

@@ -29,6 +29,7 @@ from sdlss_theory.pml.network import (
     outer_loss,
     output_bias_for,
     param_shapes,
+    step_sizes,
     support_mask,
 )
 
@@ -505,10 +506,7 @@ class PMLTrainer:
     @property
     def betas(self) -> np.ndarray:
         """The T latent step sizes (all equal unless ``beta_per_step``)."""
-        c = self.config
-        if not c.learn_beta:
-            return np.full(c.T, c.beta0)
-        return np.broadcast_to(np.exp(self.params["log_beta"]), (c.T,)).copy()
+        return step_sizes(self.params, self.config)
 
     @property
     def beta(self) -> float:
@@ -527,7 +525,7 @@ class PMLTrainer:
     def forward(self, z: np.ndarray) -> np.ndarray:
         """G(z) by the trainer's own code, for batches z of shape (B, k)."""
         z = as_float_array(z, "z", ndim=(2,)).astype(self.config.np_dtype, copy=False)
-        return generator_output(self.params, z, self.config)
+        return generator_output(self.params, z, self.config.output)
 
     def unrolled_reconstruction(self, y: np.ndarray, xi: np.ndarray) -> np.ndarray:
         r"""The training inner loop at the current parameters: :math:`G(z_T)` from :math:`\xi`.
@@ -552,7 +550,7 @@ class PMLTrainer:
                 f"got {y.shape} and {xi.shape}"
             )
         ZT = inner_loop(self.params, self._A(self.params), y, xi, c)
-        return generator_output(self.params, ZT, c)
+        return generator_output(self.params, ZT, c.output)
 
     def sparse_codes(self) -> np.ndarray | None:
         """The persistent codes projected by :math:`P_s` (None for random starts)."""
