@@ -11,7 +11,7 @@ from sdlss_theory.activations import ACTIVATIONS, OUTPUTS
 from sdlss_theory.pml import PMLConfig, PMLTrainer
 from sdlss_theory.pml import trainer as trainer_module
 from sdlss_theory.pml.network import OUTPUT_MARGIN, output_bias_for
-from sdlss_theory.pml.trainer import GUARD_WINDOW, MAX_BACKOFFS, TrainingDiverged
+from sdlss_theory.pml.trainer import GUARD_EVERY, GUARD_WINDOW, MAX_BACKOFFS, TrainingDiverged
 
 
 def _cfg(**kw):
@@ -84,36 +84,62 @@ def test_clip_norm_bounds_the_gradient_given_to_adam(monkeypatch):
 
 
 def _spiking(monkeypatch, spikes):
-    """Make `_minibatch_step` report a loss of 1e6 (or NaN) at the given call numbers."""
+    """Make `_minibatch_step` report the given loss at the given steps (each trainer once)."""
     original = PMLTrainer._minibatch_step
-    calls = {"n": 0}
+    fired = set()
 
     def step(self, N, B):
         value, grads, idx, ZT = original(self, N, B)
-        calls["n"] += 1
-        if calls["n"] in spikes:
-            value = spikes[calls["n"]]
+        key = (id(self), self.step + 1)
+        if self.step + 1 in spikes and key not in fired:
+            fired.add(key)
+            value = spikes[self.step + 1]
         return value, grads, idx, ZT
 
     monkeypatch.setattr(PMLTrainer, "_minibatch_step", step)
 
 
-def test_guard_restores_the_snapshot_and_halves_the_learning_rate(monkeypatch):
-    spike_call = 2 * GUARD_WINDOW + 7
-    _spiking(monkeypatch, {spike_call: 1e6})
-    x = _data()
-    trainer = PMLTrainer(_cfg(divergence_ratio=10.0), x, rng=2)
+def test_guard_returns_to_the_best_snapshot_and_halves_the_learning_rate(monkeypatch):
+    spike = 2 * GUARD_WINDOW + 7
+    _spiking(monkeypatch, {spike: 1e6})
+    trainer = PMLTrainer(_cfg(divergence_ratio=10.0), _data(), rng=2)
     trainer.train(3 * GUARD_WINDOW, progress=False)
     assert trainer.step == 3 * GUARD_WINDOW
-    assert len(trainer.events) == 1
-    event = trainer.events[0]
-    assert event["step"] == spike_call and event["loss"] == 1e6
-    assert event["restored_step"] == 2 * GUARD_WINDOW
+    (event,) = trainer.events
+    assert event["step"] == spike and event["loss"] == 1e6 and event["lr_scale"] == 0.5
+    restored = event["restored_step"]
+    assert restored % GUARD_EVERY == 0 and GUARD_WINDOW <= restored < spike
     assert trainer.lr_scale == 0.5
 
 
+def test_guard_catches_a_slow_slide(monkeypatch):
+    """Losses that climb by 3% a step (no single spike) are caught by the level rule."""
+    original = PMLTrainer._minibatch_step
+    start = 2 * GUARD_WINDOW
+
+    def sliding(self, N, B):
+        value, grads, idx, ZT = original(self, N, B)
+        if self.lr_scale == 1.0 and self.step >= start:
+            value *= 1.03 ** (self.step - start + 1)
+        return value, grads, idx, ZT
+
+    monkeypatch.setattr(PMLTrainer, "_minibatch_step", sliding)
+    trainer = PMLTrainer(_cfg(divergence_ratio=3.0), _data(), rng=2)
+    trainer.train(4 * GUARD_WINDOW, progress=False)
+    (event,) = trainer.events
+    # The median lags a slide by at most half a window: the snapshot is from before that.
+    assert event["restored_step"] <= start + GUARD_WINDOW // 2 < event["step"]
+    assert event["loss"] < 9 * trainer._best_level  # not a single-loss spike: the level rule
+
+
 def test_guard_reports_a_run_that_keeps_diverging(monkeypatch):
-    _spiking(monkeypatch, {10 + i: np.nan for i in range(MAX_BACKOFFS + 1)})
+    original = PMLTrainer._minibatch_step
+
+    def broken(self, N, B):
+        value, grads, idx, ZT = original(self, N, B)
+        return (np.nan if self.step >= 10 else value), grads, idx, ZT
+
+    monkeypatch.setattr(PMLTrainer, "_minibatch_step", broken)
     trainer = PMLTrainer(_cfg(divergence_ratio=10.0), _data(), rng=2)
     with pytest.raises(TrainingDiverged, match="diverged") as info:
         trainer.train(GUARD_WINDOW, progress=False)
@@ -135,20 +161,20 @@ def test_guard_never_fires_on_a_healthy_run_and_changes_nothing():
 
 
 def test_guard_state_survives_a_checkpoint(tmp_path, monkeypatch):
-    spike_call = GUARD_WINDOW + 3
+    """A back-off after a resume returns to the same snapshot as in an unbroken run."""
     x = _data()
     cfg = _cfg(divergence_ratio=10.0)
-    _spiking(monkeypatch, {spike_call: 1e6})
+    _spiking(monkeypatch, {GUARD_WINDOW + 3: 1e6, 2 * GUARD_WINDOW + 25: 1e6})
     straight = PMLTrainer(cfg, x, rng=5)
     straight.train(3 * GUARD_WINDOW, progress=False)
-    assert len(straight.events) == 1
+    assert len(straight.events) == 2
 
-    _spiking(monkeypatch, {spike_call: 1e6})
     first = PMLTrainer(cfg, x, rng=5)
-    first.train(2 * GUARD_WINDOW, progress=False, checkpoint_path=tmp_path / "c")
+    first.train(2 * GUARD_WINDOW + 3, progress=False, checkpoint_path=tmp_path / "c")
     resumed = PMLTrainer.load(tmp_path / "c", x)
-    assert resumed.events == first.events and resumed.lr_scale == 0.5
-    resumed.train(GUARD_WINDOW, progress=False)
+    assert resumed.events == first.events and resumed.lr_scale == first.lr_scale
+    resumed.train(3 * GUARD_WINDOW - resumed.step, progress=False)
+    assert resumed.events == straight.events
     for name in straight.params:
         assert np.array_equal(straight.params[name], resumed.params[name])
 
@@ -163,4 +189,4 @@ def test_bad_safeguard_options_are_refused():
 
 
 def test_guard_constants_are_sane():
-    assert trainer_module.BACKOFF < 1 and GUARD_WINDOW >= 10 and MAX_BACKOFFS >= 1
+    assert trainer_module.BACKOFF < 1 and GUARD_WINDOW >= GUARD_EVERY >= 1 and MAX_BACKOFFS >= 1

@@ -92,12 +92,15 @@ class PMLConfig:
         With a value, the gradient is rescaled to this global Euclidean norm (over every
         parameter) whenever it is larger, before the Adam step; None: no clipping.
     divergence_ratio : float or None
-        The divergence guard of `PMLTrainer.train`: a minibatch loss above this multiple of
-        the median of the previous `GUARD_WINDOW` losses, or a non-finite loss or gradient,
-        counts as divergence; training then returns to the last snapshot (taken every
-        `GUARD_WINDOW` healthy steps), halves the learning rate and records the event, and
-        gives up with `TrainingDiverged` after `MAX_BACKOFFS` events. None: no guard (a
-        non-finite loss stops training with `FloatingPointError`).
+        The divergence guard of `PMLTrainer.train` (r > 1). The training's level is the
+        median of the last `GUARD_WINDOW` minibatch losses; its best level so far is kept,
+        with a snapshot of that state. A level above r times the best, a single loss above
+        r^2 times the best, or a non-finite loss or gradient counts as divergence: training
+        returns to the best snapshot, halves the learning rate, records the event in
+        ``trainer.events``, and gives up with `TrainingDiverged` after `MAX_BACKOFFS` events.
+        A slow slide into a dead network (saturated outputs) is caught as well as a sudden
+        explosion. None: no guard (a non-finite loss stops training with
+        `FloatingPointError`).
     init : {"he", "hand"}
         Weight initialisation, as `ReLUGenerator.random` (hidden biases start at zero).
     output_bias : {"zero", "data_mean"}

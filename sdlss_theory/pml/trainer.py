@@ -36,9 +36,11 @@ from sdlss_theory.pml.network import (
 _CHECKPOINT_VERSION = 3
 
 #: The divergence guard (`PMLConfig.divergence_ratio`): the window of recent minibatch
-#: losses whose median is the reference (also the snapshot period), the learning-rate factor
-#: of one back-off, and the number of back-offs after which training gives up.
+#: losses whose median is the training's current level, how often (in steps) that level is
+#: compared with the best one so far (a new best is snapshotted), the learning-rate factor of
+#: one back-off, and the number of back-offs after which training gives up.
 GUARD_WINDOW = 50
+GUARD_EVERY = 10
 BACKOFF = 0.5
 MAX_BACKOFFS = 5
 
@@ -176,6 +178,7 @@ class PMLTrainer:
         self.lr_scale = lr_scale
         self.events: list[dict] = list(events or [])
         self._recent: collections.deque = collections.deque(maxlen=GUARD_WINDOW)
+        self._best_level = math.inf
         self._snapshot: dict | None = None
         self.best_step: int | None = None
         self._loss_sum, self._loss_count = 0.0, 0
@@ -276,11 +279,17 @@ class PMLTrainer:
                     "lower beta0 or lr, or set divergence_ratio"
                 )
         else:
-            if self.step % GUARD_WINDOW == 0 and len(self._recent) == GUARD_WINDOW:
+            # The level (median of the last GUARD_WINDOW losses) once the window is full.
+            level = float(np.median(self._recent)) if len(self._recent) == GUARD_WINDOW else None
+            if level is not None and self.step % GUARD_EVERY == 0 and level <= self._best_level:
+                self._best_level = level
                 self._snapshot = self._state_copy()
-            if not finite or (
-                len(self._recent) == GUARD_WINDOW
-                and value > c.divergence_ratio * float(np.median(self._recent))
+            r = c.divergence_ratio
+            best = self._best_level
+            if (
+                not finite
+                or value > r * r * best
+                or (level is not None and level > r * best)
             ):
                 self._back_off(value)
                 return None
@@ -305,7 +314,7 @@ class PMLTrainer:
         }
 
     def _back_off(self, value: float) -> None:
-        """Return to the last snapshot with half the learning rate; record the event."""
+        """Return to the best snapshot with half the learning rate; record the event."""
         event = {"step": self.step + 1, "loss": float(value), "restored_step": None}
         if self._snapshot is not None:
             snap = self._snapshot
@@ -590,6 +599,12 @@ class PMLTrainer:
             arrays["fixed_A"] = self._fixed_A
         if self.codes is not None:
             arrays["codes"] = self.codes
+        snap = self._snapshot
+        if snap is not None:  # the guard's best state, so that a resumed run backs off alike
+            for part in ("params", "adam_m", "adam_v"):
+                arrays.update({f"snap/{part}/{k}": v for k, v in snap[part].items()})
+            if snap["codes"] is not None:
+                arrays["snap/codes"] = snap["codes"]
         tmp_npz, tmp_js = npz.with_name(npz.name + ".tmp"), js.with_name(js.name + ".tmp")
         with open(tmp_npz, "wb") as fh:
             np.savez(fh, **arrays)
@@ -607,6 +622,8 @@ class PMLTrainer:
                 "lr_scale": self.lr_scale,
                 "events": self.events,
                 "recent": list(self._recent),
+                "best_level": self._best_level,
+                "snapshot_step": None if snap is None else snap["step"],
             },
             "x_train": _fingerprint(self.x_train),
             "x_val": None if self.x_val is None else _fingerprint(self.x_val),
@@ -685,6 +702,12 @@ class PMLTrainer:
         guard = meta["guard"]
         self._init_guard(guard["lr_scale"], guard["events"])
         self._recent.extend(guard["recent"])
-        if self.step % GUARD_WINDOW == 0 and len(self._recent) == GUARD_WINDOW:
-            self._snapshot = self._state_copy()
+        self._best_level = guard["best_level"]
+        if guard["snapshot_step"] is not None:
+            self._snapshot = {
+                "step": guard["snapshot_step"],
+                **{part: {k: arrays[f"snap/{part}/{k}"] for k in names}
+                   for part in ("params", "adam_m", "adam_v")},
+                "codes": arrays.get("snap/codes"),
+            }  # fmt: skip
         return self
