@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from sdlss_theory.plotting import OKABE_ITO
+from sdlss_theory.sweep.paired import mean_ci
 
 LABELS = {
     "sdlss": "SDLSS",
@@ -61,24 +61,6 @@ def per_draw(
         key: {xv: {d: float(np.mean(v)) for d, v in draws.items()} for xv, draws in per_x.items()}
         for key, per_x in acc.items()
     }
-
-
-def mean_ci(values) -> tuple[float, float, float]:
-    """Mean and 95% Student-t interval (NaN bounds for fewer than 2 values)."""
-    values = np.asarray(list(values), dtype=float)
-    mean = float(np.mean(values))
-    if values.size < 2:
-        return mean, np.nan, np.nan
-    half = stats.t.ppf(0.975, values.size - 1) * np.std(values, ddof=1) / np.sqrt(values.size)
-    return mean, mean - half, mean + half
-
-
-def paired(a: dict[int, float], b: dict[int, float]) -> tuple[float, float, float, int]:
-    """Mean of a - b over the draws both have, its 95% t-interval, and the number of draws."""
-    common = sorted(set(a) & set(b))
-    if not common:
-        return np.nan, np.nan, np.nan, 0
-    return (*mean_ci([a[d] - b[d] for d in common]), len(common))
 
 
 def plot_series(ax, per_x: dict[int, dict[int, float]], *, band: bool = True, **style_) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures._pml import COLORS, label, paired, per_draw, plot_series, style
+from figures._pml import COLORS, label, per_draw, plot_series, style
 from sdlss_theory.plotting import OKABE_ITO, current_width, panel_figure, panel_legend
+from sdlss_theory.sweep.paired import paired
 from simulations.pml_psnr_vs_m import get_image
 
 

@@ -41,26 +41,37 @@ class Activation:
     derivative : callable or None
         ``derivative(out, xp)``: sigma'(a) written in terms of ``out = sigma(a)``; None for
         the identity (derivative 1: nothing to multiply).
+    inverse : callable or None
+        ``inverse(out, xp)``: the pre-activation whose value is ``out`` (for ``out`` inside
+        the activation's open range); None where the activation is not invertible (ReLU).
     """
 
     name: str
     code: int
     value: Callable[[Any, ModuleType], Any]
     derivative: Callable[[Any, ModuleType], Any] | None
+    inverse: Callable[[Any, ModuleType], Any] | None = None
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("linear", IDENTITY, lambda a, xp=np: a, None),
+        Activation("linear", IDENTITY, lambda a, xp=np: a, None, lambda o, xp=np: o),
         Activation("relu", RELU, lambda a, xp=np: xp.where(a > 0, a, 0.0), lambda o, xp=np: o > 0),
         Activation(
             "sigmoid",
             SIGMOID,
             lambda a, xp=np: 0.5 * (1.0 + xp.tanh(0.5 * a)),
             lambda o, xp=np: o * (1.0 - o),
+            lambda o, xp=np: 2.0 * xp.arctanh(2.0 * o - 1.0),
         ),
-        Activation("tanh", TANH, lambda a, xp=np: xp.tanh(a), lambda o, xp=np: 1.0 - o * o),
+        Activation(
+            "tanh",
+            TANH,
+            lambda a, xp=np: xp.tanh(a),
+            lambda o, xp=np: 1.0 - o * o,
+            lambda o, xp=np: xp.arctanh(o),
+        ),
     )
 }
 

@@ -108,6 +108,12 @@ def _seconds(text: str) -> float:
 # -- the parser ----------------------------------------------------------------------------------
 def _run_options(parent: argparse.ArgumentParser, *, all_studies: bool) -> None:
     parent.add_argument("--quick", action="store_true", help="use the quick preset (seconds)")
+    parent.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="use a named preset of the study instead of its defaults (e.g. paper; "
+        "`sdlss list` names each study's presets); --quick is --preset quick",
+    )
     # 'all' refuses --config and --set with a message of its own (each study has its own keys).
     hidden = argparse.SUPPRESS if all_studies else None
     parent.add_argument(
@@ -329,7 +335,13 @@ def _add_report_parser(sub) -> None:
 
 # -- run -----------------------------------------------------------------------------------------
 def _build_config(study: Study, args: argparse.Namespace):
-    config = study.config.quick() if args.quick else study.config()
+    if args.quick and args.preset not in (None, "quick"):
+        raise UsageError(f"give --quick or --preset {args.preset}, not both")
+    name = "quick" if args.quick else args.preset or "default"
+    try:
+        config = study.config.preset(name)
+    except ValueError as err:
+        raise UsageError(f"--preset: {err} (study {study.name})") from None
     if args.config:
         config = config_from_toml(config, args.config)
     overrides: dict = parse_assignments(args.assignments)
@@ -482,7 +494,9 @@ def _get_study(known: dict[str, Study], name: str) -> Study:
 def _list(known: dict[str, Study]) -> int:
     width = max((len(n) for n in known), default=0)
     for name, study in known.items():
-        print(f"{name:<{width}}  {study.description}")
+        extra = [p for p in study.config.PRESETS if p != "quick"]
+        presets = f" [presets: {', '.join(extra)}]" if extra else ""
+        print(f"{name:<{width}}  {study.description}{presets}")
     return 0
 
 

@@ -71,6 +71,13 @@ class TrainingConfig(StudyConfig):
     lam: float = 1.0
     start: Literal["random", "persistent"] = "persistent"
     anneal_s: bool = False
+    #: The trainer's safeguards (`PMLConfig`): the output bias at the data mean, the
+    #: divergence guard's ratio (0: no guard) and the gradient-norm bound (0: no clipping).
+    output_bias: Literal["zero", "data_mean"] = "zero"
+    divergence_ratio: float = 0.0
+    clip_norm: float = 0.0
+    #: The training precision (`PMLConfig.dtype`; reconstructions are float64 either way).
+    dtype: Literal["float64", "float32"] = "float64"
     hyper: tuple[str, ...] = ("none",)
     n_eval: int = 200
     n_select: int = 50
@@ -134,11 +141,29 @@ def parse_hyper(entries: tuple[str, ...]) -> dict[str, dict]:
 #: prints first.
 IMAGE_METRICS = (
     "psnr", "psnr_T", "rel_error", "rel_error_T", "beta", "train_time", "rec_time", "rank",
+    "backoffs",
 )  # fmt: skip
 IMAGE_SHOW = ("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank")
 
+#: What the MNIST ``paper`` presets share: the trainer's safeguards, float32 training, one set
+#: of hyper-parameters for every learned method (the same for all, so none is favoured, until
+#: `pml_tuning` has been run on MNIST; docs/pml.md gives the measurements behind the values),
+#: and a budget sized to finish on 2 cores in 3 hours (docs/studies/pml_psnr_vs_m.md).
+PAPER_TRAINING = dict(
+    dataset="mnist", widths=(500, 500), n_val=5000, draws=3, steps=4000, batch_size=64,
+    n_eval=200, n_select=20, restarts=2, long_steps=200, dtype="float32",
+    output_bias="data_mean", divergence_ratio=10.0, lr=1e-3, beta0=0.3, lam=3.0, hyper=("none",),
+)  # fmt: skip
+
 #: The budget of the PML studies' quick presets.
 QUICK_TRAINING = dict(draws=2, steps=300, n_eval=30, n_select=10, long_steps=60, restarts=2)
+
+
+#: Training options that enter a cell's parameters (and so its task key and seed) only when
+#: set away from their default, so that stored runs made before they existed still resume.
+OPTIONAL_FIELDS = {
+    "output_bias": "zero", "divergence_ratio": 0.0, "clip_norm": 0.0, "dtype": "float64",
+}  # fmt: skip
 
 
 def cells_for(config: TrainingConfig, combos: list[dict], swept: tuple[str, ...]) -> list[dict]:
@@ -148,6 +173,9 @@ def cells_for(config: TrainingConfig, combos: list[dict], swept: tuple[str, ...]
     from simulations._common import fixed_params
 
     fixed = fixed_params(config, swept=(*swept, "draws", "hyper"))
+    for name, default in OPTIONAL_FIELDS.items():
+        if fixed.get(name) == default:
+            del fixed[name]
     cells = []
     for combo in combos:
         method = combo["method"]
@@ -224,6 +252,10 @@ def prior_config(params: dict, n: int, output: str) -> PMLConfig:
         batch_size=params["batch_size"],
         start=params["start"],
         init=params.get("init", "he"),
+        output_bias=params.get("output_bias", "zero"),
+        divergence_ratio=params.get("divergence_ratio", 0.0) or None,
+        clip_norm=params.get("clip_norm", 0.0) or None,
+        dtype=params.get("dtype", "float64"),
         **_sparsity_schedule(params, sparse),
     )
 
@@ -236,9 +268,17 @@ def _sparsity_schedule(params: dict, sparse: bool) -> dict:
 
 
 def train_prior(
-    params: dict, rng: np.random.Generator, x_train: np.ndarray, output: str
+    params: dict,
+    rng: np.random.Generator,
+    x_train: np.ndarray,
+    output: str,
+    x_curve: np.ndarray | None = None,
 ) -> tuple[PMLTrainer, float]:
     """Train a learned method's prior from the draw's A; return the trainer and its time.
+
+    With `x_curve` (held-out signals), the trainer evaluates its T-step reconstruction of
+    them at `CURVE_POINTS` evenly spaced steps (the learning curve in ``trainer.history``;
+    evaluations draw nothing from the training stream, so the trained prior is the same).
 
     Inside a sweep with in-task checkpoints (`run_study`'s ``checkpoint_seconds``), the
     trainer is saved every so many seconds under the task's checkpoint folder (stem
@@ -252,23 +292,27 @@ def train_prior(
     task = current_task_checkpoint()
     path = None if task is None else task.path("prior")
     start = time.perf_counter()
-    trainer = None if path is None else _resume(path, cfg, x_train, steps)
+    trainer = None if path is None else _resume(path, cfg, x_train, steps, x_curve)
     if trainer is None:
-        trainer = PMLTrainer(cfg, x_train, rng=rng, A=draw_matrix(params, x_train.shape[1]))
+        A = draw_matrix(params, x_train.shape[1])
+        trainer = PMLTrainer(cfg, x_train, rng=rng, A=A, x_val=x_curve)
     checkpoint = {} if task is None else dict(
         checkpoint_path=path, checkpoint_seconds=task.every_seconds
     )  # fmt: skip
-    trainer.train(steps - trainer.step, progress=False, **checkpoint)
+    every = max(1, steps // CURVE_POINTS) if x_curve is not None else None
+    trainer.train(steps - trainer.step, progress=False, eval_every=every, **checkpoint)
     if trainer.rng is not rng:
         # Resumed: the task's stream goes on from the trainer's, as in an unbroken run.
         rng.bit_generator.state = trainer.rng.bit_generator.state
     return trainer, time.perf_counter() - start
 
 
-def _resume(path, cfg: PMLConfig, x_train: np.ndarray, steps: int) -> PMLTrainer | None:
+def _resume(
+    path, cfg: PMLConfig, x_train: np.ndarray, steps: int, x_val: np.ndarray | None
+) -> PMLTrainer | None:
     """The trainer saved at `path` if it is this task's (same config and data), else None."""
     try:
-        trainer = PMLTrainer.load(path, x_train)
+        trainer = PMLTrainer.load(path, x_train, x_val=x_val)
     except FileNotFoundError:
         return None  # none yet: a first run
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -279,6 +323,20 @@ def _resume(path, cfg: PMLConfig, x_train: np.ndarray, steps: int) -> PMLTrainer
         return None
     logger.info("resuming the training saved at %s from step %d", path, trainer.step)
     return trainer
+
+
+#: Points of the learning curve a learned trial stores (``curve``: "step:psnr,...").
+CURVE_POINTS = 10
+
+
+def curve_text(history: list[dict]) -> str:
+    """The learning curve as ``"step:psnr,step:psnr,..."`` (PSNR in dB, 2 decimals)."""
+    return ",".join(f"{int(r['step'])}:{r['psnr']:.2f}" for r in history)
+
+
+def parse_curve(text: str) -> list[tuple[int, float]]:
+    """Inverse of `curve_text`: ``[(step, psnr), ...]``."""
+    return [(int(a), float(b)) for a, b in (item.split(":") for item in text.split(",") if item)]
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -363,14 +421,17 @@ def _t_step(G, A, Y, s, z0, T, betas, solver):
 def learned_trial(
     params: dict, rng, x_train: np.ndarray, x_val: np.ndarray, x_test: np.ndarray, output: str
 ) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Train a learned method and evaluate it; metrics with the training time and beta."""
-    trainer, train_time = train_prior(params, rng, x_train, output)
+    """Train a learned method and evaluate it; metrics with the training time, beta, the
+    learning curve on the ``n_select`` selection images and the guard's back-offs."""
+    x_curve = x_val[: params["n_select"]]
+    trainer, train_time = train_prior(params, rng, x_train, output, x_curve=x_curve)
     s = trainer.config.s
     metrics, x_hat, x_T = evaluate_prior(
         trainer.generator(), trainer.A, x_val, x_test, s, params, rng, T=trainer.config.T,
         betas=trainer.betas,
     )  # fmt: skip
-    metrics.update(beta=trainer.beta, train_time=train_time)
+    metrics.update(beta=trainer.beta, train_time=train_time, backoffs=len(trainer.events))
+    metrics["curve"] = curve_text(trainer.history)
     return metrics, x_hat, x_T
 
 
@@ -454,3 +515,55 @@ def image_trial(params: dict, rng) -> tuple[dict, np.ndarray, np.ndarray]:
     else:
         metrics, x_hat, _ = learned_trial(params, rng, x_train, x_val, x_test, "sigmoid")
     return metrics, x_test, x_hat
+
+
+# ------------------------------------------------------------------- paired verdicts
+def against_baseline(
+    summary: dict[str, np.ndarray], baseline: str = "pca", metric: str = "psnr_mean"
+) -> list[dict]:
+    """Each learned prior against `baseline` with the same A, paired over draws.
+
+    One row per (method, s, m): the mean `metric` of the prior and of the baseline, their
+    mean paired difference with its 95% t-interval, and how many draws the prior ends below
+    the baseline. ``flag`` is ``"BELOW"`` when the interval lies below 0 (or, with one
+    draw, the difference is negative), ``"below in some draws"`` when any draw is, else
+    empty: a learned prior worse than the linear baseline is named, not averaged away.
+    """
+    from sdlss_theory.sweep.paired import paired
+
+    method, m, draw = summary["method"], summary["m"], summary["draw"]
+    values = np.asarray(summary[metric], dtype=float)
+    finite = np.isfinite(values)  # cells with no finished trial yet (or failed) are left out
+    method = np.where(finite, method, "")
+    base = {
+        (int(m[i]), int(draw[i])): float(values[i]) for i in np.flatnonzero(method == baseline)
+    }
+    per_prior: dict[tuple, dict[int, float]] = {}
+    for i in np.flatnonzero(np.isin(method, LEARNED)):
+        key = (str(method[i]), int(summary["s"][i]), int(m[i]))
+        per_prior.setdefault(key, {})[int(draw[i])] = float(values[i])
+    rows = []
+    for (name, s, mm), per_draw in sorted(per_prior.items()):
+        ref = {d: v for (bm, d), v in base.items() if bm == mm}
+        diff, lo, hi, n = paired(per_draw, ref)
+        if n == 0:
+            continue
+        below = sum(per_draw[d] < ref[d] for d in per_draw if d in ref)
+        clearly_below = hi < 0 if n > 1 else diff < 0
+        flag = "BELOW" if clearly_below else ("below in some draws" if below else "")
+        rows.append({
+            "method": name, "s": s, "m": mm, "draws": n,
+            metric: float(np.mean([per_draw[d] for d in per_draw if d in ref])),
+            f"{baseline}_{metric}": float(np.mean([ref[d] for d in per_draw if d in ref])),
+            "diff": diff, "diff_lo": lo, "diff_hi": hi, "draws_below": below, "flag": flag,
+        })  # fmt: skip
+    return rows
+
+
+def image_report(summary: dict[str, np.ndarray], config: dict) -> dict[str, list[dict]]:
+    """``sdlss show``'s verdict table of the image studies: every learned prior against PCA."""
+    if "pca" not in set(summary.get("method", ())):
+        return {}
+    rows = against_baseline(summary)
+    title = "learned priors against PCA with the same A (PSNR, dB; paired over draws, 95% t)"
+    return {title: rows} if rows else {}

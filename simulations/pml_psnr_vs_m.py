@@ -38,10 +38,12 @@ from sdlss_theory.sweep import Study
 from simulations._pml_common import (
     IMAGE_METRICS,
     IMAGE_SHOW,
+    PAPER_TRAINING,
     QUICK_TRAINING,
     ImageConfig,
     Method,
     cells_for,
+    image_report,
     image_trial,
 )
 
@@ -81,12 +83,15 @@ class Config(ImageConfig):
         return cls(m=(4, 16), s=(8,), widths=(64,), methods=("sdlss", "dcs", "pca"),
                    n_show=4, **QUICK_TRAINING)  # fmt: skip
 
+    PRESETS = ("quick", "paper")
+
     @classmethod
     def paper(cls) -> Config:
-        """The SDLSS paper's MNIST setting: k = 100, s = 80, widths 500, 500 (needs MNIST)."""
-        return cls(dataset="mnist", k=100, widths=(500, 500), s=(20, 80), learned_A_s=(80,),
-                   m=(10, 25, 50, 100, 200), n_val=5000, steps=20000, batch_size=64,
-                   n_eval=500)  # fmt: skip
+        """The SDLSS paper's MNIST setting (k = 100, s = 80, widths 500, 500; needs MNIST):
+        SDLSS and DCS, each with a fixed and a learned A, and both PCA baselines, at
+        m = 10 ... 200 (``sdlss run pml_psnr_vs_m --preset paper --set data_folder=PATH``)."""
+        return cls(k=100, s=(80,), learned_A_s=(80,), m=(10, 25, 50, 100, 200),
+                   **PAPER_TRAINING)  # fmt: skip
 
 
 def grid(config: Config) -> list[dict]:
@@ -155,4 +160,5 @@ STUDY = Study(
     success=None,
     metrics=IMAGE_METRICS,
     show=IMAGE_SHOW,
+    report=image_report,
 )

@@ -27,10 +27,12 @@ from sdlss_theory.sweep import Study
 from simulations._pml_common import (
     IMAGE_METRICS,
     IMAGE_SHOW,
+    PAPER_TRAINING,
     QUICK_TRAINING,
     ImageConfig,
     Method,
     cells_for,
+    image_report,
     image_trial,
 )
 from simulations.pml_psnr_vs_m import TUNED
@@ -59,12 +61,13 @@ class Config(ImageConfig):
     def quick(cls) -> Config:
         return cls(s=(2, 8, 64), widths=(64,), references=("pca",), **QUICK_TRAINING)
 
+    PRESETS = ("quick", "paper")
+
     @classmethod
     def paper(cls) -> Config:
-        """The SDLSS paper's sparsity sweep on MNIST: k = 784, m = 10 (needs MNIST)."""
-        return cls(dataset="mnist", k=784, m=10, widths=(500, 500),
-                   s=(10, 50, 100, 200, 400, 600, 784), n_val=5000, steps=20000,
-                   batch_size=64, n_eval=500)  # fmt: skip
+        """The SDLSS paper's sparsity sweep on MNIST: k = 784, m = 10, with DCS and both PCA
+        baselines (``sdlss run pml_sparsity --preset paper --set data_folder=PATH``)."""
+        return cls(k=784, m=10, s=(10, 50, 100, 200, 400, 600, 784), **PAPER_TRAINING)
 
 
 def grid(config: Config) -> list[dict]:
@@ -86,4 +89,5 @@ STUDY = Study(
     success=None,
     metrics=IMAGE_METRICS,
     show=IMAGE_SHOW,
+    report=image_report,
 )

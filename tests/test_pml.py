@@ -150,7 +150,7 @@ def test_latent_step_matches_the_generator_vjp(output):
     A = rng.standard_normal((4, 7)) / 2
     Z = rng.standard_normal((6, 5))
     Y = rng.standard_normal((6, 4))
-    Znew, cache = Pass(params, A, cfg).step(Z, Y, 0.3)
+    Znew, cache = Pass(params, A, cfg.output, cfg.s).step(Z, Y, 0.3)
     g = 2 * G.vjp(Z, (G(Z) @ A.T - Y) @ A)
     np.testing.assert_allclose(cache.grad, g, rtol=1e-12, atol=1e-12)
     expected = hard_threshold(Z - 0.3 * g, 3)
@@ -629,17 +629,32 @@ def test_study_quick_preset(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", ["pml_psnr_vs_m", "pml_sparsity"])
-def test_paper_presets_match_the_paper_configs(name):
+def test_paper_presets_are_reached_by_name(name):
     import importlib
-    from pathlib import Path
 
-    from sdlss_theory.sweep import config_from_toml
+    from simulations._cli import _build_config, build_parser
 
     module = importlib.import_module(f"simulations.{name}")
-    path = Path(__file__).resolve().parents[1] / "simulations" / "presets" / f"{name}_paper.toml"
-    config = config_from_toml(module.Config(), path)
-    assert config == module.Config.paper()
-    assert config.dataset == "mnist" and config.data_folder == "" and not config.download
+    args = build_parser().parse_args(["run", name, "--preset", "paper", "--set", "data_folder=D"])
+    config = _build_config(module.STUDY, args)
+    assert config == dataclasses.replace(module.Config.paper(), data_folder="D")
+    assert config.dataset == "mnist" and not config.download  # nothing downloaded unasked
+    assert config.dtype == "float32" and config.divergence_ratio > 1
+    # Every learned method trains with the same hyper-parameters (none favoured).
+    cells = [c for c in module.grid(config) if c["method"] in ("sdlss", "dcs")]
+    assert len({(c["lr"], c["beta0"], c["lam"], c["T"], c["steps"]) for c in cells}) == 1
+
+
+def test_unknown_or_clashing_presets_are_refused(tmp_path, capsys):
+    from simulations._cli import main
+
+    assert main(["run", "iht_success", "--preset", "paper", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "--preset" in err and "'default', 'quick'" in err and "iht_success" in err
+    args = ["run", "pml_sparsity", "--quick", "--preset", "paper", "--out", str(tmp_path / "b")]
+    assert main(args) == 2
+    assert "--quick or --preset paper" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing written
 
 
 def test_image_studies_read_mnist_idx_files(tmp_path):

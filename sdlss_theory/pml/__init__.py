@@ -30,7 +30,9 @@ for a linear output) and checked against a fully traced autograd implementation.
 The DCS baseline (``method="dcs"``) is the same trainer with a dense latent (s = k) and
 DCS's RIP loss. `PCAPrior` is the linear prior every learned prior is measured against.
 `reconstruct` runs `latent_recover`, `latent_iht`, `latent_niht` or `latent_gd` on a trained
-network (T steps at the learned beta reproduce the training inner loop exactly).
+network (with one shared learned beta, T latent IHT or gradient steps at that beta reproduce
+the training inner loop; with ``beta_per_step`` the T steps take one call per step, as
+`PMLTrainer.unrolled_reconstruction` does).
 
 References
 ----------
@@ -43,24 +45,25 @@ References
 
 The package: `PMLConfig` (:mod:`.config`), the outer loss and its hand-derived gradient
 (:mod:`.network`, private), one latent step and G's forward pass as autograd primitives for
-custom losses (:mod:`.primitives`: ``latent_step``, ``generator``), `PMLTrainer`
-(:mod:`.trainer`), `reconstruct` and `RECOVER_OPTIONS` (:mod:`.reconstruction`), `PCAPrior`
-(:mod:`.baselines`) and the image metrics `mse`, `psnr`, `relative_error` (:mod:`.metrics`);
-every public name (but the primitives) is importable
-from ``sdlss_theory.pml``.
+custom losses (:mod:`.primitives`: ``latent_step``, ``generator``), `PMLTrainer` and
+`TrainingDiverged` (:mod:`.trainer`: Adam, checkpoints, the safeguards of `PMLConfig`),
+`reconstruct` and `RECOVER_OPTIONS` (:mod:`.reconstruction`), `PCAPrior` (:mod:`.baselines`)
+and the image metrics `mse`, `psnr`, `relative_error` (:mod:`.metrics`); every public name
+(but the primitives) is importable from ``sdlss_theory.pml``.
 """
 
 from sdlss_theory.pml.baselines import PCAPrior
 from sdlss_theory.pml.config import PMLConfig
 from sdlss_theory.pml.metrics import mse, psnr, relative_error
 from sdlss_theory.pml.reconstruction import RECOVER_OPTIONS, reconstruct
-from sdlss_theory.pml.trainer import PMLTrainer
+from sdlss_theory.pml.trainer import PMLTrainer, TrainingDiverged
 
 __all__ = [
     "PCAPrior",
     "PMLConfig",
     "PMLTrainer",
     "RECOVER_OPTIONS",
+    "TrainingDiverged",
     "mse",
     "psnr",
     "reconstruct",

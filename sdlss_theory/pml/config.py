@@ -15,6 +15,7 @@ _METHODS = ("pml", "dcs")
 _STARTS = ("random", "persistent")
 _SREC_FORMS = ("square", "hinge")
 _INITS = ("he", "hand")
+_OUTPUT_BIASES = ("zero", "data_mean")
 _DTYPES = ("float64", "float32")
 
 
@@ -87,8 +88,26 @@ class PMLConfig:
         Minibatch size (examples drawn without replacement within a batch).
     adam_b1, adam_b2, adam_eps : float
         Adam's constants [1]_.
+    clip_norm : float or None
+        With a value, the gradient is rescaled to this global Euclidean norm (over every
+        parameter) whenever it is larger, before the Adam step; None: no clipping.
+    divergence_ratio : float or None
+        The divergence guard of `PMLTrainer.train` (r > 1). The training's level is the
+        median of the last `GUARD_WINDOW` minibatch losses; its best level so far is kept,
+        with a snapshot of that state. A level above r times the best, a single loss above
+        r^2 times the best, or a non-finite loss or gradient counts as divergence: training
+        returns to the best snapshot, halves the learning rate, records the event in
+        ``trainer.events``, and gives up with `TrainingDiverged` after `MAX_BACKOFFS` events.
+        A slow slide into a dead network (saturated outputs) is caught as well as a sudden
+        explosion. None: no guard (a non-finite loss stops training with
+        `FloatingPointError`).
     init : {"he", "hand"}
-        Weight initialisation, as `ReLUGenerator.random` (biases start at zero).
+        Weight initialisation, as `ReLUGenerator.random` (hidden biases start at zero).
+    output_bias : {"zero", "data_mean"}
+        The output layer's initial bias: zero, or the output activation's inverse of the
+        training signals' mean (clipped into the activation's open range), so that the
+        untrained generator already outputs about the mean signal instead of
+        sigmoid(0) = 1/2 everywhere.
     dtype : {"float64", "float32"}
         The precision of training: the parameters, Adam's moments, the data, A and every
         intermediate of the forward and reverse sweeps. ``"float32"`` roughly halves the
@@ -131,6 +150,9 @@ class PMLConfig:
     adam_b2: float = 0.999
     adam_eps: float = 1e-8
     init: str = "he"
+    output_bias: str = "zero"
+    clip_norm: float | None = None
+    divergence_ratio: float | None = None
     dtype: str = "float64"
 
     def __post_init__(self) -> None:
@@ -150,6 +172,7 @@ class PMLConfig:
             ("method", _METHODS),
             ("output", OUTPUTS),
             ("init", _INITS),
+            ("output_bias", _OUTPUT_BIASES),
             ("start", _STARTS),
             ("srec_form", _SREC_FORMS),
             ("dtype", _DTYPES),
@@ -187,6 +210,11 @@ class PMLConfig:
             if self.s_anneal_steps < 1:
                 raise ValueError("s_initial needs s_anneal_steps >= 1 (the schedule's length)")
             set_(self, "s_initial", s0)
+        for name in ("clip_norm", "divergence_ratio"):
+            if getattr(self, name) is not None:
+                set_(self, name, check_positive_float(getattr(self, name), name))
+        if self.divergence_ratio is not None and self.divergence_ratio <= 1:
+            raise ValueError(f"divergence_ratio must be > 1, got {self.divergence_ratio}")
         if self.beta_per_step and not self.learn_beta:
             raise ValueError("beta_per_step needs learn_beta=True")
         if self.lr_final is not None:

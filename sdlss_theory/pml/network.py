@@ -81,6 +81,18 @@ def init_params(config: PMLConfig, rng: np.random.Generator) -> tuple[dict, np.n
     return params, A.astype(dtype, copy=False)
 
 
+#: How far inside (0, 1) for sigmoid and (-1, 1) for tanh a mean signal is clipped before
+#: the inverse, so that the initial bias stays finite and the output unsaturated.
+OUTPUT_MARGIN = 0.01
+
+
+def output_bias_for(mean: np.ndarray, output: str) -> np.ndarray:
+    """The output bias b with sigma(b) = `mean` (clipped inside the open range of sigma)."""
+    lo, hi = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(output, (-np.inf, np.inf))
+    clipped = np.clip(mean, lo + OUTPUT_MARGIN, hi - OUTPUT_MARGIN)
+    return np.asarray(ACTIVATIONS[output].inverse(clipped), dtype=float).copy()
+
+
 def support_mask(Z: np.ndarray, s: int) -> np.ndarray:
     """0/1 mask of :math:`P_s` row-wise: the s largest |entries|, ties to the smaller index.
 
@@ -139,27 +151,28 @@ class Pass:
     Parameters
     ----------
     params : dict
-        The learned parameters (`param_shapes`).
+        The weights and biases ``W0, b0, ..., W{d-1}, b{d-1}`` (other entries are ignored).
     A : ndarray
         The sensing matrix (learned or fixed).
-    config : PMLConfig
-    s : int, optional
-        The sparsity of :math:`P_s` (default ``config.s``).
+    output : str
+        The output activation (a row of `sdlss_theory.activations.ACTIVATIONS`).
+    s : int or None
+        The sparsity of :math:`P_s`; None: dense steps (no projection).
+    learn_A : bool
+        Accumulate the cotangent of A (and keep that of Y = X A^T, see `finish`).
     """
 
     params: dict
     A: np.ndarray
-    config: PMLConfig
+    output: str
     s: int | None = None
+    learn_A: bool = False
 
     def __post_init__(self) -> None:
-        c = self.config
-        if self.s is None:
-            self.s = c.s
-        depth = len(c.dims) - 1
+        depth = sum(1 for name in self.params if name.startswith("W"))
         self.Ws = [self.params[f"W{i}"] for i in range(depth)]
         self.bs = [self.params[f"b{i}"] for i in range(depth)]
-        self.act = ACTIVATIONS[c.output]
+        self.act = ACTIVATIONS[self.output]
         self.fold = self.act.derivative is None
         if self.fold:
             self.C = self.A @ self.Ws[-1]
@@ -167,19 +180,11 @@ class Pass:
             self.dC = np.zeros_like(self.C)
             self.dc = np.zeros_like(self.c)
         else:
-            self.second = output_second_derivative(c.output)
+            self.second = output_second_derivative(self.output)
         self.dWs = [np.zeros_like(W) for W in self.Ws]
         self.dbs = [np.zeros_like(b) for b in self.bs]
         self.dA = np.zeros_like(self.A)
         self.dY: np.ndarray | None = None
-
-    # -- beta ---------------------------------------------------------------------------
-    def betas(self) -> np.ndarray:
-        r"""The T step sizes :math:`\beta_t`."""
-        c = self.config
-        if not c.learn_beta:
-            return np.full(c.T, c.beta0)
-        return np.broadcast_to(np.exp(self.params["log_beta"]), (c.T,)).copy()
 
     # -- the generator's head -----------------------------------------------------------
     def head(self, h: np.ndarray, signal: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
@@ -212,7 +217,7 @@ class Pass:
                 self.dbs[-1] += dx.sum(axis=0)
                 dh += dx @ W
             return dh
-        if self.config.learn_A:
+        if self.learn_A:
             self.dA += du.T @ x
         dx = du @ self.A if dx is None else dx + du @ self.A
         da = dx * self.act.derivative(x)
@@ -273,7 +278,7 @@ class Pass:
             g = ps[i] @ self.Ws[i]
         Znew = Z - beta * g
         proj = None
-        if self.config.sparse:
+        if self.s is not None:
             proj = support_mask(Znew, self.s)
             Znew *= proj
         cache = StepCache(hs, masks, r, ps, g, proj, x, e, sp, q)
@@ -308,7 +313,7 @@ class Pass:
             dx = dq * cache.e * self.second(cache.x)
             dr = 2.0 * (de @ self.A.T)
             dx += dr @ self.A
-            if self.config.learn_A:
+            if self.learn_A:
                 self.dA += 2.0 * (cache.r.T @ de)
                 self.dA += dr.T @ cache.x
             da = dx * cache.sp
@@ -324,7 +329,7 @@ class Pass:
         return dz, dbeta
 
     def _add_dY(self, dY: np.ndarray) -> None:
-        if self.config.learn_A:
+        if self.learn_A:
             self.dY = dY.copy() if self.dY is None else self.dY + dY
 
     # -- gradients ----------------------------------------------------------------------
@@ -336,17 +341,17 @@ class Pass:
         if self.fold:
             self.dWs[-1] += self.A.T @ self.dC
             self.dbs[-1] += self.A.T @ self.dc
-            if self.config.learn_A:
+            if self.learn_A:
                 self.dA += self.dC @ self.Ws[-1].T + np.outer(self.dc, self.bs[-1])
         grads: dict[str, np.ndarray] = {}
         for i, (dW, db) in enumerate(zip(self.dWs, self.dbs, strict=True)):
             grads[f"W{i}"] = dW
             grads[f"b{i}"] = db
-        if self.config.learn_A:
+        if self.learn_A:
             if self.dY is not None and X is not None:
                 self.dA += self.dY.T @ X
             grads["A"] = self.dA
-        if self.config.learn_beta:
+        if dlog_beta is not None:
             grads["log_beta"] = dlog_beta
         return grads
 
@@ -401,10 +406,10 @@ def outer_loss(
     """
     c = config
     B = X.shape[0]
-    ps = Pass(params, A, c, s=c.s if s is None else s)
-    betas = ps.betas()
+    ps = Pass(params, A, c.output, (c.s if s is None else s) if c.sparse else None, c.learn_A)
+    betas = step_sizes(params, c)
     Y = X @ A.T
-    Z = Z0 * support_mask(Z0, ps.s) if c.sparse else Z0
+    Z = Z0 * support_mask(Z0, ps.s) if ps.s is not None else Z0
     caches = []
     for t in range(c.T):
         Z, cache = ps.step(Z, Y, float(betas[t]))
@@ -478,18 +483,28 @@ def outer_loss(
 def inner_loop(params: dict, A: np.ndarray, Y: np.ndarray, Z0: np.ndarray, config: PMLConfig):
     """The T latent steps from :math:`P_s(Z_0)` at the current parameters (no gradient)."""
     c = config
-    ps = Pass(params, A, c)
-    betas = ps.betas()
+    ps = Pass(params, A, c.output, c.s if c.sparse else None, c.learn_A)
+    betas = step_sizes(params, c)
     Z = Z0 * support_mask(Z0, c.s) if c.sparse else Z0
     for t in range(c.T):
         Z, _ = ps.step(Z, Y, float(betas[t]))
     return Z
 
 
-def generator_output(params: dict, Z: np.ndarray, config: PMLConfig) -> np.ndarray:
-    """G(Z) for a batch of codes."""
-    depth = len(config.dims) - 1
+def generator_output(params: dict, Z: np.ndarray, output: str) -> np.ndarray:
+    """G(Z) for a batch of codes (`params` holds ``W0, b0, ...``; other entries ignored)."""
+    depth = sum(1 for name in params if name.startswith("W"))
     Ws = [params[f"W{i}"] for i in range(depth)]
     bs = [params[f"b{i}"] for i in range(depth)]
     h = hidden(Ws, bs, Z)[-1]
-    return ACTIVATIONS[config.output].value(h @ Ws[-1].T + bs[-1])
+    return ACTIVATIONS[output].value(h @ Ws[-1].T + bs[-1])
+
+
+def step_sizes(params: dict, config: PMLConfig) -> np.ndarray:
+    r"""The T latent step sizes :math:`\beta_t`.
+
+    Learned (``params["log_beta"]``: one shared, or one per step) or ``config.beta0``.
+    """
+    if not config.learn_beta:
+        return np.full(config.T, config.beta0)
+    return np.broadcast_to(np.exp(params["log_beta"]), (config.T,)).copy()

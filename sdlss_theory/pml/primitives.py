@@ -37,8 +37,7 @@ import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
 from sdlss_theory.activations import ACTIVATIONS
-from sdlss_theory.pml.config import PMLConfig
-from sdlss_theory.pml.network import Pass, hidden
+from sdlss_theory.pml.network import Pass, generator_output, hidden
 
 __all__ = ["generator", "latent_step"]
 
@@ -51,16 +50,7 @@ def _params(layers) -> dict:
 
 
 def _pass(z, layers, A, output: str, s: int) -> Pass:
-    params = _params(layers)
-    depth = len(layers) // 2
-    k = z.shape[1]
-    widths = tuple(params[f"W{i}"].shape[0] for i in range(depth - 1))
-    n = params[f"W{depth - 1}"].shape[0]
-    config = PMLConfig(
-        k=k, widths=widths, n=n, m=A.shape[0], s=s if s < k else None,
-        method="pml" if s < k else "dcs", output=output, T=1, learn_A=True,
-    )  # fmt: skip
-    return Pass(params, A, config, s=s)
+    return Pass(_params(layers), A, output, s if s < z.shape[1] else None, learn_A=True)
 
 
 @primitive
@@ -97,12 +87,7 @@ defvjp_argnums(latent_step, _latent_step_vjp)
 @primitive
 def generator(z, *layers, output: str = "linear"):
     """G(z) for a batch of codes; see the module docstring."""
-    params = _params(layers)
-    depth = len(layers) // 2
-    Ws = [params[f"W{i}"] for i in range(depth)]
-    bs = [params[f"b{i}"] for i in range(depth)]
-    h = hidden(Ws, bs, z)[-1]
-    return ACTIVATIONS[output].value(h @ Ws[-1].T + bs[-1])
+    return generator_output(_params(layers), z, output)
 
 
 def _generator_vjp(argnums, ans, args, kwargs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import math
@@ -26,11 +27,30 @@ from sdlss_theory.pml.network import (
     init_params,
     inner_loop,
     outer_loss,
+    output_bias_for,
     param_shapes,
+    step_sizes,
     support_mask,
 )
 
-_CHECKPOINT_VERSION = 2
+_CHECKPOINT_VERSION = 3
+
+#: The divergence guard (`PMLConfig.divergence_ratio`): the window of recent minibatch
+#: losses whose median is the training's current level, how often (in steps) that level is
+#: compared with the best one so far (a new best is snapshotted), the learning-rate factor of
+#: one back-off, and the number of back-offs after which training gives up.
+GUARD_WINDOW = 50
+GUARD_EVERY = 10
+BACKOFF = 0.5
+MAX_BACKOFFS = 5
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training diverged more often than the guard allows; ``events`` lists each back-off."""
+
+    def __init__(self, message: str, events: list[dict]) -> None:
+        super().__init__(message)
+        self.events = list(events)
 
 
 def _check_data(x, name: str, n: int, dtype: np.dtype | None = None) -> np.ndarray:
@@ -135,6 +155,10 @@ class PMLTrainer:
         self.x_val = None if x_val is None else _check_data(x_val, "x_val", config.n, dtype)
         self.rng = check_rng(rng)
         self.params, A_drawn = init_params(config, self.rng)
+        if config.output_bias == "data_mean":
+            self.params[f"b{len(config.dims) - 2}"] = output_bias_for(
+                self.x_train.mean(axis=0, dtype=np.float64), config.output
+            ).astype(dtype)
         if A is not None:
             A = as_float_array(A, "A", ndim=(2,)).astype(dtype, copy=False)
             if A.shape != (config.m, config.n):
@@ -152,6 +176,15 @@ class PMLTrainer:
         self.adam_v = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.step = 0
         self.history: list[dict[str, float]] = []
+        self._init_guard()
+
+    def _init_guard(self, lr_scale: float = 1.0, events: list | None = None) -> None:
+        """The divergence guard's state (see `PMLConfig.divergence_ratio`)."""
+        self.lr_scale = lr_scale
+        self.events: list[dict] = list(events or [])
+        self._recent: collections.deque = collections.deque(maxlen=GUARD_WINDOW)
+        self._best_level = math.inf
+        self._snapshot: dict | None = None
         self.best_step: int | None = None
         self._loss_sum, self._loss_count = 0.0, 0
 
@@ -221,9 +254,95 @@ class PMLTrainer:
         return losses["loss"], grads
 
     # -- training ------------------------------------------------------------------------
+    def _minibatch_step(self, N: int, B: int) -> tuple[float, dict, np.ndarray, np.ndarray]:
+        """Draw a minibatch and its starts; return the loss, gradient, indices and z_T."""
+        c = self.config
+        idx = self.rng.choice(N, size=B, replace=False)
+        if self.codes is None:
+            # Drawn in float64 whatever the dtype: the same stream in both precisions.
+            xi = self.rng.standard_normal((B, c.k)).astype(c.np_dtype, copy=False)
+        else:
+            xi = self.codes[idx]
+        losses, grads, ZT = outer_loss(
+            self.params, self._A(self.params), self.x_train[idx], xi, c,
+            s=c.sparsity(self.step),
+        )  # fmt: skip
+        return losses["loss"], grads, idx, ZT
+
+    def _guarded_step(self, N: int, B: int) -> float | None:
+        """One training step under the divergence guard (`PMLConfig.divergence_ratio`).
+
+        Returns the minibatch loss, or None when the step diverged and the guard backed off.
+        """
+        c = self.config
+        value, grads, idx, ZT = self._minibatch_step(N, B)
+        finite = np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())
+        if c.divergence_ratio is None:
+            if not finite:
+                raise FloatingPointError(
+                    f"non-finite loss or gradient at step {self.step + 1} (loss={value}); "
+                    "lower beta0 or lr, or set divergence_ratio"
+                )
+        else:
+            # The level (median of the last GUARD_WINDOW losses) once the window is full.
+            level = float(np.median(self._recent)) if len(self._recent) == GUARD_WINDOW else None
+            if level is not None and self.step % GUARD_EVERY == 0 and level <= self._best_level:
+                self._best_level = level
+                self._snapshot = self._state_copy()
+            r = c.divergence_ratio
+            best = self._best_level
+            if (
+                not finite
+                or value > r * r * best
+                or (level is not None and level > r * best)
+            ):
+                self._back_off(value)
+                return None
+            self._recent.append(float(value))
+        if c.clip_norm is not None:
+            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+            if norm > c.clip_norm:
+                grads = {k: g * (c.clip_norm / norm) for k, g in grads.items()}
+        if self.codes is not None:
+            self.codes[idx] = ZT
+        self._adam(grads)
+        return float(value)
+
+    def _state_copy(self) -> dict:
+        """What a back-off restores: parameters, Adam moments, codes and the step."""
+        return {
+            "step": self.step,
+            "params": {k: v.copy() for k, v in self.params.items()},
+            "adam_m": {k: v.copy() for k, v in self.adam_m.items()},
+            "adam_v": {k: v.copy() for k, v in self.adam_v.items()},
+            "codes": None if self.codes is None else self.codes.copy(),
+        }
+
+    def _back_off(self, value: float) -> None:
+        """Return to the best snapshot with half the learning rate; record the event."""
+        event = {"step": self.step + 1, "loss": float(value), "restored_step": None}
+        if self._snapshot is not None:
+            snap = self._snapshot
+            self.step = snap["step"]
+            self.params = {k: v.copy() for k, v in snap["params"].items()}
+            self.adam_m = {k: v.copy() for k, v in snap["adam_m"].items()}
+            self.adam_v = {k: v.copy() for k, v in snap["adam_v"].items()}
+            self.codes = None if snap["codes"] is None else snap["codes"].copy()
+            event["restored_step"] = snap["step"]
+        self.lr_scale *= BACKOFF
+        event["lr_scale"] = self.lr_scale
+        self.events.append(event)
+        self._recent.clear()
+        if len(self.events) > MAX_BACKOFFS:
+            raise TrainingDiverged(
+                f"training diverged {len(self.events)} times (last at step {event['step']}, "
+                f"loss {value:.4g}); learning rate now {self.lr_scale:g} x lr",
+                self.events,
+            )
+
     def _adam(self, grads: dict[str, np.ndarray]) -> None:
         c = self.config
-        lr = c.learning_rate(self.step)
+        lr = c.learning_rate(self.step) * self.lr_scale
         self.step += 1
         corr2 = math.sqrt(1.0 - c.adam_b2**self.step)
         lr_t = lr * corr2 / (1.0 - c.adam_b1**self.step)
@@ -318,31 +437,15 @@ class PMLTrainer:
             if best is None or value < best[0]:
                 best = (value, self.step, {k: v.copy() for k, v in self.params.items()})
 
+        target = self.step + steps
         try:
-            for _ in range(steps):
-                idx = self.rng.choice(N, size=B, replace=False)
-                if self.codes is None:
-                    # Drawn in float64 whatever the dtype: the same stream in both precisions.
-                    xi = self.rng.standard_normal((B, c.k)).astype(c.np_dtype, copy=False)
-                else:
-                    xi = self.codes[idx]
-                losses, grads, ZT = outer_loss(
-                    self.params, self._A(self.params), self.x_train[idx], xi, c,
-                    s=c.sparsity(self.step),
-                )  # fmt: skip
-                value = losses["loss"]
-                if not (
-                    np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())
-                ):
-                    raise FloatingPointError(
-                        f"non-finite loss or gradient at step {self.step + 1} (loss={value}); "
-                        "lower beta0 or lr"
-                    )
-                if self.codes is not None:
-                    self.codes[idx] = ZT
+            # A back-off returns to an earlier step: train until the target step is reached.
+            while self.step < target:
+                value = self._guarded_step(N, B)
+                if value is None:
+                    continue
                 self._loss_sum += value
                 self._loss_count += 1
-                self._adam(grads)
                 bar.update(1)
                 if progress and (self.step % 10 == 0):
                     bar.set_postfix(loss=f"{value:.4g}", beta=f"{self.beta:.3g}")
@@ -417,10 +520,7 @@ class PMLTrainer:
     @property
     def betas(self) -> np.ndarray:
         """The T latent step sizes (all equal unless ``beta_per_step``)."""
-        c = self.config
-        if not c.learn_beta:
-            return np.full(c.T, c.beta0)
-        return np.broadcast_to(np.exp(self.params["log_beta"]), (c.T,)).copy()
+        return step_sizes(self.params, self.config)
 
     @property
     def beta(self) -> float:
@@ -439,7 +539,7 @@ class PMLTrainer:
     def forward(self, z: np.ndarray) -> np.ndarray:
         """G(z) by the trainer's own code, for batches z of shape (B, k)."""
         z = as_float_array(z, "z", ndim=(2,)).astype(self.config.np_dtype, copy=False)
-        return generator_output(self.params, z, self.config)
+        return generator_output(self.params, z, self.config.output)
 
     def unrolled_reconstruction(self, y: np.ndarray, xi: np.ndarray) -> np.ndarray:
         r"""The training inner loop at the current parameters: :math:`G(z_T)` from :math:`\xi`.
@@ -464,7 +564,7 @@ class PMLTrainer:
                 f"got {y.shape} and {xi.shape}"
             )
         ZT = inner_loop(self.params, self._A(self.params), y, xi, c)
-        return generator_output(self.params, ZT, c)
+        return generator_output(self.params, ZT, c.output)
 
     def sparse_codes(self) -> np.ndarray | None:
         """The persistent codes projected by :math:`P_s` (None for random starts)."""
@@ -504,6 +604,12 @@ class PMLTrainer:
             arrays["fixed_A"] = self._fixed_A
         if self.codes is not None:
             arrays["codes"] = self.codes
+        snap = self._snapshot
+        if snap is not None:  # the guard's best state, so that a resumed run backs off alike
+            for part in ("params", "adam_m", "adam_v"):
+                arrays.update({f"snap/{part}/{k}": v for k, v in snap[part].items()})
+            if snap["codes"] is not None:
+                arrays["snap/codes"] = snap["codes"]
         tmp_npz, tmp_js = npz.with_name(npz.name + ".tmp"), js.with_name(js.name + ".tmp")
         with open(tmp_npz, "wb") as fh:
             np.savez(fh, **arrays)
@@ -517,6 +623,13 @@ class PMLTrainer:
                 "state": self.rng.bit_generator.state,
             },
             "history": self.history,
+            "guard": {
+                "lr_scale": self.lr_scale,
+                "events": self.events,
+                "recent": list(self._recent),
+                "best_level": self._best_level,
+                "snapshot_step": None if snap is None else snap["step"],
+            },
             "x_train": _fingerprint(self.x_train),
             "x_val": None if self.x_val is None else _fingerprint(self.x_val),
         }
@@ -570,26 +683,36 @@ class PMLTrainer:
                 raise ValueError(f"x_val differs from the validation data of checkpoint {js}")
         bitgen = getattr(np.random, meta["rng"]["bit_generator"])()
         bitgen.state = meta["rng"]["state"]
-        self = cls.__new__(cls)
-        self.config = config
-        self.x_train = x_train
-        self.x_val = x_val
-        self.rng = np.random.Generator(bitgen)
-        names = list(param_shapes(config))
         with np.load(npz) as data:
             if "step" in data and int(data["step"]) != int(meta["step"]):
                 raise ValueError(
                     f"checkpoint {npz} (step {int(data['step'])}) and {js} (step "
                     f"{meta['step']}) are of different steps: the run stopped while saving"
                 )
-            self.params = {k: np.array(data[f"param/{k}"]) for k in names}
-            self.adam_m = {k: np.array(data[f"adam_m/{k}"]) for k in names}
-            self.adam_v = {k: np.array(data[f"adam_v/{k}"]) for k in names}
-            self._fixed_A = np.array(data["fixed_A"]) if "fixed_A" in data else None
-            self.codes = np.array(data["codes"]) if "codes" in data else None
+            arrays = {k: np.array(v) for k, v in data.items()}
+        # Built by the constructor (so every attribute exists), then set to the saved state:
+        # the generator's draws at construction are discarded with its state.
+        self = cls(config, x_train, rng=np.random.Generator(bitgen), x_val=x_val,
+                   A=arrays.get("fixed_A", arrays.get("param/A")))  # fmt: skip
+        self.rng.bit_generator.state = meta["rng"]["state"]
+        names = list(param_shapes(config))
+        self.params = {k: arrays[f"param/{k}"] for k in names}
+        self.adam_m = {k: arrays[f"adam_m/{k}"] for k in names}
+        self.adam_v = {k: arrays[f"adam_v/{k}"] for k in names}
+        self._fixed_A = arrays.get("fixed_A")
+        self.codes = arrays.get("codes")
         self.eval_seed = int(meta["eval_seed"])
         self.step = int(meta["step"])
         self.history = list(meta["history"])
-        self.best_step = None
-        self._loss_sum, self._loss_count = 0.0, 0
+        guard = meta["guard"]
+        self._init_guard(guard["lr_scale"], guard["events"])
+        self._recent.extend(guard["recent"])
+        self._best_level = guard["best_level"]
+        if guard["snapshot_step"] is not None:
+            self._snapshot = {
+                "step": guard["snapshot_step"],
+                **{part: {k: arrays[f"snap/{part}/{k}"] for k in names}
+                   for part in ("params", "adam_m", "adam_v")},
+                "codes": arrays.get("snap/codes"),
+            }  # fmt: skip
         return self

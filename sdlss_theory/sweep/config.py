@@ -64,10 +64,25 @@ class StudyConfig:
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
 
+    #: The named presets of `preset` beside the defaults: each is a classmethod of that name
+    #: (``quick`` everywhere; a study adds e.g. ``paper`` and lists it here).
+    PRESETS: typing.ClassVar[tuple[str, ...]] = ("quick",)
+
     @classmethod
     def quick(cls: type[C]) -> C:
         """Return the quick preset (a few seconds); studies override this."""
         return cls()
+
+    @classmethod
+    def preset(cls: type[C], name: str) -> C:
+        """The preset `name`: ``"default"`` (the field defaults) or one of `PRESETS`."""
+        if name == "default":
+            return cls()
+        if name not in cls.PRESETS:
+            raise ValueError(
+                f"preset must be one of {('default', *cls.PRESETS)}, got {name!r}"
+            )
+        return getattr(cls, name)()
 
 
 def _field_types(cls: type) -> dict[str, Any]:
