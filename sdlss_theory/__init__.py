@@ -22,6 +22,7 @@ from sdlss_theory.data import (
     train_test_split,
 )
 from sdlss_theory.generator import ReLUGenerator
+from sdlss_theory.piece_count import PieceCount, count_pieces
 from sdlss_theory.projection import hard_threshold, support
 from sdlss_theory.sensing import add_noise, gaussian_matrix, rademacher_matrix, subsampled_dct
 from sdlss_theory.solvers import (
@@ -58,11 +59,13 @@ __all__ = [
     "LatentRecover",
     "MNISTSource",
     "MNIST_SOURCES",
+    "PieceCount",
     "ReLUGenerator",
     "RecoveryResult",
     "SyntheticDataset",
     "add_noise",
     "basis_pursuit",
+    "count_pieces",
     "best_sparse_approximation",
     "fetch_mnist",
     "gaussian_matrix",
