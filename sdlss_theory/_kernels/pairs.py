@@ -79,10 +79,12 @@ def _dot(x, y):
 
 
 @jit
-def pencil_min(D, Nm, r, gram_floor, cut, E, L, Y):
+def pencil_min(D, Nm, r, gram_floor, cut, drop, E, L, Y):
     """sqrt(lambda_min) of the pencil (Nm, D) on its leading r x r blocks, inf, or NaN.
 
-    D and Nm hold the Gram matrices of unit columns. NaN when lambda_min(D) <
+    D and Nm hold the Gram matrices of unit columns. When the last column's distance to the
+    span of the others (the last Cholesky pivot) is at most `drop`, it is left out (the
+    span is that of the others; drop = 0: never). NaN when lambda_min(D) <
     ``gram_floor`` lambda_max(D) or the Cholesky factorisation breaks down. inf when
     Nm - cut D is positive definite (its Cholesky factorisation succeeds), i.e. when the
     value exceeds sqrt(cut): no eigenproblem is solved for such a pencil (cut = inf: never).
@@ -92,6 +94,9 @@ def pencil_min(D, Nm, r, gram_floor, cut, E, L, Y):
         acc = D[j, j]
         for q in range(j):
             acc -= L[j, q] * L[j, q]
+        if j == r - 1 and drop > 0.0 and acc <= drop * drop:
+            r -= 1
+            break
         if not acc > 0.0:
             return np.nan
         L[j, j] = np.sqrt(acc)
@@ -194,6 +199,7 @@ def pair_span_values(
     d = np.empty(n)
     ad = np.empty(m)
     cut = threshold * threshold
+    eps = np.finfo(np.float64).eps
     pos = 0
     for P in range(p0, p1):
         for Q in range(P, N):
@@ -240,6 +246,18 @@ def pair_span_values(
             top = 0.0
             for i in range(r):
                 top = max(top, nrm[i])
+            drop = 0.0
+            if r == 2 * s + 1:
+                # c_P - c_Q at the rounding level, or within rounding of span{J_P, J_Q} (two
+                # pieces meeting at a point): the rank-revealing SVD would drop it too.
+                top_j = 0.0
+                for i in range(2 * s):
+                    top_j = max(top_j, nrm[i])
+                if not nrm[r - 1] > tiny * top:
+                    r -= 1
+                    top = top_j
+                else:
+                    drop = max(n, r) * eps * top_j / nrm[r - 1]
             usable = r <= m
             for i in range(r):
                 if not nrm[i] > tiny * top:
@@ -250,7 +268,7 @@ def pair_span_values(
                         scale = nrm[i] * nrm[j]
                         D[i, j] /= scale
                         Nm[i, j] /= scale
-                out[pos] = pencil_min(D, Nm, r, gram_floor, cut, E, L, Y)
+                out[pos] = pencil_min(D, Nm, r, gram_floor, cut, drop, E, L, Y)
             else:
                 out[pos] = np.nan
             pos += 1
