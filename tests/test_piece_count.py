@@ -3,9 +3,9 @@
 * The exact count is len(linear_pieces) on many small networks (biased and bias-free,
   s = 1, 2, 3, narrow and wide), 2k for s = 1 without biases, and at least the number of
   patterns met by dense random sampling.
-* The estimator: its interval covers the exact count (fast smoke test), and covers it at the
-  advertised rate over many independent runs (slow); its mean over many probes agrees with
-  the exact count (unbiasedness).
+* The estimators (a sample of supports, Knuth probes): their intervals cover the exact count
+  (fast smoke tests), and cover it at the advertised rate over many independent runs (slow);
+  their means over many runs agree with the exact count (unbiasedness).
 * ``method="auto"``: exact under the budget, the estimate above it; bad arguments raise.
 """
 
@@ -63,14 +63,23 @@ def test_exact_count_is_at_least_the_sampled_patterns():
     assert count_pieces(G, 2, method="exact").value >= len(found)
 
 
-def test_estimate_interval_covers_the_exact_count():
-    G = ReLUGenerator.random([5, 8, 12], np.random.default_rng(3), bias=True)
+@pytest.mark.parametrize(("method", "name"), [("probes", "knuth probes"),
+                                              ("supports", "support sample")])  # fmt: skip
+def test_estimate_interval_covers_the_exact_count(method, name):
+    G = ReLUGenerator.random([6, 5, 4, 12], np.random.default_rng(3), bias=True)
     exact = len(linear_pieces(G, 2))
-    e = count_pieces(G, 2, method="estimate", probes=300, rng=0)
+    e = count_pieces(G, 2, method=method, probes=300, supports=6, rng=0)
     assert isinstance(e, PieceCount)
-    assert not e.exact and e.method == "knuth probes" and e.probes == 300
+    assert not e.exact and e.method == name
+    assert (e.probes, e.supports) == ((300, 0) if method == "probes" else (0, 6))
     assert e.lower <= e.value <= e.upper and e.lower < e.upper
     assert e.lower <= exact <= e.upper
+
+
+def test_support_sample_of_every_support_is_the_exact_count():
+    G = ReLUGenerator.random([5, 8, 12], np.random.default_rng(3), bias=True)
+    c = count_pieces(G, 2, method="supports", supports=10, rng=0)
+    assert c.exact and c.value == len(linear_pieces(G, 2)) and c.supports == 10
 
 
 def test_one_probe_is_exact_on_a_tree_without_splits():
@@ -86,36 +95,40 @@ def test_auto_is_exact_under_the_budget_and_an_estimate_above_it():
     exact = len(linear_pieces(G, 2))
     small = count_pieces(G, 2, rng=1)
     assert small.exact and small.value == exact
-    over = count_pieces(G, 2, max_pieces=exact // 2, probes=100, rng=1)
-    assert not over.exact and over.method == "knuth probes"
+    over = count_pieces(G, 2, max_pieces=exact // 2, supports=4, rng=1)
+    assert not over.exact and over.method == "support sample" and over.supports == 4
     far = count_pieces(G, 2, max_pieces=10, probes=100, rng=1)  # skipped after the pilot
-    assert not far.exact and far.upper > 10
+    assert not far.exact and far.method == "knuth probes"  # a support alone exceeds 10
 
 
 def test_bad_arguments_raise():
     G = ReLUGenerator.random([4, 6, 5], np.random.default_rng(0))
     with pytest.raises(ValueError, match="method"):
-        count_pieces(G, 1, method="sample")
+        count_pieces(G, 1, method="estimate")
+    with pytest.raises(ValueError, match="supports"):
+        count_pieces(G, 1, supports=1, rng=0)
     with pytest.raises(ValueError, match="confidence"):
         count_pieces(G, 1, confidence=1.0, rng=0)
     with pytest.raises(ValueError, match="probes"):
         count_pieces(G, 1, probes=1, rng=0)
     with pytest.raises(TypeError, match="rng"):
-        count_pieces(G, 1, method="estimate")
+        count_pieces(G, 1, method="probes")
     with pytest.raises(TypeError, match="ReLUGenerator"):
         count_pieces(np.eye(3), 1)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("widths", "s", "bias"), [([5, 8, 12], 2, True), ([5, 3, 7], 3, False),
-                                                   ([6, 4, 3, 8], 2, False)])  # fmt: skip
-def test_estimate_covers_at_the_advertised_rate(widths, s, bias):
-    """Over 60 independent runs of 200 probes, the 90% interval covers the exact count at a
-    rate the binomial law allows (one-sided 0.1% test), and the pooled mean agrees with it."""
+@pytest.mark.parametrize(("widths", "s", "bias"), [([6, 5, 4, 12], 2, True),
+                                                   ([6, 3, 4, 7], 3, False),
+                                                   ([7, 4, 3, 8], 2, False)])  # fmt: skip
+@pytest.mark.parametrize("method", ["supports", "probes"])
+def test_estimate_covers_at_the_advertised_rate(widths, s, bias, method):
+    """Over 60 independent runs, the 90% interval covers the exact count at a rate the
+    binomial law allows (one-sided 0.1% test), and the pooled mean agrees with it."""
     G = ReLUGenerator.random(widths, np.random.default_rng(len(widths) * 7 + s), bias=bias)
     exact = count_pieces(G, s, method="exact").value
-    runs = [count_pieces(G, s, method="estimate", probes=200, confidence=0.9, rng=seed)
-            for seed in range(60)]  # fmt: skip
+    runs = [count_pieces(G, s, method=method, probes=400, supports=6, confidence=0.9,
+                         rng=seed) for seed in range(60)]  # fmt: skip
     covered = sum(r.lower <= exact <= r.upper for r in runs)
     assert stats.binom.cdf(covered, 60, 0.9) > 1e-3, covered
     means = np.array([r.value for r in runs])
