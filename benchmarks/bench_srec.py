@@ -45,7 +45,7 @@ from sdlss_theory._kernels import warm_up  # noqa: E402
 SPEED = [
     ([6, 10, 20, 40], 2, False, 24),
     ([8, 12, 24, 40], 2, False, 24),
-    ([8, 16, 16, 60], 2, True, 20),
+    ([6, 8, 16, 40], 2, True, 24),
 ]
 REACH = [
     ([12, 16, 32, 40], 2, False, 24),
@@ -80,6 +80,8 @@ def environment() -> str:
 
 def speed(args) -> None:
     cases = SPEED[:1] if args.quick else SPEED
+    if args.cases:
+        cases = [SPEED[i] for i in args.cases]
     print(f"bench_srec speed ({environment()}), CPU seconds, best of {args.repeat} rounds")
     print("| network | s | bias | m | pieces | pairs | NumPy s | kernel s | ratio "
           "| max rel. diff lower | upper |")  # fmt: skip
@@ -110,7 +112,10 @@ def reach(args) -> None:
     print("| network | s | bias | m | pieces | pairs | lower | upper | certified | exact "
           "| rel. width | s |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for widths, s, bias, m in REACH[: 1 if args.quick else None]:
+    cases = REACH[:1] if args.quick else REACH
+    if args.cases:
+        cases = [REACH[i] for i in args.cases]
+    for widths, s, bias, m in cases:
         G, A = draw(widths, bias, m, 0)
         b, t = run(G, A, s, True)
         width = (b.upper - b.lower) / b.upper
@@ -126,6 +131,7 @@ def main(argv=None) -> int:
     p.add_argument("command", choices=["speed", "reach"])
     p.add_argument("--quick", action="store_true", help="the first network only")
     p.add_argument("--repeat", type=int, default=3, help="interleaved rounds (default 3)")
+    p.add_argument("--cases", type=int, nargs="+", help="indices of the networks to run")
     args = p.parse_args(argv)
     with threadpool_limits(1):
         warm_up()
