@@ -55,6 +55,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 from scipy.optimize import nnls
 
+from sdlss_theory._kernels import pairs as pair_kernels
 from sdlss_theory._validation import (
     as_float_array,
     check_int,
@@ -62,6 +63,8 @@ from sdlss_theory._validation import (
     check_rng,
 )
 from sdlss_theory.cone_quotient import (
+    GRAM_FLOOR,
+    TINY_COLUMN,
     _smin_explicit,
     cone_min_ratio_batch,
     orthonormal_basis,
@@ -1233,9 +1236,6 @@ def _piece_pair_values(
         keep = values <= threshold
         rest = float(values[~keep].min(initial=np.inf))
         return iu[keep], jv[keep], values[keep], n_total, rest
-    from sdlss_theory._kernels import pairs as pair_kernels
-    from sdlss_theory.cone_quotient import GRAM_FLOOR, TINY_COLUMN
-
     J, C = pieces.jacobians, pieces.offsets
     AJ = np.matmul(A, J)
     JT = np.ascontiguousarray(J.transpose(0, 2, 1))
