@@ -23,6 +23,7 @@ from sdlss_theory.data import (
 )
 from sdlss_theory.experiment import RecoveryProblem, draw_problem, score_recovery
 from sdlss_theory.generator import ReLUGenerator
+from sdlss_theory.piece_count import PieceCount, count_pieces
 from sdlss_theory.projection import hard_threshold, support
 from sdlss_theory.sensing import add_noise, gaussian_matrix, rademacher_matrix, subsampled_dct
 from sdlss_theory.solvers import (
@@ -65,12 +66,14 @@ __all__ = [
     "MNISTSource",
     "MNIST_SOURCES",
     "Oracle",
+    "PieceCount",
     "ReLUGenerator",
     "RecoveryProblem",
     "RecoveryResult",
     "SyntheticDataset",
     "add_noise",
     "basis_pursuit",
+    "count_pieces",
     "best_sparse_approximation",
     "draw_problem",
     "experiment",

@@ -55,6 +55,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 from scipy.optimize import nnls
 
+from sdlss_theory._kernels import pairs as pair_kernels
 from sdlss_theory._validation import (
     as_float_array,
     check_int,
@@ -62,6 +63,8 @@ from sdlss_theory._validation import (
     check_rng,
 )
 from sdlss_theory.cone_quotient import (
+    GRAM_FLOOR,
+    TINY_COLUMN,
     _smin_explicit,
     cone_min_ratio_batch,
     orthonormal_basis,
@@ -100,6 +103,10 @@ _DEGENERATE = 1e-12
 # double, so that the bound stops the refinement early when it can).
 _REFINE_FIRST = 64
 _REFINE_CHUNK = 8192
+# Piece pairs whose span values one call of the pair kernel writes (memory: 8 bytes each).
+_PAIR_BLOCK = 1 << 21
+# Span values by the numba kernel (True) or by the NumPy reference (False; for benchmarks).
+_PAIR_KERNEL = True
 # Refined pairs whose witnesses srec_bounds builds (the best few by their cone minimum).
 _WITNESSES = 8
 # Two vertices of two pieces closer than this (relative to their size) are one point.
@@ -1152,8 +1159,12 @@ def _ratio(G, A, z1, z2) -> float:
     return float(np.linalg.norm(A @ d) / nd) if nd > 0 else np.inf
 
 
-def _piece_pair_values(pieces, A, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """sigma_min of A on span{J_P, J_Q, c_P - c_Q} for every unordered pair P <= Q."""
+def _piece_pair_values_numpy(pieces, A, chunk: int = 4096) -> np.ndarray:
+    """sigma_min of A on span{J_P, J_Q, c_P - c_Q} for every unordered pair P <= Q (NumPy).
+
+    The reference route of `_piece_pair_values` (batched `subspace_min_ratio`), in row-major
+    order of the pairs.
+    """
     N = len(pieces)
     J, C = pieces.jacobians, pieces.offsets
     AJ = np.matmul(A, J)
@@ -1174,7 +1185,105 @@ def _piece_pair_values(pieces, A, chunk: int = 4096) -> tuple[np.ndarray, np.nda
         X = np.concatenate(parts, axis=2)
         AX = np.concatenate(aparts, axis=2)
         values[idx] = subspace_min_ratio(A, X, AX)
-    return iu, jv, values
+    return values
+
+
+def _pair_columns(pieces, A, P, Q, biased):
+    """X = [J_P, J_Q, c_P - c_Q] (J_P alone for P = Q) and A X for pairs of one kind."""
+    J, C = pieces.jacobians, pieces.offsets
+    if np.all(P == Q):
+        X = J[P]
+    else:
+        parts = [J[P], J[Q]]
+        if biased:
+            parts.append((C[P] - C[Q])[:, :, None])
+        X = np.concatenate(parts, axis=2)
+    return X, np.matmul(A, X)
+
+
+def _piece_pair_values(
+    pieces, A, threshold: float = np.inf, *, kernel: bool | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, float]:
+    """Span values of the piece pairs P <= Q that are at most `threshold`.
+
+    The value of a pair is sigma_min of A on span{J_P, J_Q, c_P - c_Q} (range(J_P) for
+    P = Q), by the Cholesky route of `subspace_min_ratio` in the numba kernel
+    `sdlss_theory._kernels.pairs.pair_span_values` and, where that route does not apply, by
+    `subspace_min_ratio` itself (its rank-revealing SVD path). The kernel does not solve the
+    eigenproblem of a pair whose value a Cholesky test shows to exceed `threshold`.
+    ``kernel=False`` (or ``_PAIR_KERNEL = False``) computes every value with
+    `_piece_pair_values_numpy` instead, the reference.
+
+    Returns
+    -------
+    iu, jv : ndarray of int
+        The pairs kept (values <= threshold), in row-major order of (P, Q).
+    values : ndarray
+        Their values.
+    n_total : int
+        N (N + 1) / 2, the pairs evaluated.
+    rest : float
+        A lower bound on the values left out: their smallest, or threshold (1 - 1e-8) for
+        those the kernel's test left out (inf when none was).
+    """
+    N = len(pieces)
+    n_total = N * (N + 1) // 2
+    if kernel is None:
+        kernel = _PAIR_KERNEL
+    if not kernel:
+        iu, jv = np.triu_indices(N, 0)
+        values = _piece_pair_values_numpy(pieces, A)
+        keep = values <= threshold
+        rest = float(values[~keep].min(initial=np.inf))
+        return iu[keep], jv[keep], values[keep], n_total, rest
+    J, C = pieces.jacobians, pieces.offsets
+    AJ = np.matmul(A, J)
+    JT = np.ascontiguousarray(J.transpose(0, 2, 1))
+    AJT = np.ascontiguousarray(AJ.transpose(0, 2, 1))
+    GJ, GAJ = np.matmul(JT, J), np.matmul(AJT, AJ)
+    C = np.ascontiguousarray(C)
+    AC = C @ A.T
+    norms = np.ascontiguousarray(np.linalg.norm(J, axis=1))
+    biased = bool(np.any(C))
+    lengths = N - np.arange(N)  # pairs per row P: Q = P, ..., N - 1
+    out = np.empty(max(min(n_total, _PAIR_BLOCK), int(lengths[0]) if N else 0))
+    iu_all, jv_all, val_all, rest = [], [], [], np.inf
+    p0 = 0
+    while p0 < N:
+        p1, count = p0, 0
+        while p1 < N and (p1 == p0 or count + lengths[p1] <= out.size):
+            count += int(lengths[p1])
+            p1 += 1
+        written = pair_kernels.pair_span_values(
+            JT, AJT, GJ, GAJ, C, AC, norms, biased, p0, p1, GRAM_FLOOR, TINY_COLUMN,
+            float(threshold), out,
+        )  # fmt: skip
+        v = out[:written].copy()
+        if np.isfinite(threshold) and np.any(np.isposinf(v)):
+            # Pairs shown by the kernel's Cholesky test to exceed the threshold: their values
+            # are above it up to the test's rounding.
+            rest = min(rest, threshold * (1.0 - 1e-8))
+        starts = np.concatenate([[0], np.cumsum(lengths[p0:p1])])
+        todo = np.flatnonzero(np.isnan(v))
+        if todo.size:
+            P = p0 + np.searchsorted(starts, todo, side="right") - 1
+            Q = P + todo - starts[P - p0]
+            for self_pair in (True, False):
+                sel = np.flatnonzero((P == Q) == self_pair)
+                for lo in range(0, sel.size, 4096):
+                    part = sel[lo : lo + 4096]
+                    X, AX = _pair_columns(pieces, A, P[part], Q[part], biased)
+                    v[todo[part]] = subspace_min_ratio(A, X, AX)
+        keep = v <= threshold
+        rest = min(rest, float(v[~keep].min(initial=np.inf)))
+        pos = np.flatnonzero(keep)
+        P = p0 + np.searchsorted(starts, pos, side="right") - 1
+        iu_all.append(P)
+        jv_all.append(P + pos - starts[P - p0])
+        val_all.append(v[keep])
+        p0 = p1
+    return (np.concatenate(iu_all), np.concatenate(jv_all), np.concatenate(val_all),
+            n_total, rest)  # fmt: skip
 
 
 def srec_bounds(
@@ -1358,36 +1467,48 @@ def srec_bounds(
         lower = float(union_bound_gamma(m, log_n, rank, prob))
         return finish(lower, False, "union bound", N if pieces.complete else -1, 0, 0, prob, [])
 
-    iu, jv, span = _piece_pair_values(pieces, A)
-    order = np.argsort(span, kind="stable")
+    # Only pairs whose span value is near the smallest exact ratio known can be refined: the
+    # kernel keeps those below an upper bound on gamma* (a random pair, a piece with itself);
+    # if the refinement would reach beyond them, every pair is kept and it starts again.
+    J = pieces.jacobians
+    self_min = float(subspace_min_ratio(A, J, np.matmul(A, J)).min())
+    threshold = min(random_min, self_min) * (1.0 + 1e-6)
     cones = _PairCones(pieces, A)
-    best, best_pairs, refined, start, chunk = np.inf, [], 0, 0, _REFINE_FIRST
-    # Ties are refined too: a pair whose span value equals the best bound may hold its witness
-    # (the minimiser often lies on a face shared by several pairs).
-    while start < order.size and span[order[start]] <= _tie(best) and refined < refine:
-        step = min(chunk, refine - refined)
-        chunk = min(2 * chunk, _REFINE_CHUNK)
-        take = order[start : start + step]
-        take = take[span[take] <= _tie(best)]
-        start += step
-        refined += take.size
-        P, Q = iu[take], jv[take]
-        same = P == Q  # a piece with itself: its differences fill range(J_P), span is exact
-        lo = span[take].copy()
-        val = np.where(same, span[take], np.inf)
-        coefs: list = [None] * take.size
-        other = np.flatnonzero(~same)
-        if other.size:
-            rlo, rval, rcoef = _refine(cones, A, P[other], Q[other], max_generators, rank)
-            lo[other] = np.maximum(np.where(np.isfinite(rlo), rlo, lo[other]), lo[other])
-            val[other] = rval
-            for i, c in zip(other, rcoef, strict=True):
-                coefs[i] = c
-        best = min(best, float(lo.min()))
-        for j in np.argsort(val)[:_WITNESSES]:
-            if np.isfinite(val[j]):
-                best_pairs.append((float(val[j]), int(P[j]), int(Q[j]), coefs[j]))
-        best_pairs = sorted(best_pairs, key=lambda c: c[0])[:_WITNESSES]
+    for keep_below in (threshold, np.inf):
+        iu, jv, span, n_evals, rest = _piece_pair_values(pieces, A, keep_below)
+        order = np.argsort(span, kind="stable")
+        best, best_pairs, refined, start, chunk = np.inf, [], 0, 0, _REFINE_FIRST
+        spilled = False  # whether a pair left out would have been refined
+        # Ties are refined too: a pair whose span value equals the best bound may hold its witness
+        # (the minimiser often lies on a face shared by several pairs).
+        while start < order.size and span[order[start]] <= _tie(best) and refined < refine:
+            step = min(chunk, refine - refined)
+            chunk = min(2 * chunk, _REFINE_CHUNK)
+            spilled |= start + step > order.size and rest <= _tie(best)
+            take = order[start : start + step]
+            take = take[span[take] <= _tie(best)]
+            start += step
+            refined += take.size
+            P, Q = iu[take], jv[take]
+            same = P == Q  # a piece with itself: its differences fill range(J_P), span is exact
+            lo = span[take].copy()
+            val = np.where(same, span[take], np.inf)
+            coefs: list = [None] * take.size
+            other = np.flatnonzero(~same)
+            if other.size:
+                rlo, rval, rcoef = _refine(cones, A, P[other], Q[other], max_generators, rank)
+                lo[other] = np.maximum(np.where(np.isfinite(rlo), rlo, lo[other]), lo[other])
+                val[other] = rval
+                for i, c in zip(other, rcoef, strict=True):
+                    coefs[i] = c
+            best = min(best, float(lo.min()))
+            for j in np.argsort(val)[:_WITNESSES]:
+                if np.isfinite(val[j]):
+                    best_pairs.append((float(val[j]), int(P[j]), int(Q[j]), coefs[j]))
+            best_pairs = sorted(best_pairs, key=lambda c: c[0])[:_WITNESSES]
+        spilled |= start >= order.size and refined < refine and rest <= _tie(best)
+        if not spilled:
+            break
     lower = best if start >= order.size else min(best, float(span[order[start]]))
     extra = []
     # Several pairs often share the minimum (a face common to adjacent pieces): build the
@@ -1401,4 +1522,4 @@ def srec_bounds(
             if np.isfinite(ratio):
                 extra.append((ratio, pair[0], pair[1]))
     lower = max(lower, 0.0)
-    return finish(lower, True, "piece pairs", N, int(iu.size), refined, 1.0, extra)
+    return finish(lower, True, "piece pairs", N, n_evals, refined, 1.0, extra)

@@ -260,3 +260,23 @@ def niht_step(net, y, z, s, kappa, c):
             return cand
         mu *= 0.5
     return z
+
+
+def pair_span_value(A, J_P, J_Q, c_P, c_Q):
+    """sigma_min of A on span{J_P, J_Q, c_P - c_Q} (span{J_P} for the same piece), by SVD.
+
+    An orthonormal basis U of the span (left singular vectors above the rank tolerance of
+    `numpy.linalg.matrix_rank`), then the smallest singular value of A U; 0 when the span
+    has more dimensions than A has rows, inf when it is {0}.
+    """
+    if J_Q is None:
+        X = J_P
+    else:
+        X = np.column_stack([J_P, J_Q, c_P - c_Q]) if np.any(c_P - c_Q) else np.hstack([J_P, J_Q])
+    U, sv, _ = np.linalg.svd(X, full_matrices=False)
+    rank = int(np.sum(sv > sv[0] * max(X.shape) * np.finfo(float).eps))
+    if rank == 0:  # all columns zero: no direction, no ratio
+        return np.inf
+    if rank > A.shape[0]:
+        return 0.0
+    return float(np.linalg.svd(A @ U[:, :rank], compute_uv=False)[-1])

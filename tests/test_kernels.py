@@ -18,7 +18,17 @@ import numpy as np
 import pytest
 
 from sdlss_theory import ReLUGenerator, gaussian_matrix, hard_threshold
-from sdlss_theory._kernels import MODULES, beam, iht, network, refit, swap, threshold, warm_up
+from sdlss_theory._kernels import (
+    MODULES,
+    beam,
+    iht,
+    network,
+    pairs,
+    refit,
+    swap,
+    threshold,
+    warm_up,
+)
 from sdlss_theory.activations import ACTIVATIONS, OUTPUTS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -314,6 +324,88 @@ def test_beam_level_matches_the_reference():
         assert set(np.flatnonzero(C[i])) <= set(CS[i])
     keys = beam.zobrist_keys(64)
     assert len(set(keys.tolist())) == 64
+
+
+# ----------------------------------------------------------------- piece pairs
+
+
+def _pair_inputs(rng, N, n, s, m, bias):
+    J = rng.standard_normal((N, n, s))
+    J[1, :, -1] *= 1e-14  # a column at the rounding level: the SVD path
+    J[2, :, -1] = J[3, :, 0]  # two pieces sharing a column: a dependent pair
+    C = rng.standard_normal((N, n)) if bias else np.zeros((N, n))
+    if bias:  # pieces 4 and 5 meet at a point (up to rounding), 0 and 6 share their offset
+        C[5] = C[4] + J[4] @ rng.standard_normal(s) - J[5] @ rng.standard_normal(s)
+        C[6] = C[0]
+    A = rng.standard_normal((m, n)) / np.sqrt(m)
+    AJ = np.matmul(A, J)
+    JT, AJT = J.transpose(0, 2, 1).copy(), AJ.transpose(0, 2, 1).copy()
+    return J, C, A, (JT, AJT, np.matmul(JT, J), np.matmul(AJT, AJ), C, C @ A.T,
+                     np.linalg.norm(J, axis=1), bias)  # fmt: skip
+
+
+@pytest.mark.parametrize(("s", "bias", "m"), [(1, False, 5), (2, False, 9), (2, True, 9),
+                                              (3, True, 9), (3, True, 6)])  # fmt: skip
+def test_pair_span_values_match_the_reference(s, bias, m):
+    """Every pair's value is sigma_min of A on the pair's span (SVD reference) or NaN (the
+    SVD path's cases: a rounding-level column, dependent columns, more columns than m)."""
+    rng = np.random.default_rng(40 + s)
+    N, n = 7, 12
+    J, C, A, args = _pair_inputs(rng, N, n, s, m, bias)
+    out = np.empty(N * (N + 1) // 2)
+    written = pairs.pair_span_values(*args, 0, N, 1e-6, 1e-12, np.inf, out)
+    assert written == out.size
+    pos, n_nan = 0, 0
+    for P in range(N):
+        for Q in range(P, N):
+            want = ref.pair_span_value(A, J[P], None if Q == P else J[Q], C[P], C[Q])
+            if bias and (P, Q) == (0, 6) and 2 * s <= m:
+                assert not np.isnan(out[pos])  # the zero column is left out, not the pair
+            if np.isnan(out[pos]):
+                n_nan += 1
+            else:
+                assert out[pos] == pytest.approx(want, rel=1e-9, abs=1e-12), (P, Q)
+            pos += 1
+    r = 2 * s + bias
+    assert n_nan >= N  # the pairs of piece 1 (a tiny column) and the pair (2, 3)
+    if r > m:
+        # every pair of two pieces but (0, 6), whose zero column is left out; not a piece alone
+        assert n_nan == out.size - N + 1 - (bias and 2 * s <= m)
+
+
+def test_pair_span_values_by_blocks_and_with_a_threshold():
+    """Rows p0..p1 write their pairs in order; a threshold leaves the values above it as inf
+    (never a value at most the threshold) and keeps the others exact."""
+    rng = np.random.default_rng(50)
+    N = 9
+    _, _, _, args = _pair_inputs(rng, N, 14, 2, 10, True)
+    full = np.empty(N * (N + 1) // 2)
+    pairs.pair_span_values(*args, 0, N, 1e-6, 1e-12, np.inf, full)
+    parts, p0 = [], 0
+    for p1 in (2, 5, N):
+        out = np.empty(full.size)
+        parts.append(out[: pairs.pair_span_values(*args, p0, p1, 1e-6, 1e-12, np.inf, out)])
+        p0 = p1
+    np.testing.assert_array_equal(np.concatenate(parts), full)
+    t = float(np.nanmedian(full))
+    cut = np.empty(full.size)
+    pairs.pair_span_values(*args, 0, N, 1e-6, 1e-12, t, cut)
+    finite = np.isfinite(full)
+    assert np.all(full[np.isposinf(cut)] > t * (1 - 1e-9))
+    kept = finite & np.isfinite(cut)
+    np.testing.assert_array_equal(cut[kept], full[kept])
+    assert np.all(np.isfinite(cut[finite & (full < t * (1 - 1e-9))]))
+
+
+def test_jacobi_eigenvalues_are_numpys():
+    rng = np.random.default_rng(51)
+    for r in (1, 2, 4, 7):
+        B = rng.standard_normal((r, r))
+        M = B @ B.T + np.diag(np.geomspace(1e-8, 1, r))
+        E = M.copy()
+        pairs.jacobi_eigenvalues(E, r)
+        np.testing.assert_allclose(np.sort(np.diag(E)), np.linalg.eigvalsh(M), rtol=1e-12,
+                                   atol=1e-14 * np.abs(M).max())  # fmt: skip
 
 
 # ----------------------------------------------------------------- registry and switches
