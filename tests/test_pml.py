@@ -640,9 +640,13 @@ def test_paper_presets_are_reached_by_name(name):
     assert config == dataclasses.replace(module.Config.paper(), data_folder="D")
     assert config.dataset == "mnist" and not config.download  # nothing downloaded unasked
     assert config.dtype == "float32" and config.divergence_ratio > 1
-    # Every learned method trains with the same hyper-parameters (none favoured).
+    # Each learned method trains with its tuned hyper-parameters and the same budget.
+    assert config.hyper == module.Config().hyper
     cells = [c for c in module.grid(config) if c["method"] in ("sdlss", "dcs")]
-    assert len({(c["lr"], c["beta0"], c["lam"], c["T"], c["steps"]) for c in cells}) == 1
+    assert len({(c["steps"], c["batch_size"], c["T"]) for c in cells}) == 1
+    for c in cells:
+        tuned = config.method_params(c["method"], c["m"])
+        assert all(c[key] == value for key, value in tuned.items())
 
 
 def test_unknown_or_clashing_presets_are_refused(tmp_path, capsys):
