@@ -1421,6 +1421,11 @@ def srec_bounds(
             if np.isfinite(val[j]):
                 best_pairs.append((float(val[j]), int(P[j]), int(Q[j]), coefs[j]))
         best_pairs = sorted(best_pairs, key=lambda c: c[0])[:_WITNESSES]
+        # A witness within the tolerance of `exact` of the bound so far: more refinement could
+        # only raise the bound towards it (at gamma* = 0 every pair ties at 0 otherwise).
+        bound = best if start >= order.size else min(best, float(span[order[start]]))
+        if best_pairs and known(bound, best_pairs[0][0]):
+            break
     lower = best if start >= order.size else min(best, float(span[order[start]]))
     extra = []
     # Several pairs often share the minimum (a face common to adjacent pieces): build the
