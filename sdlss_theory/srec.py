@@ -15,8 +15,9 @@ Every estimator here says in which direction it is proven:
 * `srec_bounds`: a **proven lower bound** (every linear piece of G enumerated by
   `sdlss_theory.pieces.linear_pieces`, sigma_min of A on the span of every pair of pieces,
   the lowest pairs refined to the exact minimum over their difference cone) and an **upper
-  bound witnessed** by an explicit pair; ``exact`` when they agree. Beyond its budget the
-  lower bound is the union-bound guarantee, which holds only with a stated probability.
+  bound witnessed** by an explicit pair; ``exact`` when they agree. Beyond its budget, or when
+  the enumeration left out a region thinner than its tolerance, the lower bound is the
+  union-bound guarantee, which holds only with a stated probability.
 * `srec_one_sparse`: the **exact** value for s = 1 without biases (the range is 2k rays), in
   closed form.
 * `random_pair_ratios`: the ratio for random pairs. For a difference vector fixed
