@@ -1226,7 +1226,8 @@ def srec_bounds(
     recession directions (`sdlss_theory.cone_quotient.cone_min_ratio_batch`; for pairs with
     more than `max_generators` generators only the test whether the span's worst direction lies
     in the cone, else they keep the span value), replaces the span value, until
-    the next span value is no smaller than the best refined one (or `refine`
+    the next span value is no smaller than the best refined one, or a refined pair's witness
+    value is within the tolerance of ``exact`` of the bound so far (or `refine`
     pairs were refined). The bound is the smaller of the two.
 
     For s = 1 without biases the range is 2k rays and gamma* has a closed form
