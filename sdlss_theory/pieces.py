@@ -215,6 +215,7 @@ def _support_pieces(G: ReLUGenerator, S: tuple[int, ...], budget: int, thin=None
         for region, Mq, masks in cells:
             stack = [(region, 0, np.zeros(Mq.shape[0], dtype=bool))]
             norms = np.linalg.norm(Mq, axis=1)
+            thin_tol = THIN * norms
             while stack:
                 reg, start, mask = stack.pop()
                 F = reg.V @ Mq.T  # (p, n_l)
@@ -224,8 +225,9 @@ def _support_pieces(G: ReLUGenerator, S: tuple[int, ...], budget: int, thin=None
                 idx = np.flatnonzero(mixed)
                 if thin is not None:  # neurons start..j-1 are uncut here (j: the next cut)
                     stop = int(idx[0]) if idx.size else F.shape[1]
-                    thin[0] += _thin_sides(F[:, start:stop], tol[start:stop],
-                                           THIN * norms[start:stop])  # fmt: skip
+                    Fs, absF = F[:, start:stop], np.abs(F[:, start:stop])
+                    if np.any((absF <= tol[start:stop]) & (absF > thin_tol[start:stop])):
+                        thin[0] += _thin_sides(Fs, tol[start:stop], thin_tol[start:stop])
                 if idx.size == 0:
                     on = (F > tol).any(axis=0)
                     final = mask.copy()
