@@ -227,3 +227,62 @@ def _failure(ax_p, summary: dict[str, np.ndarray], c_fixed: float) -> None:
     ax_p.set_ylabel(f"P(bound fails at $C$ = {c_fixed:g})")
     ax_p.set_title(f"(c) {int(total.max())} trials per $m$, all $e$ pooled")
     panel_legend(ax_p, "lower left")
+
+
+def page_numbers(results: str = "results") -> str:
+    """The numbers of docs/studies/error_bound.md, from the stored run in ``results/error_bound``.
+
+    The same estimators as the figure: failures at C = c_fixed per m (pooled, Wilson
+    intervals) and the decay fit; the 95% quantile of c_needed per (m, e-level) (order
+    statistic); c_needed against the certified gamma in bins; tau's range; the proof's per-A
+    inequality; the optimiser's slack and exact recoveries at e = 0 (relative error <= 1e-6).
+    Run from the repository root:
+    ``python -c "from figures.error_bound import page_numbers; print(page_numbers())"``.
+    """
+    import sys
+    from pathlib import Path
+
+    from figures._cli import load_results
+
+    summary, config, extra = load_results("error_bound", sys.modules[__name__], Path(results))
+    trials = extra["trials"]
+    c_fixed = float(config.get("c_fixed", summary["c_fixed"][0]))
+    lines = [
+        f"{len(trials)} trials; certified {sum(bool(t['certified']) for t in trials)}; best "
+        f"approximation exact {sum(bool(t['best_exact']) for t in trials)}"
+    ]
+    ms, fails, total = pooled_failures(summary)
+    lo, hi = wilson_interval(fails, total)
+    for m, f, n, a, b in zip(ms, fails, total, lo, hi, strict=True):
+        lines.append(f"m = {m:g}: fails at C = {c_fixed:g} in {f:g} of {n:g}, "
+                     f"p = {f / n:.2f} [{a:.2f}, {b:.2f}]")  # fmt: skip
+    fit = fit_exponential_decay(ms, fails, total)
+    lines.append(f"decay p(m) = a exp(-b m): b = {fit['b']:.3g} [{fit['b_lo']:.3g}, "
+                 f"{fit['b_hi']:.3g}] from m = {fit['m_min']:g} "
+                 f"({fit['n_cells']} cells)")  # fmt: skip
+    pos = [t for t in trials if t.get("c_needed") is not None]
+    for e in sorted({t["e_level"] for t in pos}):
+        q = [quantile_interval(c_values([t for t in pos if t["e_level"] == e and t["m"] == m]),
+                               0.95)[0] for m in ms]  # fmt: skip
+        lines.append(f"e = {e:g}: C_95 per m: "
+                     + ", ".join(f"{m:g}: {v:.2f}" for m, v in zip(ms, q, strict=True)))
+    cert = [t for t in pos if t.get("gamma_lower") is not None]
+    for a, b in ((0.5, math.inf), (0.3, 0.5), (0.1, 0.3), (0.0, 0.1)):
+        c = c_values([t for t in cert if a <= t["gamma_lower"] < b])
+        if c.size:
+            q95 = quantile_interval(c, 0.95)[0]
+            lines.append(f"gamma in [{a}, {b}): {c.size} trials, C needed median "
+                         f"{np.median(c):.2f}, 95% quantile {q95:.2f}")  # fmt: skip
+    tau = [t["tau"] for t in trials if t.get("tau") is not None]
+    if tau:
+        lines.append(f"tau in [{min(tau):.2f}, {max(tau):.2f}]")
+    proof = [t["proof_holds"] for t in trials if t.get("proof_holds") is not None]
+    lines.append(f"proof's per-A inequality violated in {sum(not p for p in proof)} of "
+                 f"{len(proof)} certified trials with gamma > 0")  # fmt: skip
+    lines.append(f"eps_bar > 1e-9 ||x||: {sum(t['rel_eps'] > 1e-9 for t in trials)} of "
+                 f"{len(trials)}")  # fmt: skip
+    on = [t for t in trials if t["e_level"] == 0]
+    missed = sorted(t["m"] for t in on if t["rel_err"] > 1e-6)
+    lines.append(f"e = 0: recovered (relative error <= 1e-6) in {len(on) - len(missed)} of "
+                 f"{len(on)}; missed at m = {missed}")  # fmt: skip
+    return "\n".join(lines)

@@ -12,12 +12,23 @@ least the unconstrained least-squares distance ``ls_P = min_u ||J_P u + c_P - x|
 orders the pieces (branch and bound): they are visited in increasing ``ls_P`` and the search
 stops when ``ls_P`` reaches the best distance found. A piece whose least-squares minimiser
 lies inside its region has its exact value at once; otherwise the programme is solved over
-the faces of the region (`_polyhedron_distance`).
+the faces of the region (`_piece_minimum`).
+
+Rounding. A piece with few active units has a rank-deficient J_P whose computed singular values
+are rounding residue (1e-20, not 0); taken at face value they let a recession direction in the
+kernel reach any image with coefficients near 1e16. So a direction whose image is at most
+``DEGENERATE`` = 1e-9 of the whole map's largest Jacobian norm ||J|| = max_P ||J_P||_2 counts as
+a kernel direction, every piece's programme is solved in its remaining directions, and every
+candidate is evaluated with G itself: the reported distance is ||G(z) - x|| at the returned z.
+The search is ``exact`` only when that distance and the lower bound (the least programme value
+of the pieces visited, and the least-squares value of the first piece not visited) agree to
+``EXACT_RTOL`` = 1e-9 of max(||x||, ||G(z)||).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,8 +42,14 @@ __all__ = ["BestApproximation", "best_sparse_approximation"]
 
 #: A face's coefficient above -COEF_TOL (relative) counts as inside the face.
 COEF_TOL = 1e-10
-#: Condition number above which a face's least-squares problem counts as rank deficient.
+#: Condition number above which a face's least-squares problem counts as rank deficient
+#: (judged in the reduced coordinates of its piece, where no direction is degenerate).
 COND_MAX = 1e10
+#: A direction of a piece whose image is at most DEGENERATE * ||J|| (||J|| = max_P ||J_P||_2,
+#: the largest Jacobian of the whole map on s-sparse codes) counts as a kernel direction.
+DEGENERATE = 1e-9
+#: ``exact`` requires distance - lower <= EXACT_RTOL * max(||x||, ||G(z)||).
+EXACT_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -44,14 +61,18 @@ class BestApproximation:
     z : ndarray, shape (k,)
         An s-sparse code attaining `distance`.
     distance : float
-        ||G(z) - x||.
+        ||G(z) - x||, evaluated with G at `z`: an upper bound on the minimum, witnessed by z.
     exact : bool
-        Whether `distance` is the global minimum over s-sparse codes (to rounding): every
-        piece was enumerated and the branch and bound finished. False for the fallback.
+        Whether `distance` is the global minimum over s-sparse codes: every piece was
+        enumerated, the branch and bound finished, and distance - lower <=
+        ``EXACT_RTOL`` max(||x||, ||G(z)||) (see the module docstring for what is proven).
+        False for the fallback.
     lower : float
-        A lower bound on the minimum (= `distance` when exact; 0 for the fallback).
+        A lower bound on the minimum: the least programme value of the pieces visited and the
+        least-squares value of the first piece not visited (<= `distance`; 0 for the fallback).
     method : str
-        ``"pieces"`` (exact) or ``"latent_recover"`` (the fallback).
+        ``"pieces"`` (the piece route, exact or not, see `exact`) or ``"latent_recover"``
+        (the fallback).
     n_pieces : int
         Linear pieces enumerated (-1 when the budget ran out).
     n_solved : int
@@ -67,29 +88,41 @@ class BestApproximation:
     n_solved: int
 
 
-def _least_squares(J: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Batched min-norm least squares u_P = argmin ||J_P u - y_P||; returns (u, residual)."""
+def _reduced_pieces(J: np.ndarray, Y: np.ndarray):
+    """Batched SVD of the pieces' Jacobians and their least squares in the kept directions.
+
+    Singular values at or below ``DEGENERATE * max_P ||J_P||_2`` are set to zero (the tolerance
+    is that of the whole map, not of the piece: a rank-deficient piece's rounding residue is no
+    direction). Returns (U, S, Vt, tol, u, ls): ``u`` the minimum-norm least-squares solution
+    of J_P u = Y_P in the kept directions and ``ls = ||Y_P - U_r U_r^T Y_P||`` its residual, a
+    lower bound on the piece's value.
+    """
     U, S, Vt = np.linalg.svd(J, full_matrices=False)
-    tol = S[:, :1] * max(J.shape[1:]) * np.finfo(float).eps
-    inv = np.where(S > tol, 1.0 / np.where(S > tol, S, 1.0), 0.0)
-    coef = np.einsum("pns,pn->ps", U, y) * inv
-    u = np.einsum("pst,ps->pt", Vt, coef)
-    res = np.linalg.norm(np.einsum("pns,ps->pn", J, u) - y, axis=1)
-    return u, res
+    tol = DEGENERATE * float(S[:, 0].max()) if S.size else 0.0
+    kept = S > tol
+    coef = np.einsum("pns,pn->ps", U, Y) * kept
+    u = np.einsum("pst,ps->pt", Vt, coef / np.where(kept, S, 1.0))
+    ls = np.linalg.norm(Y - np.einsum("pns,ps->pn", U, coef), axis=1)
+    return U, S, Vt, tol, u, ls
 
 
 def _face_solve(M: np.ndarray, a: np.ndarray) -> np.ndarray | None:
     """argmin_w ||M w + a|| if M has full column rank (cond <= COND_MAX), else None."""
     if M.shape[1] == 0:
         return np.zeros(0)
-    sv = np.linalg.svd(M, compute_uv=False)
-    if sv[-1] <= sv[0] / COND_MAX:
+    U, sv, Vt = np.linalg.svd(M, full_matrices=False)
+    if not sv[-1] > sv[0] / COND_MAX:
         return None
-    return np.linalg.lstsq(M, -a, rcond=None)[0]
+    return -(Vt.T @ ((U.T @ a) / sv))
 
 
-def _polyhedron_distance(J, c, x, points, rays, max_faces: int):
+def _piece_minimum(U, S, Vt, tol, c, x, points, rays, max_faces: int):
     """The minimum of ||J u + c - x|| over u in conv(points) + cone(rays): (value, u) or None.
+
+    J = U diag(S) Vt is replaced by its directions with S > `tol` (the others are kernel
+    directions, see `DEGENERATE`), so the problem is solved in the r kept coordinates
+    w = S_r Vt_r u, where the objective ||w - U_r^T (x - c)||^2 + ||(I - U_r U_r^T)(x - c)||^2
+    is strictly convex; recession directions with no image there are dropped.
 
     The minimiser lies in the relative interior of a face, i.e. of a simplex spanned by
     affinely independent generators T of the region (Caratheodory), and it minimises the
@@ -97,17 +130,27 @@ def _polyhedron_distance(J, c, x, points, rays, max_faces: int):
     minimiser lies on a smaller face. So the minimum is the least value over the subsets T
     whose equality-constrained least-squares problem (sum of the point weights = 1) has
     full rank and a solution with non-negative weights. A cone with its apex at the only
-    point (a bias-free network) is a non-negative least-squares problem (`scipy.optimize.nnls`).
+    point (a bias-free network) is first tried as a non-negative least-squares problem
+    (`scipy.optimize.nnls`), accepted when its active generators are well conditioned.
     """
     y = x - c
-    if points.shape[0] == 1 and np.allclose(points[0], 0.0) and rays.shape[0]:
-        B = rays @ J.T  # (r, n)
-        w, _ = nnls(B.T, y - J @ points[0])
-        u = points[0] + w @ rays
-        return float(np.linalg.norm(J @ u + c - x)), u
-    a_pts = points @ J.T + c - x  # (p, n)
-    b_rays = rays @ J.T
+    kept = S > tol
+    Ur, Vr = U[:, kept], Vt[kept] * S[kept, None]  # w = Vr u
+    yt = Ur.T @ y
+    perp2 = float(np.sum((y - Ur @ yt) ** 2))
+    if not kept.any():  # G is constant on the piece
+        return math.sqrt(perp2), points[0].copy()
+    a_pts = points @ Vr.T - yt  # (p, r)
+    b_all = rays @ Vr.T
+    live = np.linalg.norm(b_all, axis=1) > tol
+    rays, b_rays = rays[live], b_all[live]
     p, r = a_pts.shape[0], b_rays.shape[0]
+    if p == 1 and not np.any(points[0]) and r:
+        mu, _ = nnls(b_rays.T, -a_pts[0])
+        on = mu > 0
+        if _face_solve(b_rays[on].T, a_pts[0]) is not None:
+            value = math.sqrt(float(np.sum((a_pts[0] + mu @ b_rays) ** 2)) + perp2)
+            return value, points[0] + mu @ rays
     dim = np.linalg.matrix_rank(np.vstack([a_pts[1:] - a_pts[0], b_rays])) if p + r > 1 else 0
     best = None
     count = 0
@@ -129,14 +172,15 @@ def _polyhedron_distance(J, c, x, points, rays, max_faces: int):
                         continue
                     lam_rest, mu = w[: n_pts - 1], w[n_pts - 1 :]
                     lam = np.concatenate([[1.0 - lam_rest.sum()], lam_rest])
-                    tol = COEF_TOL * max(1.0, np.abs(w).max(initial=0.0))
-                    if np.any(lam < -tol) or np.any(mu < -tol):
+                    ctol = COEF_TOL * max(1.0, np.abs(w).max(initial=0.0))
+                    if np.any(lam < -ctol) or np.any(mu < -ctol):
                         continue
                     lam, mu = np.maximum(lam, 0.0), np.maximum(mu, 0.0)
                     lam /= lam.sum()
-                    u = lam @ points[list(Ip)] + (mu @ rays[list(K)] if n_rays else 0.0)
-                    value = float(np.linalg.norm(J @ u + c - x))
+                    image = lam @ a_pts[list(Ip)] + (mu @ b_rays[list(K)] if n_rays else 0.0)
+                    value = math.sqrt(float(np.sum(image**2)) + perp2)
                     if best is None or value < best[0]:
+                        u = lam @ points[list(Ip)] + (mu @ rays[list(K)] if n_rays else 0.0)
                         best = (value, u)
     return best
 
@@ -165,6 +209,17 @@ def best_sparse_approximation(
     when ``ls_P`` is no smaller than the best distance found. For a bias-free network every
     region is a cone with apex 0 (G is positively homogeneous) and its programme is a
     non-negative least-squares problem in the region's extreme rays.
+
+    What is proven. Every candidate is evaluated with G, so `distance` = ||G(z) - x|| is
+    attained (an upper bound on the minimum). `lower` is the minimum of the problem in which
+    every direction of a piece with an image at most 1e-9 ||J|| (||J|| = max_P ||J_P||_2) is a
+    kernel direction: moving a code by t along such a direction moves G(z) by at most
+    1e-9 ||J|| t, so `lower` is a lower bound on the true minimum up to that, and to rounding
+    and to the pieces' tolerance (`linear_pieces`: a region thinner than 1e-10 is left out;
+    G being continuous, a code in it lies within that distance of one in a neighbour's
+    closure). ``exact=True`` only when distance - lower <= 1e-9 max(||x||, ||G(z)||); a piece
+    whose programme value disagrees with G at its minimiser leaves `lower` below `distance`
+    and the result inexact, never wrong.
 
     Fallback: when the pieces exceed `max_pieces` (or a region has more than `max_faces`
     faces to examine), the result is ``latent_recover(G, I, x, s, rng=rng)`` (the measurement
@@ -224,30 +279,36 @@ def best_sparse_approximation(
 
 def _exact(G, x, pieces: Pieces, max_faces: int) -> BestApproximation | None:
     J, C = pieces.jacobians, pieces.offsets
-    u_ls, ls = _least_squares(J, x[None, :] - C)
+    U, S, Vt, tol, u_ls, ls = _reduced_pieces(J, x[None, :] - C)
     order = np.argsort(ls, kind="stable")
     best_val, best_z, solved = np.inf, None, 0
+    lower = np.inf  # the least model value of the pieces visited
     for P in order:
         if ls[P] >= best_val:
+            lower = min(lower, float(ls[P]))  # every piece left has ls >= this
             break
         z = pieces.codes(P, u_ls[P], G.k)
         if _pattern(G, z) == pieces.patterns[P]:
             value, u = float(ls[P]), u_ls[P]
         else:
             solved += 1
-            found = _polyhedron_distance(J[P], C[P], x, pieces.points[P], pieces.rays[P],
-                                         max_faces)  # fmt: skip
+            found = _piece_minimum(U[P], S[P], Vt[P], tol, C[P], x, pieces.points[P],
+                                   pieces.rays[P], max_faces)  # fmt: skip
             if found is None:
                 return None
             value, u = found
-        if value < best_val:
-            best_val, best_z = value, pieces.codes(P, u, G.k)
-    distance = float(np.linalg.norm(G(best_z) - x))
+        lower = min(lower, value)
+        z = pieces.codes(P, u, G.k)
+        attained = float(np.linalg.norm(G(z) - x))  # the candidate, evaluated with G itself
+        if attained < best_val:
+            best_val, best_z = attained, z
+    lower = min(lower, best_val)
+    scale = max(float(np.linalg.norm(x)), float(np.linalg.norm(G(best_z))))
     return BestApproximation(
         z=best_z,
-        distance=distance,
-        exact=True,
-        lower=min(best_val, distance),
+        distance=best_val,
+        exact=bool(best_val - lower <= EXACT_RTOL * scale),
+        lower=lower,
         method="pieces",
         n_pieces=len(pieces),
         n_solved=solved,

@@ -49,6 +49,10 @@ TOL = 1e-10
 POINT_TOL = 1e-9
 #: A generator within this distance (relative) of the cone of the others is not extreme.
 REDUNDANT = 1e-9
+#: A side of a cut whose rays all lie within TOL of the hyperplane is no region; if one of them
+#: lies beyond THIN (relative, far above the rounding of a pre-activation), the side is a true
+#: region thinner than TOL that was left out, and it is counted (`Pieces.n_thin`).
+THIN = 1e-13
 
 
 class PieceBudgetExceeded(RuntimeError):
@@ -81,6 +85,10 @@ class Pieces:
         Whether every support asked for was enumerated (False when the budget ran out).
     n_supports : int
         Number of supports enumerated.
+    n_thin : int
+        Region sides left out as thinner than the tolerance although some of their rays lie
+        beyond the rounding level (`THIN`): true regions, possibly with affine maps of their
+        own, that the pieces do not hold. 0 means no region was left out above rounding.
     """
 
     s: int
@@ -93,6 +101,7 @@ class Pieces:
     patterns: list
     complete: bool
     n_supports: int
+    n_thin: int = 0
 
     def __len__(self) -> int:
         return self.supports.shape[0]
@@ -177,8 +186,24 @@ def _split(region: _Region, a: np.ndarray, f: np.ndarray, tol: float):
     return out[0], out[1]
 
 
-def _support_pieces(G: ReLUGenerator, S: tuple[int, ...], budget: int):
-    """Enumerate the regions of G on support S; yield (pattern masks, J, c, region)."""
+def _thin_sides(F: np.ndarray, tol: np.ndarray, thin: np.ndarray) -> int:
+    """Sides of uncut neurons (columns of F) left out though a ray lies beyond `thin` on them.
+
+    A neuron is uncut when its pre-activation F (rays x neurons) does not take both signs
+    beyond `tol`; a sign taken only within (thin, tol] is a region thinner than the tolerance.
+    """
+    pos, neg = (F > tol).any(axis=0), (F < -tol).any(axis=0)
+    pos_thin, neg_thin = (F > thin).any(axis=0), (F < -thin).any(axis=0)
+    uncut = ~(pos & neg)
+    return int(np.count_nonzero(uncut & ((pos_thin & ~pos) | (neg_thin & ~neg))))
+
+
+def _support_pieces(G: ReLUGenerator, S: tuple[int, ...], budget: int, thin=None):
+    """Enumerate the regions of G on support S; yield (pattern masks, J, c, region).
+
+    `thin`, a one-element list, is incremented by the region sides left out as thinner than
+    the tolerance but beyond rounding (see `THIN`).
+    """
     s = len(S)
     W1 = G.weights[0][:, list(S)]
     # Homogeneous pre-activation of layer 1: [W_1S | b_1] (n_1, s + 1).
@@ -190,6 +215,7 @@ def _support_pieces(G: ReLUGenerator, S: tuple[int, ...], budget: int):
         for region, Mq, masks in cells:
             stack = [(region, 0, np.zeros(Mq.shape[0], dtype=bool))]
             norms = np.linalg.norm(Mq, axis=1)
+            thin_tol = THIN * norms
             while stack:
                 reg, start, mask = stack.pop()
                 F = reg.V @ Mq.T  # (p, n_l)
@@ -197,6 +223,11 @@ def _support_pieces(G: ReLUGenerator, S: tuple[int, ...], budget: int):
                 mixed = (F > tol).any(axis=0) & (F < -tol).any(axis=0)
                 mixed[:start] = False
                 idx = np.flatnonzero(mixed)
+                if thin is not None:  # neurons start..j-1 are uncut here (j: the next cut)
+                    stop = int(idx[0]) if idx.size else F.shape[1]
+                    Fs, absF = F[:, start:stop], np.abs(F[:, start:stop])
+                    if np.any((absF <= tol[start:stop]) & (absF > thin_tol[start:stop])):
+                        thin[0] += _thin_sides(Fs, tol[start:stop], thin_tol[start:stop])
                 if idx.size == 0:
                     on = (F > tol).any(axis=0)
                     final = mask.copy()
@@ -291,6 +322,10 @@ def linear_pieces(
     A region counts as cut when the neuron's pre-activation takes both signs on its extreme
     rays beyond a relative tolerance of ``1e-10`` (rays are unit vectors of R^{s+1}); regions
     thinner than that are numerically indistinguishable from their faces and are not kept.
+    Such a side is a true region left out when one of its rays lies beyond the rounding level
+    (``1e-13``, `THIN`); those sides are counted in ``n_thin``, so that a caller can tell an
+    enumeration that holds every piece (``n_thin == 0``: nothing was left out above rounding)
+    from one that missed regions thinner than the tolerance (and their affine maps).
 
     Parameters
     ----------
@@ -310,8 +345,8 @@ def linear_pieces(
     -------
     Pieces
         Supports, Jacobians J_P (n, s), offsets c_P, the vertices and recession directions
-        of each region (in z_S), an interior point, the activation patterns, and whether the
-        enumeration is complete.
+        of each region (in z_S), an interior point, the activation patterns, whether the
+        enumeration is complete, and the number of thin regions left out (``n_thin``).
 
     Notes
     -----
@@ -334,13 +369,14 @@ def linear_pieces(
     sup_out, J_out, c_out, pts_out, rays_out, int_out, pat_out = [], [], [], [], [], [], []
     complete = True
     done = 0
+    thin = [0]
     for S in supports:
         S = tuple(sorted(int(i) for i in S))
         if len(S) != s or len(set(S)) != s or S[0] < 0 or S[-1] >= G.k:
             raise ValueError(f"every support must hold {s} distinct coordinates in [0, {G.k})")
         remaining = max_pieces - len(sup_out)
         try:
-            found = list(_support_pieces(G, S, remaining))
+            found = list(_support_pieces(G, S, remaining, thin))
         except PieceBudgetExceeded:
             if strict:
                 raise PieceBudgetExceeded(
@@ -384,4 +420,5 @@ def linear_pieces(
         patterns=pat_out,
         complete=complete,
         n_supports=done,
+        n_thin=thin[0],
     )

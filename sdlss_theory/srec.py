@@ -15,8 +15,9 @@ Every estimator here says in which direction it is proven:
 * `srec_bounds`: a **proven lower bound** (every linear piece of G enumerated by
   `sdlss_theory.pieces.linear_pieces`, sigma_min of A on the span of every pair of pieces,
   the lowest pairs refined to the exact minimum over their difference cone) and an **upper
-  bound witnessed** by an explicit pair; ``exact`` when they agree. Beyond its budget the
-  lower bound is the union-bound guarantee, which holds only with a stated probability.
+  bound witnessed** by an explicit pair; ``exact`` when they agree. Beyond its budget, or when
+  the enumeration left out a region thinner than its tolerance, the lower bound is the
+  union-bound guarantee, which holds only with a stated probability.
 * `srec_one_sparse`: the **exact** value for s = 1 without biases (the range is 2k rays), in
   closed form.
 * `random_pair_ratios`: the ratio for random pairs. For a difference vector fixed
@@ -960,9 +961,11 @@ class SRECBounds:
     upper : float
         ||A(G(z1) - G(z2))|| / ||G(z1) - G(z2)|| of the returned pair: an upper bound.
     certified : bool
-        Whether `lower` is a proven bound for this A (every piece pair was evaluated).
+        Whether `lower` is a proven bound for this A: every piece pair was evaluated and the
+        enumeration left out no region thinner than its tolerance (``n_thin == 0``).
     exact : bool
-        Whether upper - lower <= rtol * upper, with `certified`: gamma* is known to rtol.
+        Whether upper - lower <= rtol * upper + atol, with `certified`: gamma* is known to
+        rtol, or to atol where it is (near) 0.
     method : str
         How `lower` was obtained: ``"closed form"`` (s = 1, no biases), ``"piece pairs"``,
         or ``"union bound"`` (the fallback).
@@ -971,7 +974,7 @@ class SRECBounds:
     random_min : float
         The smallest ratio over the random pairs (`upper` <= it).
     n_pieces : int
-        Number of linear pieces (-1 when the enumeration ran out of budget).
+        Number of linear pieces enumerated (-1 when the enumeration ran out of budget).
     n_pairs : int
         Piece pairs evaluated (with repetition: N (N + 1) / 2).
     n_refined : int
@@ -979,7 +982,12 @@ class SRECBounds:
     probability : float
         1.0 for a certificate; the guarantee's probability for the fallback.
     rtol : float
-        The tolerance of `exact`.
+        The relative tolerance of `exact`.
+    atol : float
+        The absolute tolerance of `exact`.
+    n_thin : int
+        Regions left out of the enumeration as thinner than its tolerance, although beyond
+        rounding (`sdlss_theory.pieces.Pieces.n_thin`); when > 0, nothing is certified.
     """
 
     lower: float
@@ -995,6 +1003,8 @@ class SRECBounds:
     n_refined: int
     probability: float
     rtol: float
+    atol: float = 0.0
+    n_thin: int = 0
 
 
 def _pair_kinds(pieces, P: int, Q: int) -> list[tuple[str, int, int]]:
@@ -1301,6 +1311,7 @@ def srec_bounds(
     max_generators: int = 8,
     prob: float = 0.95,
     rtol: float = 1e-6,
+    atol: float | None = None,
     closed_form: bool = True,
 ) -> SRECBounds:
     r"""Certified lower and witnessed upper bounds on the S-REC constant of A on range_s(G).
@@ -1324,7 +1335,8 @@ def srec_bounds(
     recession directions (`sdlss_theory.cone_quotient.cone_min_ratio_batch`; for pairs with
     more than `max_generators` generators only the test whether the span's worst direction lies
     in the cone, else they keep the span value), replaces the span value, until
-    the next span value is no smaller than the best refined one (or `refine`
+    the next span value is no smaller than the best refined one, or a refined pair's witness
+    value is within the tolerance of ``exact`` of the bound so far (or `refine`
     pairs were refined). The bound is the smaller of the two.
 
     For s = 1 without biases the range is 2k rays and gamma* has a closed form
@@ -1341,8 +1353,17 @@ def srec_bounds(
     holds with probability `prob` over A and is no certificate for this A: ``certified`` is
     False.
 
-    The arithmetic is floating point: the lower bound is proven up to rounding (relative
-    1e-10 in the region boundaries, see `linear_pieces`).
+    **Thin regions.** The enumeration leaves out regions thinner than its tolerance (1e-10,
+    relative, see `linear_pieces`), and with them their affine maps; since the ratio is
+    scale-free, a left-out region can hold the worst pair however thin it is. Such a region
+    is detected whenever one of its extreme rays lies beyond the rounding level (1e-13) off
+    the neuron's hyperplane (`sdlss_theory.pieces.Pieces.n_thin`); then nothing is certified
+    and the lower bound is the union-bound fallback with the worst-case piece count.
+
+    What is proven, when ``certified``: gamma* >= lower for this A, in floating point, for
+    the pieces of G whose regions reach beyond 1e-13 (relative, in the homogenised
+    coordinates of `linear_pieces`) of their bounding hyperplanes; a region thinner than that
+    is below the resolution of the enumeration and can be neither kept nor detected.
 
     Parameters
     ----------
@@ -1369,7 +1390,10 @@ def srec_bounds(
     prob : float
         Probability of the union-bound fallback, in [0, 1).
     rtol : float
-        Tolerance of ``exact``.
+        Relative tolerance of ``exact``: upper - lower <= rtol * upper + atol.
+    atol : float, optional
+        Absolute tolerance of ``exact`` (default ``rtol * ||A||_2``), so that gamma* = 0 is
+        known exactly when the witnessed upper bound is at the rounding level.
     closed_form : bool
         Use `srec_one_sparse` where it applies (s = 1, no biases); False runs the piece
         route there too (the two agree, a check of both).
@@ -1411,6 +1435,9 @@ def srec_bounds(
     if not 0.0 <= prob < 1.0:
         raise ValueError(f"prob must lie in [0, 1), got {prob!r}")
     rtol = check_positive_float(rtol, "rtol")
+    if atol is None:
+        atol = rtol * float(np.linalg.norm(A, 2))
+    atol = check_positive_float(atol, "atol", allow_zero=True)
     k, m = G.k, A.shape[0]
 
     # Random pairs: half on one support, half on two (all on one if s = k).
@@ -1428,10 +1455,14 @@ def srec_bounds(
     random_min = float(ratios.min())
     candidates = [(random_min, rz1[np.argmin(ratios)], rz2[np.argmin(ratios)])]
 
-    def finish(lower, certified, method, n_pieces, n_evals, n_refined, probability, extra):
+    def known(lower, upper) -> bool:
+        return bool(upper - lower <= rtol * upper + atol)
+
+    def finish(lower, certified, method, n_pieces, n_evals, n_refined, probability, extra,
+               n_thin=0):  # fmt: skip
         cand = sorted(candidates + extra, key=lambda c: c[0])
         upper, z1, z2 = cand[0]
-        if not (certified and upper - lower <= rtol * upper):
+        if not (certified and known(lower, upper)):
             top = [c for c in cand if _well_separated(G, c[1], c[2])][: max(1, restarts // 2)]
             adv = adversarial_ratio(
                 G, A, s, rng=rng, restarts=restarts, max_iter=max_iter, screen=n_pairs,
@@ -1441,12 +1472,12 @@ def srec_bounds(
             if adv.ratio < upper:
                 upper, z1, z2 = adv.ratio, adv.z1, adv.z2
         lower = min(lower, upper) if certified else lower
-        exact = bool(certified and upper - lower <= rtol * upper)
+        exact = bool(certified and known(lower, upper))
         return SRECBounds(
             lower=float(lower), upper=float(upper), certified=certified, exact=exact,
             method=method, z1=np.asarray(z1, dtype=float), z2=np.asarray(z2, dtype=float),
             random_min=random_min, n_pieces=n_pieces, n_pairs=n_evals, n_refined=n_refined,
-            probability=probability, rtol=rtol,
+            probability=probability, rtol=rtol, atol=atol, n_thin=n_thin,
         )  # fmt: skip
 
     bias_free = _is_bias_free(G)
@@ -1459,13 +1490,17 @@ def srec_bounds(
     rank = 2 * s + (0 if bias_free else 1)
     pieces = linear_pieces(G, s, max_pieces=max_pieces)
     N = len(pieces)
-    if not pieces.complete or N * (N + 1) // 2 > max_pair_evals:
-        if pieces.complete:
+    # Regions thinner than the enumeration's tolerance were left out (n_thin): the pieces miss
+    # affine maps, so no piece-pair bound is a proof, and N is no piece count.
+    thin = pieces.n_thin
+    if thin or not pieces.complete or N * (N + 1) // 2 > max_pair_evals:
+        if pieces.complete and not thin:
             log_n = math.log(N)
         else:
             log_n = linear_piece_count_log(k, s, G.relu_widths) if G.relu_depth else 0.0
         lower = float(union_bound_gamma(m, log_n, rank, prob))
-        return finish(lower, False, "union bound", N if pieces.complete else -1, 0, 0, prob, [])
+        return finish(lower, False, "union bound", N if pieces.complete else -1, 0, 0, prob, [],
+                      thin)  # fmt: skip
 
     # Only pairs whose span value is near the smallest exact ratio known can be refined: the
     # kernel keeps those below an upper bound on gamma* (a random pair, a piece with itself);
@@ -1506,6 +1541,12 @@ def srec_bounds(
                 if np.isfinite(val[j]):
                     best_pairs.append((float(val[j]), int(P[j]), int(Q[j]), coefs[j]))
             best_pairs = sorted(best_pairs, key=lambda c: c[0])[:_WITNESSES]
+            # A witness within the tolerance of `exact` of the bound so far (the pairs left out
+            # included): more refinement could only raise the bound towards it (at gamma* = 0
+            # every pair ties at 0 otherwise).
+            bound = best if start >= order.size else min(best, float(span[order[start]]))
+            if best_pairs and known(min(bound, rest), best_pairs[0][0]):
+                break
         spilled |= start >= order.size and refined < refine and rest <= _tie(best)
         if not spilled:
             break

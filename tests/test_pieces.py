@@ -6,6 +6,10 @@
 * The affine map reproduces G on each piece (interior points and vertices, by continuity).
 * Without biases, s = 1 gives the 2k rays and every region is a cone with apex 0.
 * The budget: incomplete enumeration is flagged, or raised with ``strict``.
+* Thin regions (issue 19): a region thinner than the tolerance but beyond rounding is counted
+  in ``n_thin`` (its pattern, met by an explicit code, is not enumerated); a wider one is
+  enumerated; random networks (Gaussian or small-integer weights, where hyperplanes meet
+  exactly) have none.
 * The generator's theory sizes: relu_depth (d) and relu_width (h).
 """
 
@@ -16,6 +20,7 @@ import math
 
 import numpy as np
 import pytest
+from _thin_network import thin_network
 
 from sdlss_theory import ReLUGenerator
 from sdlss_theory.pieces import PieceBudgetExceeded, linear_pieces
@@ -40,6 +45,7 @@ def test_enumeration_matches_brute_force_sampling(bias, s):
     G = ReLUGenerator.random([5, 5, 6, 9] if s == 3 else [5, 6, 7, 9], rng, bias=bias)
     pieces = linear_pieces(G, s)
     assert pieces.complete and pieces.n_supports == math.comb(G.k, s)
+    assert pieces.n_thin == 0
     enumerated = {
         (tuple(S), p) for S, p in zip(pieces.supports.tolist(), pieces.patterns, strict=True)
     }
@@ -99,3 +105,38 @@ def test_theory_sizes_count_relu_layers():
     assert G.depth == 3 and G.max_width == 200  # the public sizes are unchanged
     linear = ReLUGenerator([np.ones((4, 3))])
     assert linear.relu_depth == 0 and linear.relu_width == 0
+
+
+def _pattern_of(G, z):
+    return np.packbits(np.concatenate(G.activation_pattern(np.asarray(z, dtype=float)))).tobytes()
+
+
+@pytest.mark.parametrize("d", [5e-9, 1e-7, 0.0])
+def test_thin_regions_are_counted_or_enumerated(d):
+    a = 10.0
+    G = thin_network(d, a)
+    pieces = linear_pieces(G, 1)
+    if d == 0.0:  # two hyperplanes coincide: no region between them, nothing left out
+        assert pieces.n_thin == 0 and len(pieces) == 3
+        return
+    inside = _pattern_of(G, [a + d / 2])  # the pattern of the region [a, a + d]
+    assert inside not in {_pattern_of(G, [a - 1.0]), _pattern_of(G, [a + 2 * d])}
+    if d < 1e-10 * a * a:  # thinner than the tolerance (relative, homogenised coordinates)
+        assert inside not in pieces.patterns and pieces.n_thin >= 1
+    else:
+        assert inside in pieces.patterns and pieces.n_thin == 0
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_random_networks_leave_no_thin_region_out(integer):
+    rng = np.random.default_rng(23 + integer)
+    for dims, s in [([3, 4, 4, 3], 2), ([4, 3, 3, 5], 2), ([3, 5, 4], 1)]:
+        for bias in (False, True):
+            if integer:  # small integers: many hyperplanes meet exactly (rounding only)
+                W = [rng.integers(-2, 3, size=(o, i)).astype(float)
+                     for i, o in zip(dims[:-1], dims[1:], strict=True)]  # fmt: skip
+                b = [rng.integers(-2, 3, size=o).astype(float) * bias for o in dims[1:]]
+                G = ReLUGenerator(W, b)
+            else:
+                G = ReLUGenerator.random(dims, rng, bias=bias)
+            assert linear_pieces(G, s).n_thin == 0

@@ -13,6 +13,11 @@
   the closed form against a brute-force grid over each pair of rays; the witness reproduces
   upper; the fallback is flagged uncertified; positional rng and the old name still work,
   with a DeprecationWarning.
+* srec_bounds on degenerate cases (issue 19): a region thinner than the enumeration's
+  tolerance holding the worst pair is reported uncertified (lower below that pair's ratio),
+  a wider one is certified and exact at the pair's ratio; gamma* = 0 (m < 2s) is exact by the
+  absolute tolerance, with a witness at the rounding level; on random narrow networks
+  (widths 2-4) the certified lower bound is below every explicit pair.
 * Random pairs with a fresh A per pair follow sqrt(chi^2_m / m) (KS), and the test has power
   against a 10% scale error.
 * smallest_delta's definition, and clear errors for bad input.
@@ -26,6 +31,7 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from _cone_reference import cone_min_ratio
+from _thin_network import thin_network, thin_pair_ratio, thin_sensing
 from autograd import grad
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -502,7 +508,7 @@ def test_certified_lower_is_below_every_explicit_pair(seed, s, bias, width, m):
     assert np.count_nonzero(b.z1) <= s and np.count_nonzero(b.z2) <= s
     assert np.linalg.norm(A @ d) / np.linalg.norm(d) == pytest.approx(b.upper, rel=1e-9, abs=1e-12)
     if b.exact:
-        assert b.upper - b.lower <= b.rtol * b.upper
+        assert b.upper - b.lower <= b.rtol * b.upper + b.atol
 
 
 def test_srec_bounds_falls_back_to_the_union_bound_beyond_its_budget():
@@ -637,3 +643,54 @@ def test_refinement_starts_again_with_every_pair_when_the_threshold_is_too_low(m
     got = srec_bounds(G, A, 2, rng=0, n_pairs=40, restarts=2, max_iter=40)
     assert len(calls) == 2 and np.isfinite(calls[0]) and calls[1] == np.inf
     assert (got.lower, got.upper, got.n_refined) == (want.lower, want.upper, want.n_refined)
+
+
+@pytest.mark.parametrize("d", [5e-9, 1e-7])
+def test_srec_bounds_on_a_thin_region_holding_the_worst_pair(d):
+    G, A = thin_network(d), thin_sensing()
+    worst = thin_pair_ratio(G, A, d)  # an explicit pair inside the region [a, a + d]
+    assert worst == pytest.approx(np.linalg.svd(A, compute_uv=False)[-1], rel=1e-6)
+    b = srec_bounds(G, A, 1, rng=0)
+    assert b.lower <= worst + 1e-12  # never above an explicit pair, certified or not
+    if d < 1e-8:  # thinner than the tolerance: left out, so nothing is certified
+        assert b.n_thin >= 1 and not b.certified and not b.exact
+        assert b.method == "union bound" and b.probability < 1.0
+    else:
+        assert b.n_thin == 0 and b.certified and b.exact and b.method == "piece pairs"
+        assert b.lower == pytest.approx(worst, rel=1e-9)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_srec_bounds_is_exact_at_zero_by_the_absolute_tolerance(bias):
+    rng = np.random.default_rng(31 + bias)
+    G = ReLUGenerator.random([3, 5, 12], rng, bias=bias)
+    A = gaussian_matrix(1, 12, rng)  # m = 1 < s: ker A meets the range of every piece
+    b = srec_bounds(G, A, 2, rng=rng, n_pairs=40, restarts=3, max_iter=50)
+    assert b.certified and b.lower == 0.0
+    assert b.atol == pytest.approx(b.rtol * np.linalg.norm(A, 2))
+    d = G(b.z1) - G(b.z2)
+    witnessed = np.linalg.norm(A @ d) / np.linalg.norm(d)
+    assert witnessed == pytest.approx(b.upper, rel=1e-6, abs=1e-15)
+    assert b.exact == (b.upper <= b.atol)
+    assert b.exact  # the witness reaches ker A to rounding
+    strict = srec_bounds(G, A, 2, rng=np.random.default_rng(0), n_pairs=40, restarts=3,
+                         max_iter=50, atol=0.0)  # fmt: skip
+    assert strict.exact == (strict.upper == 0.0)  # the relative rule alone needs upper = 0
+
+
+def test_certified_lower_is_below_every_explicit_pair_on_narrow_networks():
+    rng = np.random.default_rng(41)
+    for trial in range(8):
+        s, bias = 1 + trial % 2, bool(trial // 2 % 2)
+        k = int(rng.integers(s + 1, 5))  # s < k: pairs on two supports exist
+        widths = [int(rng.integers(2, 5)) for _ in range(int(rng.integers(1, 3)))]
+        G = ReLUGenerator.random([k, *widths, 6], rng, bias=bias)
+        A = gaussian_matrix(int(rng.integers(2 * s, 7)), 6, rng)
+        b = srec_bounds(G, A, s, rng=rng, n_pairs=40, restarts=3, max_iter=50,
+                        closed_form=False)  # fmt: skip
+        assert b.certified and b.n_thin == 0
+        ratios = explicit_pair_ratios(G, A, s, rng, count=2000)
+        assert np.all(ratios >= b.lower - 1e-9)
+        d = G(b.z1) - G(b.z2)
+        assert np.linalg.norm(A @ d) / np.linalg.norm(d) == pytest.approx(b.upper, rel=1e-9,
+                                                                          abs=1e-12)  # fmt: skip

@@ -126,6 +126,24 @@ def test_figure_from_the_stored_tiny_result(tiny_run):
     assert not overlaps, overlaps
 
 
+def test_page_numbers_count_the_stored_trials(tiny_run):
+    _, results, _, rows = tiny_run
+    text = figure_module.page_numbers(str(results))
+    lines = text.splitlines()
+    n_cert = sum(bool(r["certified"]) for r in rows)
+    n_exact = sum(bool(r["best_exact"]) for r in rows)
+    assert lines[0] == (f"{len(rows)} trials; certified {n_cert}; best approximation exact "
+                        f"{n_exact}")  # fmt: skip
+    for m in TINY["m"]:
+        here = [r for r in rows if r["m"] == m]
+        fails = sum(not r["success"] for r in here)
+        assert any(line.startswith(f"m = {m}: fails at C = 6 in {fails} of {len(here)},")
+                   for line in lines)  # fmt: skip
+    on = [r for r in rows if r["e_level"] == 0]
+    hit = sum(r["rel_err"] <= 1e-6 for r in on)
+    assert f"e = 0: recovered (relative error <= 1e-6) in {hit} of {len(on)};" in text
+
+
 def test_documented_constant_and_config_checks():
     assert Config().c_fixed == study_module.C_THEOREM == 6.0
     config = Config.quick()
