@@ -45,6 +45,7 @@ from simulations._pml_common import (
     cells_for,
     image_report,
     image_trial,
+    paper_hyper,
 )
 
 #: Hyper-parameters chosen by `pml_tuning`'s default run (digits, m = 8, s = 8; each
@@ -91,7 +92,7 @@ class Config(ImageConfig):
         SDLSS and DCS, each with a fixed and a learned A, and both PCA baselines, at
         m = 10 ... 200 (``sdlss run pml_psnr_vs_m --preset paper --set data_folder=PATH``)."""
         return cls(k=100, s=(80,), learned_A_s=(80,), m=(10, 25, 50, 100, 200),
-                   **PAPER_TRAINING)  # fmt: skip
+                   hyper=paper_hyper(TUNED), **PAPER_TRAINING)  # fmt: skip
 
 
 def grid(config: Config) -> list[dict]:

@@ -34,6 +34,7 @@ from simulations._pml_common import (
     cells_for,
     image_report,
     image_trial,
+    paper_hyper,
 )
 from simulations.pml_psnr_vs_m import TUNED
 
@@ -67,7 +68,8 @@ class Config(ImageConfig):
     def paper(cls) -> Config:
         """The SDLSS paper's sparsity sweep on MNIST: k = 784, m = 10, with DCS and both PCA
         baselines (``sdlss run pml_sparsity --preset paper --set data_folder=PATH``)."""
-        return cls(k=784, m=10, s=(10, 50, 100, 200, 400, 600, 784), **PAPER_TRAINING)
+        return cls(k=784, m=10, s=(10, 50, 100, 200, 400, 600, 784), hyper=paper_hyper(TUNED),
+                   **PAPER_TRAINING)  # fmt: skip
 
 
 def grid(config: Config) -> list[dict]:
