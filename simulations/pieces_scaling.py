@@ -26,8 +26,8 @@ import math
 import numpy as np
 
 from sdlss_theory import ReLUGenerator, count_pieces
-from sdlss_theory.theory import linear_piece_count_log, sdlss_measurements
 from sdlss_theory.sweep import Study, StudyConfig
+from sdlss_theory.theory import linear_piece_count_log, sdlss_measurements
 
 FACTORS = ("s", "depth", "k", "h")
 
@@ -211,11 +211,11 @@ def report(summary: dict[str, np.ndarray], config: dict) -> dict[str, list[dict]
     for i in range(len(summary["s"])):
         r = {c: summary[c][i] for c in keys}
         p = predictors(int(r["s"]), int(r["depth"]), int(r["k"]), int(r["h"]))
-        rows.append({**r, "ln_N": float(summary["log_pieces_mean"][i]),
-                     "exact": float(summary["success_rate"][i]),
+        ln_n = float(summary["log_pieces_mean"][i])
+        rows.append({**r, "ln_N": ln_n, "exact": float(summary["success_rate"][i]),
                      "zaslavsky": p["zaslavsky"], "sdlss": p["sdlss"],
-                     "ratio_zas": float(summary["log_pieces_mean"][i]) / p["zaslavsky"],
-                     "ratio_sdlss": float(summary["log_pieces_mean"][i]) / p["sdlss"]})  # fmt: skip
+                     "ratio_zas": ln_n / p["zaslavsky"],
+                     "ratio_sdlss": ln_n / p["sdlss"]})  # fmt: skip
     rows.sort(key=lambda r: (bool(r["bias"]), str(r["factor"]), r["s"], r["depth"], r["k"],
                              r["h"]))  # fmt: skip
     exps = []
