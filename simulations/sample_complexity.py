@@ -36,6 +36,7 @@ import numpy as np
 from sdlss_theory import ReLUGenerator, gaussian_matrix
 from sdlss_theory.srec import srec_bounds
 from sdlss_theory.sweep import Study, StudyConfig, fit_transition
+from sdlss_theory.theory import union_bound_measurements
 
 FAMILIES = ("bias_free", "biased")
 
@@ -211,9 +212,10 @@ def slope_fit(x, y, confidence: float = 0.95) -> dict:
     return out
 
 
-def brackets(summary: dict[str, np.ndarray]) -> list[dict]:
-    """Per network: mean ln N, m_U and m_L (50% points with 95% intervals, `fit_transition`)
-    and the bracket's relative width (m_L - m_U) / m_U."""
+def brackets(summary: dict[str, np.ndarray], gamma0: float) -> list[dict]:
+    """Per network: mean ln N, m_U and m_L (50% points with 95% intervals, `fit_transition`),
+    the bracket's relative width (m_L - m_U) / m_U, and the union bound's m at the mean ln N
+    (`theory.union_bound_measurements`, rank 2s or 2s + 1, probability 1/2)."""
     keys = ("family", "s", "bias", "k", "h", "depth")
     groups: dict[tuple, list[int]] = {}
     for i in range(len(summary["m"])):
@@ -228,7 +230,10 @@ def brackets(summary: dict[str, np.ndarray]) -> list[dict]:
         weights = np.asarray(n, dtype=float)
         ln_n = float(np.sum(summary["log_pieces_mean"][rows] * weights) / weights.sum())
         width = (fl.x50 - fu.x50) / fu.x50 if fu.x50 > 0 else math.nan
-        out.append({**dict(zip(keys, key, strict=True)), "ln_N": ln_n,
+        entry = dict(zip(keys, key, strict=True))
+        rank = 2 * int(entry["s"]) + (1 if bool(entry["bias"]) else 0)
+        m_ub = union_bound_measurements(ln_n, rank, gamma0, 0.5)
+        out.append({**entry, "ln_N": ln_n, "m_union": m_ub,
                     "certified": float(np.min(summary["certified_mean"][rows])),
                     "m_U": fu.x50, "m_U_lo": fu.lo, "m_U_hi": fu.hi,
                     "m_L": fl.x50, "m_L_lo": fl.lo, "m_L_hi": fl.hi,
@@ -239,17 +244,18 @@ def brackets(summary: dict[str, np.ndarray]) -> list[dict]:
 
 def report(summary: dict[str, np.ndarray], config: dict) -> dict[str, list[dict]]:
     """``sdlss show``'s tables: the brackets m_U <= m* <= m_L per network, and the slope of
-    m_L and m_U against ln N per family and over both, with 95% t intervals."""
-    rows = brackets(summary)
+    m_L and m_U against ln N per family and over both, with 95% t intervals, beside the union
+    bound's own slope over the same networks (its local slope, not the asymptotic 16)."""
+    gamma0 = float(config.get("gamma0", 0.5))
+    rows = brackets(summary, gamma0)
     slopes = []
     for scope in (*FAMILIES, "both"):
         sel = [r for r in rows if scope == "both" or r["family"] == scope]
-        for side in ("m_L", "m_U"):
+        for side in ("m_L", "m_U", "m_union"):
             fit = slope_fit([r["ln_N"] for r in sel], [r[side] for r in sel])
             slopes.append({"family": scope, "side": side, "slope": fit["b"], "lo": fit["b_lo"],
                            "hi": fit["b_hi"], "intercept": fit["a"], "r2": fit["r2"],
                            "networks": fit["n"]})  # fmt: skip
-    gamma0 = config.get("gamma0", 0.5)
     return {
         f"m*({gamma0}) brackets: m_U <= m* <= m_L (50% points, 95% intervals)": rows,
         "slope of m* against ln N (OLS over networks, 95% t)": slopes,
