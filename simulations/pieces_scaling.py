@@ -198,8 +198,8 @@ def _continuous(predictor: str, s: float, depth: float, k: float, h: float) -> f
     def log_comb(a, b):
         return gammaln(a + 1) - gammaln(b + 1) - gammaln(a - b + 1)
 
-    js = np.arange(0, math.floor(s) + 1, dtype=float)
-    js[-1] = s  # the last term at the real s, so the sum moves continuously with s
+    # terms j = 0 .. round(s) - 1, then the last at the real s: continuous near integer s
+    js = np.array([*range(round(s)), s], dtype=float)
     return float(log_comb(k, s) + depth * logsumexp(log_comb(h, js)))
 
 
