@@ -34,19 +34,19 @@ FACTORS = ("s", "depth", "k", "h")
 
 @dataclasses.dataclass(frozen=True)
 class Config(StudyConfig):
-    trials: int = 6
+    trials: int = 4
     base_s: int = 2
     base_depth: int = 2
-    base_k: int = 8
-    base_h: int = 12
+    base_k: int = 6
+    base_h: int = 6
     s_values: tuple[int, ...] = (1, 2, 3, 4)
     depth_values: tuple[int, ...] = (1, 2, 3, 4)
-    k_values: tuple[int, ...] = (4, 8, 16, 32)
-    h_values: tuple[int, ...] = (6, 12, 24, 48)
+    k_values: tuple[int, ...] = (3, 6, 12, 24)
+    h_values: tuple[int, ...] = (3, 6, 12, 16)
     bias: tuple[bool, ...] = (False, True)
     n: int = 10
-    max_pieces: int = 1_000_000
-    supports: int = 16
+    max_pieces: int = 30_000
+    supports: int = 8
     probes: int = 2000
 
     def __post_init__(self) -> None:
