@@ -39,13 +39,13 @@ class Config(StudyConfig):
     base_depth: int = 2
     base_k: int = 6
     base_h: int = 6
-    s_values: tuple[int, ...] = (1, 2, 3, 4)
-    depth_values: tuple[int, ...] = (1, 2, 3, 4)
-    k_values: tuple[int, ...] = (3, 6, 12, 24)
-    h_values: tuple[int, ...] = (3, 6, 12, 16)
+    s_values: tuple[int, ...] = (1, 2, 3, 4, 5)
+    depth_values: tuple[int, ...] = (1, 2, 3, 4, 5)
+    k_values: tuple[int, ...] = (3, 6, 12, 24, 48)
+    h_values: tuple[int, ...] = (3, 6, 12, 24, 48)
     bias: tuple[bool, ...] = (False, True)
     n: int = 10
-    max_pieces: int = 30_000
+    max_pieces: int = 100_000
     supports: int = 8
     probes: int = 2000
 
