@@ -1,9 +1,9 @@
-"""The sample_complexity study: configurations, brackets, fits, recovery contrast, figure.
+"""The sample_complexity study (Link 1): networks, certified brackets, slope fits, figure.
 
-Assertions are properties (the blocks hold their configurations; every certified trial has
-lower <= upper and the events are nested, so the fitted m_L >= m_U up to their intervals; the
-transition fit recovers a known logistic curve; the line and exponent fits recover exact data;
-failures of the recovery contrast split into the two kinds), never numbers copied from a run.
+Assertions are properties (every network of a family shares k and s; every certified trial has
+lower <= upper and nested events; the exact piece count of one-layer networks equals the
+arrangement's closed form; the slope fit agrees with scipy's linregress), never numbers copied
+from a run.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from _figure_text import draw_and_check  # noqa: E402
 from _study_helpers import draw_figure, ok_rows, run_into  # noqa: E402
-from scipy import special  # noqa: E402
+from scipy import stats  # noqa: E402
 
 from figures import sample_complexity as figure_module  # noqa: E402
 from simulations import sample_complexity as study_module  # noqa: E402
@@ -28,49 +28,31 @@ STUDY = study_module.STUDY
 Config = study_module.Config
 TINY = dict(
     trials=3,
-    sweep_replicas=1,
-    recovery_replicas=1,
-    base_k=4,
-    base_h=6,
-    base_depth=1,
-    n=20,
-    k_values=(4, 8),
-    h_values=(6,),
-    depth_values=(1, 2),
-    m_values=(4, 10, 18),
-    biased_k=3,
-    biased_h=4,
-    biased_depth=1,
-    biased_n=12,
-    biased_k_values=(3,),
-    biased_h_values=(4,),
-    biased_depth_values=(1,),
-    biased_m_values=(4, 10),
-    grid_s=(1, 2),
-    grid_k=3,
-    grid_h=4,
-    grid_n=12,
-    grid_m_values=(5, 10),
-    recovery_s=(1, 2),
-    recovery_m_values=(1, 3),
+    k=3,
+    n=12,
+    bias_free_nets=("3x1", "5x1", "3x2"),
+    biased_nets=("4x1", "6x1", "5x2"),
+    m_values=(4, 9, 16),
     n_pairs=20,
     restarts=2,
     max_iter=20,
 )
 
 
-def test_configurations_hold_every_block():
-    config = Config.quick()
-    configs = study_module.configurations(config)
-    blocks = {c["block"] for c in configs}
-    assert blocks == set(study_module.BLOCKS)
-    sweep = [c for c in configs if c["block"] == "sweep"]
-    assert all(c["s"] == 1 and not c["bias"] for c in sweep)
-    base = (config.base_k, config.base_h, config.base_depth)
-    for c in sweep:  # one factor at a time
-        assert sum(a != b for a, b in zip((c["k"], c["h"], c["depth"]), base, strict=True)) <= 1
-    grid = {(c["s"], c["bias"]) for c in configs if c["block"] == "grid"}
-    assert grid == {(s, b) for s in config.grid_s for b in config.grid_bias}
+def test_networks_vary_h_and_d_at_fixed_k():
+    config = Config()
+    nets = study_module.configurations(config)
+    assert len(nets) >= 12  # issue 19: at least 12 networks where ln N varies at fixed k
+    assert {c["k"] for c in nets} == {config.k}
+    for c in nets:
+        if c["family"] == "bias_free":
+            assert c["s"] >= 2 and not c["bias"]
+        else:
+            assert c["s"] == config.biased_s and c["bias"]
+        assert c["ms"] == study_module.m_axis(config.m_values, c["s"])
+    for family in study_module.FAMILIES:  # both h and d vary inside each family
+        sel = [c for c in nets if c["family"] == family]
+        assert len({c["h"] for c in sel}) > 1 and len({c["depth"] for c in sel}) > 1
     cells = STUDY.cells(config)
     assert len(cells) == len({tuple(sorted(c.items())) for c in cells})
 
@@ -83,70 +65,50 @@ def tiny_run(tmp_path_factory):
     return config, results, report, ok_rows(out)
 
 
-def test_trials_are_certified_and_the_events_nested(tiny_run):
+def test_trials_are_certified_nested_and_count_pieces_exactly(tiny_run):
     config, _, report, rows = tiny_run
     assert report.n_failed == 0 and report.n_nonfinite == 0
-    srec = [r for r in rows if r["block"] != "recovery"]
-    assert srec and all(r["certified"] for r in srec)
-    for r in srec:
+    assert rows and all(r["certified"] for r in rows)
+    for r in rows:
         assert r["lower"] <= r["upper"] + 1e-12 <= r["random_min"] + 2e-12
-        assert r["success"] == (r["lower"] >= config.gamma0)
+        assert r["success"] == (r["certified"] and r["lower"] >= config.gamma0)
         assert r["upper_ge"] == (r["upper"] >= config.gamma0)
-        assert int(r["success"]) <= r["upper_ge"]  # lower >= gamma0 implies upper >= gamma0
-        if r["block"] == "sweep":  # s = 1 without biases: the closed form, exact
-            assert r["exact"] and r["n_pieces"] == 2 * r["k"]
+        assert int(r["success"]) <= r["upper_ge"]
+        if r["depth"] == 1:  # one layer in general position: the arrangement's region count
+            k, h, s = r["k"], r["h"], r["s"]
+            per_support = (sum(math.comb(h, j) for j in range(s + 1)) if r["bias"]
+                           else 2 * sum(math.comb(h - 1, j) for j in range(s)))  # fmt: skip
+            assert r["n_pieces"] == math.comb(k, s) * per_support
 
 
-def test_recovery_failures_split_into_the_two_kinds(tiny_run):
-    _, _, _, rows = tiny_run
-    rec = [r for r in rows if r["block"] == "recovery"]
-    assert rec
-    for r in rec:
-        kinds = r["identifiability_failure"] + r["optimisation_failure"]
-        assert kinds == (0 if r["success"] else 1)
-        assert r["success"] == (r["rel_error"] <= r["tol_success"])
+def test_slope_fit_agrees_with_linregress():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(3, 8, 12)
+    y = 5.0 + 4.0 * x + rng.normal(0, 0.5, 12)
+    fit = study_module.slope_fit(x, y)
+    ref = stats.linregress(x, y)
+    assert fit["b"] == pytest.approx(ref.slope) and fit["a"] == pytest.approx(ref.intercept)
+    assert fit["r2"] == pytest.approx(ref.rvalue**2)
+    half = stats.t.ppf(0.975, x.size - 2) * ref.stderr
+    assert fit["b_hi"] - fit["b"] == pytest.approx(half)
+    assert math.isnan(study_module.slope_fit([1, 2], [3, 4])["b"])
 
 
-def test_transition_recovers_a_known_logistic_curve():
-    m = np.arange(4, 40, 4, dtype=float)
-    a, b = -6.0, 0.3
-    n = np.full(m.size, 10**6)
-    k = np.round(n * special.expit(a + b * m))
-    for q in (0.5, 0.9):
-        fit = figure_module.transition(m, k, n, q)
-        assert fit["method"] == "logistic"
-        assert fit["x"] == pytest.approx((special.logit(q) - a) / b, rel=1e-3)
-        assert fit["lo"] <= fit["x"] <= fit["hi"]
-    sep = figure_module.transition([1, 2, 3, 4], [0, 0, 5, 5], [5, 5, 5, 5])
-    assert sep["method"] == "separated" and sep["x"] == 2.5
-    assert figure_module.transition([1, 2], [0, 0], [5, 5])["method"] == "none"
-
-
-def test_line_and_exponent_fits_recover_exact_data():
-    x = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
-    fit = figure_module.line_fit(x, 3.0 + 0.5 * x)
-    assert math.isclose(fit["a"], 3.0) and math.isclose(fit["b"], 0.5)
-    assert math.isclose(fit["r2"], 1.0) and fit["b_lo"] <= 0.5 <= fit["b_hi"]
-    entries = []
-    for k in (5, 10, 20, 40):
-        for d in (1, 2, 3):
-            entries.append({"s": 1, "depth": d, "k": k, "h": 8,
-                            "L50": {"x": 7.0 * k**0.4 * d**0.1}})  # fmt: skip
-    exps = figure_module.exponent_fit(entries, "L50")
-    assert exps["factors"] == ["depth", "k"]
-    assert exps["k"][0] == pytest.approx(0.4, abs=1e-9)
-    assert exps["depth"][0] == pytest.approx(0.1, abs=1e-9)
-
-
-def test_analysis_and_figure_from_the_stored_tiny_result(tiny_run):
+def test_brackets_report_and_figure_from_the_stored_tiny_result(tiny_run):
     config, results, _, rows = tiny_run
-    result = figure_module.analyse(rows, {"gamma0": config.gamma0})
-    for e in result["entries"]:
-        if e["block"] == "recovery":
-            continue
-        assert np.all(e["lower_count"] <= e["upper_count"])  # nested events, trial by trial
-        if e["block"] == "sweep":
-            np.testing.assert_array_equal(e["lower_count"], e["upper_count"])
+    from sdlss_theory.sweep import read_summary_csv
+
+    summary = read_summary_csv(results / STUDY.name / "summary.csv")
+    table = study_module.brackets(summary, config.gamma0)
+    assert len(table) == len(study_module.configurations(config))
+    for b in table:  # ln N is the mean over the network's trials of the stored log count
+        logs = [r["log_pieces"] for r in rows
+                if (r["family"], r["h"], r["depth"]) == (b["family"], b["h"], b["depth"])]
+        assert b["ln_N"] == pytest.approx(np.mean(logs))
+        if np.isfinite(b["m_L"]) and np.isfinite(b["m_U"]):
+            assert b["m_U"] <= b["m_L"] + 1e-9  # nested events, trial by trial
+    tables = study_module.report(summary, {"gamma0": config.gamma0})
+    assert len(tables) == 2
     paths = draw_figure(STUDY.name, results, results / "figs")
     assert {p.suffix for p in paths} == {".pdf", ".png"}
     fig, overlaps = draw_and_check(figure_module, results / STUDY.name)
@@ -155,19 +117,18 @@ def test_analysis_and_figure_from_the_stored_tiny_result(tiny_run):
 
 
 def test_config_checks():
-    with pytest.raises(ValueError, match="blocks"):
-        Config(blocks=("nope",))
-    with pytest.raises(ValueError, match="grid_s"):
-        Config(grid_k=2, grid_s=(3,))
+    with pytest.raises(ValueError, match="families"):
+        Config(families=("nope",))
+    with pytest.raises(ValueError, match="bias_free_s"):
+        Config(bias_free_s=1)
+    with pytest.raises(ValueError, match="HxD"):
+        Config(biased_nets=("16-2",))
     with pytest.raises(ValueError, match="gamma0"):
         Config(gamma0=1.0)
 
 
 @pytest.mark.slow
 def test_quick_preset_runs(tmp_path):
-    config = Config.quick()
-    out, report = run_into(STUDY, config, tmp_path, n_jobs=2)
+    out, report = run_into(STUDY, Config.quick(), tmp_path, n_jobs=2)
     assert report.n_failed == 0
-    rows = ok_rows(out)
-    srec = [r for r in rows if r["block"] != "recovery"]
-    assert all(r["lower"] <= r["upper"] + 1e-12 for r in srec)
+    assert all(r["lower"] <= r["upper"] + 1e-12 for r in ok_rows(out))
