@@ -11,12 +11,12 @@ theorem fixes no constant). A predictor that describes the data runs parallel to
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from sdlss_theory.plotting import OKABE_ITO, figure_size
+from sdlss_theory.plotting import OKABE_ITO, panel_figure, panel_legend
 from simulations.pieces_scaling import FACTORS, predictors
 
+PANELS = FACTORS  # one panel per factor: s, depth, k, h
 LABELS = {"s": "sparsity $s$", "depth": "ReLU layers $d$", "k": "latent size $k$",
           "h": "ReLU width $h$"}  # fmt: skip
 
@@ -31,7 +31,7 @@ def sweep(summary: dict[str, np.ndarray], factor: str, bias: bool) -> dict[str, 
 
 
 def plot(summary: dict[str, np.ndarray], config: dict):
-    fig, axes = plt.subplots(1, 4, figsize=figure_size("text", aspect=0.3))
+    fig, axes = panel_figure(PANELS, aspect=0.9, max_columns=4)
     base = {f: int(config.get(f"base_{f}", 0)) for f in FACTORS}
     p_base = predictors(**base)
     biased_base = summary["log_pieces_mean"][
@@ -39,7 +39,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ]
     ref = biased_base[0] if biased_base.size else summary["log_pieces_mean"][0]
     c_sdlss = ref / p_base["sdlss"]
-    for ax, factor in zip(axes, FACTORS, strict=True):
+    for factor, ax in axes.items():
         values = set()
         for bias, colour, marker, label in ((False, OKABE_ITO[1], "o", "no bias"),
                                             (True, OKABE_ITO[2], "s", "biases")):  # fmt: skip
@@ -71,9 +71,9 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         ax.set_xlabel(LABELS[factor])
         others = ", ".join(f"{'d' if f == 'depth' else f}={base[f]}" for f in FACTORS
                            if f != factor)  # fmt: skip
-        ax.set_title(others, fontsize=6)
-    axes[0].set_ylabel(r"$E[\ln N]$")
-    axes[0].legend(loc="upper left", fontsize=5, handlelength=1.4)
-    fig.suptitle("Linear pieces on $s$-sparse codes (mean over draws of $G$, 5-95% of draws; "
-                 "open: estimate)", fontsize=7)  # fmt: skip
+        ax.set_title(others)
+    first = next(iter(axes.values()))
+    first.set_ylabel(r"$E[\ln N]$")
+    panel_legend(first, "upper left", handlelength=1.4)
+    fig.suptitle("Linear pieces (mean over draws; open: estimate)")
     return fig

@@ -8,11 +8,11 @@ m = s + 1.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from sdlss_theory.plotting import OKABE_ITO, figure_size
+from sdlss_theory.plotting import OKABE_ITO, panel_figure, panel_legend
 
+PANELS = ("recovery",)
 KEYS = ("s", "k", "h", "depth")
 
 
@@ -37,7 +37,8 @@ def pooled(summary: dict[str, np.ndarray]) -> list[dict]:
 
 
 def plot(summary: dict[str, np.ndarray], config: dict):
-    fig, ax = plt.subplots(figsize=figure_size("column", aspect=0.75))
+    fig, axes = panel_figure(PANELS, aspect=0.75)
+    ax = axes["recovery"]
     styles = ["-", "--", "-.", ":"]
     rows = pooled(summary)
     for i, e in enumerate(rows):
@@ -53,6 +54,6 @@ def plot(summary: dict[str, np.ndarray], config: dict):
     ax.set_ylabel("fraction of trials")
     ax.set_ylim(-0.02, 1.5)
     ax.set_yticks([0, 0.5, 1.0])
-    ax.set_title("one signal: recovery (o), identifiability failures (x)", fontsize=7)
-    ax.legend(loc="upper left", fontsize=4.5, ncols=2, handlelength=1.2)
+    ax.set_title("recovery (o), identifiability failures (x)")
+    panel_legend(ax, "upper left", ncols=2, handlelength=1.2)
     return fig
