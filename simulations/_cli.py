@@ -71,6 +71,19 @@ def _at_least(minimum: int, what: str):
 _trials = _at_least(1, "the trials per cell")
 _seed = _at_least(0, "the root seed")
 _min_workers = _at_least(1, "the number of workers")
+_threads = _at_least(1, "the BLAS threads per task")
+
+
+def _checkpoint_seconds(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"the checkpoint interval must be >= 0 seconds (0: off), got {text}"
+        )
+    return value or None
 
 
 def _n_jobs(text: str) -> int:
@@ -178,6 +191,21 @@ def _run_options(parent: argparse.ArgumentParser, *, all_studies: bool) -> None:
         "--trials-csv", action="store_true", help="also write trials.csv (one row per task)"
     )
     parent.add_argument("--no-progress", action="store_true", help="print no progress")
+    parent.add_argument(
+        "--threads",
+        type=_threads,
+        default=None,
+        metavar="N",
+        help="BLAS threads per task (default: cores // min(n-jobs, tasks to run); 1 with dask)",
+    )
+    parent.add_argument(
+        "--checkpoint-every",
+        type=_checkpoint_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="long tasks (training) save their state every SECONDS under OUT/checkpoints, so "
+        "that a killed run resumes them (0: off; default 60)",
+    )
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
@@ -372,6 +400,8 @@ def _run(
         progress="none" if args.no_progress else "auto",
         write_trials=args.trials_csv,
         command=command,
+        threads_per_worker=args.threads,
+        checkpoint_seconds=args.checkpoint_every,
     )
     elapsed = time.perf_counter() - start
     print(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import time
 from typing import Literal
 
@@ -42,7 +43,9 @@ from sdlss_theory.pml import (
     reconstruct,
     relative_error,
 )
-from sdlss_theory.sweep import StudyConfig
+from sdlss_theory.sweep import StudyConfig, current_task_checkpoint
+
+logger = logging.getLogger(__name__)
 
 Dataset = Literal["digits", "mnist", "fashion-mnist"]
 Method = Literal["sdlss", "dcs", "sdlss_learned_A", "dcs_learned_A", "pca", "pca_top", "teacher"]
@@ -235,12 +238,47 @@ def _sparsity_schedule(params: dict, sparse: bool) -> dict:
 def train_prior(
     params: dict, rng: np.random.Generator, x_train: np.ndarray, output: str
 ) -> tuple[PMLTrainer, float]:
-    """Train a learned method's prior from the draw's A; return the trainer and its time."""
+    """Train a learned method's prior from the draw's A; return the trainer and its time.
+
+    Inside a sweep with in-task checkpoints (`run_study`'s ``checkpoint_seconds``), the
+    trainer is saved every so many seconds under the task's checkpoint folder (stem
+    ``prior``), and a task that finds a checkpoint of its own configuration and data there
+    (a re-run after a kill) resumes from it and then continues `rng` from the saved stream:
+    the task's record is the same as if it had never stopped (only ``train_time``, the time
+    of this call, differs). A checkpoint that cannot be used is reported and ignored.
+    """
     cfg = prior_config(params, x_train.shape[1], output)
+    steps = int(params["steps"])
+    task = current_task_checkpoint()
+    path = None if task is None else task.path("prior")
     start = time.perf_counter()
-    trainer = PMLTrainer(cfg, x_train, rng=rng, A=draw_matrix(params, x_train.shape[1]))
-    trainer.train(int(params["steps"]), progress=False)
+    trainer = None if path is None else _resume(path, cfg, x_train, steps)
+    if trainer is None:
+        trainer = PMLTrainer(cfg, x_train, rng=rng, A=draw_matrix(params, x_train.shape[1]))
+    checkpoint = {} if task is None else dict(
+        checkpoint_path=path, checkpoint_seconds=task.every_seconds
+    )  # fmt: skip
+    trainer.train(steps - trainer.step, progress=False, **checkpoint)
+    if trainer.rng is not rng:
+        # Resumed: the task's stream goes on from the trainer's, as in an unbroken run.
+        rng.bit_generator.state = trainer.rng.bit_generator.state
     return trainer, time.perf_counter() - start
+
+
+def _resume(path, cfg: PMLConfig, x_train: np.ndarray, steps: int) -> PMLTrainer | None:
+    """The trainer saved at `path` if it is this task's (same config and data), else None."""
+    try:
+        trainer = PMLTrainer.load(path, x_train)
+    except FileNotFoundError:
+        return None  # none yet: a first run
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("ignoring the checkpoint %s: %s", path, exc)
+        return None
+    if trainer.config != cfg or trainer.step > steps:
+        logger.warning("ignoring the checkpoint %s: another configuration", path)
+        return None
+    logger.info("resuming the training saved at %s from step %d", path, trainer.step)
+    return trainer
 
 
 # ---------------------------------------------------------------------------- evaluation

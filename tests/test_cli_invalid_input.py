@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -231,7 +232,8 @@ def bad_flags(draw):
         must = "--min-workers needs --scheduler"
     else:
         flag = "--" + draw(words.filter(lambda w: w.lower() not in {"h", "he", "hel", "help"}))
-        assume(flag not in {"--quick", "--config", "--set", "--trials", "--seed", "--out"})
+        assume(flag not in {"--quick", "--config", "--set", "--trials", "--seed", "--out",
+                            "--threads"})  # fmt: skip
         flags = [flag]
         must = f"unrecognized arguments: {flag}"
     argv = draw(st.permutations(options + ["--quick"]))
@@ -245,3 +247,18 @@ def test_invalid_flag_combinations(case, command):
     argv = ["run", "iht_success", *flags] if command == "run" else ["all", *flags]
     with _fresh_folder() as folder:
         _assert_refused(argv, must_contain, folder)
+
+
+@pytest.mark.parametrize(
+    ("flags", "must"),
+    [
+        (["--threads", "0"], "argument --threads: the BLAS threads per task must be >= 1"),
+        (["--threads", "two"], "argument --threads: expected an integer"),
+        (["--checkpoint-every", "-1"], "argument --checkpoint-every: the checkpoint interval"),
+        (["--checkpoint-every", "nan"], "argument --checkpoint-every: the checkpoint interval"),
+        (["--checkpoint-every", "soon"], "argument --checkpoint-every: expected a number"),
+    ],
+)
+def test_invalid_threads_and_checkpoint_interval(flags, must):
+    with _fresh_folder() as folder:
+        _assert_refused(["run", "iht_success", "--quick", *flags], must, folder)

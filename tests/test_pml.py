@@ -11,6 +11,7 @@ from autograd import grad as ag_grad
 
 from sdlss_theory import ReLUGenerator, synthetic_dataset
 from sdlss_theory.pml import PMLConfig, PMLTrainer, mse, psnr, reconstruct, relative_error
+from sdlss_theory.pml.network import outer_loss
 
 
 def _tiny(method="pml", output="sigmoid", **kw):
@@ -224,6 +225,75 @@ def test_reconstruct_with_restarts_never_worse_in_residual():
         reconstruct(G, A, y, solver="niht")
     with pytest.raises(ValueError, match="solver must be one of"):
         reconstruct(G, A, y, s=2, solver="lasso")
+
+
+# ---------------------------------------------------------------------- float32
+#: Largest difference of a float32 gradient from the float64 one, relative to each array's
+#: largest entry, accepted at a point away from ReLU kinks and support changes (float32
+#: rounding is 6e-8; the T unrolled steps and the sums over the batch amplify it).
+FLOAT32_GRAD_TOL = 1e-4
+
+
+@pytest.mark.parametrize("variant", [_VARIANTS[0], _VARIANTS[1], _VARIANTS[2], _VARIANTS[6]],
+                         ids=lambda v: "-".join(map(str, v.values())))  # fmt: skip
+def test_float32_gradient_agrees_with_float64(variant):
+    """The float32 sweep computes in float32 (no upcast) and agrees with float64 to
+    FLOAT32_GRAD_TOL at the same (float32-representable) point."""
+    cfg64 = _tiny(beta0=0.05, **variant)
+    cfg32 = dataclasses.replace(cfg64, dtype="float32")
+    rng = np.random.default_rng(3)
+    t64 = PMLTrainer(cfg64, _data(), rng=np.random.default_rng(5))
+    t32 = PMLTrainer(cfg32, _data(), rng=np.random.default_rng(5))
+    assert all(p.dtype == np.float32 for p in t32.params.values())
+    assert t32.A.dtype == np.float32 and t32.x_train.dtype == np.float32
+    # The same draws, rounded: the initial weights and A agree to float32 rounding.
+    for name, p in t64.params.items():
+        np.testing.assert_allclose(t32.params[name], p, rtol=1e-7, atol=0)
+    params = {k: v.astype(np.float32) for k, v in _perturbed(t64, rng).items()}
+    x = _data(N=5, seed=1).astype(np.float32)
+    xi = rng.standard_normal((5, cfg64.k)).astype(np.float32)
+    fixed_A = params["A"] if cfg64.learn_A else t32.A
+    relu, gap = _margins(
+        {k: v.astype(np.float64) for k, v in params.items()}, fixed_A.astype(np.float64),
+        cfg64, x.astype(np.float64), xi.astype(np.float64),
+    )  # fmt: skip
+    assert relu > 1e-4 and gap > 1e-4, "test point too close to a kink; change the seed"
+    if not cfg64.learn_A:
+        t64._fixed_A = t32.A.astype(np.float64)  # the same A in both precisions
+    v64, g64 = t64.gradient(x, xi, params)
+    v32, g32 = t32.gradient(x, xi, params)
+    # No upcast inside the sweep: the codes it returns stay float32 (the gradient
+    # accumulators would hide one, they are allocated in the parameters' dtype).
+    _, _, ZT = outer_loss(params, fixed_A, x, xi, cfg32)
+    assert ZT.dtype == np.float32
+    assert v32 == pytest.approx(v64, rel=1e-5)
+    for name, g in g64.items():
+        assert g32[name].dtype == np.float32, name
+        scale = np.max(np.abs(g))
+        assert np.max(np.abs(g32[name] - g)) <= FLOAT32_GRAD_TOL * scale, name
+
+
+def test_float32_training_keeps_its_dtype_through_a_checkpoint(tmp_path):
+    cfg = _tiny(dtype="float32", learn_A=True, start="persistent", lr=1e-2)
+    x = _data()
+    straight = PMLTrainer(cfg, x, rng=np.random.default_rng(11))
+    straight.train(6, progress=False)
+    first = PMLTrainer(cfg, x, rng=np.random.default_rng(11))
+    first.train(3, progress=False, checkpoint_path=tmp_path / "c")
+    resumed = PMLTrainer.load(tmp_path / "c", x)
+    assert resumed.config.dtype == "float32"
+    resumed.train(3, progress=False)
+    for name, p in straight.params.items():
+        assert p.dtype == resumed.adam_m[name].dtype == resumed.adam_v[name].dtype == np.float32
+        assert np.array_equal(resumed.params[name], p)
+    assert resumed.codes.dtype == np.float32
+    assert np.array_equal(resumed.codes, straight.codes)
+    # float32 and float64 training follow each other (same draws) over a few steps.
+    t64 = PMLTrainer(dataclasses.replace(cfg, dtype="float64"), x, rng=np.random.default_rng(11))
+    t64.train(6, progress=False)
+    for name, p in t64.params.items():
+        np.testing.assert_allclose(straight.params[name], p, rtol=0,
+                                   atol=1e-3 * max(1.0, np.max(np.abs(p))))  # fmt: skip
 
 
 # -------------------------------------------------------------------- checkpoints

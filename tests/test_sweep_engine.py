@@ -66,9 +66,44 @@ def test_workers_run_single_threaded_blas(tmp_path, n_jobs, backend):
 
     study = Study("threads", StudyConfig, lambda c: [{"a": 1}], threads_trial, "threads")
     report = run_study(
-        study, StudyConfig(trials=4), tmp_path, n_jobs=n_jobs, backend=backend, progress="none"
-    )
+        study, StudyConfig(trials=4), tmp_path, n_jobs=n_jobs, backend=backend,
+        progress="none", threads_per_worker=1,
+    )  # fmt: skip
     assert report.summary[0]["max_threads_q95"] == 1
+
+
+def test_tasks_get_the_cores_that_concurrent_tasks_leave(tmp_path, monkeypatch):
+    """Default threads: floor(cores / min(n_jobs, tasks to run)), at least 1; 1 with dask."""
+    import joblib
+
+    from sdlss_theory.sweep import Study, StudyConfig, auto_threads
+    from sdlss_theory.sweep import engine as engine_module
+    from sdlss_theory.sweep.examples import threads_trial
+
+    monkeypatch.setattr(engine_module, "cpu_count", lambda: 8)
+    monkeypatch.setattr(engine_module, "_load_average", lambda: 0.5)
+    assert auto_threads(1, "sequential", 100) == 8
+    assert auto_threads(2, "loky", 100) == 4
+    assert auto_threads(2, "loky", 1) == 8  # one task left: it gets every core
+    assert auto_threads(3, "loky", 100) == 2
+    assert auto_threads(16, "loky", 100) == 1
+    assert auto_threads(4, "dask", 100) == 1
+    assert auto_threads(None, None, 5) == 8  # no parallel_config: one job
+    with joblib.parallel_config(backend="loky", n_jobs=4):
+        assert auto_threads(None, None, 5) == 2
+    monkeypatch.setattr(engine_module, "_load_average", lambda: 8.0)
+    assert auto_threads(2, "loky", 100) == 1  # a busy machine: no BLAS threads to spare
+    monkeypatch.undo()
+    assert auto_threads(-1, "loky", 100) == 1  # -1: as many jobs as cores
+    # A sweep of one task, run in this process: its BLAS gets every core, and the
+    # provenance records the count.
+    monkeypatch.setattr(engine_module, "_load_average", lambda: 0.0)
+    cores = joblib.cpu_count()
+    study = Study("threads", StudyConfig, lambda c: [{"a": 1}], threads_trial, "threads")
+    report = run_study(study, StudyConfig(trials=1), tmp_path, n_jobs=1, progress="none")
+    assert report.summary[0]["max_threads_q95"] == cores
+    with ResultStore(tmp_path / STORE_NAME, readonly=True) as store:
+        assert store.runs()[-1]["provenance"]["threads_per_worker"] == cores
 
 
 def test_task_rng_reproduces_a_stored_trial(tmp_path):

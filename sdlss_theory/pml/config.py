@@ -15,6 +15,7 @@ _METHODS = ("pml", "dcs")
 _STARTS = ("random", "persistent")
 _SREC_FORMS = ("square", "hinge")
 _INITS = ("he", "hand")
+_DTYPES = ("float64", "float32")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +89,14 @@ class PMLConfig:
         Adam's constants [1]_.
     init : {"he", "hand"}
         Weight initialisation, as `ReLUGenerator.random` (biases start at zero).
+    dtype : {"float64", "float32"}
+        The precision of training: the parameters, Adam's moments, the data, A and every
+        intermediate of the forward and reverse sweeps. ``"float32"`` roughly halves the
+        time of a step at the MNIST size (docs/benchmarks.md) and agrees with float64 to
+        single-precision rounding (the gradient to about 1e-4 of each array's largest
+        entry on a fresh network; the tests state the tolerance). The random draws are
+        made in float64 and rounded, so both precisions see the same minibatches and
+        starts. The exported `ReLUGenerator` and every reconstruction stay float64.
 
     References
     ----------
@@ -122,6 +131,7 @@ class PMLConfig:
     adam_b2: float = 0.999
     adam_eps: float = 1e-8
     init: str = "he"
+    dtype: str = "float64"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -142,6 +152,7 @@ class PMLConfig:
             ("init", _INITS),
             ("start", _STARTS),
             ("srec_form", _SREC_FORMS),
+            ("dtype", _DTYPES),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -194,6 +205,11 @@ class PMLConfig:
     def dims(self) -> tuple[int, ...]:
         """``(k, *widths, n)``."""
         return (self.k, *self.widths, self.n)
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        """``numpy.dtype(self.dtype)``: the precision of training."""
+        return np.dtype(self.dtype)
 
     @property
     def sparse(self) -> bool:

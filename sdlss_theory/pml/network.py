@@ -61,7 +61,8 @@ def param_shapes(config: PMLConfig) -> dict[str, tuple[int, ...]]:
 def init_params(config: PMLConfig, rng: np.random.Generator) -> tuple[dict, np.ndarray]:
     """Initial parameters (weights by ``config.init``, zero biases) and the initial A.
 
-    Draws the weights layer by layer, then A (N(0, 1/m)), from `rng`.
+    Draws the weights layer by layer, then A (N(0, 1/m)), from `rng`, in float64 (the same
+    stream for every ``config.dtype``), then rounds them to ``config.dtype``.
     """
     params: dict[str, np.ndarray] = {}
     dims = config.dims
@@ -75,7 +76,9 @@ def init_params(config: PMLConfig, rng: np.random.Generator) -> tuple[dict, np.n
     if config.learn_beta:
         shape = (config.T,) if config.beta_per_step else ()
         params["log_beta"] = np.full(shape, math.log(config.beta0))
-    return params, A
+    dtype = config.np_dtype
+    params = {name: p.astype(dtype, copy=False) for name, p in params.items()}
+    return params, A.astype(dtype, copy=False)
 
 
 def support_mask(Z: np.ndarray, s: int) -> np.ndarray:
@@ -84,7 +87,7 @@ def support_mask(Z: np.ndarray, s: int) -> np.ndarray:
     The same rule as `sdlss_theory.hard_threshold` (a stable argsort of -|z|).
     """
     keep = np.argsort(-np.abs(Z), axis=1, kind="stable")[:, :s]
-    mask = np.zeros(Z.shape)
+    mask = np.zeros(Z.shape, dtype=Z.dtype)
     np.put_along_axis(mask, keep, 1.0, axis=1)
     return mask
 
@@ -101,7 +104,7 @@ def hidden(Ws: list, bs: list, Z: np.ndarray) -> list[np.ndarray]:
 
 
 def _relu_mask(h: np.ndarray) -> np.ndarray:
-    return (h > 0).astype(np.float64)
+    return (h > 0).astype(h.dtype)
 
 
 def output_second_derivative(name: str):
@@ -404,7 +407,7 @@ def outer_loss(
     Z = Z0 * support_mask(Z0, ps.s) if c.sparse else Z0
     caches = []
     for t in range(c.T):
-        Z, cache = ps.step(Z, Y, betas[t])
+        Z, cache = ps.step(Z, Y, float(betas[t]))
         caches.append(cache)
     ZT = Z
     need_signal = c.lam > 0 or c.signal_weight > 0
@@ -460,7 +463,7 @@ def outer_loss(
     v = ps.forward_vjp(hs_T, masks_T, x_hat, dx_hat, du_hat, need_dz=True)
     dbetas = np.zeros(c.T)
     for t in range(c.T - 1, -1, -1):
-        v, dbetas[t] = ps.step_vjp(caches[t], v, betas[t], need_dz=t > 0)
+        v, dbetas[t] = ps.step_vjp(caches[t], v, float(betas[t]), need_dz=t > 0)
     if c.lam > 0:
         # x_0 = G(z_0) shares its forward pass with the first latent step.
         ps.forward_vjp(first.hs, first.masks, x_0, dx_0, du_0, need_dz=False)
@@ -468,6 +471,7 @@ def outer_loss(
     if c.learn_beta:
         dlog_beta = dbetas * betas  # d beta / d log beta = beta
         dlog_beta = dlog_beta if c.beta_per_step else np.array(dlog_beta.sum())
+        dlog_beta = dlog_beta.astype(params["log_beta"].dtype, copy=False)
     return losses, ps.finish(X, dlog_beta), ZT
 
 
@@ -478,7 +482,7 @@ def inner_loop(params: dict, A: np.ndarray, Y: np.ndarray, Z0: np.ndarray, confi
     betas = ps.betas()
     Z = Z0 * support_mask(Z0, c.s) if c.sparse else Z0
     for t in range(c.T):
-        Z, _ = ps.step(Z, Y, betas[t])
+        Z, _ = ps.step(Z, Y, float(betas[t]))
     return Z
 
 

@@ -6,12 +6,18 @@ import hashlib
 import json
 import math
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from sdlss_theory._validation import as_float_array, check_int, check_rng
+from sdlss_theory._validation import (
+    as_float_array,
+    check_int,
+    check_positive_float,
+    check_rng,
+)
 from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.pml.config import PMLConfig
 from sdlss_theory.pml.metrics import psnr, relative_error
@@ -27,11 +33,12 @@ from sdlss_theory.pml.network import (
 _CHECKPOINT_VERSION = 2
 
 
-def _check_data(x, name: str, n: int) -> np.ndarray:
+def _check_data(x, name: str, n: int, dtype: np.dtype | None = None) -> np.ndarray:
+    """`x` as a finite (N, n) array, N >= 1, rounded to `dtype` (float64 by default)."""
     arr = as_float_array(x, name, ndim=(2,))
     if arr.shape[1] != n or arr.shape[0] < 1:
         raise ValueError(f"{name} must have shape (N, n={n}) with N >= 1, got {arr.shape}")
-    return arr
+    return arr if dtype is None else arr.astype(dtype, copy=False)
 
 
 def _checkpoint_files(path: str | os.PathLike) -> tuple[Path, Path]:
@@ -90,6 +97,11 @@ class PMLTrainer:
     rearranged. A non-finite loss or gradient stops training with `FloatingPointError` and
     leaves the parameters of the last finite step.
 
+    With ``config.dtype = "float32"`` the data, A, the parameters, Adam's moments, the
+    persistent codes and the whole step are single precision (the random draws are made in
+    float64 and rounded, so the stream is the same in both precisions); `generator` still
+    exports float64 weights.
+
     References
     ----------
     .. [1] D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
@@ -118,12 +130,13 @@ class PMLTrainer:
         if not isinstance(config, PMLConfig):
             raise TypeError(f"config must be a PMLConfig, got {type(config).__name__}")
         self.config = config
-        self.x_train = _check_data(x_train, "x_train", config.n)
-        self.x_val = None if x_val is None else _check_data(x_val, "x_val", config.n)
+        dtype = config.np_dtype
+        self.x_train = _check_data(x_train, "x_train", config.n, dtype)
+        self.x_val = None if x_val is None else _check_data(x_val, "x_val", config.n, dtype)
         self.rng = check_rng(rng)
         self.params, A_drawn = init_params(config, self.rng)
         if A is not None:
-            A = as_float_array(A, "A", ndim=(2,))
+            A = as_float_array(A, "A", ndim=(2,)).astype(dtype, copy=False)
             if A.shape != (config.m, config.n):
                 raise ValueError(f"A must have shape {(config.m, config.n)}, got {A.shape}")
             A_drawn = A.copy()
@@ -134,6 +147,7 @@ class PMLTrainer:
         self.codes = None
         if config.start == "persistent":
             self.codes = self.rng.standard_normal((self.x_train.shape[0], config.k))
+            self.codes = self.codes.astype(dtype, copy=False)
         self.adam_m = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.adam_v = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.step = 0
@@ -146,8 +160,9 @@ class PMLTrainer:
         return params["A"] if self.config.learn_A else self._fixed_A
 
     def _check_inputs(self, x, xi, params) -> tuple[dict, np.ndarray, np.ndarray]:
-        x = _check_data(x, "x", self.config.n)
-        xi = as_float_array(xi, "xi", ndim=(2,))
+        dtype = self.config.np_dtype
+        x = _check_data(x, "x", self.config.n, dtype)
+        xi = as_float_array(xi, "xi", ndim=(2,)).astype(dtype, copy=False)
         if xi.shape != (x.shape[0], self.config.k):
             raise ValueError(f"xi must have shape {(x.shape[0], self.config.k)}, got {xi.shape}")
         if params is None:
@@ -157,7 +172,7 @@ class PMLTrainer:
             raise ValueError(f"params must be a dict with the keys {sorted(shapes)}")
         checked = {}
         for name, shape in shapes.items():
-            arr = np.asarray(params[name], dtype=np.float64)
+            arr = np.asarray(params[name], dtype=dtype)
             if arr.shape != shape:
                 raise ValueError(f"params[{name!r}] must have shape {shape}, got {arr.shape}")
             checked[name] = arr
@@ -174,6 +189,8 @@ class PMLTrainer:
             The starts; the inner loop starts at :math:`P_s(\xi)` (PML) or :math:`\xi` (DCS).
         params : dict, optional
             Parameters (default: the current ones), shaped as `params`.
+
+        All three are rounded to ``config.dtype`` and the loss is computed in it.
 
         Returns
         -------
@@ -227,6 +244,7 @@ class PMLTrainer:
         eval_every: int | None = None,
         checkpoint_every: int | None = None,
         checkpoint_path: str | os.PathLike | None = None,
+        checkpoint_seconds: float | None = None,
         evaluation: Callable[[PMLTrainer], dict[str, float]] | None = None,
         keep_best: str | None = None,
     ) -> list[dict[str, float]]:
@@ -244,7 +262,13 @@ class PMLTrainer:
         checkpoint_every : int, optional
             Save to `checkpoint_path` every so many steps and at the end.
         checkpoint_path : path-like, optional
-            Stem of the checkpoint files (``.npz`` and ``.json`` are appended).
+            Stem of the checkpoint files (``.npz`` and ``.json`` are appended). With a path,
+            the state at the end of the call is always saved.
+        checkpoint_seconds : float, optional
+            Also save to `checkpoint_path` after the first step that ends at least this
+            many seconds of wall time after the previous save (or the start of the call):
+            a long run that is killed loses at most about that much work. Saving never
+            changes the run's numbers.
         evaluation : callable, optional
             ``evaluation(trainer) -> dict`` of extra numbers merged into each evaluation
             record (e.g. the held-out error of a stronger reconstruction). It must not draw
@@ -270,6 +294,10 @@ class PMLTrainer:
             checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
             if checkpoint_path is None:
                 raise ValueError("checkpoint_every needs checkpoint_path")
+        if checkpoint_seconds is not None:
+            checkpoint_seconds = check_positive_float(checkpoint_seconds, "checkpoint_seconds")
+            if checkpoint_path is None:
+                raise ValueError("checkpoint_seconds needs checkpoint_path")
         from tqdm.auto import tqdm
 
         c = self.config
@@ -278,6 +306,7 @@ class PMLTrainer:
         bar = tqdm(total=steps, disable=not progress, desc=f"{c.method} training", leave=False)
         self._loss_sum, self._loss_count = 0.0, 0
         best: tuple[float, int, dict] | None = None
+        saved_at = time.monotonic()
 
         def consider(record: dict) -> None:
             nonlocal best
@@ -293,7 +322,8 @@ class PMLTrainer:
             for _ in range(steps):
                 idx = self.rng.choice(N, size=B, replace=False)
                 if self.codes is None:
-                    xi = self.rng.standard_normal((B, c.k))
+                    # Drawn in float64 whatever the dtype: the same stream in both precisions.
+                    xi = self.rng.standard_normal((B, c.k)).astype(c.np_dtype, copy=False)
                 else:
                     xi = self.codes[idx]
                 losses, grads, ZT = outer_loss(
@@ -318,8 +348,12 @@ class PMLTrainer:
                     bar.set_postfix(loss=f"{value:.4g}", beta=f"{self.beta:.3g}")
                 if eval_every is not None and self.step % eval_every == 0:
                     consider(self.evaluate(evaluation=evaluation))
-                if checkpoint_every is not None and self.step % checkpoint_every == 0:
+                if (checkpoint_every is not None and self.step % checkpoint_every == 0) or (
+                    checkpoint_seconds is not None
+                    and time.monotonic() - saved_at >= checkpoint_seconds
+                ):
                     self.save(checkpoint_path)
+                    saved_at = time.monotonic()
         finally:
             bar.close()
         if eval_every is not None and (not self.history or self.history[-1]["step"] != self.step):
@@ -358,7 +392,7 @@ class PMLTrainer:
         """
         if x is None:
             x = self.x_val if self.x_val is not None else self.x_train
-        x = _check_data(x, "x", self.config.n)
+        x = _check_data(x, "x", self.config.n, self.config.np_dtype)
         xi = np.random.default_rng(self.eval_seed).standard_normal((x.shape[0], self.config.k))
         losses = self.losses(x, xi)
         x_hat = self.unrolled_reconstruction(x @ self.A.T, xi)
@@ -404,7 +438,7 @@ class PMLTrainer:
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         """G(z) by the trainer's own code, for batches z of shape (B, k)."""
-        z = as_float_array(z, "z", ndim=(2,))
+        z = as_float_array(z, "z", ndim=(2,)).astype(self.config.np_dtype, copy=False)
         return generator_output(self.params, z, self.config)
 
     def unrolled_reconstruction(self, y: np.ndarray, xi: np.ndarray) -> np.ndarray:
@@ -422,8 +456,8 @@ class PMLTrainer:
         ndarray, shape (B, n)
         """
         c = self.config
-        y = as_float_array(y, "y", ndim=(2,))
-        xi = as_float_array(xi, "xi", ndim=(2,))
+        y = as_float_array(y, "y", ndim=(2,)).astype(c.np_dtype, copy=False)
+        xi = as_float_array(xi, "xi", ndim=(2,)).astype(c.np_dtype, copy=False)
         if y.shape[1] != c.m or xi.shape != (y.shape[0], c.k):
             raise ValueError(
                 f"y must have shape (B, m={c.m}) and xi shape (B, k={c.k}), "
@@ -445,6 +479,10 @@ class PMLTrainer:
 
         The JSON file holds the configuration, the step, the random generator's state, the
         evaluation seed, the history and fingerprints of the data, so `load` resumes exactly.
+        Arrays keep their dtype (``config.dtype``). Each file is written to a temporary
+        name and renamed over the old one, so a process killed while saving leaves the
+        previous checkpoint readable (or, killed between the two renames, a pair whose
+        steps differ, which `load` refuses).
 
         Parameters
         ----------
@@ -458,14 +496,16 @@ class PMLTrainer:
         """
         npz, js = _checkpoint_files(path)
         npz.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {f"param/{k}": v for k, v in self.params.items()}
+        arrays: dict[str, np.ndarray] = {"step": np.array(self.step)}
+        arrays.update({f"param/{k}": v for k, v in self.params.items()})
         arrays.update({f"adam_m/{k}": v for k, v in self.adam_m.items()})
         arrays.update({f"adam_v/{k}": v for k, v in self.adam_v.items()})
         if self._fixed_A is not None:
             arrays["fixed_A"] = self._fixed_A
         if self.codes is not None:
             arrays["codes"] = self.codes
-        with open(npz, "wb") as fh:
+        tmp_npz, tmp_js = npz.with_name(npz.name + ".tmp"), js.with_name(js.name + ".tmp")
+        with open(tmp_npz, "wb") as fh:
             np.savez(fh, **arrays)
         meta = {
             "version": _CHECKPOINT_VERSION,
@@ -480,7 +520,9 @@ class PMLTrainer:
             "x_train": _fingerprint(self.x_train),
             "x_val": None if self.x_val is None else _fingerprint(self.x_val),
         }
-        js.write_text(json.dumps(meta, indent=1))
+        tmp_js.write_text(json.dumps(meta, indent=1))
+        os.replace(tmp_npz, npz)
+        os.replace(tmp_js, js)
         return npz, js
 
     @classmethod
@@ -519,11 +561,11 @@ class PMLTrainer:
         cfg = dict(meta["config"])
         cfg["widths"] = tuple(cfg["widths"])
         config = PMLConfig(**cfg)
-        x_train = _check_data(x_train, "x_train", config.n)
+        x_train = _check_data(x_train, "x_train", config.n, config.np_dtype)
         if _fingerprint(x_train) != meta["x_train"]:
             raise ValueError(f"x_train differs from the training data of checkpoint {js}")
         if x_val is not None:
-            x_val = _check_data(x_val, "x_val", config.n)
+            x_val = _check_data(x_val, "x_val", config.n, config.np_dtype)
             if meta["x_val"] is not None and _fingerprint(x_val) != meta["x_val"]:
                 raise ValueError(f"x_val differs from the validation data of checkpoint {js}")
         bitgen = getattr(np.random, meta["rng"]["bit_generator"])()
@@ -535,6 +577,11 @@ class PMLTrainer:
         self.rng = np.random.Generator(bitgen)
         names = list(param_shapes(config))
         with np.load(npz) as data:
+            if "step" in data and int(data["step"]) != int(meta["step"]):
+                raise ValueError(
+                    f"checkpoint {npz} (step {int(data['step'])}) and {js} (step "
+                    f"{meta['step']}) are of different steps: the run stopped while saving"
+                )
             self.params = {k: np.array(data[f"param/{k}"]) for k in names}
             self.adam_m = {k: np.array(data[f"adam_m/{k}"]) for k in names}
             self.adam_v = {k: np.array(data[f"adam_v/{k}"]) for k in names}

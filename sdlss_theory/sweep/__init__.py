@@ -7,6 +7,7 @@ Typical use (see ``docs/sweeps.md``)::
     report = run_study(study, study.config.quick(), "results/my_study", n_jobs=2)
 """
 
+from sdlss_theory.sweep.checkpoints import TaskCheckpoint, current_task_checkpoint
 from sdlss_theory.sweep.config import (
     ConfigError,
     StudyConfig,
@@ -24,6 +25,7 @@ from sdlss_theory.sweep.engine import (
     StoreError,
     Study,
     TrialFailedError,
+    auto_threads,
     check_output_folder,
     dask_client,
     lock_holder,
@@ -57,10 +59,12 @@ __all__ = [
     "Study",
     "StudyReport",
     "StudyConfig",
+    "TaskCheckpoint",
     "TaskRecord",
     "TransitionFit",
     "TrialFailedError",
     "apply_overrides",
+    "auto_threads",
     "canonical_json",
     "cell_key",
     "check_output_folder",
@@ -68,6 +72,7 @@ __all__ = [
     "config_hash",
     "config_to_dict",
     "config_to_toml",
+    "current_task_checkpoint",
     "dask_client",
     "empirical_crossing",
     "fit_transition",

@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs, parallel_config
 
-from sdlss_theory._validation import check_int
+from sdlss_theory._validation import check_int, check_positive_float
+from sdlss_theory.sweep import checkpoints
 from sdlss_theory.sweep.config import (
     StudyConfig,
     config_hash,
@@ -69,6 +70,7 @@ __all__ = [
     "StoreError",
     "Study",
     "TrialFailedError",
+    "auto_threads",
     "check_output_folder",
     "dask_client",
     "git_revision",
@@ -256,15 +258,22 @@ def _run_task(
     root_seed: int,
     threads: int,
     parent_pid: int,
+    checkpoint_folder: str | None = None,
+    checkpoint_seconds: float | None = None,
 ) -> TaskRecord:
-    """Run one task in a worker and return its record (errors are caught and recorded)."""
+    """Run one task in a worker and return its record (errors are caught and recorded).
+
+    With a `checkpoint_folder`, the trial finds it (and `checkpoint_seconds`) through
+    `checkpoints.current_task_checkpoint` while it runs.
+    """
     _limit_worker_threads(threads, parent_pid)
     seq = task_seed_sequence(root_seed, key, trial)
     rng = np.random.Generator(np.random.PCG64(seq))
     start = time.perf_counter()
     metrics = nonfinite = error = tb = None
     try:
-        metrics, nonfinite = _clean_metrics(trial_fn(dict(params), rng))
+        with checkpoints.task_context(checkpoint_folder, checkpoint_seconds):
+            metrics, nonfinite = _clean_metrics(trial_fn(dict(params), rng))
         status = "ok"
     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
         status = "error"
@@ -580,6 +589,43 @@ def dask_client(
 
 
 # -- the sweep ----------------------------------------------------------------------------------
+def _load_average() -> float:
+    """The 1-minute load average (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - Windows
+        return 0.0
+
+
+def auto_threads(n_jobs: int | None, backend: str | None, n_tasks: int) -> int:
+    """BLAS/OpenMP threads per task: ``floor(cores / concurrent tasks)``, at least 1.
+
+    The concurrent tasks are ``min(effective n_jobs, n_tasks)`` (joblib's
+    `effective_n_jobs` under the enclosing `parallel_config` and `backend`), the cores
+    joblib's `cpu_count` (which honours CPU affinity and cgroup quotas). So a sweep of fewer
+    tasks than cores, or one job on a many-core machine, gives each task's BLAS the cores
+    that would otherwise sit idle; a sweep with as many jobs as cores keeps one thread per
+    task. The dask backend gets 1: this process does not know the workers' cores.
+
+    The count is fixed when the sweep starts (the last tasks of a sweep, when fewer are
+    left than jobs, keep it). On a machine that is already busy when the sweep starts (a
+    1-minute load average of at least the number of cores) every task keeps one thread:
+    BLAS threads that have to wait for a core make a step several times slower, not faster
+    (docs/sweeps.md gives the measurement).
+    """
+    if backend == "dask":
+        return 1
+    options = {} if backend is None else {"backend": backend}
+    with parallel_config(**options):
+        jobs = effective_n_jobs(n_jobs)
+    concurrent = max(1, min(jobs, n_tasks))
+    cores = cpu_count()
+    threads = max(1, cores // concurrent)
+    if threads > 1 and _load_average() >= cores:
+        return 1
+    return threads
+
+
 def _tasks(
     cells: Sequence[dict[str, Any]], keys: Sequence[str], trials: int, done: set
 ) -> list[tuple[dict[str, Any], str, int]]:
@@ -599,13 +645,14 @@ def run_study(
     *,
     n_jobs: int | None = None,
     backend: str | None = None,
-    threads_per_worker: int = 1,
+    threads_per_worker: int | None = None,
     fresh: bool = False,
     fail_fast: bool = False,
     retry_errors: bool = False,
     progress: ProgressMode = "auto",
     write_trials: bool = False,
     command: str | None = None,
+    checkpoint_seconds: float | None = 60.0,
 ) -> RunReport:
     """Run a study into `out_dir`, resuming whatever is already stored there.
 
@@ -625,10 +672,14 @@ def run_study(
         joblib backend (``"loky"``, ``"sequential"``, ``"dask"``, ...). ``None`` keeps the
         enclosing ``parallel_config``'s (loky by default; one job runs sequentially). The dask
         backend needs an active ``distributed.Client`` (see :func:`dask_client`).
-    threads_per_worker : int
-        BLAS/OpenMP/numba threads allowed in each worker (also in the parent while tasks run in
-        it), so that ``n_jobs`` workers do not oversubscribe the cores; the same cap in every
-        backend keeps floating-point results identical across them.
+    threads_per_worker : int, optional
+        BLAS/OpenMP threads allowed in each worker (also in the parent while tasks run in
+        it), so that ``n_jobs`` workers do not oversubscribe the cores. ``None`` (the
+        default): `auto_threads`, ``floor(cores / min(n_jobs, tasks to run))`` (1 with
+        dask), so a sweep of fewer tasks than cores lets each task's BLAS use the idle
+        cores. Whether the count changes a result's last bits depends on the BLAS (see
+        docs/sweeps.md): give the same number to compare runs bit for bit across
+        ``n_jobs``.
     fresh : bool
         Set an existing store aside (renamed ``store.<time>.sqlite``) and start over.
     fail_fast : bool
@@ -643,6 +694,13 @@ def run_study(
     command : str, optional
         The command line recorded with the run (default: this process's, see
         :func:`~sdlss_theory.sweep.provenance.command_line`).
+    checkpoint_seconds : float or None
+        In-task checkpoints: while a task runs, a trial that supports them (the PML
+        studies' training) saves its state every so many seconds of wall time under
+        ``out_dir/checkpoints/<cell key>-<trial>/``, and a re-run after a crash or a
+        ``kill -9`` resumes it from there with the same result (see
+        :mod:`sdlss_theory.sweep.checkpoints`). A task's checkpoints are removed once its
+        record is stored. ``None`` turns them off.
 
     Returns
     -------
@@ -668,7 +726,11 @@ def run_study(
             f"config must be a {study.config.__name__} for study {study.name!r}, "
             f"got {type(config).__name__}"
         )
-    threads = check_int(threads_per_worker, "threads_per_worker", minimum=1)
+    threads = None
+    if threads_per_worker is not None:
+        threads = check_int(threads_per_worker, "threads_per_worker", minimum=1)
+    if checkpoint_seconds is not None:
+        checkpoint_seconds = check_positive_float(checkpoint_seconds, "checkpoint_seconds")
     out_dir = Path(out_dir)
     cells = study.cells(config)
     keys = [cell_key(c) for c in cells]
@@ -696,6 +758,7 @@ def run_study(
             progress=progress,
             write_trials=write_trials,
             command=command_line() if command is None else command,
+            checkpoint_seconds=checkpoint_seconds,
         )
 
 
@@ -715,9 +778,11 @@ def _run_locked(
     progress,
     write_trials,
     command,
+    checkpoint_seconds,
 ) -> RunReport:
     if fresh:
         _set_aside(out_dir)
+        checkpoints.remove_all(out_dir)  # they belong to the store set aside
     else:
         check_output_folder(study, config, out_dir)  # again, now that we hold the lock
     chash = config_hash(study.name, config)
@@ -745,6 +810,8 @@ def _run_locked(
         todo = _tasks(cells, keys, config.trials, done)
         n_tasks = len(cells) * config.trials
         n_resumed = n_tasks - len(todo)
+        if threads is None:
+            threads = auto_threads(n_jobs, backend, len(todo))
         _write_config(out_dir, study, config, chash, git_rev)
         with _thread_limits(threads):
             provenance = run_provenance(
@@ -779,6 +846,8 @@ def _run_locked(
                         n_tasks, initial=n_resumed, desc=study.name, mode=progress
                     ),
                     stored=n_stored,
+                    checkpoint_seconds=checkpoint_seconds,
+                    out_dir=out_dir,
                 )
             outcome = "finished"
         except TrialFailedError:
@@ -790,6 +859,8 @@ def _run_locked(
         finally:
             with contextlib.suppress(StoreError, StoreBusyError):
                 store.end_run(run_id, outcome=outcome, n_run=n_stored[0])
+            with contextlib.suppress(OSError):
+                (out_dir / checkpoints.CHECKPOINTS_DIR).rmdir()  # only when empty
         wall = time.perf_counter() - start
         records = list(store.records())
 
@@ -814,11 +885,34 @@ def _run_locked(
 
 
 def _execute(
-    study, config, todo, store, *, n_jobs, backend, threads, fail_fast, git_rev, progress, stored
+    study,
+    config,
+    todo,
+    store,
+    *,
+    n_jobs,
+    backend,
+    threads,
+    fail_fast,
+    git_rev,
+    progress,
+    stored,
+    checkpoint_seconds,
+    out_dir,
 ) -> None:
     parent = os.getpid()
+    root = Path(out_dir).resolve()  # absolute: workers may run elsewhere (dask)
+
+    def folder(key: str, t: int) -> str | None:
+        if checkpoint_seconds is None:
+            return None
+        return str(checkpoints.task_folder(root, key, t))
+
     calls = (
-        delayed(_run_task)(study.trial, params, key, t, config.seed, threads, parent)
+        delayed(_run_task)(
+            study.trial, params, key, t, config.seed, threads, parent, folder(key, t),
+            checkpoint_seconds,
+        )  # fmt: skip
         for params, key, t in todo
     )
     options: dict[str, Any] = {}
@@ -846,6 +940,8 @@ def _execute(
                 rec = dataclasses.replace(rec, git_rev=git_rev)
                 store.add([rec])
                 stored[0] += 1
+                # Stored, so its checkpoints are no longer needed (finished or failed).
+                checkpoints.remove_task_folder(root, rec.cell_key, rec.trial)
                 progress.update(1, failed=int(rec.status == "error"))
                 if fail_fast and rec.status == "error":
                     raise TrialFailedError(
