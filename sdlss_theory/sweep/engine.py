@@ -166,14 +166,14 @@ def auto_threads(n_jobs: int | None, backend: str | None, n_tasks: int) -> int:
 
 
 def _tasks(
-    cells: Sequence[dict[str, Any]], keys: Sequence[str], trials: int, done: set
+    cells: Sequence[dict[str, Any]], keys: Sequence[str], trials: Sequence[int], done: set
 ) -> list[tuple[dict[str, Any], str, int]]:
     # Trial-major order: every cell gets its first trials early, so partial results are useful.
     return [
         (params, key, t)
-        for t in range(trials)
-        for params, key in zip(cells, keys, strict=True)
-        if (key, t) not in done
+        for t in range(max(trials))
+        for params, key, n in zip(cells, keys, trials, strict=True)
+        if t < n and (key, t) not in done
     ]
 
 
@@ -233,6 +233,9 @@ class RunPlan:
         The grid, ``study.cells(config)`` (computed, not given).
     keys : tuple of str
         The cells' keys (:func:`~sdlss_theory.sweep.cell_key`), in grid order.
+    trials : tuple of int
+        Each cell's number of trials, ``study.cell_trials(config)``: the cell's ``"trials"``
+        entry, else ``config.trials`` (computed, not given).
 
     Raises
     ------
@@ -258,6 +261,7 @@ class RunPlan:
     checkpoint_seconds: float | None = 60.0
     cells: tuple[dict[str, Any], ...] = field(init=False, repr=False, compare=False)
     keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    trials: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         study, config = self.study, self.config
@@ -274,16 +278,21 @@ class RunPlan:
             fix(self, "checkpoint_seconds",
                 check_positive_float(self.checkpoint_seconds, "checkpoint_seconds"))  # fmt: skip
         fix(self, "out_dir", Path(self.out_dir))
-        cells = tuple(study.cells(config))
-        fix(self, "cells", cells)
-        fix(self, "keys", tuple(cell_key(c) for c in cells))
+        grid = study.cells_with_trials(config)
+        fix(self, "cells", tuple(cell for cell, _ in grid))
+        fix(self, "keys", tuple(cell_key(cell) for cell, _ in grid))
+        fix(self, "trials", tuple(n for _, n in grid))
         if self.command is None:
             fix(self, "command", command_line())
 
     @property
     def n_tasks(self) -> int:
-        """Tasks in the study: cells times trials."""
-        return len(self.cells) * self.config.trials
+        """Tasks in the study: the sum of the cells' trials."""
+        return sum(self.trials)
+
+    def trials_of(self) -> dict[str, int]:
+        """Cell key -> number of trials."""
+        return dict(zip(self.keys, self.trials, strict=True))
 
 
 _OPTIONS = tuple(f.name for f in dataclasses.fields(RunPlan) if f.init)[3:]
@@ -407,7 +416,7 @@ def _open_store(plan: RunPlan, store: ResultStore, git_rev: str) -> list:
         store.delete_errors()
     # `trials` may have changed (same config hash): record the latest value.
     store.set_meta({"config": config_json})
-    return _tasks(plan.cells, plan.keys, plan.config.trials, store.done())
+    return _tasks(plan.cells, plan.keys, plan.trials, store.done())
 
 
 def _run_tasks(
@@ -457,16 +466,14 @@ def _run_tasks(
 
 def _finish(plan: RunPlan, records: list, *, n_run: int, wall: float) -> RunReport:
     """Write ``summary.csv`` (and ``trials.csv``) from the store's records; count."""
-    trials = plan.config.trials
-    study = plan.study
+    study, trials = plan.study, plan.trials_of()
     rows = summarise(
-        plan.cells, records, trials=trials, success=study.success, metrics=study.metrics
+        plan.cells, records, trials=plan.trials, success=study.success, metrics=study.metrics
     )
     write_csv(rows, plan.out_dir / "summary.csv")
     if plan.write_trials:
         write_csv(trials_table(records, trials=trials), plan.out_dir / "trials.csv")
-    current = set(plan.keys)
-    mine = [r for r in records if r.cell_key in current and r.trial < trials]
+    mine = [r for r in records if r.trial < trials.get(r.cell_key, 0)]
     return RunReport(
         out_dir=plan.out_dir,
         n_tasks=plan.n_tasks,

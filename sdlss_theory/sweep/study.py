@@ -12,7 +12,10 @@ from sdlss_theory.sweep.config import StudyConfig
 from sdlss_theory.sweep.seeds import cell_key, to_plain
 from sdlss_theory.sweep.worker import Trial
 
-__all__ = ["Study"]
+__all__ = ["TRIALS_KEY", "Study"]
+
+#: The reserved cell parameter that gives a cell its own number of trials.
+TRIALS_KEY = "trials"
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,12 @@ class Study:
     grid : callable
         ``grid(config) -> list of dict``: the cells, each a dict of every parameter a trial
         needs (fixed ones included, so that a cell's key reflects all of them). Cells must be
-        distinct; their order is the order of ``summary.csv``.
+        distinct; their order is the order of ``summary.csv``. The reserved key ``"trials"``
+        (`TRIALS_KEY`), a positive int, gives a cell its own number of trials instead of
+        ``config.trials``. It is not a parameter: it is removed before the cell's key, seeds,
+        trial function and ``summary.csv`` see the cell, so a cell's tasks keep their seeds
+        whatever its count (a count derived from ``config.trials`` grows with ``--trials``,
+        and the run resumes).
     trial : callable
         ``trial(params, rng) -> dict`` of metrics (bool, int, float or short str). It must be a
         module-level function (workers import it by name) and draw all its randomness from
@@ -77,11 +85,35 @@ class Study:
             raise TypeError(f"study {self.name!r}: report must be callable or None")
 
     def cells(self, config: StudyConfig) -> list[dict[str, Any]]:
-        """Return the grid of `config` as plain dicts, refusing duplicate cells."""
-        cells = [to_plain(dict(c)) for c in self.grid(config)]
-        if not cells:
+        """Return the grid of `config` as plain dicts (``"trials"`` removed), no duplicates."""
+        return [cell for cell, _ in self.cells_with_trials(config)]
+
+    def cell_trials(self, config: StudyConfig) -> list[int]:
+        """Return each cell's number of trials: its ``"trials"`` entry, else ``config.trials``."""
+        return [n for _, n in self.cells_with_trials(config)]
+
+    def cells_with_trials(self, config: StudyConfig) -> list[tuple[dict[str, Any], int]]:
+        """Return ``(cell, number of trials)`` per cell of the grid of `config`.
+
+        Raises
+        ------
+        ValueError
+            If the grid is empty, holds duplicate cells (``"trials"`` aside), or a cell's
+            ``"trials"`` is not an int >= 1.
+        """
+        out = []
+        for c in self.grid(config):
+            cell = to_plain(dict(c))
+            n = cell.pop(TRIALS_KEY, config.trials)
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(
+                    f"study {self.name!r}: a cell's {TRIALS_KEY!r} must be an int >= 1, got "
+                    f"{n!r} in {cell!r}"
+                )
+            out.append((cell, n))
+        if not out:
             raise ValueError(f"study {self.name!r}: the grid is empty")
-        keys = [cell_key(c) for c in cells]
+        keys = [cell_key(c) for c, _ in out]
         if len(set(keys)) != len(keys):
             raise ValueError(f"study {self.name!r}: the grid holds duplicate cells")
-        return cells
+        return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,11 +99,30 @@ def _columns(grid: Sequence[Mapping[str, Any]]) -> list[str]:
     return names
 
 
+def _describe(name: str, values: np.ndarray) -> dict[str, float]:
+    """Mean, median, 5% and 95% quantiles of finite `values` (NaN without any)."""
+    if not values.size:
+        return {f"{name}_{stat}": math.nan for stat in ("mean", "median", "q05", "q95")}
+    q05, med, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+    return {f"{name}_mean": float(values.mean()), f"{name}_median": float(med),
+            f"{name}_q05": float(q05), f"{name}_q95": float(q95)}  # fmt: skip
+
+
+def _trial_limits(keys: Sequence[str], trials: int | Sequence[int]) -> dict[str, int]:
+    """Cell key -> number of trials, from one number or one per cell."""
+    counts = [trials] * len(keys) if isinstance(trials, numbers.Integral) else list(trials)
+    if len(counts) != len(keys):
+        raise ValueError(
+            f"trials must be an int or one int per cell ({len(keys)}), got {len(counts)} values"
+        )
+    return dict(zip(keys, counts, strict=True))
+
+
 def summarise(
     grid: Sequence[Mapping[str, Any]],
     records: Iterable[TaskRecord],
     *,
-    trials: int,
+    trials: int | Sequence[int],
     success: str | None = "success",
     metrics: Sequence[str] | None = None,
     confidence: float = 0.95,
@@ -115,8 +135,9 @@ def summarise(
         The study's cells, in the order the rows should have.
     records : iterable of TaskRecord
         Stored tasks; those of cells not in `grid` or with ``trial >= trials`` are ignored.
-    trials : int
-        The number of trials per cell of the current configuration.
+    trials : int or sequence of int
+        The number of trials per cell of the current configuration, or one number per cell
+        of `grid` (cells with their own ``"trials"``, see :class:`~sdlss_theory.sweep.Study`).
     success : str or None
         The boolean metric whose rate is reported with a Wilson interval.
     metrics : sequence of str, optional
@@ -131,10 +152,11 @@ def summarise(
         The rows (see the module docstring for the columns).
     """
     keys = [cell_key(p) for p in grid]
+    limit = _trial_limits(keys, trials)
     per_cell: dict[str, list[TaskRecord]] = {k: [] for k in keys}
     seen_metrics: list[str] = []
     for rec in records:
-        if rec.cell_key in per_cell and rec.trial < trials:
+        if rec.trial < limit.get(rec.cell_key, 0):
             per_cell[rec.cell_key].append(rec)
             for name, value in (rec.metrics or {}).items():
                 if (
@@ -167,24 +189,25 @@ def summarise(
                 dtype=np.float64,
             )
             values = values[np.isfinite(values)]
-            if values.size:
-                q05, med, q95 = np.quantile(values, [0.05, 0.5, 0.95])
-                row[f"{name}_mean"] = float(values.mean())
-                row[f"{name}_median"] = float(med)
-                row[f"{name}_q05"] = float(q05)
-                row[f"{name}_q95"] = float(q95)
-            else:
-                for stat in ("mean", "median", "q05", "q95"):
-                    row[f"{name}_{stat}"] = math.nan
+            row.update(_describe(name, values))
         rows.append(row)
     return rows
 
 
-def trials_table(records: Iterable[TaskRecord], *, trials: int | None = None) -> list[dict]:
-    """Flatten stored tasks into rows: parameters, trial, status, metrics, wall time, error."""
+def trials_table(
+    records: Iterable[TaskRecord], *, trials: int | Mapping[str, int] | None = None
+) -> list[dict]:
+    """Flatten stored tasks into rows: parameters, trial, status, metrics, wall time, error.
+
+    With `trials` (a number, or cell key -> number), only the tasks ``trial < trials`` of
+    their cell are kept (with a mapping, only those of its cells).
+    """
     rows = []
     for rec in records:
-        if trials is not None and rec.trial >= trials:
+        if isinstance(trials, Mapping):
+            if rec.trial >= trials.get(rec.cell_key, 0):
+                continue
+        elif trials is not None and rec.trial >= trials:
             continue
         row: dict[str, Any] = dict(rec.params)
         row.update(cell_key=rec.cell_key, trial=rec.trial, status=rec.status)
