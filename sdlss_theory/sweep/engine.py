@@ -102,7 +102,7 @@ class RunReport:
     out_dir : Path
         The output folder (store, summary, configuration).
     n_tasks : int
-        Tasks in the study (cells times trials).
+        Tasks in the study: the sum of the cells' trials (cells times trials by default).
     n_resumed : int
         Tasks found in the store and not recomputed.
     n_run : int
