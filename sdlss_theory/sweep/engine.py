@@ -326,6 +326,8 @@ def run_study(study: Study, config: StudyConfig, out_dir: str | Path, **options:
     ------
     TypeError
         If an option is not one of those above, or `config` is not a ``study.config``.
+    ValueError
+        If an option has a bad value (see :class:`RunPlan`) or the grid is not valid.
     ConfigMismatchError, StoreError, StoreBusyError, TrialFailedError, KeyboardInterrupt
         See :func:`run_plan`.
     """
