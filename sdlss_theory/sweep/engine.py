@@ -473,9 +473,9 @@ def _finish(plan: RunPlan, records: list, *, n_run: int, wall: float) -> RunRepo
         plan.cells, records, trials=plan.trials, success=study.success, metrics=study.metrics
     )
     write_csv(rows, plan.out_dir / "summary.csv")
+    mine = [r for r in records if r.trial < trials.get(r.cell_key, 0)]  # this configuration's
     if plan.write_trials:
-        write_csv(trials_table(records, trials=trials), plan.out_dir / "trials.csv")
-    mine = [r for r in records if r.trial < trials.get(r.cell_key, 0)]
+        write_csv(trials_table(mine), plan.out_dir / "trials.csv")
     return RunReport(
         out_dir=plan.out_dir,
         n_tasks=plan.n_tasks,

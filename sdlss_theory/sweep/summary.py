@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,23 +98,16 @@ def _columns(grid: Sequence[Mapping[str, Any]]) -> list[str]:
     return names
 
 
-def _describe(name: str, values: np.ndarray) -> dict[str, float]:
-    """Mean, median, 5% and 95% quantiles of finite `values` (NaN without any)."""
+def _describe(name: str, ok: Sequence[TaskRecord]) -> dict[str, float]:
+    """Mean, median, 5% and 95% quantiles of the finite values of metric `name` (else NaN)."""
+    values = np.array([float(r.metrics[name]) for r in ok if r.metrics.get(name) is not None],
+                      dtype=np.float64)  # fmt: skip
+    values = values[np.isfinite(values)]
     if not values.size:
         return {f"{name}_{stat}": math.nan for stat in ("mean", "median", "q05", "q95")}
     q05, med, q95 = np.quantile(values, [0.05, 0.5, 0.95])
     return {f"{name}_mean": float(values.mean()), f"{name}_median": float(med),
             f"{name}_q05": float(q05), f"{name}_q95": float(q95)}  # fmt: skip
-
-
-def _trial_limits(keys: Sequence[str], trials: int | Sequence[int]) -> dict[str, int]:
-    """Cell key -> number of trials, from one number or one per cell."""
-    counts = [trials] * len(keys) if isinstance(trials, numbers.Integral) else list(trials)
-    if len(counts) != len(keys):
-        raise ValueError(
-            f"trials must be an int or one int per cell ({len(keys)}), got {len(counts)} values"
-        )
-    return dict(zip(keys, counts, strict=True))
 
 
 def summarise(
@@ -136,8 +128,8 @@ def summarise(
     records : iterable of TaskRecord
         Stored tasks; those of cells not in `grid` or with ``trial >= trials`` are ignored.
     trials : int or sequence of int
-        The number of trials per cell of the current configuration, or one number per cell
-        of `grid` (cells with their own ``"trials"``, see :class:`~sdlss_theory.sweep.Study`).
+        The number of trials per cell of the current configuration, or one per cell of `grid`
+        (cells with their own ``"trials"``, see :class:`~sdlss_theory.sweep.Study`).
     success : str or None
         The boolean metric whose rate is reported with a Wilson interval.
     metrics : sequence of str, optional
@@ -152,7 +144,10 @@ def summarise(
         The rows (see the module docstring for the columns).
     """
     keys = [cell_key(p) for p in grid]
-    limit = _trial_limits(keys, trials)
+    counts = [trials] * len(keys) if isinstance(trials, (int, np.integer)) else list(trials)
+    if len(counts) != len(keys):
+        raise ValueError(f"trials must be an int or one per cell ({len(keys)}), got {counts}")
+    limit = dict(zip(keys, counts, strict=True))
     per_cell: dict[str, list[TaskRecord]] = {k: [] for k in keys}
     seen_metrics: list[str] = []
     for rec in records:
@@ -173,9 +168,8 @@ def summarise(
         recs = per_cell[key]
         ok = [r for r in recs if r.status == "ok"]
         row: dict[str, Any] = {name: params.get(name) for name in names}
-        row["n_ok"] = len(ok)
-        row["n_failed"] = len(recs) - len(ok)
-        row["n_nonfinite"] = sum(1 for r in ok if r.nonfinite)
+        row.update(n_ok=len(ok), n_failed=len(recs) - len(ok),
+                   n_nonfinite=sum(1 for r in ok if r.nonfinite))  # fmt: skip
         if success is not None:
             k = sum(1 for r in ok if bool(r.metrics.get(success, False)))
             lo, hi = wilson_interval(k, len(ok), confidence)
@@ -184,30 +178,16 @@ def summarise(
             row[f"{success}_lo"] = float(lo)
             row[f"{success}_hi"] = float(hi)
         for name in metrics:
-            values = np.array(
-                [float(r.metrics[name]) for r in ok if r.metrics.get(name) is not None],
-                dtype=np.float64,
-            )
-            values = values[np.isfinite(values)]
-            row.update(_describe(name, values))
+            row.update(_describe(name, ok))
         rows.append(row)
     return rows
 
 
-def trials_table(
-    records: Iterable[TaskRecord], *, trials: int | Mapping[str, int] | None = None
-) -> list[dict]:
-    """Flatten stored tasks into rows: parameters, trial, status, metrics, wall time, error.
-
-    With `trials` (a number, or cell key -> number), only the tasks ``trial < trials`` of
-    their cell are kept (with a mapping, only those of its cells).
-    """
+def trials_table(records: Iterable[TaskRecord], *, trials: int | None = None) -> list[dict]:
+    """Flatten stored tasks into rows: parameters, trial, status, metrics, wall time, error."""
     rows = []
     for rec in records:
-        if isinstance(trials, Mapping):
-            if rec.trial >= trials.get(rec.cell_key, 0):
-                continue
-        elif trials is not None and rec.trial >= trials:
+        if trials is not None and rec.trial >= trials:
             continue
         row: dict[str, Any] = dict(rec.params)
         row.update(cell_key=rec.cell_key, trial=rec.trial, status=rec.status)
