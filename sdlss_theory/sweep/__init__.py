@@ -20,6 +20,7 @@ from sdlss_theory.sweep.config import (
 )
 from sdlss_theory.sweep.engine import (
     ConfigMismatchError,
+    RunPlan,
     RunReport,
     StoreBusyError,
     StoreError,
@@ -29,6 +30,7 @@ from sdlss_theory.sweep.engine import (
     check_output_folder,
     dask_client,
     lock_holder,
+    run_plan,
     run_study,
 )
 from sdlss_theory.sweep.progress import make_progress
@@ -53,6 +55,7 @@ __all__ = [
     "ConfigError",
     "ConfigMismatchError",
     "ResultStore",
+    "RunPlan",
     "RunReport",
     "StoreBusyError",
     "StoreError",
@@ -82,6 +85,7 @@ __all__ = [
     "make_progress",
     "parse_assignments",
     "read_summary_csv",
+    "run_plan",
     "run_study",
     "study_report",
     "summarise",

@@ -11,38 +11,40 @@ dask for a cluster), writes every finished task to the store at once, and finall
 Each task builds its own generator from ``SeedSequence(root_seed, (cell key, trial))`` inside
 the worker, so its result does not depend on the order of execution, the number of workers or
 the backend (see :mod:`sdlss_theory.sweep.seeds`).
+
+:func:`run_study` checks its arguments once into a frozen :class:`RunPlan` and runs it with
+:func:`run_plan`; each step of the run reads the plan. The pieces live beside this module:
+the study (:mod:`~sdlss_theory.sweep.study`), the task run in a worker
+(:mod:`~sdlss_theory.sweep.worker`), the output folder and its lock
+(:mod:`~sdlss_theory.sweep.folder`) and the dask connection
+(:mod:`~sdlss_theory.sweep.cluster`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-import errno
 import json
-import math
 import os
-import socket
-import sqlite3
 import sys
 import time
-import traceback
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from joblib import Parallel, cpu_count, delayed, effective_n_jobs, parallel_config
 
 from sdlss_theory._validation import check_int, check_positive_float
 from sdlss_theory.sweep import checkpoints
-from sdlss_theory.sweep.config import (
-    StudyConfig,
-    config_hash,
-    config_to_dict,
-    config_to_toml,
+from sdlss_theory.sweep.cluster import dask_client
+from sdlss_theory.sweep.config import StudyConfig, config_hash, config_to_dict, config_to_toml
+from sdlss_theory.sweep.folder import (
+    ConfigMismatchError,
+    check_output_folder,
+    exclusive,
+    lock_holder,
+    set_aside,
 )
 from sdlss_theory.sweep.progress import ProgressMode, make_progress
 from sdlss_theory.sweep.provenance import (
@@ -51,20 +53,27 @@ from sdlss_theory.sweep.provenance import (
     package_version,
     run_provenance,
 )
-from sdlss_theory.sweep.seeds import canonical_json, cell_key, task_seed_sequence, to_plain
+from sdlss_theory.sweep.seeds import canonical_json, cell_key
 from sdlss_theory.sweep.store import (
     SCHEMA_VERSION,
     STORE_NAME,
     ResultStore,
     StoreBusyError,
     StoreError,
-    TaskRecord,
     utc_now,
 )
+from sdlss_theory.sweep.study import Study
 from sdlss_theory.sweep.summary import summarise, trials_table, write_csv
+from sdlss_theory.sweep.worker import (
+    run_task,
+    setup_dask_worker,
+    thread_limits,
+    warm_up_kernels,
+)
 
 __all__ = [
     "ConfigMismatchError",
+    "RunPlan",
     "RunReport",
     "StoreBusyError",
     "StoreError",
@@ -76,87 +85,9 @@ __all__ = [
     "git_revision",
     "lock_holder",
     "package_version",
+    "run_plan",
     "run_study",
 ]
-
-Trial = Callable[[dict, np.random.Generator], Mapping[str, Any]]
-
-
-@dataclass(frozen=True)
-class Study:
-    """A Monte Carlo study: what to vary, what one trial does, what to summarise.
-
-    Attributes
-    ----------
-    name : str
-        Identifier (``python -m simulations <name>``; output in ``results/<name>/``).
-    config : type of StudyConfig
-        The configuration dataclass (defaults, ``quick()`` preset).
-    grid : callable
-        ``grid(config) -> list of dict``: the cells, each a dict of every parameter a trial
-        needs (fixed ones included, so that a cell's key reflects all of them). Cells must be
-        distinct; their order is the order of ``summary.csv``.
-    trial : callable
-        ``trial(params, rng) -> dict`` of metrics (bool, int, float or short str). It must be a
-        module-level function (workers import it by name) and draw all its randomness from
-        `rng`.
-    description : str
-        One line for ``python -m simulations list``.
-    success : str or None
-        The boolean metric summarised as a rate with a Wilson interval.
-    metrics : tuple of str, optional
-        Numeric metrics summarised by mean, median and 5%/95% quantiles (default: all).
-    show : tuple of str
-        The columns ``sdlss show`` prints first, in order: grid parameters, columns of
-        ``summary.csv`` (``rel_error_q95``), the success metric's name (its rate with the
-        Wilson interval), a boolean metric's name (its mean, the rate) or another metric's
-        name (its median). After them come the other parameters that vary over the grid, the
-        success interval and ``n_ok``. Default: those, then the medians of the first metrics.
-    transition : str or None
-        The grid parameter along which ``sdlss show`` fits the 50% point of the success rate
-        (:func:`~sdlss_theory.sweep.fit_transition`), once per combination of the other
-        varying parameters (ignored where the grid does not vary it). Default ``None``: no
-        fits, since a success rate is not a transition in every study.
-    report : callable, optional
-        ``report(summary, config) -> {title: rows}``: further tables for ``sdlss show`` (fitted
-        constants, comparisons with a theory), each a list of dicts with the same keys.
-        `summary` maps every column of ``summary.csv`` to an array (as figures receive it),
-        `config` is the configuration as a dict. It must only compute from its arguments.
-    """
-
-    name: str
-    config: type[StudyConfig]
-    grid: Callable[[Any], list[dict[str, Any]]]
-    trial: Trial
-    description: str
-    success: str | None = "success"
-    metrics: tuple[str, ...] | None = None
-    show: tuple[str, ...] = ()
-    transition: str | None = None
-    report: Callable[[dict[str, np.ndarray], dict[str, Any]], Mapping[str, Any]] | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.show, str) or not all(isinstance(c, str) for c in self.show):
-            raise TypeError(f"study {self.name!r}: show must be a tuple of column names")
-        if self.transition is not None and not isinstance(self.transition, str):
-            raise TypeError(f"study {self.name!r}: transition must be a parameter name or None")
-        if self.report is not None and not callable(self.report):
-            raise TypeError(f"study {self.name!r}: report must be callable or None")
-
-    def cells(self, config: StudyConfig) -> list[dict[str, Any]]:
-        """Return the grid of `config` as plain dicts, refusing duplicate cells."""
-        cells = [to_plain(dict(c)) for c in self.grid(config)]
-        if not cells:
-            raise ValueError(f"study {self.name!r}: the grid is empty")
-        keys = [cell_key(c) for c in cells]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"study {self.name!r}: the grid holds duplicate cells")
-        return cells
-
-
-class ConfigMismatchError(RuntimeError):
-    """The output folder holds a store made with a different configuration."""
-
 
 class TrialFailedError(RuntimeError):
     """A trial raised and the sweep was asked to stop at the first failure."""
@@ -171,7 +102,7 @@ class RunReport:
     out_dir : Path
         The output folder (store, summary, configuration).
     n_tasks : int
-        Tasks in the study (cells times trials).
+        Tasks in the study: the sum of the cells' trials (cells times trials by default).
     n_resumed : int
         Tasks found in the store and not recomputed.
     n_run : int
@@ -194,398 +125,6 @@ class RunReport:
     n_nonfinite: int
     wall_time: float
     summary: list[dict[str, Any]]
-
-
-# -- the task, run inside a worker --------------------------------------------------------------
-_WORKER_THREADS: int | None = None
-
-
-def _thread_limits(threads: int) -> Any:
-    """Cap BLAS/OpenMP pools with threadpoolctl (a no-op context if it is not installed)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=threads)
-
-
-def _limit_worker_threads(threads: int, parent_pid: int) -> None:
-    """Cap BLAS/OpenMP threads once per worker process (the parent is capped by a context)."""
-    global _WORKER_THREADS
-    if os.getpid() == parent_pid or _WORKER_THREADS == threads:
-        return
-    _thread_limits(threads)  # kept in force for the life of the worker
-    _WORKER_THREADS = threads
-
-
-def _clean_metrics(metrics: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
-    if not isinstance(metrics, Mapping):
-        raise TypeError(f"a trial must return a dict of metrics, got {type(metrics).__name__}")
-    out: dict[str, Any] = {}
-    nonfinite = []
-    for name, value in metrics.items():
-        if not isinstance(name, str):
-            raise TypeError(f"metric names must be strings, got {name!r}")
-        if isinstance(value, np.ndarray) and value.ndim == 0:
-            value = value[()]
-        if isinstance(value, (bool, np.bool_)):
-            value = bool(value)
-        elif isinstance(value, (int, np.integer)):
-            value = int(value)
-        elif isinstance(value, (float, np.floating)):
-            value = float(value)
-            if not math.isfinite(value):
-                nonfinite.append(name)
-        elif isinstance(value, str):
-            if len(value) > 200:
-                raise ValueError(f"metric {name!r} is a string of {len(value)} characters")
-        elif value is None:
-            pass
-        else:
-            raise TypeError(
-                f"metric {name!r} has type {type(value).__name__}; metrics must be bool, int, "
-                "float, str or None"
-            )
-        out[name] = value
-    return out, tuple(nonfinite)
-
-
-def _run_task(
-    trial_fn: Trial,
-    params: dict[str, Any],
-    key: str,
-    trial: int,
-    root_seed: int,
-    threads: int,
-    parent_pid: int,
-    checkpoint_folder: str | None = None,
-    checkpoint_seconds: float | None = None,
-) -> TaskRecord:
-    """Run one task in a worker and return its record (errors are caught and recorded).
-
-    With a `checkpoint_folder`, the trial finds it (and `checkpoint_seconds`) through
-    `checkpoints.current_task_checkpoint` while it runs.
-    """
-    _limit_worker_threads(threads, parent_pid)
-    seq = task_seed_sequence(root_seed, key, trial)
-    rng = np.random.Generator(np.random.PCG64(seq))
-    start = time.perf_counter()
-    metrics = nonfinite = error = tb = None
-    try:
-        with checkpoints.task_context(checkpoint_folder, checkpoint_seconds):
-            metrics, nonfinite = _clean_metrics(trial_fn(dict(params), rng))
-        status = "ok"
-    except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
-        status = "error"
-        error = f"{type(exc).__name__}: {exc}"
-        tb = traceback.format_exc()
-    wall = time.perf_counter() - start
-    return TaskRecord(
-        cell_key=key,
-        trial=trial,
-        params=params,
-        seed={"entropy": root_seed, "spawn_key": list(seq.spawn_key)},
-        status=status,
-        metrics=metrics,
-        nonfinite=nonfinite or (),
-        error=error,
-        traceback=tb,
-        wall_time=wall,
-        worker=f"{socket.gethostname()}:{os.getpid()}",
-        package_version=package_version(),
-        git_rev="",
-        finished_at=utc_now(),
-    )
-
-
-def _warm_up_kernels() -> None:
-    """Compile (or load from numba's cache) the library's kernels before workers start."""
-    from sdlss_theory._kernels import warm_up
-
-    warm_up()
-
-
-def _setup_dask_worker(threads: int, parent_pid: int) -> None:
-    """Cap threads and load the kernels in a dask worker (not in the parent's own threads)."""
-    _limit_worker_threads(threads, parent_pid)
-    _warm_up_kernels()
-
-
-# -- output folder -----------------------------------------------------------------------------
-def _config_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    keys = [k for k in {**old, **new} if k != "trials"]
-    return [k for k in keys if old.get(k) != new.get(k)]
-
-
-def check_output_folder(study: Study, config: StudyConfig, out_dir: str | Path) -> str:
-    """Say whether `out_dir` can receive `study` run with `config`, writing nothing.
-
-    Returns
-    -------
-    str
-        ``"new"`` (no store yet) or ``"resume"`` (a store of the same study and configuration).
-
-    Raises
-    ------
-    ConfigMismatchError
-        If the folder holds a store of another study or configuration (the message names the
-        keys that differ and suggests ``--fresh``).
-    """
-    path = Path(out_dir) / STORE_NAME
-    if not path.exists():
-        return "new"
-    with ResultStore(path, readonly=True) as store:
-        meta = store.meta()
-    if not meta:
-        return "new"
-    if meta.get("study") != study.name:
-        raise ConfigMismatchError(
-            f"{out_dir} holds results of study {meta.get('study')!r}, not {study.name!r}; "
-            "choose another --out or use --fresh"
-        )
-    if meta.get("config_hash") != config_hash(study.name, config):
-        old = json.loads(meta.get("config", "{}"))
-        changed = ", ".join(_config_diff(old, config_to_dict(config))) or "seed/config"
-        raise ConfigMismatchError(
-            f"{out_dir} holds {study.name} results for a different configuration (changed: "
-            f"{changed}); use --fresh to start over (the old store is kept) or choose another "
-            "--out"
-        )
-    return "resume"
-
-
-def _set_aside(out_dir: Path) -> Path | None:
-    """Rename an existing store to ``store.<UTC time>.sqlite`` (after a WAL checkpoint).
-
-    Only a results store is set aside: a file that is not one raises :class:`StoreError` and
-    stays where it is.
-    """
-    path = out_dir / STORE_NAME
-    if not path.exists():
-        return None
-    with ResultStore(path, readonly=True):
-        pass  # refuses a foreign, damaged or newer file before anything is touched
-    con = sqlite3.connect(path)
-    try:
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    except sqlite3.Error as exc:
-        raise StoreBusyError(
-            f"cannot set {path} aside ({exc}); wait for the program using it or choose "
-            "another --out"
-        ) from None
-    finally:
-        con.close()
-    stamp = utc_now().replace(":", "").replace("+0000", "Z")
-    target = out_dir / f"store.{stamp}.sqlite"
-    i = 1
-    while target.exists():
-        target = out_dir / f"store.{stamp}.{i}.sqlite"
-        i += 1
-    path.rename(target)
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            side.unlink()
-    return target
-
-
-LOCK_NAME = ".lock"
-# flock errors that mean "held by someone else"; any other (ENOLCK on a network filesystem
-# mounted without locks, EOPNOTSUPP, ...) means "this filesystem cannot lock".
-_BUSY_ERRNOS = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES}
-
-
-@contextlib.contextmanager
-def _exclusive(out_dir: Path) -> Iterator[None]:
-    """Hold an advisory lock on ``out_dir/.lock`` so that two runs never share a store.
-
-    The lock file names its holder (pid, host, start time) for the error message of a second
-    run and for ``sdlss show``. On a filesystem without locks a warning is issued and the run
-    goes on unlocked.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no advisory lock
-        yield
-        return
-    # "a+" neither truncates the holder's note nor fails if the file exists.
-    with (out_dir / LOCK_NAME).open("a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in _BUSY_ERRNOS:
-                warnings.warn(
-                    f"cannot lock {out_dir / LOCK_NAME} ({exc.strerror}): the filesystem has no "
-                    "locks; make sure that no other run writes to this folder",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-                yield
-                return
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise StoreBusyError(
-                f"{out_dir / STORE_NAME} is being written by another run ({holder}); wait for "
-                "it to finish or choose another --out"
-            ) from None
-        try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"pid {os.getpid()} on {socket.gethostname()}, since {utc_now()}\n")
-            fh.flush()
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def lock_holder(out_dir: str | Path) -> str | None:
-    """Return who is running a study into `out_dir` now, or ``None`` if nobody is.
-
-    Reads ``out_dir/.lock`` without creating or changing anything: a run holds an exclusive
-    lock on it (released when the process ends, however it ends).
-    """
-    path = Path(out_dir) / LOCK_NAME
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    try:
-        fh = path.open("r")
-    except OSError:
-        return None
-    with fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in _BUSY_ERRNOS:
-                return fh.read().strip() or "another process"
-            return None
-        fcntl.flock(fh, fcntl.LOCK_UN)
-    return None
-
-
-# -- dask ---------------------------------------------------------------------------------------
-def _scheduler_address(scheduler_file: Path, timeout: float) -> str:
-    """Wait for a dask scheduler file and return the address it holds.
-
-    dask-mpi, dask-jobqueue and ``dask scheduler --scheduler-file`` write such files.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            info = json.loads(scheduler_file.read_text())
-        except FileNotFoundError:
-            info = None
-        except (OSError, ValueError):
-            info = {}  # being written, or not a scheduler file: look again until the deadline
-        if isinstance(info, dict) and isinstance(info.get("address"), str):
-            return info["address"]
-        if time.monotonic() >= deadline:
-            if info is None:
-                raise ConnectionError(
-                    f"the dask scheduler file {scheduler_file} did not appear within "
-                    f"{timeout:g} s; start the scheduler first (dask-mpi --scheduler-file FILE, "
-                    "dask scheduler --scheduler-file FILE) or raise --scheduler-timeout"
-                )
-            raise ConnectionError(
-                f'{scheduler_file} is not a dask scheduler file (no "address" in its JSON)'
-            )
-        time.sleep(0.1)
-
-
-@contextlib.contextmanager
-def dask_client(
-    scheduler: str | None = None,
-    *,
-    scheduler_file: str | Path | None = None,
-    n_workers: int = 2,
-    processes: bool = True,
-    timeout: float = 10.0,
-    min_workers: int = 1,
-) -> Iterator[Any]:
-    """Connect to a dask.distributed scheduler, or start a local cluster on 127.0.0.1.
-
-    Parameters
-    ----------
-    scheduler : str, optional
-        The scheduler's address (``tcp://host:8786``).
-    scheduler_file : str or path-like, optional
-        A scheduler file, dask's standard handshake on clusters: ``dask-mpi
-        --scheduler-file FILE``, ``dask scheduler --scheduler-file FILE`` and dask-jobqueue
-        (``client.write_scheduler_file(FILE)``) write the scheduler's address there. The file
-        is waited for (up to `timeout`), so the client may start before the scheduler.
-        Without `scheduler` and `scheduler_file` a ``LocalCluster`` of `n_workers`
-        single-threaded workers is started on the loopback interface (no dashboard) and shut
-        down on exit.
-    n_workers : int
-        Workers of the local cluster.
-    processes : bool
-        Local cluster workers are processes (default) or threads of this process.
-    timeout : float
-        Seconds to wait for the scheduler file, the scheduler, and `min_workers` workers.
-    min_workers : int
-        With an existing scheduler, wait until this many workers have joined: joblib sizes
-        its dispatching by the workers present when the sweep starts.
-
-    Yields
-    ------
-    distributed.Client
-        The client; joblib's ``"dask"`` backend uses it.
-
-    Raises
-    ------
-    ConnectionError
-        If the scheduler file does not appear, the scheduler cannot be reached or too few
-        workers join within `timeout`.
-    """
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - optional dependency
-        raise ImportError(
-            "the dask backend needs dask.distributed: pip install 'sdlss-theory[dask]'"
-        ) from exc
-    if scheduler is not None and scheduler_file is not None:
-        raise ValueError("give a scheduler address or a scheduler file, not both")
-    if scheduler is None and scheduler_file is None:
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=processes,
-            host="127.0.0.1",
-            protocol="tcp://",
-            dashboard_address=None,
-        )
-        try:
-            with Client(cluster) as client:
-                yield client
-        finally:
-            cluster.close()
-        return
-    start = time.monotonic()
-    if scheduler_file is not None:
-        scheduler = _scheduler_address(Path(scheduler_file), timeout)
-    remaining = max(timeout - (time.monotonic() - start), 1.0)
-    try:
-        client = Client(scheduler, timeout=f"{remaining}s")
-    except (OSError, TimeoutError) as exc:
-        source = f" (from {scheduler_file})" if scheduler_file is not None else ""
-        raise ConnectionError(
-            f"cannot reach the dask scheduler at {scheduler}{source} within {timeout:g} s ({exc})"
-        ) from None
-    try:
-        try:
-            remaining = max(timeout - (time.monotonic() - start), 1.0)
-            client.wait_for_workers(min_workers, timeout=remaining)
-        except (TimeoutError, asyncio.TimeoutError):
-            have = len(client.scheduler_info().get("workers", {}))
-            raise ConnectionError(
-                f"only {have} of {min_workers} dask workers joined the scheduler at "
-                f"{scheduler} within {timeout:g} s; raise --scheduler-timeout or lower "
-                "--min-workers"
-            ) from None
-        yield client
-    finally:
-        client.close()
 
 
 # -- the sweep ----------------------------------------------------------------------------------
@@ -627,44 +166,33 @@ def auto_threads(n_jobs: int | None, backend: str | None, n_tasks: int) -> int:
 
 
 def _tasks(
-    cells: Sequence[dict[str, Any]], keys: Sequence[str], trials: int, done: set
+    cells: Sequence[dict[str, Any]], keys: Sequence[str], trials: Sequence[int], done: set
 ) -> list[tuple[dict[str, Any], str, int]]:
     # Trial-major order: every cell gets its first trials early, so partial results are useful.
     return [
         (params, key, t)
-        for t in range(trials)
-        for params, key in zip(cells, keys, strict=True)
-        if (key, t) not in done
+        for t in range(max(trials))
+        for params, key, n in zip(cells, keys, trials, strict=True)
+        if t < n and (key, t) not in done
     ]
 
 
-def run_study(
-    study: Study,
-    config: StudyConfig,
-    out_dir: str | Path,
-    *,
-    n_jobs: int | None = None,
-    backend: str | None = None,
-    threads_per_worker: int | None = None,
-    fresh: bool = False,
-    fail_fast: bool = False,
-    retry_errors: bool = False,
-    progress: ProgressMode = "auto",
-    write_trials: bool = False,
-    command: str | None = None,
-    checkpoint_seconds: float | None = 60.0,
-) -> RunReport:
-    """Run a study into `out_dir`, resuming whatever is already stored there.
+@dataclass(frozen=True)
+class RunPlan:
+    """One run of a study, checked once: what to run, where, and how.
 
-    Parameters
+    :func:`run_study` builds it from its arguments and hands it to :func:`run_plan`; every
+    step of the run reads it, nothing changes it.
+
+    Attributes
     ----------
     study : Study
         What to run.
     config : StudyConfig
         Its configuration (an instance of ``study.config``).
-    out_dir : str or path-like
+    out_dir : Path
         Output folder: ``store.sqlite``, ``summary.csv``, ``config.toml``, ``config.json``
-        (and ``trials.csv`` with `write_trials`).
+        (and ``trials.csv`` with `write_trials`). A str is turned into a Path.
     n_jobs : int, optional
         Parallel jobs, passed to ``joblib.Parallel`` (``None``: the enclosing
         ``parallel_config``'s, else 1; ``-1``: all cores or all dask workers).
@@ -691,8 +219,8 @@ def run_study(
         Progress reporting on stderr (see :func:`~sdlss_theory.sweep.progress.make_progress`).
     write_trials : bool
         Also write ``trials.csv``, one row per task.
-    command : str, optional
-        The command line recorded with the run (default: this process's, see
+    command : str
+        The command line recorded with the run (``None`` when building: this process's, see
         :func:`~sdlss_theory.sweep.provenance.command_line`).
     checkpoint_seconds : float or None
         In-task checkpoints: while a task runs, a trial that supports them (the PML
@@ -701,6 +229,124 @@ def run_study(
         ``kill -9`` resumes it from there with the same result (see
         :mod:`sdlss_theory.sweep.checkpoints`). A task's checkpoints are removed once its
         record is stored. ``None`` turns them off.
+    cells : tuple of dict
+        The grid, ``study.cells(config)`` (computed, not given).
+    keys : tuple of str
+        The cells' keys (:func:`~sdlss_theory.sweep.cell_key`), in grid order.
+    trials : tuple of int
+        Each cell's number of trials, ``study.cell_trials(config)``: the cell's ``"trials"``
+        entry, else ``config.trials`` (computed, not given).
+
+    Raises
+    ------
+    TypeError
+        If `config` is not an instance of ``study.config``.
+    ValueError
+        If `threads_per_worker` is not a positive int, `checkpoint_seconds` not a positive
+        number, or the grid is empty or holds duplicate cells.
+    """
+
+    study: Study
+    config: StudyConfig
+    out_dir: Path
+    n_jobs: int | None = None
+    backend: str | None = None
+    threads_per_worker: int | None = None
+    fresh: bool = False
+    fail_fast: bool = False
+    retry_errors: bool = False
+    progress: ProgressMode = "auto"
+    write_trials: bool = False
+    command: str | None = None
+    checkpoint_seconds: float | None = 60.0
+    cells: tuple[dict[str, Any], ...] = field(init=False, repr=False, compare=False)
+    keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    trials: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        study, config = self.study, self.config
+        if not isinstance(config, study.config):
+            raise TypeError(
+                f"config must be a {study.config.__name__} for study {study.name!r}, "
+                f"got {type(config).__name__}"
+            )
+        fix = object.__setattr__  # frozen: normalise the fields once, here
+        if self.threads_per_worker is not None:
+            fix(self, "threads_per_worker",
+                check_int(self.threads_per_worker, "threads_per_worker", minimum=1))  # fmt: skip
+        if self.checkpoint_seconds is not None:
+            fix(self, "checkpoint_seconds",
+                check_positive_float(self.checkpoint_seconds, "checkpoint_seconds"))  # fmt: skip
+        fix(self, "out_dir", Path(self.out_dir))
+        grid = study.cells_with_trials(config)
+        fix(self, "cells", tuple(cell for cell, _ in grid))
+        fix(self, "keys", tuple(cell_key(cell) for cell, _ in grid))
+        fix(self, "trials", tuple(n for _, n in grid))
+        if self.command is None:
+            fix(self, "command", command_line())
+
+    @property
+    def n_tasks(self) -> int:
+        """Tasks in the study: the sum of the cells' trials."""
+        return sum(self.trials)
+
+    def trials_of(self) -> dict[str, int]:
+        """Cell key -> number of trials."""
+        return dict(zip(self.keys, self.trials, strict=True))
+
+
+_OPTIONS = tuple(f.name for f in dataclasses.fields(RunPlan) if f.init)[3:]
+
+
+def run_study(study: Study, config: StudyConfig, out_dir: str | Path, **options: Any) -> RunReport:
+    """Run a study into `out_dir`, resuming whatever is already stored there.
+
+    The same as ``run_plan(RunPlan(study, config, out_dir, **options))``.
+
+    Parameters
+    ----------
+    study : Study
+        What to run.
+    config : StudyConfig
+        Its configuration (an instance of ``study.config``).
+    out_dir : str or path-like
+        Output folder: ``store.sqlite``, ``summary.csv``, ``config.toml``, ``config.json``
+        (and ``trials.csv`` with `write_trials`).
+    **options
+        By keyword, the other fields of :class:`RunPlan` (described there): `n_jobs`,
+        `backend`, `threads_per_worker`, `fresh`, `fail_fast`, `retry_errors`, `progress`,
+        `write_trials`, `command`, `checkpoint_seconds`.
+
+    Returns
+    -------
+    RunReport
+        Counts, timing and the summary rows.
+
+    Raises
+    ------
+    TypeError
+        If an option is not one of those above, or `config` is not a ``study.config``.
+    ValueError
+        If an option has a bad value (see :class:`RunPlan`) or the grid is not valid.
+    ConfigMismatchError, StoreError, StoreBusyError, TrialFailedError, KeyboardInterrupt
+        See :func:`run_plan`.
+    """
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"run_study() got unknown option(s) {', '.join(unknown)}; the options are "
+            f"{', '.join(_OPTIONS)}"
+        )
+    return run_plan(RunPlan(study, config, Path(out_dir), **options))
+
+
+def run_plan(plan: RunPlan) -> RunReport:
+    """Run `plan` into its output folder, resuming whatever is already stored there.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The study, its configuration, the folder and how to run.
 
     Returns
     -------
@@ -710,173 +356,131 @@ def run_study(
     Raises
     ------
     ConfigMismatchError
-        If `out_dir` holds a store of a different configuration and `fresh` is false.
+        If the folder holds a store of a different configuration and ``plan.fresh`` is false.
     StoreError
-        If ``store.sqlite`` in `out_dir` is not a results store this version can use (not a
+        If ``store.sqlite`` in the folder is not a results store this version can use (not a
         database, damaged, another program's, or of a newer schema); nothing is written.
     StoreBusyError
-        If another run is writing to `out_dir`.
+        If another run is writing to the folder.
     TrialFailedError
-        With `fail_fast`, when a trial raises (it is stored first).
+        With ``plan.fail_fast``, when a trial raises (it is stored first).
     KeyboardInterrupt
         Propagated after the finished tasks are safely stored.
     """
-    if not isinstance(config, study.config):
-        raise TypeError(
-            f"config must be a {study.config.__name__} for study {study.name!r}, "
-            f"got {type(config).__name__}"
-        )
-    threads = None
-    if threads_per_worker is not None:
-        threads = check_int(threads_per_worker, "threads_per_worker", minimum=1)
-    if checkpoint_seconds is not None:
-        checkpoint_seconds = check_positive_float(checkpoint_seconds, "checkpoint_seconds")
-    out_dir = Path(out_dir)
-    cells = study.cells(config)
-    keys = [cell_key(c) for c in cells]
-    if fresh:
+    out_dir = plan.out_dir
+    if plan.fresh:
         store_path = out_dir / STORE_NAME
         if store_path.exists():
             with ResultStore(store_path, readonly=True):
                 pass  # --fresh sets aside results stores only: refuse any other file now
     else:
-        check_output_folder(study, config, out_dir)
+        check_output_folder(plan.study, plan.config, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out_dir):
-        return _run_locked(
-            study,
-            config,
-            out_dir,
-            cells,
-            keys,
-            threads,
-            n_jobs=n_jobs,
-            backend=backend,
-            fresh=fresh,
-            fail_fast=fail_fast,
-            retry_errors=retry_errors,
-            progress=progress,
-            write_trials=write_trials,
-            command=command_line() if command is None else command,
-            checkpoint_seconds=checkpoint_seconds,
-        )
+    with exclusive(out_dir):
+        return _run_locked(plan)
 
 
-def _run_locked(
-    study,
-    config,
-    out_dir,
-    cells,
-    keys,
-    threads,
-    *,
-    n_jobs,
-    backend,
-    fresh,
-    fail_fast,
-    retry_errors,
-    progress,
-    write_trials,
-    command,
-    checkpoint_seconds,
-) -> RunReport:
-    if fresh:
-        _set_aside(out_dir)
-        checkpoints.remove_all(out_dir)  # they belong to the store set aside
+def _run_locked(plan: RunPlan) -> RunReport:
+    """The run, once the folder's lock is held: open the store, run what is left, summarise."""
+    if plan.fresh:
+        set_aside(plan.out_dir)
+        checkpoints.remove_all(plan.out_dir)  # they belong to the store set aside
     else:
-        check_output_folder(study, config, out_dir)  # again, now that we hold the lock
-    chash = config_hash(study.name, config)
-    config_dict = config_to_dict(config)
+        check_output_folder(plan.study, plan.config, plan.out_dir)  # again, under the lock
     git_rev = git_revision()
-
-    with ResultStore(out_dir / STORE_NAME) as store:
-        if not store.meta():
-            store.set_meta(
-                {
-                    "study": study.name,
-                    "config_hash": chash,
-                    "config": json.dumps(config_dict, sort_keys=True),
-                    "schema_version": str(SCHEMA_VERSION),
-                    "created": utc_now(),
-                    "package_version": package_version(),
-                    "git_rev": git_rev,
-                }
-            )
-        if retry_errors:
-            store.delete_errors()
-        # `trials` may have changed (same config hash): record the latest value.
-        store.set_meta({"config": json.dumps(config_dict, sort_keys=True)})
-        done = store.done()
-        todo = _tasks(cells, keys, config.trials, done)
-        n_tasks = len(cells) * config.trials
-        n_resumed = n_tasks - len(todo)
+    with ResultStore(plan.out_dir / STORE_NAME) as store:
+        todo = _open_store(plan, store, git_rev)
+        threads = plan.threads_per_worker
         if threads is None:
-            threads = auto_threads(n_jobs, backend, len(todo))
-        _write_config(out_dir, study, config, chash, git_rev)
-        with _thread_limits(threads):
-            provenance = run_provenance(
-                backend=backend, n_jobs=n_jobs, threads_per_worker=threads, seed=config.seed
-            )
-        run_id = store.start_run(
-            command=command, trials=config.trials, n_resumed=n_resumed, provenance=provenance
-        )
-        outcome, n_stored = "failed", [0]
-        start = time.perf_counter()
-        try:
-            if todo:
-                if progress != "none":
-                    # A first run compiles the kernels (about a minute); say so, not sit silent.
-                    print(
-                        f"{study.name}: loading the numba kernels (compiled once, then cached)",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                _warm_up_kernels()
-                _execute(
-                    study,
-                    config,
-                    todo,
-                    store,
-                    n_jobs=n_jobs,
-                    backend=backend,
-                    threads=threads,
-                    fail_fast=fail_fast,
-                    git_rev=git_rev,
-                    progress=make_progress(
-                        n_tasks, initial=n_resumed, desc=study.name, mode=progress
-                    ),
-                    stored=n_stored,
-                    checkpoint_seconds=checkpoint_seconds,
-                    out_dir=out_dir,
-                )
-            outcome = "finished"
-        except TrialFailedError:
-            outcome = "stopped"
-            raise
-        except KeyboardInterrupt:
-            outcome = "interrupted"
-            raise
-        finally:
-            with contextlib.suppress(StoreError, StoreBusyError):
-                store.end_run(run_id, outcome=outcome, n_run=n_stored[0])
-            with contextlib.suppress(OSError):
-                (out_dir / checkpoints.CHECKPOINTS_DIR).rmdir()  # only when empty
-        wall = time.perf_counter() - start
+            threads = auto_threads(plan.n_jobs, plan.backend, len(todo))
+        _write_config(plan, git_rev)
+        wall = _run_tasks(plan, store, todo, threads, git_rev)
         records = list(store.records())
+    return _finish(plan, records, n_run=len(todo), wall=wall)
 
+
+def _open_store(plan: RunPlan, store: ResultStore, git_rev: str) -> list:
+    """Write the store's metadata (first run) and return the tasks still to run."""
+    config_json = json.dumps(config_to_dict(plan.config), sort_keys=True)
+    if not store.meta():
+        store.set_meta(
+            {
+                "study": plan.study.name,
+                "config_hash": config_hash(plan.study.name, plan.config),
+                "config": config_json,
+                "schema_version": str(SCHEMA_VERSION),
+                "created": utc_now(),
+                "package_version": package_version(),
+                "git_rev": git_rev,
+            }
+        )
+    if plan.retry_errors:
+        store.delete_errors()
+    # `trials` may have changed (same config hash): record the latest value.
+    store.set_meta({"config": config_json})
+    return _tasks(plan.cells, plan.keys, plan.trials, store.done())
+
+
+def _run_tasks(
+    plan: RunPlan, store: ResultStore, todo: list, threads: int, git_rev: str
+) -> float:
+    """Record a run in the store, run `todo` and record its outcome; return the seconds spent."""
+    n_resumed = plan.n_tasks - len(todo)
+    with thread_limits(threads):
+        provenance = run_provenance(
+            backend=plan.backend, n_jobs=plan.n_jobs, threads_per_worker=threads,
+            seed=plan.config.seed,
+        )  # fmt: skip
+    run_id = store.start_run(
+        command=plan.command, trials=plan.config.trials, n_resumed=n_resumed,
+        provenance=provenance,
+    )  # fmt: skip
+    outcome, n_stored = "failed", [0]
+    start = time.perf_counter()
+    try:
+        if todo:
+            if plan.progress != "none":
+                # A first run compiles the kernels (about a minute); say so, not sit silent.
+                print(
+                    f"{plan.study.name}: loading the numba kernels (compiled once, then cached)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            warm_up_kernels()
+            progress = make_progress(
+                plan.n_tasks, initial=n_resumed, desc=plan.study.name, mode=plan.progress
+            )
+            _execute(plan, todo, store, threads, git_rev, progress, n_stored)
+        outcome = "finished"
+    except TrialFailedError:
+        outcome = "stopped"
+        raise
+    except KeyboardInterrupt:
+        outcome = "interrupted"
+        raise
+    finally:
+        with contextlib.suppress(StoreError, StoreBusyError):
+            store.end_run(run_id, outcome=outcome, n_run=n_stored[0])
+        with contextlib.suppress(OSError):
+            (plan.out_dir / checkpoints.CHECKPOINTS_DIR).rmdir()  # only when empty
+    return time.perf_counter() - start
+
+
+def _finish(plan: RunPlan, records: list, *, n_run: int, wall: float) -> RunReport:
+    """Write ``summary.csv`` (and ``trials.csv``) from the store's records; count."""
+    study, trials = plan.study, plan.trials_of()
     rows = summarise(
-        cells, records, trials=config.trials, success=study.success, metrics=study.metrics
+        plan.cells, records, trials=plan.trials, success=study.success, metrics=study.metrics
     )
-    write_csv(rows, out_dir / "summary.csv")
-    if write_trials:
-        write_csv(trials_table(records, trials=config.trials), out_dir / "trials.csv")
-    current = set(keys)
-    mine = [r for r in records if r.cell_key in current and r.trial < config.trials]
+    write_csv(rows, plan.out_dir / "summary.csv")
+    mine = [r for r in records if r.trial < trials.get(r.cell_key, 0)]  # this configuration's
+    if plan.write_trials:
+        write_csv(trials_table(mine), plan.out_dir / "trials.csv")
     return RunReport(
-        out_dir=out_dir,
-        n_tasks=n_tasks,
-        n_resumed=n_resumed,
-        n_run=len(todo),
+        out_dir=plan.out_dir,
+        n_tasks=plan.n_tasks,
+        n_resumed=plan.n_tasks - n_run,
+        n_run=n_run,
         n_failed=sum(1 for r in mine if r.status == "error"),
         n_nonfinite=sum(1 for r in mine if r.nonfinite),
         wall_time=wall,
@@ -884,37 +488,8 @@ def _run_locked(
     )
 
 
-def _execute(
-    study,
-    config,
-    todo,
-    store,
-    *,
-    n_jobs,
-    backend,
-    threads,
-    fail_fast,
-    git_rev,
-    progress,
-    stored,
-    checkpoint_seconds,
-    out_dir,
-) -> None:
-    parent = os.getpid()
-    root = Path(out_dir).resolve()  # absolute: workers may run elsewhere (dask)
-
-    def folder(key: str, t: int) -> str | None:
-        if checkpoint_seconds is None:
-            return None
-        return str(checkpoints.task_folder(root, key, t))
-
-    calls = (
-        delayed(_run_task)(
-            study.trial, params, key, t, config.seed, threads, parent, folder(key, t),
-            checkpoint_seconds,
-        )  # fmt: skip
-        for params, key, t in todo
-    )
+def _parallel_options(backend: str | None, threads: int, parent: int) -> dict[str, Any]:
+    """The `parallel_config` of the run's backend (a dask backend's workers are set up here)."""
     options: dict[str, Any] = {}
     if backend is not None:
         options["backend"] = backend
@@ -929,12 +504,40 @@ def _execute(
             raise RuntimeError(
                 "backend='dask' needs an active distributed.Client (use dask_client())"
             ) from None
-        client.run(_setup_dask_worker, threads, parent)
+        client.run(setup_dask_worker, threads, parent)
+    return options
+
+
+def _execute(
+    plan: RunPlan,
+    todo: list,
+    store: ResultStore,
+    threads: int,
+    git_rev: str,
+    progress: Any,
+    stored: list[int],
+) -> None:
+    """Run `todo` in parallel and store each record as it arrives (``stored[0]`` counts)."""
+    parent = os.getpid()
+    root = plan.out_dir.resolve()  # absolute: workers may run elsewhere (dask)
+    every = plan.checkpoint_seconds
+
+    def folder(key: str, t: int) -> str | None:
+        return None if every is None else str(checkpoints.task_folder(root, key, t))
+
+    calls = (
+        delayed(run_task)(
+            plan.study.trial, params, key, t, plan.config.seed, threads, parent,
+            folder(key, t), every,
+        )  # fmt: skip
+        for params, key, t in todo
+    )
+    options = _parallel_options(plan.backend, threads, parent)
     with contextlib.ExitStack() as stack:
         stack.enter_context(progress)
-        stack.enter_context(_thread_limits(threads))
+        stack.enter_context(thread_limits(threads))
         stack.enter_context(parallel_config(**options))
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(calls)
+        results = Parallel(n_jobs=plan.n_jobs, return_as="generator_unordered")(calls)
         try:
             for rec in results:
                 rec = dataclasses.replace(rec, git_rev=git_rev)
@@ -943,7 +546,7 @@ def _execute(
                 # Stored, so its checkpoints are no longer needed (finished or failed).
                 checkpoints.remove_task_folder(root, rec.cell_key, rec.trial)
                 progress.update(1, failed=int(rec.status == "error"))
-                if fail_fast and rec.status == "error":
+                if plan.fail_fast and rec.status == "error":
                     raise TrialFailedError(
                         f"trial {rec.trial} of cell {canonical_json(rec.params)} raised "
                         f"{rec.error}\n{rec.traceback}"
@@ -952,9 +555,9 @@ def _execute(
             results.close()
 
 
-def _write_config(
-    out_dir: Path, study: Study, config: StudyConfig, chash: str, git_rev: str
-) -> None:
+def _write_config(plan: RunPlan, git_rev: str) -> None:
+    """Write ``config.toml`` (re-runnable) and ``config.json`` (with hash and revision)."""
+    study, config, out_dir = plan.study, plan.config, plan.out_dir
     header = (
         f"study {study.name}: {study.description}\n"
         f"re-run with: sdlss run {study.name} --config {out_dir / 'config.toml'}"
@@ -963,7 +566,7 @@ def _write_config(
     info = {
         "study": study.name,
         "config": config_to_dict(config),
-        "config_hash": chash,
+        "config_hash": config_hash(study.name, config),
         "package_version": package_version(),
         "git_rev": git_rev,
         "written_at": utc_now(),

@@ -80,8 +80,9 @@ class StudyReport:
         Label -> value, in print order (JSON-able).
     warnings : list of str
         Things the reader should know (a report hook that raised, a declared column missing).
-    trials : int or None
-        Trials per cell of the stored configuration.
+    trials : int, str or None
+        Trials per cell of the stored configuration (``"20 to 60"`` where cells have their
+        own counts).
     estimand : str
         What the study estimates (:func:`study_estimand`).
     changed : dict
@@ -96,7 +97,7 @@ class StudyReport:
     tables: list[ReportTable]
     provenance: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
-    trials: int | None = None
+    trials: int | str | None = None
     estimand: str = ""
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
@@ -344,7 +345,7 @@ def _provenance(run: StoredRun, counts: Mapping[str, Any]) -> dict[str, Any]:
         "status": _status(run, counts),
         "tasks": (
             f"{ok + errors} done ({ok} ok, {errors} errors), {total - ok - errors} pending, of "
-            f"{total} ({counts['cells']} cells x {config.trials} trials)"
+            f"{total} ({counts['cells']} cells x {counts['per_cell']} trials)"
         ),
         "seed": config.seed,
         "config hash": meta.get("config_hash", ""),
@@ -376,14 +377,22 @@ def _provenance(run: StoredRun, counts: Mapping[str, Any]) -> dict[str, Any]:
     return prov
 
 
-def _task_counts(run: StoredRun, cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _per_cell(trials: Sequence[int]) -> int | str:
+    """The trials per cell: one number, or ``"lo to hi"`` where cells have their own."""
+    lo, hi = min(trials), max(trials)
+    return lo if lo == hi else f"{lo} to {hi}"
+
+
+def _task_counts(
+    run: StoredRun, cells: Sequence[Mapping[str, Any]], trials: Sequence[int]
+) -> dict[str, Any]:
     """Tasks of the stored configuration: total, cells, ok, errors (and their records)."""
-    keys = {cell_key(c) for c in cells}
-    trials = run.config.trials
-    mine = [r for r in run.records if r.cell_key in keys and r.trial < trials]
+    limit = {cell_key(c): n for c, n in zip(cells, trials, strict=True)}
+    mine = [r for r in run.records if r.trial < limit.get(r.cell_key, 0)]
     return {
-        "total": len(cells) * trials,
+        "total": sum(trials),
         "cells": len(cells),
+        "per_cell": _per_cell(trials),
         "ok": sum(1 for r in mine if r.status == "ok"),
         "errors": sum(1 for r in mine if r.status == "error"),
         "records": mine,
@@ -470,8 +479,8 @@ def summarise_run(
         If `columns` (or the study's ``show``) names a column the summary does not have.
     """
     study, config = run.study, run.config
-    cells = study.cells(config)
-    rows = summarise(cells, run.records, trials=config.trials, success=study.success,
+    cells, trials = zip(*study.cells_with_trials(config), strict=True)
+    rows = summarise(cells, run.records, trials=trials, success=study.success,
                      metrics=study.metrics, confidence=confidence)  # fmt: skip
     params: list[str] = []
     for cell in cells:
@@ -484,9 +493,9 @@ def summarise_run(
     tables = [
         ReportTable(
             "summary",
-            f"Summary: {len(rows)} cells, {config.trials} trials each (success rates with Wilson "
-            f"{pct} intervals; a metric's name alone stands for its median, a boolean's for its "
-            "rate)",
+            f"Summary: {len(rows)} cells, {_per_cell(trials)} trials each (success rates with "
+            f"Wilson {pct} intervals; a metric's name alone stands for its median, a boolean's "
+            "for its rate)",
             chosen,
             [{c: row.get(c) for c in chosen} for row in rows],
         )
@@ -502,9 +511,9 @@ def summarise_run(
     if run.runs:
         run_rows = _run_rows(run.runs)
         tables.append(ReportTable("runs", "Runs", list(run_rows[0]), run_rows))
-    provenance = _provenance(run, _task_counts(run, cells))
+    provenance = _provenance(run, _task_counts(run, cells, trials))
     return StudyReport(study.name, study.description, run.path, fixed, tables, provenance,
-                       warnings, config.trials, study_estimand(study),
+                       warnings, _per_cell(trials), study_estimand(study),
                        changed_settings(study, config))  # fmt: skip
 
 

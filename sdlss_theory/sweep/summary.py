@@ -98,11 +98,23 @@ def _columns(grid: Sequence[Mapping[str, Any]]) -> list[str]:
     return names
 
 
+def _describe(name: str, ok: Sequence[TaskRecord]) -> dict[str, float]:
+    """Mean, median, 5% and 95% quantiles of the finite values of metric `name` (else NaN)."""
+    values = np.array([float(r.metrics[name]) for r in ok if r.metrics.get(name) is not None],
+                      dtype=np.float64)  # fmt: skip
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return {f"{name}_{stat}": math.nan for stat in ("mean", "median", "q05", "q95")}
+    q05, med, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+    return {f"{name}_mean": float(values.mean()), f"{name}_median": float(med),
+            f"{name}_q05": float(q05), f"{name}_q95": float(q95)}  # fmt: skip
+
+
 def summarise(
     grid: Sequence[Mapping[str, Any]],
     records: Iterable[TaskRecord],
     *,
-    trials: int,
+    trials: int | Sequence[int],
     success: str | None = "success",
     metrics: Sequence[str] | None = None,
     confidence: float = 0.95,
@@ -115,8 +127,9 @@ def summarise(
         The study's cells, in the order the rows should have.
     records : iterable of TaskRecord
         Stored tasks; those of cells not in `grid` or with ``trial >= trials`` are ignored.
-    trials : int
-        The number of trials per cell of the current configuration.
+    trials : int or sequence of int
+        The number of trials per cell of the current configuration, or one per cell of `grid`
+        (cells with their own ``"trials"``, see :class:`~sdlss_theory.sweep.Study`).
     success : str or None
         The boolean metric whose rate is reported with a Wilson interval.
     metrics : sequence of str, optional
@@ -131,10 +144,14 @@ def summarise(
         The rows (see the module docstring for the columns).
     """
     keys = [cell_key(p) for p in grid]
+    counts = [trials] * len(keys) if isinstance(trials, (int, np.integer)) else list(trials)
+    if len(counts) != len(keys):
+        raise ValueError(f"trials must be an int or one per cell ({len(keys)}), got {counts}")
+    limit = dict(zip(keys, counts, strict=True))
     per_cell: dict[str, list[TaskRecord]] = {k: [] for k in keys}
     seen_metrics: list[str] = []
     for rec in records:
-        if rec.cell_key in per_cell and rec.trial < trials:
+        if rec.trial < limit.get(rec.cell_key, 0):
             per_cell[rec.cell_key].append(rec)
             for name, value in (rec.metrics or {}).items():
                 if (
@@ -151,9 +168,8 @@ def summarise(
         recs = per_cell[key]
         ok = [r for r in recs if r.status == "ok"]
         row: dict[str, Any] = {name: params.get(name) for name in names}
-        row["n_ok"] = len(ok)
-        row["n_failed"] = len(recs) - len(ok)
-        row["n_nonfinite"] = sum(1 for r in ok if r.nonfinite)
+        row.update(n_ok=len(ok), n_failed=len(recs) - len(ok),
+                   n_nonfinite=sum(1 for r in ok if r.nonfinite))  # fmt: skip
         if success is not None:
             k = sum(1 for r in ok if bool(r.metrics.get(success, False)))
             lo, hi = wilson_interval(k, len(ok), confidence)
@@ -162,20 +178,7 @@ def summarise(
             row[f"{success}_lo"] = float(lo)
             row[f"{success}_hi"] = float(hi)
         for name in metrics:
-            values = np.array(
-                [float(r.metrics[name]) for r in ok if r.metrics.get(name) is not None],
-                dtype=np.float64,
-            )
-            values = values[np.isfinite(values)]
-            if values.size:
-                q05, med, q95 = np.quantile(values, [0.05, 0.5, 0.95])
-                row[f"{name}_mean"] = float(values.mean())
-                row[f"{name}_median"] = float(med)
-                row[f"{name}_q05"] = float(q05)
-                row[f"{name}_q95"] = float(q95)
-            else:
-                for stat in ("mean", "median", "q05", "q95"):
-                    row[f"{name}_{stat}"] = math.nan
+            row.update(_describe(name, ok))
         rows.append(row)
     return rows
 
