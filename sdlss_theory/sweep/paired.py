@@ -19,8 +19,8 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95) -> tuple[float, f
     Examples
     --------
     >>> mean, lo, hi = mean_ci([1.0, 2.0, 3.0])
-    >>> mean, round(lo, 3), round(hi, 3)
-    (2.0, -0.484, 4.484)
+    >>> print(f"{mean:.1f} [{lo:.3f}, {hi:.3f}]")
+    2.0 [-0.484, 4.484]
     """
     values = np.asarray(list(values), dtype=float)
     if values.size == 0:
