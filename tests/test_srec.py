@@ -41,6 +41,7 @@ from scipy import linalg, stats
 from sdlss_theory import ReLUGenerator, gaussian_matrix
 from sdlss_theory.cone_quotient import cone_min_ratio_batch
 from sdlss_theory.srec import (
+    AdversarialOptions,
     SRECBoundsOptions,
     adversarial_ratio,
     chi_ratio_law,
@@ -558,6 +559,27 @@ def test_rng_is_keyword_only():
         adversarial_ratio(G, A, 2, np.random.default_rng(2), restarts=2, max_iter=5)
     with pytest.raises(TypeError):
         srec_bounds(G, A, 2, np.random.default_rng(2))
+
+
+def test_adversarial_options_object_and_keywords_agree():
+    G, A, _ = make(False, seed=15)
+    a = adversarial_ratio(G, A, 2, rng=3, restarts=3, max_iter=15, screen=9)
+    b = adversarial_ratio(G, A, 2, rng=3, options=AdversarialOptions(restarts=3, screen=9),
+                          max_iter=15)  # fmt: skip
+    np.testing.assert_array_equal(a.ratios, b.ratios)
+    np.testing.assert_array_equal(a.z1_all, b.z1_all)
+    with pytest.raises(TypeError, match="unknown options.*restart"):
+        adversarial_ratio(G, A, 2, rng=0, restart=3)
+    for bad, match in (
+        (dict(restarts=0), "restarts"),
+        (dict(step=0.0), "step"),
+        (dict(same_support_fraction=1.5), "same_support_fraction"),
+        (dict(restarts=4, screen=3), "screen"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            AdversarialOptions(**bad)
+        with pytest.raises(ValueError, match=match):
+            adversarial_ratio(G, A, 2, rng=0, **bad)
 
 
 def test_srec_bounds_options_object_and_keywords_agree():

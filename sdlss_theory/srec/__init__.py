@@ -51,6 +51,7 @@ References
 """
 
 from sdlss_theory.srec.adversarial import (
+    AdversarialOptions,
     AdversarialResult,
     adversarial_ratio,
     ratio_objective,
@@ -69,6 +70,7 @@ from sdlss_theory.srec.sampling import (
 )
 
 __all__ = [
+    "AdversarialOptions",
     "AdversarialResult",
     "LinearPiece",
     "PairRatios",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import numpy as np
 
 from sdlss_theory._validation import as_float_array
@@ -60,3 +63,15 @@ def _ratio(G, A, z1, z2) -> float:
     d = G(z1) - G(z2)
     nd = np.linalg.norm(d)
     return float(np.linalg.norm(A @ d) / nd) if nd > 0 else np.inf
+
+
+def _build_options(cls: type, options: Any, knobs: dict[str, Any], name: str) -> Any:
+    """`options` (or ``cls()``) with the fields named in `knobs` replaced, checked by `cls`."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(knobs) - fields)
+    if unknown:
+        raise TypeError(f"{name} got unknown options {unknown}; its options are {sorted(fields)}")
+    base = cls() if options is None else options
+    if not isinstance(base, cls):
+        raise TypeError(f"options must be a {cls.__name__}, got {base!r}")
+    return dataclasses.replace(base, **knobs) if knobs else base

@@ -8,6 +8,7 @@ random starts. Every pair it returns is an explicit pair: its ratio bounds gamma
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -15,7 +16,13 @@ from numpy.typing import ArrayLike
 from sdlss_theory._validation import check_int, check_positive_float, check_rng
 from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.projection import check_sparsity, hard_threshold
-from sdlss_theory.srec._common import _DEGENERATE, _check_generator, _check_matrix, _check_pair
+from sdlss_theory.srec._common import (
+    _DEGENERATE,
+    _build_options,
+    _check_generator,
+    _check_matrix,
+    _check_pair,
+)
 from sdlss_theory.srec.sampling import sample_pairs
 
 
@@ -170,19 +177,62 @@ def _objective_parts_ratio(G, A, Z1, Z2):
     return np.where(ok, num / np.where(ok, den, 1.0), np.inf)
 
 
+@dataclass(frozen=True)
+class AdversarialOptions:
+    """The settings of `adversarial_ratio` (frozen; every field checked on creation).
+
+    Attributes
+    ----------
+    restarts : int
+        Number of starting pairs, >= 1.
+    max_iter : int
+        Iterations per restart (accepted or refused steps), >= 1.
+    step : float
+        Relative size of the first move, > 0.
+    tol : float
+        Relative move below which a restart stops, > 0.
+    same_support_fraction : float
+        Fraction of restarts started from a pair with a shared support, in [0, 1] (all of
+        them if s = k).
+    screen : int or None
+        Number of random pairs screened for the starts, >= `restarts` (default: `restarts`,
+        no screening).
+    """
+
+    restarts: int = 10
+    max_iter: int = 200
+    step: float = 0.1
+    tol: float = 1e-10
+    same_support_fraction: float = 0.5
+    screen: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("restarts", "max_iter"):
+            object.__setattr__(self, name, check_int(getattr(self, name), name, minimum=1))
+        for name in ("step", "tol"):
+            object.__setattr__(self, name, check_positive_float(getattr(self, name), name))
+        frac = check_positive_float(
+            self.same_support_fraction, "same_support_fraction", allow_zero=True
+        )
+        if frac > 1.0:
+            raise ValueError(f"same_support_fraction must be in [0, 1], got {frac!r}")
+        object.__setattr__(self, "same_support_fraction", frac)
+        if self.screen is not None:
+            screen = check_int(self.screen, "screen", minimum=1)
+            if screen < self.restarts:
+                raise ValueError(f"screen must be >= restarts = {self.restarts}, got {screen}")
+            object.__setattr__(self, "screen", screen)
+
+
 def adversarial_ratio(
     G: ReLUGenerator,
     A: np.ndarray,
     s: int,
     *,
     rng: np.random.Generator | int | None = None,
-    restarts: int = 10,
-    max_iter: int = 200,
-    step: float = 0.1,
-    tol: float = 1e-10,
-    same_support_fraction: float = 0.5,
-    screen: int | None = None,
     starts: tuple[np.ndarray, np.ndarray] | None = None,
+    options: AdversarialOptions | None = None,
+    **knobs: Any,
 ) -> AdversarialResult:
     r"""Minimise ||A(G(z1) - G(z2))|| / ||G(z1) - G(z2)|| over s-sparse (z1, z2).
 
@@ -224,43 +274,28 @@ def adversarial_ratio(
         Sparsity, 1 <= s <= k.
     rng : numpy.random.Generator or int
         Source of randomness (starting pairs), keyword-only.
-    restarts : int
-        Number of starting pairs, >= 1.
-    max_iter : int
-        Iterations per restart (accepted or refused steps), >= 1.
-    step : float
-        Relative size of the first move, > 0.
-    tol : float
-        Relative move below which a restart stops, > 0.
-    same_support_fraction : float
-        Fraction of restarts started from a pair with a shared support, in [0, 1] (all of
-        them if s = k).
-    screen : int, optional
-        Number of random pairs screened for the starts, >= `restarts` (default: `restarts`,
-        no screening).
     starts : tuple of ndarray, shape (P, k) each, optional
         Starting pairs (z1, z2) screened together with the random ones; each must be s-sparse
         with G(z1) != G(z2).
+    options : AdversarialOptions, optional
+        The search's settings (default ``AdversarialOptions()``).
+    **knobs
+        Fields of `AdversarialOptions` by keyword (``restarts``, ``max_iter``, ``step``,
+        ``tol``, ``same_support_fraction``, ``screen``), replacing those of `options`.
 
     Returns
     -------
     AdversarialResult
         The best pair and every restart's outcome.
     """
+    opts = _build_options(AdversarialOptions, options, knobs, "adversarial_ratio")
     rng = check_rng(rng)
     G = _check_generator(G)
     A = _check_matrix(A, G)
     s = check_sparsity(s, G.k)
-    restarts = check_int(restarts, "restarts", minimum=1)
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
-    step = check_positive_float(step, "step")
-    tol = check_positive_float(tol, "tol")
-    frac = check_positive_float(same_support_fraction, "same_support_fraction", allow_zero=True)
-    if frac > 1.0:
-        raise ValueError(f"same_support_fraction must be in [0, 1], got {frac!r}")
-    screen = restarts if screen is None else check_int(screen, "screen", minimum=1)
-    if screen < restarts:
-        raise ValueError(f"screen must be >= restarts = {restarts}, got {screen}")
+    restarts, max_iter, step, tol = opts.restarts, opts.max_iter, opts.step, opts.tol
+    frac = opts.same_support_fraction
+    screen = restarts if opts.screen is None else opts.screen
     Z1, Z2 = _mixed_pairs(G.k, s, screen, frac, rng)
     f = _objective_parts_ratio(G, A, Z1, Z2)
     for _ in range(100):  # starting pairs must have distinct images

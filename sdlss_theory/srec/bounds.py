@@ -9,7 +9,6 @@ by explicit pairs (random, refined, and `adversarial_ratio`).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -23,6 +22,7 @@ from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.pieces import linear_pieces
 from sdlss_theory.projection import check_sparsity
 from sdlss_theory.srec._common import (
+    _build_options,
     _check_generator,
     _check_matrix,
     _is_bias_free,
@@ -32,7 +32,7 @@ from sdlss_theory.srec._common import (
 )
 from sdlss_theory.srec.adversarial import adversarial_ratio
 from sdlss_theory.srec.one_sparse import srec_one_sparse
-from sdlss_theory.srec.relaxation import _pair_witness, _PairCones, _refine, _self_witness
+from sdlss_theory.srec.relaxation import _pair_witness, _PairCones, _refine_batch, _self_witness
 from sdlss_theory.srec.sampling import random_pair_ratios
 from sdlss_theory.theory import linear_piece_count_log, union_bound_gamma
 
@@ -297,20 +297,6 @@ class SRECBoundsOptions:
         object.__setattr__(self, "closed_form", bool(self.closed_form))
 
 
-def _build_options(options: SRECBoundsOptions | None, knobs: dict[str, Any]) -> SRECBoundsOptions:
-    """`options` (or the defaults) with the fields named in `knobs` replaced, checked."""
-    fields = {f.name for f in dataclasses.fields(SRECBoundsOptions)}
-    unknown = sorted(set(knobs) - fields)
-    if unknown:
-        raise TypeError(
-            f"srec_bounds got unknown options {unknown}; its options are {sorted(fields)}"
-        )
-    base = SRECBoundsOptions() if options is None else options
-    if not isinstance(base, SRECBoundsOptions):
-        raise TypeError(f"options must be a SRECBoundsOptions, got {base!r}")
-    return dataclasses.replace(base, **knobs) if knobs else base
-
-
 class _Lower(NamedTuple):
     """A lower bound and how it was obtained, before the upper bound is searched for."""
 
@@ -390,22 +376,6 @@ def _union_bound_lower(G, s: int, m: int, pieces, rank: int, prob: float) -> _Lo
         log_n = linear_piece_count_log(G.k, s, G.relu_widths) if G.relu_depth else 0.0
     lower = float(union_bound_gamma(m, log_n, rank, prob))
     return _Lower(lower, False, "union bound", N if pieces.complete else -1, 0, 0, prob, (), thin)
-
-
-def _refine_batch(cones: _PairCones, A, P, Q, span, max_generators: int, rank: int):
-    """Lower bounds, witness values and cone coefficients of one batch of piece pairs."""
-    same = P == Q  # a piece with itself: its differences fill range(J_P), span is exact
-    lo = span.copy()
-    val = np.where(same, span, np.inf)
-    coefs: list = [None] * P.size
-    other = np.flatnonzero(~same)
-    if other.size:
-        rlo, rval, rcoef = _refine(cones, A, P[other], Q[other], max_generators, rank)
-        lo[other] = np.maximum(np.where(np.isfinite(rlo), rlo, lo[other]), lo[other])
-        val[other] = rval
-        for i, c in zip(other, rcoef, strict=True):
-            coefs[i] = c
-    return lo, val, coefs
 
 
 def _best_pairs(best_pairs: list, val, P, Q, coefs) -> list:
@@ -571,7 +541,7 @@ def srec_bounds(
     >>> b.certified, b.exact, b.lower <= b.upper
     (True, True, True)
     """
-    opts = _build_options(options, knobs)
+    opts = _build_options(SRECBoundsOptions, options, knobs, "srec_bounds")
     rng = check_rng(rng)
     G = _check_generator(G)
     A = _check_matrix(A, G)

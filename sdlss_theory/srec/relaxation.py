@@ -298,3 +298,19 @@ def _self_witness(G, pieces, P, A):
             return z1, z0
         step *= 0.5
     return None
+
+
+def _refine_batch(cones: _PairCones, A, P, Q, span, max_generators: int, rank: int):
+    """Lower bounds, witness values and cone coefficients of one batch of piece pairs."""
+    same = P == Q  # a piece with itself: its differences fill range(J_P), span is exact
+    lo = span.copy()
+    val = np.where(same, span, np.inf)
+    coefs: list = [None] * P.size
+    other = np.flatnonzero(~same)
+    if other.size:
+        rlo, rval, rcoef = _refine(cones, A, P[other], Q[other], max_generators, rank)
+        lo[other] = np.maximum(np.where(np.isfinite(rlo), rlo, lo[other]), lo[other])
+        val[other] = rval
+        for i, c in zip(other, rcoef, strict=True):
+            coefs[i] = c
+    return lo, val, coefs
