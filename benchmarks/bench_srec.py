@@ -5,8 +5,8 @@ every pair of linear pieces (N (N + 1) / 2 pairs). The numba kernel
 (`sdlss_theory._kernels.pairs`, the default) forms each pair's Gram matrices from the pieces'
 precomputed blocks, solves the small pencil by Cholesky and Jacobi rotations, and skips the
 eigenproblem of the pairs a Cholesky test shows to lie above an upper bound on gamma*; the
-reference is the batched NumPy route (`srec._piece_pair_values_numpy`, switched on by
-``srec._PAIR_KERNEL = False``). Both are timed in the same run, interleaved, in this
+reference is the batched NumPy route (`srec.bounds._piece_pair_values_numpy`, switched on by
+``srec.bounds._PAIR_KERNEL = False``). Both are timed in the same run, interleaved, in this
 thread's CPU time with BLAS capped at one thread, after a warm-up, and the bounds they
 return are compared.
 
@@ -64,13 +64,13 @@ def draw(widths, bias, m, seed):
 
 def run(G, A, s, kernel: bool):
     """srec_bounds with the kernel or the NumPy route; (result, CPU seconds)."""
-    srec._PAIR_KERNEL = kernel
+    srec.bounds._PAIR_KERNEL = kernel
     try:
         c0 = time.thread_time()
         b = srec.srec_bounds(G, A, s, rng=0, **BUDGET)
         return b, time.thread_time() - c0
     finally:
-        srec._PAIR_KERNEL = True
+        srec.bounds._PAIR_KERNEL = True
 
 
 def environment() -> str:

@@ -61,17 +61,6 @@ def orthonormal_basis(X: np.ndarray) -> np.ndarray:
     return U[:, :rank]
 
 
-def _smin_explicit(A: np.ndarray, X: np.ndarray) -> tuple[float, np.ndarray]:
-    """sigma_min of A on span(X) and a unit minimiser d, by SVD (0 when dim span > m)."""
-    Q = orthonormal_basis(X)
-    if Q.shape[1] == 0:
-        return np.inf, np.zeros(X.shape[0])
-    _, sv, Vt = np.linalg.svd(A @ Q, full_matrices=True)
-    if Q.shape[1] > A.shape[0]:
-        return 0.0, Q @ Vt[-1]
-    return float(sv[-1]), Q @ Vt[-1]
-
-
 def _svd_values(A: np.ndarray, X: np.ndarray, AX: np.ndarray) -> np.ndarray:
     """subspace_min_ratio by a rank-revealing SVD of every X_b (the robust path)."""
     m = A.shape[0]

@@ -11,8 +11,8 @@
 * srec_bounds: lower <= the ratio of every explicit pair (hypothesis over small networks, with
   and without biases, s = 1, 2); lower == upper == the closed form at s = 1 without biases;
   the closed form against a brute-force grid over each pair of rays; the witness reproduces
-  upper; the fallback is flagged uncertified; positional rng and the old name still work,
-  with a DeprecationWarning.
+  upper; the fallback is flagged uncertified; rng is keyword-only; the options object and
+  the keywords give the same bounds, and bad options raise.
 * srec_bounds on degenerate cases (issue 19): a region thinner than the enumeration's
   tolerance holding the worst pair is reported uncertified (lower below that pair's ratio),
   a wider one is certified and exact at the pair's ratio; gamma* = 0 (m < 2s) is exact by the
@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import autograd.numpy as anp
@@ -40,12 +41,13 @@ from scipy import linalg, stats
 from sdlss_theory import ReLUGenerator, gaussian_matrix
 from sdlss_theory.cone_quotient import cone_min_ratio_batch
 from sdlss_theory.srec import (
+    AdversarialOptions,
+    SRECBoundsOptions,
     adversarial_ratio,
     chi_ratio_law,
     ks_against_chi_law,
     linear_piece,
     piece_pair_relaxation,
-    piecewise_min_singular_value,
     random_pair_ratios,
     ratio_objective,
     ratio_objective_grad,
@@ -342,7 +344,7 @@ def test_adversarial_result_is_a_certified_pair(bias):
 
 
 def test_adversarial_screening_starts_from_the_worst_screened_pairs():
-    from sdlss_theory.srec import _mixed_pairs
+    from sdlss_theory.srec.adversarial import _mixed_pairs
 
     G, A, _ = make(False, seed=12)
     res = adversarial_ratio(
@@ -549,22 +551,69 @@ def test_cone_minimum_against_dense_nonnegative_sampling():
         assert value[b] - lower[b] <= 1e-9 * value[b]
 
 
-def test_rng_is_keyword_only_with_a_deprecated_positional_spelling():
+def test_rng_is_keyword_only():
     G, A, _ = make(False, seed=13)
-    with pytest.warns(DeprecationWarning, match="pass it by keyword"):
-        old = random_pair_ratios(G, A, 2, 20, np.random.default_rng(1))
-    new = random_pair_ratios(G, A, 2, 20, rng=np.random.default_rng(1))
-    np.testing.assert_array_equal(old, new)
-    with pytest.warns(DeprecationWarning, match="pass it by keyword"):
-        a = adversarial_ratio(G, A, 2, np.random.default_rng(2), restarts=2, max_iter=5)
-    b = adversarial_ratio(G, A, 2, rng=np.random.default_rng(2), restarts=2, max_iter=5)
-    assert a.ratio == b.ratio
-    with pytest.raises(TypeError, match="by keyword"):
-        random_pair_ratios(G, A, 2, 20, np.random.default_rng(1), rng=0)
-    z1, z2 = sample_pairs(G.k, 2, 3, np.random.default_rng(3))
-    with pytest.warns(DeprecationWarning, match="piece_pair_relaxation"):
-        old_name = piecewise_min_singular_value(G, A, z1, z2)
-    np.testing.assert_array_equal(old_name, piece_pair_relaxation(G, A, z1, z2))
+    with pytest.raises(TypeError):
+        random_pair_ratios(G, A, 2, 20, np.random.default_rng(1))
+    with pytest.raises(TypeError):
+        adversarial_ratio(G, A, 2, np.random.default_rng(2), restarts=2, max_iter=5)
+    with pytest.raises(TypeError):
+        srec_bounds(G, A, 2, np.random.default_rng(2))
+
+
+def test_adversarial_options_object_and_keywords_agree():
+    G, A, _ = make(False, seed=15)
+    a = adversarial_ratio(G, A, 2, rng=3, restarts=3, max_iter=15, screen=9)
+    b = adversarial_ratio(G, A, 2, rng=3, options=AdversarialOptions(restarts=3, screen=9),
+                          max_iter=15)  # fmt: skip
+    np.testing.assert_array_equal(a.ratios, b.ratios)
+    np.testing.assert_array_equal(a.z1_all, b.z1_all)
+    with pytest.raises(TypeError, match="unknown options.*restart"):
+        adversarial_ratio(G, A, 2, rng=0, restart=3)
+    for bad, match in (
+        (dict(restarts=0), "restarts"),
+        (dict(step=0.0), "step"),
+        (dict(same_support_fraction=1.5), "same_support_fraction"),
+        (dict(restarts=4, screen=3), "screen"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            AdversarialOptions(**bad)
+        with pytest.raises(ValueError, match=match):
+            adversarial_ratio(G, A, 2, rng=0, **bad)
+
+
+def test_srec_bounds_options_object_and_keywords_agree():
+    G, A, _ = make(True, seed=14)
+    knobs = dict(n_pairs=30, restarts=2, max_iter=20, refine=50)
+    by_keywords = srec_bounds(G, A, 2, rng=5, **knobs)
+    by_options = srec_bounds(G, A, 2, rng=5, options=SRECBoundsOptions(**knobs))
+    mixed = srec_bounds(G, A, 2, rng=5, options=SRECBoundsOptions(n_pairs=30, refine=7),
+                        restarts=2, max_iter=20, refine=50)  # fmt: skip
+    for b in (by_options, mixed):
+        assert (b.lower, b.upper, b.n_refined, b.random_min) == (
+            by_keywords.lower, by_keywords.upper, by_keywords.n_refined, by_keywords.random_min
+        )
+        np.testing.assert_array_equal(b.z1, by_keywords.z1)
+    opts = SRECBoundsOptions()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.n_pairs = 3
+    with pytest.raises(TypeError, match="unknown options.*max_pair"):
+        srec_bounds(G, A, 2, rng=0, max_pair=3)
+    with pytest.raises(TypeError, match="options must be a SRECBoundsOptions"):
+        srec_bounds(G, A, 2, rng=0, options={"n_pairs": 3})
+    for bad, match in (
+        (dict(n_pairs=0), "n_pairs"),
+        (dict(refine=-1), "refine"),
+        (dict(prob=1.0), "prob"),
+        (dict(rtol=0.0), "rtol"),
+        (dict(atol=-1.0), "atol"),
+        (dict(closed_form="yes"), "closed_form"),
+    ):
+        with pytest.raises((TypeError, ValueError), match=match):
+            SRECBoundsOptions(**bad)
+        with pytest.raises((TypeError, ValueError), match=match):
+            srec_bounds(G, A, 2, rng=0, **bad)
+    assert SRECBoundsOptions(atol=0).atol == 0.0 and SRECBoundsOptions(prob=0).prob == 0.0
 
 
 # ----------------------------------------------------------------------------- pair kernel
@@ -584,7 +633,7 @@ def test_pair_kernel_gives_the_bounds_of_the_numpy_route(widths, s, bias, m, mon
     1e-6, the rounding error both routes' Cholesky step can make on pairs whose columns are
     nearly dependent (lambda_min of their Gram matrix down to 1e-6; measured against an SVD
     reference, up to 7e-8 for the NumPy route and 3e-7 for the kernel)."""
-    from sdlss_theory import srec
+    from sdlss_theory.srec import bounds as srec
 
     G = ReLUGenerator.random(widths, np.random.default_rng(60 + s), bias=bias)
     A = gaussian_matrix(m, widths[-1], np.random.default_rng(61))
@@ -599,8 +648,8 @@ def test_pair_kernel_gives_the_bounds_of_the_numpy_route(widths, s, bias, m, mon
 
 
 def test_pair_values_below_a_threshold_are_the_reference_values():
-    from sdlss_theory import srec
     from sdlss_theory.pieces import linear_pieces
+    from sdlss_theory.srec import bounds as srec
 
     rng = np.random.default_rng(62)
     G = ReLUGenerator.random([5, 8, 12], rng, bias=True)
@@ -627,7 +676,7 @@ def test_pair_values_below_a_threshold_are_the_reference_values():
 def test_refinement_starts_again_with_every_pair_when_the_threshold_is_too_low(monkeypatch):
     """A threshold below gamma* leaves out pairs the refinement needs: srec_bounds then
     evaluates every pair and returns the bounds of the unfiltered route."""
-    from sdlss_theory import srec
+    from sdlss_theory.srec import bounds as srec
 
     G = ReLUGenerator.random([4, 6, 8], np.random.default_rng(63), bias=False)
     A = gaussian_matrix(5, 8, np.random.default_rng(64))
