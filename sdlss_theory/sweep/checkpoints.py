@@ -24,6 +24,7 @@ saved state.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,12 +59,16 @@ class TaskCheckpoint:
         return self.folder / name
 
 
-_CURRENT: TaskCheckpoint | None = None
+#: The running task's checkpoint place: a context variable, so that tasks run by threads of
+#: one process (dask's threaded workers) each see their own.
+_CURRENT: contextvars.ContextVar[TaskCheckpoint | None] = contextvars.ContextVar(
+    "sdlss_task_checkpoint", default=None
+)
 
 
 def current_task_checkpoint() -> TaskCheckpoint | None:
-    """The checkpoint place of the task running in this process (None outside a sweep)."""
-    return _CURRENT
+    """The checkpoint place of the task running in this thread (None outside a sweep)."""
+    return _CURRENT.get()
 
 
 def task_folder(out_dir: str | Path, key: str, trial: int) -> Path:
@@ -74,13 +79,13 @@ def task_folder(out_dir: str | Path, key: str, trial: int) -> Path:
 @contextlib.contextmanager
 def task_context(folder: Path | None, every_seconds: float | None) -> Iterator[None]:
     """Publish the running task's `TaskCheckpoint` (none when `folder` is None)."""
-    global _CURRENT
-    previous = _CURRENT
-    _CURRENT = None if folder is None else TaskCheckpoint(Path(folder), float(every_seconds))
+    token = _CURRENT.set(
+        None if folder is None else TaskCheckpoint(Path(folder), float(every_seconds))
+    )
     try:
         yield
     finally:
-        _CURRENT = previous
+        _CURRENT.reset(token)
 
 
 def remove_task_folder(out_dir: str | Path, key: str, trial: int) -> None:
