@@ -70,6 +70,22 @@ def test_jacobian_columns_are_the_generator_jacobian(output):
 
 
 @pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("cols", [[2], [4, 0, 5], [5, 1, 3, 0, 2, 4]])
+def test_jacobian_columns_in_both_modes(output, cols):
+    """m = 3: one and three columns by forward mode, six (more than m) by reverse mode."""
+    rng = np.random.default_rng(12)
+    G, A, net = random_net(rng, output, m=3)
+    z = rng.standard_normal(G.k)
+    w = network.row_work(net)
+    network.objective(net, np.zeros(A.shape[0]), z, w.H)
+    cols = np.array(cols)
+    J = network.jacobian_columns(net, w.H, cols)
+    assert J.shape == (3, cols.size)
+    np.testing.assert_allclose(J, (A @ G.jacobian(z))[:, cols], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(J, ref.jacobian(net, z)[:, cols], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
 def test_dot_test_of_the_forward_and_backward_passes(output):
     """<J u, v> = <u, J^T v> for the kernels' own pair, row by row (the adjoint test)."""
     rng = np.random.default_rng(3)

@@ -24,9 +24,16 @@ __all__ = ["PRESETS", "LatentRecover", "RecoverOptions", "latent_recover"]
 #: ``random_starts`` is the default number of random starts beyond the seeds and ``group``
 #: the rows refined before their swap searches (0: all); neither is an option.
 PRESETS: dict[str, dict[str, Any]] = {
-    "sparse": {"seeds": None, "gn_stall": 0.5, "flips": False, "random_starts": 0, "group": 2},
-    "dense": {"seeds": 0, "gn_stall": 1.0, "flips": True, "random_starts": 8, "group": 0},
-}
+    "sparse": {
+        "seeds": None, "gn_stall": 0.5, "flips": False, "random_starts": 0, "group": 2,
+        "max_swaps": 20, "grow_step": 1,
+    },
+    "dense": {
+        "seeds": 0, "gn_stall": 1.0, "flips": True, "random_starts": 8, "group": 0,
+        "max_swaps": 20, "grow_step": 1,
+    },
+    "wide": {"max_swaps": 0, "grow_step": 1},
+}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,10 +86,11 @@ class RecoverOptions:
     seeds: int | None = None
     starts: int | None = None
     gn_steps: int = 8
+    grow_step: int | None = None
     gn_stall: float | None = None
     negate: bool = True
     tol: float = 1e-9
-    max_swaps: int = 20
+    max_swaps: int | None = None
     n_screen: int = 4
     pair_screen: int = 32
     flips: bool | None = None
@@ -94,13 +102,14 @@ class RecoverOptions:
     cert_tol: float = 1e-6
 
     def __post_init__(self) -> None:
-        ints = {"gn_steps": 1, "max_swaps": 0, "n_screen": 1, "pair_screen": 0, "beam": 0}
+        ints = {"gn_steps": 1, "n_screen": 1, "pair_screen": 0, "beam": 0}
         ints |= {"beam_expand": 1, "exhaustive": 0, "polish": 0}
         for name, minimum in ints.items():
             object.__setattr__(self, name, check_int(getattr(self, name), name, minimum=minimum))
-        for name in ("seeds", "starts"):
+        for name, minimum in (("seeds", 0), ("starts", 0), ("max_swaps", 0), ("grow_step", 1)):
             if getattr(self, name) is not None:
-                object.__setattr__(self, name, check_int(getattr(self, name), name, minimum=0))
+                value = check_int(getattr(self, name), name, minimum=minimum)
+                object.__setattr__(self, name, value)
         for name in ("tol", "fit_tol", "cert_tol"):
             value = check_positive_float(getattr(self, name), name, allow_zero=True)
             object.__setattr__(self, name, value)
@@ -110,9 +119,16 @@ class RecoverOptions:
         if self.flips is not None:
             object.__setattr__(self, "flips", bool(self.flips))
 
-    def resolved(self, s: int, k: int) -> RecoverOptions:
-        """These options with every None replaced by its preset (`PRESETS`) for (s, k)."""
-        preset = PRESETS["dense" if s == k else "sparse"]
+    def resolved(self, s: int, k: int, m: int | None = None) -> RecoverOptions:
+        """These options with every None replaced by its preset (`PRESETS`) for (s, k, m).
+
+        The preset is ``"dense"`` (s = k) or ``"sparse"`` (s < k), with the ``"wide"``
+        entries over it where the support has more coordinates than there are measurements
+        (s > m; `m` None: never).
+        """
+        preset = dict(PRESETS["dense" if s == k else "sparse"])
+        if m is not None and s > m:
+            preset.update(PRESETS["wide"])
         seeds = self.seeds if self.seeds is not None else preset["seeds"]
         seeds = 2 * k if seeds is None else seeds
         if seeds > 2 * k:
@@ -121,13 +137,11 @@ class RecoverOptions:
         if starts < seeds:
             raise ValueError(f"starts ({starts}) must be at least seeds ({seeds})")
         resolved = copy.copy(self)  # every value below is checked: no second validation
-        for name, value in (
-            ("seeds", seeds),
-            ("starts", starts),
-            ("gn_stall", preset["gn_stall"] if self.gn_stall is None else self.gn_stall),
-            ("flips", preset["flips"] if self.flips is None else self.flips),
-        ):
-            object.__setattr__(resolved, name, value)
+        for name in ("gn_stall", "flips", "max_swaps", "grow_step"):
+            if getattr(self, name) is None:
+                object.__setattr__(resolved, name, preset[name])
+        object.__setattr__(resolved, "seeds", seeds)
+        object.__setattr__(resolved, "starts", starts)
         return resolved
 
 
@@ -231,13 +245,13 @@ class LatentRecover(LatentSolver):
                 DeprecationWarning,
                 stacklevel=3,
             )
-            seeds = self.options.resolved(self.s, k).seeds
+            seeds = self.options.resolved(self.s, k, self.problem.m).seeds
             self.options = dataclasses.replace(
                 self.options, starts=seeds + check_int(extra, "restarts", minimum=0)
             )
-        self.options = o = self.options.resolved(self.s, k)
+        self.options = o = self.options.resolved(self.s, k, self.problem.m)
         self.plan = Plan(
-            Refit(o.gn_steps, o.gn_stall, o.negate, o.tol),
+            Refit(o.gn_steps, o.gn_stall, o.negate, o.tol, o.grow_step),
             Swaps(o.max_swaps, o.n_screen, o.pair_screen, o.flips),
             PRESETS["dense" if self.s == k else "sparse"]["group"],
         )
