@@ -19,10 +19,14 @@ from sdlss_theory.solvers.stages import Beam, Plan, Refit, Row, Swaps
 
 __all__ = ["PRESETS", "LatentRecover", "RecoverOptions", "latent_recover"]
 
-#: The defaults that differ between sparse (s < k) and dense (s = k) problems; every other
-#: default is the `RecoverOptions` field's. ``"seeds": None`` is all 2k greedy seeds.
-#: ``random_starts`` is the default number of random starts beyond the seeds and ``group``
-#: the rows refined before their swap searches (0: all); neither is an option.
+#: The defaults that differ between sparse (s < k) and dense (s = k) problems, and those of
+#: ``"wide"`` problems (s > m: more coordinates on the support than measurements), which
+#: override either; every other default is the `RecoverOptions` field's. ``"seeds": None``
+#: is all 2k greedy seeds. ``random_starts`` is the default number of random starts beyond
+#: the seeds and ``group`` the rows refined before their swap searches (0: all); neither is
+#: an option. With s > m every support of s columns fits the linearisation exactly, so the
+#: swap search's ranking says nothing (no swaps), and a row grows in about m steps of
+#: ``"ceil(s/m)"`` coordinates each (docs/solvers.md, "Defaults, and why").
 PRESETS: dict[str, dict[str, Any]] = {
     "sparse": {
         "seeds": None, "gn_stall": 0.5, "flips": False, "random_starts": 0, "group": 2,
@@ -32,7 +36,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "seeds": 0, "gn_stall": 1.0, "flips": True, "random_starts": 8, "group": 0,
         "max_swaps": 20, "grow_step": 1,
     },
-    "wide": {"max_swaps": 0, "grow_step": 1},
+    "wide": {"max_swaps": 0, "grow_step": "ceil(s/m)"},
 }  # fmt: skip
 
 
@@ -50,6 +54,9 @@ class RecoverOptions:
         when s = k, plus none when s < k.
     gn_steps : int
         Gauss-Newton steps per refit.
+    grow_step : int or None
+        Coordinates joining a row's support per growth step, each step followed by a refit
+        (1: latent OMP). None: 1, or ceil(s/m) when s > m.
     gn_stall : float or None
         A refit also stops after a step that leaves f above gn_stall times its value
         before the step, in (0, 1] (1: never). None: 0.5 (s < k), 1 (s = k).
@@ -57,8 +64,8 @@ class RecoverOptions:
         The negation check z <- -z if f(-z) < f(z) after every Gauss-Newton step.
     tol : float
         A refit stops after a step of length at most tol ||z||.
-    max_swaps : int
-        Swap moves per row (0: no swap search).
+    max_swaps : int or None
+        Swap moves per row (0: no swap search). None: 20, or 0 when s > m.
     n_screen : int
         One-element swaps refitted per swap round.
     pair_screen : int
@@ -137,6 +144,8 @@ class RecoverOptions:
         if starts < seeds:
             raise ValueError(f"starts ({starts}) must be at least seeds ({seeds})")
         resolved = copy.copy(self)  # every value below is checked: no second validation
+        if preset["grow_step"] == "ceil(s/m)":
+            preset["grow_step"] = -(-s // m)
         for name in ("gn_stall", "flips", "max_swaps", "grow_step"):
             if getattr(self, name) is None:
                 object.__setattr__(resolved, name, preset[name])
