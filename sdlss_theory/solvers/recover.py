@@ -167,7 +167,8 @@ class LatentRecover(LatentSolver):
        starts :math:`P_s(z_0)`, :math:`z_0 \sim \mathcal N(0, I_k)`, up to ``starts``.
     2. **Growth and refit** (`stages.refine`): a row with fewer than s coordinates gains the
        one of largest :math:`|\nabla f|` outside its support, refitted each time, until it
-       has s (latent OMP); then a Gauss-Newton refit on the support S:
+       has s (latent OMP; ``grow_step`` coordinates at a time); then a Gauss-Newton
+       refit on the support S:
        :math:`d = \arg\min_d \lVert y - F(z) - J_S d \rVert`, :math:`z_S \leftarrow z_S + t d`
        with t halved until f decreases, at most ``gn_steps`` steps, stopping after a step
        below ``tol`` ||z|| or one that leaves f above ``gn_stall`` times its value; with
@@ -178,6 +179,10 @@ class LatentRecover(LatentSolver):
        where none improves the ``pair_screen`` best two-element swaps; at most
        ``max_swaps`` moves. Steps 2-3 run on two rows at a time when s < k (all rows at
        once when s = k), swap searches smallest residual first (`stages.run_rows`).
+       Where s > m (more coordinates on the support than measurements) the ``"wide"``
+       preset turns the swap search off (every support then fits the linearisation
+       exactly, so its ranking says nothing) and grows ``grow_step`` = ceil(s/m)
+       coordinates per growth step.
     4. **Beam search** (``beam``; 2 <= s < k, only if no row fits y): the ``beam`` best
        partial supports kept at every size, each grown by its ``beam_expand`` best
        coordinates (`stages.beam_rows`); its rows then run steps 2-3, with as many swap
