@@ -4,14 +4,16 @@ The PML studies give every prior the better (on validation signals) of `latent_r
 (`reconstruct(..., solver="recover")`, options `RECOVER_OPTIONS`) and long latent IHT or
 gradient descent (`simulations/_pml_common.py: evaluate_prior`). This script times the
 `latent_recover` candidate at k = 100, widths 500, 500, n = 784, sigmoid output, for the
-sparse prior (s = 80) and the dense one (DCS, s = k), at each m asked for, in two
-configurations run on the same problems in the same process:
+sparse prior (s = 80) and the dense one (DCS, s = k), at each m asked for, in these
+configurations, run on the same problems in the same process:
 
-* ``now``: `reconstruct`'s defaults (for s > m the ``"wide"`` preset of `recover.PRESETS`:
-  no swap search, ceil(s/m) coordinates per growth step; for s = k no greedy seeds);
 * ``before``: the options that reproduce the earlier defaults (every greedy-seed row grown
   one coordinate at a time, the swap search with up to 20 moves, the 8 seeds also for
-  s = k): ``{"beam": 0, "exhaustive": 0, "seeds": 8, "max_swaps": 20, "grow_step": 1}``.
+  s = k): ``{"beam": 0, "exhaustive": 0, "seeds": 8, "max_swaps": 20, "grow_step": 1}``;
+* one change at a time (`STEPS`): sparse ``no_swaps``, then ``now`` (+ ceil(s/m)
+  coordinates per growth step); dense ``no_seeds``, then ``now`` (+ no swap search);
+* ``now``: `reconstruct`'s defaults (for s > m the ``"wide"`` preset of `recover.PRESETS`:
+  no swap search, ceil(s/m) coordinates per growth step; for s = k no greedy seeds).
 
 Both run the current kernels (the Jacobian over active units in the cheaper mode is in
 both); the kernel's own gain is timed separately against a NumPy forward-mode product over
@@ -19,12 +21,13 @@ every unit (what the kernel computed before), after checking they agree.
 
 The generator is random (He-scaled Gaussian weights and small biases) unless
 ``--generator file.npz`` names a trained one (arrays ``W0, b0, W1, ...`` and ``A``, e.g.
-saved from `PMLTrainer.generator()` and `PMLTrainer.A`); the signals are
-x = clip(G(z) + 0.05 noise, 0, 1), off the range of G as real images are, and both
-configurations run with ``fit_tol=0``, so that every row runs to its end, as on a learned
-generator, which never fits y exactly (a random one often does, ending the search at
-once). It prints the CPU time per image of each configuration, their ratio, and each
-one's mean relative error and residual, so that a speed-up bought by a worse fit shows.
+saved from `PMLTrainer.generator()` and `PMLTrainer.A`); the signals are the
+first MNIST test images with ``--mnist FOLDER``, else x = clip(G(z) + 0.05 noise, 0, 1),
+off the range of G as real images are. Every configuration runs with ``fit_tol=0``, so
+that every row runs to its end, as on a learned generator, which never fits y exactly (a
+random one often does, ending the search at once). It prints each configuration's CPU time
+per image, its ratio to ``before``, and its mean relative error, PSNR and residual, so that
+a speed-up bought by a worse reconstruction shows.
 ``before`` at s = k and small m can take minutes per image (the reason for this script):
 ``--before-images`` caps its images (default 1).
 
@@ -32,7 +35,8 @@ Usage::
 
     python benchmarks/bench_reconstruct.py                       # m = 10, 40; 3 images
     python benchmarks/bench_reconstruct.py --quick               # m = 40, 1 image, sparse
-    python benchmarks/bench_reconstruct.py --generator scratch/sdlss40.npz --m 40
+    python benchmarks/bench_reconstruct.py --generator sdlss40.npz --m 40 --priors sparse \
+        --mnist ../shared/data/mnist --images 20 --before-images 20
 
 This is a benchmark, not a test: it asserts agreement, never a timing.
 """
@@ -51,6 +55,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package
 
 BEFORE = {"beam": 0, "exhaustive": 0, "seeds": 8, "max_swaps": 20, "grow_step": 1}
+#: The changes one at a time, from ``before`` to ``now`` (None: `reconstruct`'s defaults).
+STEPS = {
+    "sparse": {
+        "before": BEFORE,
+        "no_swaps": {**BEFORE, "max_swaps": 0},
+        "now": None,  # + ceil(s/m) coordinates per growth step
+    },
+    "dense": {
+        "before": BEFORE,
+        "no_seeds": {key: v for key, v in BEFORE.items() if key != "seeds"},
+        "now": None,  # + no swap search (its sign flips)
+    },
+}
 
 
 def generator(path: str | None, m: int, rng: np.random.Generator):
@@ -82,14 +99,21 @@ def signals(G, s: int, count: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(G(Z) + 0.05 * rng.standard_normal((count, G.n)), 0.0, 1.0)
 
 
+def mnist_images(folder: str, count: int) -> np.ndarray:
+    """The first `count` MNIST test images (IDX files in `folder`), in [0, 1]."""
+    from sdlss_theory import load_mnist
+
+    return load_mnist(folder, "t10k")[0][:count]
+
+
 def run(G, A, X, s, options):
-    """CPU seconds per image, mean relative error and mean relative residual.
+    """CPU seconds per image, mean relative error, mean PSNR and mean relative residual.
 
     ``options`` None: `reconstruct`'s own (`RECOVER_OPTIONS`, without seeds when s = k).
     Both configurations get ``fit_tol=0``: every row runs to its end, as it does on a learned
     generator, which never fits y (a random one can, and would end the search early).
     """
-    from sdlss_theory.pml import RECOVER_OPTIONS, reconstruct, relative_error
+    from sdlss_theory.pml import RECOVER_OPTIONS, psnr, reconstruct, relative_error
 
     if options is None:
         options = {key: v for key, v in RECOVER_OPTIONS.items() if key != "seeds" or s < G.k}
@@ -99,7 +123,8 @@ def run(G, A, X, s, options):
     x_hat, _ = reconstruct(G, A, Y, s=s, solver="recover", rng=0, options=options)
     seconds = (time.process_time() - start) / len(X)
     residual = np.linalg.norm(Y - x_hat @ A.T, axis=1) / np.linalg.norm(Y, axis=1)
-    return seconds, float(np.mean(relative_error(x_hat, X))), float(np.mean(residual))
+    error = float(np.mean(relative_error(x_hat, X)))
+    return seconds, error, float(np.mean(psnr(x_hat, X))), float(np.mean(residual))
 
 
 def jacobian_speed(G, A, rng, repeat: int = 20) -> tuple[float, float]:
@@ -144,6 +169,8 @@ def main(argv=None) -> int:
                         help="images of 'before' (it can be very slow)")  # fmt: skip
     parser.add_argument("--priors", nargs="+", choices=["sparse", "dense"], default=None)
     parser.add_argument("--generator", default=None, help="a trained generator (.npz)")
+    parser.add_argument("--mnist", default=None, help="MNIST IDX folder: its test images")
+    parser.add_argument("--s", type=int, default=80, help="sparsity of the sparse prior")
     args = parser.parse_args(argv)
     ms = args.m or ([40] if args.quick else [10, 40])
     images = args.images or (1 if args.quick else 3)
@@ -157,8 +184,8 @@ def main(argv=None) -> int:
     print(f"python {platform.python_version()}, numpy {np.__version__}; BLAS {blas}")
     source = args.generator or "random (He weights), k = 100, widths 500, 500, n = 784"
     print(f"one BLAS thread, CPU time; load {os.getloadavg()}; generator: {source}")
-    header = f"{'prior':7s} {'m':>4s} {'config':7s} {'images':>6s} {'s/image':>8s} "
-    print(header + f"{'rel. error':>10s} {'residual':>9s} {'ratio':>7s}")
+    header = f"{'prior':7s} {'m':>4s} {'step':9s} {'images':>6s} {'s/image':>8s} "
+    print(header + f"{'rel. error':>10s} {'PSNR':>6s} {'residual':>9s} {'/ before':>8s}")
     with threadpool_limits(1):
         rng = np.random.default_rng(0)
         G, A = generator(args.generator, ms[0], rng)
@@ -170,16 +197,18 @@ def main(argv=None) -> int:
             if A.shape[0] != m:
                 raise ValueError(f"--generator's A has m = {A.shape[0]}, not {m}")
             for prior in priors:
-                s = 80 if prior == "sparse" else G.k
-                X = signals(G, s, images, np.random.default_rng(100 + m))
-                now = run(G, A, X, s, None)
-                before = run(G, A, X[: args.before_images], s, BEFORE)
-                for name, (sec, err, res), count in (
-                    ("now", now, images), ("before", before, args.before_images),
-                ):  # fmt: skip
-                    ratio = f"{now[0] / before[0]:7.3f}" if name == "now" else ""
-                    print(f"{prior:7s} {m:4d} {name:7s} {count:6d} {sec:8.3f} {err:10.4f} "
-                          f"{res:9.2e} {ratio}", flush=True)  # fmt: skip
+                s = args.s if prior == "sparse" else G.k
+                if args.mnist:
+                    X = mnist_images(args.mnist, images)
+                else:
+                    X = signals(G, s, images, np.random.default_rng(100 + m))
+                before = None
+                for step, options in STEPS[prior].items():
+                    count = args.before_images if step == "before" else images
+                    sec, err, db, res = run(G, A, X[:count], s, options)
+                    before = sec if before is None else before
+                    print(f"{prior:7s} {m:4d} {step:9s} {count:6d} {sec:8.3f} {err:10.4f} "
+                          f"{db:6.2f} {res:9.2e} {sec / before:8.3f}", flush=True)  # fmt: skip
     return 0
 
 
