@@ -113,16 +113,18 @@ def gauss_newton(net, y, z, S, refit):
 
 
 def grow(net, y, z, S, s, refit):
-    """Greedy growth of `_kernels.refit.grow`; returns (z, S, f)."""
+    """Growth of `_kernels.refit.grow` (``refit.grow`` coordinates a step); returns (z, S, f)."""
     z, S = np.array(z, dtype=float), list(S)
     f = objective(net, y, z)
     while len(S) < s:
         g = jacobian(net, z).T @ (y - outputs(net, z)[-1])
         inside = np.zeros(len(z), dtype=bool)
         inside[S] = True
-        j = int(np.flatnonzero(grow_support(inside, g, len(S) + 1) * ~inside)[0])
-        z[j] = 1e-3 * max(np.linalg.norm(z), 1.0) * (1.0 if g[j] >= 0 else -1.0)
-        S = sorted([*S, j])
+        scale = 1e-3 * max(np.linalg.norm(z), 1.0)
+        joining = np.flatnonzero(grow_support(inside, g, min(len(S) + refit.grow, s)) * ~inside)
+        for j in joining:
+            z[j] = scale * (1.0 if g[j] >= 0 else -1.0)
+        S = sorted([*S, *joining.tolist()])
         z, f, _ = gauss_newton(net, y, z, S, refit)
     return z, np.array(S), f
 

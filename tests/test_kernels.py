@@ -80,6 +80,22 @@ def test_jacobian_columns_are_the_generator_jacobian(output):
 
 
 @pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("cols", [[2], [4, 0, 5], [5, 1, 3, 0, 2, 4]])
+def test_jacobian_columns_in_both_modes(output, cols):
+    """m = 3: one and three columns by forward mode, six (more than m) by reverse mode."""
+    rng = np.random.default_rng(12)
+    G, A, net = random_net(rng, output, m=3)
+    z = rng.standard_normal(G.k)
+    w = network.row_work(net)
+    network.objective(net, np.zeros(A.shape[0]), z, w.H)
+    cols = np.array(cols)
+    J = network.jacobian_columns(net, w.H, cols)
+    assert J.shape == (3, cols.size)
+    np.testing.assert_allclose(J, (A @ G.jacobian(z))[:, cols], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(J, ref.jacobian(net, z)[:, cols], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
 def test_dot_test_of_the_forward_and_backward_passes(output):
     """<J u, v> = <u, J^T v> for the kernels' own pair, row by row (the adjoint test)."""
     rng = np.random.default_rng(3)
@@ -235,6 +251,29 @@ def test_growth_and_seeds_match_the_reference():
     np.testing.assert_array_equal(S, S_ref)
     np.testing.assert_allclose(z, z_ref, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(f_grow, f_grow_ref, rtol=1e-6, atol=1e-20)
+
+
+@pytest.mark.parametrize("step", [2, 3, 6])
+def test_stagewise_growth_matches_the_reference(step):
+    """Several coordinates per growth step: ceil(4 / step) refits to grow 1 -> 5."""
+    rng = np.random.default_rng(13)
+    G, A, net = random_net(rng, "sigmoid", m=10)
+    y = A @ G(sparse(rng, G.k, 5))
+    settings = refit.Refit(8, 1.0, True, 1e-12, step)
+    ctx = refit.context(net, y, settings, 0.0)
+    Z, f = refit.one_sparse_fits(net, y)
+    i = int(np.argmin(f))
+    z, S = Z[i].copy(), np.zeros(5, dtype=np.int64)
+    S[0] = i % G.k
+    trace = np.empty(5)
+    f_grow, n_steps = refit.grow(ctx, z, S, 1, trace)
+    z_ref, S_ref, f_grow_ref = ref.grow(net, y, Z[i], [i % G.k], 5, settings)
+    assert n_steps == -(-4 // step)
+    assert np.unique(S).size == 5 and np.all(z[np.setdiff1d(np.arange(G.k), S)] == 0.0)
+    np.testing.assert_array_equal(S, S_ref)
+    np.testing.assert_allclose(z, z_ref, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(f_grow, f_grow_ref, rtol=1e-6, atol=1e-20)
+    assert trace[n_steps - 1] == f_grow
 
 
 def test_support_gradient_is_the_gradient_on_the_support():

@@ -420,6 +420,25 @@ def test_pca_prior_against_least_squares_and_exact_recovery():
         prior.reconstruct(A, x[:2] @ A.T, 13)
 
 
+def test_reconstruct_dense_recover_takes_the_dense_preset_without_seeds():
+    """s = k: `RECOVER_OPTIONS` without its seeds (the dense preset's random starts)."""
+    from sdlss_theory import latent_recover
+    from sdlss_theory.pml import RECOVER_OPTIONS
+
+    rng = np.random.default_rng(3)
+    G = ReLUGenerator.random([6, 24, 30], rng, output="sigmoid")
+    A = rng.standard_normal((4, 30)) / 2.0
+    Y = G(rng.standard_normal((2, 6))) @ A.T
+    x_hat, z_hat = reconstruct(G, A, Y, s=6, solver="recover", rng=5)
+    options = {key: v for key, v in RECOVER_OPTIONS.items() if key != "seeds"}
+    draws = np.random.default_rng(5)
+    for i in range(2):
+        r = latent_recover(G, A, Y[i], 6, rng=draws, **options)
+        assert r.extras["origin"] == "random"
+        np.testing.assert_array_equal(z_hat[i], r.z)
+        np.testing.assert_allclose(x_hat[i], r.x, rtol=1e-12)
+
+
 def test_reconstruct_with_latent_recover_finds_the_teacher_codes():
     rng = np.random.default_rng(1)
     teacher = ReLUGenerator.random([8, 20, 16], rng, output="linear")

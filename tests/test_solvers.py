@@ -501,6 +501,63 @@ def test_latent_recover_defaults_are_the_presets():
         assert (o.gn_stall, o.flips) == (preset["gn_stall"], preset["flips"])
 
 
+def test_latent_recover_wide_presets_where_s_exceeds_m():
+    """s > m: the "wide" entries over the sparse or dense preset; s <= m: untouched."""
+    rng = np.random.default_rng(41)
+    k = 8
+    G = ReLUGenerator.random([k, 4 * k, 8 * k], rng)
+    for m, s, base in ((3, 7, "sparse"), (3, k, "dense"), (5, k, "dense"), (7, 7, "sparse")):
+        A = gaussian_matrix(m, 8 * k, rng)
+        o = LatentRecover(G, A, s).options
+        preset = PRESETS[base]
+        assert (o.gn_stall, o.flips) == (preset["gn_stall"], preset["flips"])
+        if s > m:
+            assert o.max_swaps == PRESETS["wide"]["max_swaps"] == 0
+            assert o.grow_step == -(-s // m) >= 2
+        else:
+            assert (o.max_swaps, o.grow_step) == (preset["max_swaps"], preset["grow_step"])
+        # Explicit values win over every preset.
+        o = LatentRecover(G, A, s, max_swaps=3, grow_step=1).options
+        assert (o.max_swaps, o.grow_step) == (3, 1)
+    with pytest.raises(ValueError, match="grow_step"):
+        LatentRecover(G, A, 3, grow_step=0)
+    with pytest.raises(ValueError, match="max_swaps"):
+        LatentRecover(G, A, 3, max_swaps=-1)
+
+
+@pytest.mark.parametrize("s", [6, 8])
+def test_latent_recover_wide_runs_no_swap_search(s, monkeypatch):
+    """s > m (sparse and s = k): the swap stage never runs, the returned point is the best
+    refined row (the same as with max_swaps=0 given explicitly) and its certificate is the
+    stationarity test computed afresh."""
+    from sdlss_theory.solvers import stages
+    from sdlss_theory.solvers._problem import Problem
+
+    rng = np.random.default_rng(42)
+    k, m = 8, 4
+    G = ReLUGenerator.random([k, 4 * k, 8 * k], rng)
+    A = gaussian_matrix(m, 8 * k, rng)
+    z_true = hard_threshold(rng.standard_normal(k), s)
+    y = A @ G(z_true)
+    explicit = latent_recover(G, A, y, s, max_swaps=0, grow_step=-(-s // m), rng=1)
+
+    def no_swaps(*args, **kwargs):
+        raise AssertionError("the swap search ran")
+
+    monkeypatch.setattr(stages, "swap", no_swaps)
+    r = latent_recover(G, A, y, s, rng=1)
+    np.testing.assert_array_equal(r.z, explicit.z)
+    assert r.extras["support_changes"] == 0
+    assert r.extras["support"].size == s
+    assert np.count_nonzero(r.z) <= s
+    stationary, norm = Problem.from_generator(G, A).certificate(
+        y, r.z, r.extras["support"], cert_tol=1e-6
+    )
+    assert r.certified == stationary and r.extras["gradient_norm"] == pytest.approx(norm)
+    assert r.residual == pytest.approx(np.linalg.norm(y - A @ G(r.z)), rel=1e-9, abs=1e-12)
+    assert r.residual <= np.min(r.extras["start_residuals"]) * (1 + 1e-12)
+
+
 def test_latent_recover_dense_recovers_an_expansive_network():
     rng = np.random.default_rng(40)
     k = 8

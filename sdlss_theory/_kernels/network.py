@@ -269,25 +269,73 @@ def jvp(net, H, U, work):
 
 
 @jit
+def _active_units(out, code, keep_all):
+    """(indices, sigma') of a layer's units whose derivative is not 0 (all with keep_all)."""
+    n = out.shape[0]
+    d = np.empty(n)
+    idx = np.empty(n, dtype=np.int64)
+    count = 0
+    for a in range(n):
+        value = derivative(out[a], code)
+        if keep_all or value != 0.0:
+            idx[count] = a
+            d[count] = value
+            count += 1
+    return idx[:count], d[:count]
+
+
+@jit
+def _gather(W, rows, cols, scale_rows, scale_cols):
+    """W[rows][:, cols], each row times scale_rows and each column times scale_cols."""
+    out = np.empty((rows.shape[0], cols.shape[0]))
+    for p in range(rows.shape[0]):
+        r, sp = rows[p], scale_rows[p]
+        for q in range(cols.shape[0]):
+            out[p, q] = W[r, cols[q]] * sp * scale_cols[q]
+    return out
+
+
+@jit
 def jacobian_columns(net, H, cols):
     """The columns ``cols`` of J_F(z), shape (m, len(cols)), H the forward pass of one z.
 
-    J e_c for every c in cols at once: the forward-mode recursion on the matrix of unit
-    vectors, started from the columns of W_1.
+    J_S = D_L W_L ... D_1 W_1[:, S] (D_i = diag(sigma_i'(out_i))), multiplied over the
+    units whose derivative is not 0 only (a dead ReLU's row and column drop out of both
+    neighbouring products; on a trained MNIST network most of the second layer's units are
+    dead at a given z), in whichever order multiplies fewer numbers: from the input side
+    (forward mode, every column of S at once) when len(cols) <= m, from the output side
+    (reverse mode, every output at once) when m is smaller. The two orders cost their number
+    of right-hand sides (len(cols) or m) times the same sum of layer products, so at
+    m = 10 and 80 columns reverse mode does an eighth of the work. All give the same matrix
+    up to rounding.
     """
     flat, w_off, _, dims, codes = net
+    n_layers = dims.shape[0] - 1
+    m = dims[n_layers]
+    ones = np.ones(cols.shape[0])
     W0 = layer_weight(flat, w_off, dims, 0)
-    t = np.empty((dims[1], cols.shape[0]))
-    for c in range(cols.shape[0]):
-        t[:, c] = W0[:, cols[c]]
-    for i in range(dims.shape[0] - 1):
-        if i > 0:
-            t = np.dot(layer_weight(flat, w_off, dims, i), t)
+    if m < cols.shape[0]:
+        out = layer_output(H, 1, dims, n_layers - 1)[0]
+        upper, d_upper = _active_units(out, codes[n_layers - 1], True)
+        g = np.zeros((m, m))
+        for a in range(m):
+            g[a, a] = d_upper[a]
+        for i in range(n_layers - 1, 0, -1):
+            out = layer_output(H, 1, dims, i - 1)[0]
+            lower, d_lower = _active_units(out, codes[i - 1], False)
+            W = layer_weight(flat, w_off, dims, i)
+            g = np.dot(g, _gather(W, upper, lower, np.ones(upper.shape[0]), d_lower))
+            upper = lower
+        return np.dot(g, _gather(W0, upper, cols, np.ones(upper.shape[0]), ones))
+    out = layer_output(H, 1, dims, 0)[0]
+    lower, d_lower = _active_units(out, codes[0], n_layers == 1)
+    t = _gather(W0, lower, cols, d_lower, ones)
+    for i in range(1, n_layers):
         out = layer_output(H, 1, dims, i)[0]
-        for a in range(dims[i + 1]):
-            d = derivative(out[a], codes[i])
-            if d != 1.0:
-                t[a, :] *= d
+        upper, d_upper = _active_units(out, codes[i], i == n_layers - 1)
+        W = layer_weight(flat, w_off, dims, i)
+        t = np.dot(_gather(W, upper, lower, d_upper, np.ones(lower.shape[0])), t)
+        lower = upper
     return t
 
 

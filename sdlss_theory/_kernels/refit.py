@@ -51,6 +51,8 @@ class Refit(NamedTuple):
     negate: bool
     #: Stop after a step of length at most tol ||z||.
     tol: float
+    #: Coordinates joining the support per growth step (`grow`; 1: latent OMP).
+    grow: int = 1
 
 
 class Context(NamedTuple):
@@ -153,7 +155,8 @@ def gauss_newton(net, y, z, S, refit, H, Hc):
     its value before the step. H holds the forward pass of the final z on return; Hc is
     scratch.
     """
-    steps, stall, negate, tol = refit  # unpacked once: a field read in a loop reloads it
+    # Unpacked once: a field read in a loop reloads it.
+    steps, stall, negate, tol = refit.steps, refit.stall, refit.negate, refit.tol
     f = objective(net, y, z, H)
     y_sq = np.sum(y * y)
     n_done = 0
@@ -199,47 +202,50 @@ def gauss_newton(net, y, z, S, refit, H, Hc):
 
 @jit
 def grow(ctx, z, S, size, trace):
-    """Grow the support S[:size] of z to len(S) coordinates, refitting after each one.
+    """Grow the support S[:size] of z to len(S) coordinates, refitting after each growth step.
 
-    The coordinate j outside the support with the largest |g_j|, g = J^T (y - F(z)) (ties
-    by index), joins with z_j = GROW_START max(||z||, 1) sign(g_j); then `gauss_newton` on
-    the grown support (kept sorted). ``trace[i]`` receives f after the i-th added
-    coordinate. Returns (f, coordinates added); z and S are updated in place, ctx.work.H
-    holds the pass of z.
+    A growth step adds the ``ctx.refit.grow`` coordinates j outside the support with the
+    largest |g_j|, g = J^T (y - F(z)) (ties by index; fewer where len(S) is reached), each
+    with z_j = GROW_START max(||z||, 1) sign(g_j); then `gauss_newton` on the grown support
+    (kept sorted). With one coordinate per step this is latent orthogonal matching pursuit;
+    with more, its stagewise form (several atoms per selection, as StOMP and CoSaMP take),
+    which needs ceil((len(S) - size) / grow) refits instead of len(S) - size.
+    ``trace[i]`` receives f after the i-th growth step. Returns (f, growth steps); z and S
+    are updated in place, ctx.work.H holds the pass of z.
     """
     net, y, work, refit = ctx.net, ctx.y, ctx.work, ctx.refit
+    step = max(refit.grow, 1)
     k = z.shape[0]
     inside = np.zeros(k, dtype=np.bool_)
     for c in range(size):
         inside[S[c]] = True
     grown = np.empty(k)
     f = objective(net, y, z, work.H)
-    n_added = 0
+    n_steps = 0
     while size < S.shape[0]:
         g = residual_gradient(net, y, work.H, work.back)
-        grow_support(inside, g, size + 1, grown)
-        j = -1
-        for c in range(k):
-            if grown[c] != 0.0 and not inside[c]:
-                j = c
+        target = min(size + step, S.shape[0])
+        grow_support(inside, g, target, grown)
         scale = max(np.sqrt(np.sum(z * z)), 1.0)
-        z[j] = GROW_START * scale * (1.0 if g[j] >= 0.0 else -1.0)
-        inside[j] = True
-        S[size] = j
-        size += 1
+        for j in range(k):
+            if grown[j] != 0.0 and not inside[j] and size < target:
+                z[j] = GROW_START * scale * (1.0 if g[j] >= 0.0 else -1.0)
+                inside[j] = True
+                S[size] = j
+                size += 1
         S[:size].sort()
         f, _ = gauss_newton(net, y, z, S[:size], refit, work.H, work.Hc)
-        trace[n_added] = f
-        n_added += 1
-    return f, n_added
+        trace[n_steps] = f
+        n_steps += 1
+    return f, n_steps
 
 
 @jit
 def refine(ctx, z, S, size, trace):
     """The growth and refit stage on one row: `grow` S[:size] to len(S), then `gauss_newton`.
 
-    ``trace`` (at least len(S) - size + 1 entries) receives f after each added coordinate
-    and after the refit. Returns the number of entries written; z and S are updated in
+    ``trace`` (at least len(S) - size + 1 entries) receives f after each growth step and
+    after the refit. Returns the number of entries written; z and S are updated in
     place.
     """
     n = 0

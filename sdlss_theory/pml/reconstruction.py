@@ -15,7 +15,10 @@ _SOLVERS = ("iht", "niht", "gd", "recover")
 #: problem against 23 ms without them (a learned k = 16 -> 32 -> 64 network, m = 16; mean
 #: error 0.817 against 0.821). Of the 2k greedy seeds, 8 are kept: on the digits
 #: (k = 32 -> 128 -> 64, s = 8, m = 16) 0.25 s per image against 1.25 s, and 17.6 dB
-#: against 16.7 dB (the extra seeds fit y better with the wrong code). docs/pml.md.
+#: against 16.7 dB (the extra seeds fit y better with the wrong code). The seeds are for
+#: sparse codes only: with s = k (DCS) the solver's dense preset (random starts, no seeds)
+#: is kept, as growing 8 seeds to all k coordinates costs k refits each and reconstructs
+#: worse (docs/benchmarks.md, "Reconstruction at MNIST size"). docs/pml.md.
 RECOVER_OPTIONS: dict = {"beam": 0, "exhaustive": 0, "seeds": 8}
 
 
@@ -39,7 +42,8 @@ def reconstruct(
     for exactly `steps` iterations (``tol=0``) and keeps the best of `restarts` starts; or
     `latent_recover` (``solver="recover"``: greedy seeds, Gauss-Newton on the support and
     the swap search; with s = k its dense mode, Gauss-Newton from random starts with the
-    negation check), with ``options`` (default `RECOVER_OPTIONS`).
+    negation check), with ``options`` (default `RECOVER_OPTIONS`, without its ``seeds``
+    when s = k).
 
     With ``steps = T``, ``step = beta`` (the learned step) and the same starting noise this is
     the training inner loop of `PMLTrainer` (the library projects the start by
@@ -97,7 +101,11 @@ def reconstruct(
     if solver == "recover":
         if rng is None:
             raise ValueError("solver='recover' needs rng")
-        options = dict(RECOVER_OPTIONS if options is None else options)
+        if options is None:
+            options = dict(RECOVER_OPTIONS)
+            if s == G.k:
+                options.pop("seeds")
+        options = dict(options)
     elif options is not None:
         raise ValueError("options are for solver='recover' only")
     x_hat = np.empty((y.shape[0], G.n))

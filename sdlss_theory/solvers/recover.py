@@ -19,14 +19,25 @@ from sdlss_theory.solvers.stages import Beam, Plan, Refit, Row, Swaps
 
 __all__ = ["PRESETS", "LatentRecover", "RecoverOptions", "latent_recover"]
 
-#: The defaults that differ between sparse (s < k) and dense (s = k) problems; every other
-#: default is the `RecoverOptions` field's. ``"seeds": None`` is all 2k greedy seeds.
-#: ``random_starts`` is the default number of random starts beyond the seeds and ``group``
-#: the rows refined before their swap searches (0: all); neither is an option.
+#: The defaults that differ between sparse (s < k) and dense (s = k) problems, and those of
+#: ``"wide"`` problems (s > m: more coordinates on the support than measurements), which
+#: override either; every other default is the `RecoverOptions` field's. ``"seeds": None``
+#: is all 2k greedy seeds. ``random_starts`` is the default number of random starts beyond
+#: the seeds and ``group`` the rows refined before their swap searches (0: all); neither is
+#: an option. With s > m every support of s columns fits the linearisation exactly, so the
+#: swap search's ranking says nothing (no swaps), and a row grows in about m steps of
+#: ``"ceil(s/m)"`` coordinates each (docs/solvers.md, "Defaults, and why").
 PRESETS: dict[str, dict[str, Any]] = {
-    "sparse": {"seeds": None, "gn_stall": 0.5, "flips": False, "random_starts": 0, "group": 2},
-    "dense": {"seeds": 0, "gn_stall": 1.0, "flips": True, "random_starts": 8, "group": 0},
-}
+    "sparse": {
+        "seeds": None, "gn_stall": 0.5, "flips": False, "random_starts": 0, "group": 2,
+        "max_swaps": 20, "grow_step": 1,
+    },
+    "dense": {
+        "seeds": 0, "gn_stall": 1.0, "flips": True, "random_starts": 8, "group": 0,
+        "max_swaps": 20, "grow_step": 1,
+    },
+    "wide": {"max_swaps": 0, "grow_step": "ceil(s/m)"},
+}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +54,9 @@ class RecoverOptions:
         when s = k, plus none when s < k.
     gn_steps : int
         Gauss-Newton steps per refit.
+    grow_step : int or None
+        Coordinates joining a row's support per growth step, each step followed by a refit
+        (1: latent OMP). None: 1, or ceil(s/m) when s > m.
     gn_stall : float or None
         A refit also stops after a step that leaves f above gn_stall times its value
         before the step, in (0, 1] (1: never). None: 0.5 (s < k), 1 (s = k).
@@ -50,8 +64,8 @@ class RecoverOptions:
         The negation check z <- -z if f(-z) < f(z) after every Gauss-Newton step.
     tol : float
         A refit stops after a step of length at most tol ||z||.
-    max_swaps : int
-        Swap moves per row (0: no swap search).
+    max_swaps : int or None
+        Swap moves per row (0: no swap search). None: 20, or 0 when s > m.
     n_screen : int
         One-element swaps refitted per swap round.
     pair_screen : int
@@ -79,10 +93,11 @@ class RecoverOptions:
     seeds: int | None = None
     starts: int | None = None
     gn_steps: int = 8
+    grow_step: int | None = None
     gn_stall: float | None = None
     negate: bool = True
     tol: float = 1e-9
-    max_swaps: int = 20
+    max_swaps: int | None = None
     n_screen: int = 4
     pair_screen: int = 32
     flips: bool | None = None
@@ -94,13 +109,14 @@ class RecoverOptions:
     cert_tol: float = 1e-6
 
     def __post_init__(self) -> None:
-        ints = {"gn_steps": 1, "max_swaps": 0, "n_screen": 1, "pair_screen": 0, "beam": 0}
+        ints = {"gn_steps": 1, "n_screen": 1, "pair_screen": 0, "beam": 0}
         ints |= {"beam_expand": 1, "exhaustive": 0, "polish": 0}
         for name, minimum in ints.items():
             object.__setattr__(self, name, check_int(getattr(self, name), name, minimum=minimum))
-        for name in ("seeds", "starts"):
+        for name, minimum in (("seeds", 0), ("starts", 0), ("max_swaps", 0), ("grow_step", 1)):
             if getattr(self, name) is not None:
-                object.__setattr__(self, name, check_int(getattr(self, name), name, minimum=0))
+                value = check_int(getattr(self, name), name, minimum=minimum)
+                object.__setattr__(self, name, value)
         for name in ("tol", "fit_tol", "cert_tol"):
             value = check_positive_float(getattr(self, name), name, allow_zero=True)
             object.__setattr__(self, name, value)
@@ -110,9 +126,16 @@ class RecoverOptions:
         if self.flips is not None:
             object.__setattr__(self, "flips", bool(self.flips))
 
-    def resolved(self, s: int, k: int) -> RecoverOptions:
-        """These options with every None replaced by its preset (`PRESETS`) for (s, k)."""
-        preset = PRESETS["dense" if s == k else "sparse"]
+    def resolved(self, s: int, k: int, m: int | None = None) -> RecoverOptions:
+        """These options with every None replaced by its preset (`PRESETS`) for (s, k, m).
+
+        The preset is ``"dense"`` (s = k) or ``"sparse"`` (s < k), with the ``"wide"``
+        entries over it where the support has more coordinates than there are measurements
+        (s > m; `m` None: never).
+        """
+        preset = dict(PRESETS["dense" if s == k else "sparse"])
+        if m is not None and s > m:
+            preset.update(PRESETS["wide"])
         seeds = self.seeds if self.seeds is not None else preset["seeds"]
         seeds = 2 * k if seeds is None else seeds
         if seeds > 2 * k:
@@ -121,13 +144,13 @@ class RecoverOptions:
         if starts < seeds:
             raise ValueError(f"starts ({starts}) must be at least seeds ({seeds})")
         resolved = copy.copy(self)  # every value below is checked: no second validation
-        for name, value in (
-            ("seeds", seeds),
-            ("starts", starts),
-            ("gn_stall", preset["gn_stall"] if self.gn_stall is None else self.gn_stall),
-            ("flips", preset["flips"] if self.flips is None else self.flips),
-        ):
-            object.__setattr__(resolved, name, value)
+        if preset["grow_step"] == "ceil(s/m)":
+            preset["grow_step"] = -(-s // m)
+        for name in ("gn_stall", "flips", "max_swaps", "grow_step"):
+            if getattr(self, name) is None:
+                object.__setattr__(resolved, name, preset[name])
+        object.__setattr__(resolved, "seeds", seeds)
+        object.__setattr__(resolved, "starts", starts)
         return resolved
 
 
@@ -144,7 +167,8 @@ class LatentRecover(LatentSolver):
        starts :math:`P_s(z_0)`, :math:`z_0 \sim \mathcal N(0, I_k)`, up to ``starts``.
     2. **Growth and refit** (`stages.refine`): a row with fewer than s coordinates gains the
        one of largest :math:`|\nabla f|` outside its support, refitted each time, until it
-       has s (latent OMP); then a Gauss-Newton refit on the support S:
+       has s (latent OMP; ``grow_step`` coordinates at a time); then a Gauss-Newton
+       refit on the support S:
        :math:`d = \arg\min_d \lVert y - F(z) - J_S d \rVert`, :math:`z_S \leftarrow z_S + t d`
        with t halved until f decreases, at most ``gn_steps`` steps, stopping after a step
        below ``tol`` ||z|| or one that leaves f above ``gn_stall`` times its value; with
@@ -155,6 +179,10 @@ class LatentRecover(LatentSolver):
        where none improves the ``pair_screen`` best two-element swaps; at most
        ``max_swaps`` moves. Steps 2-3 run on two rows at a time when s < k (all rows at
        once when s = k), swap searches smallest residual first (`stages.run_rows`).
+       Where s > m (more coordinates on the support than measurements) the ``"wide"``
+       preset turns the swap search off (every support then fits the linearisation
+       exactly, so its ranking says nothing) and grows ``grow_step`` = ceil(s/m)
+       coordinates per growth step.
     4. **Beam search** (``beam``; 2 <= s < k, only if no row fits y): the ``beam`` best
        partial supports kept at every size, each grown by its ``beam_expand`` best
        coordinates (`stages.beam_rows`); its rows then run steps 2-3, with as many swap
@@ -231,13 +259,13 @@ class LatentRecover(LatentSolver):
                 DeprecationWarning,
                 stacklevel=3,
             )
-            seeds = self.options.resolved(self.s, k).seeds
+            seeds = self.options.resolved(self.s, k, self.problem.m).seeds
             self.options = dataclasses.replace(
                 self.options, starts=seeds + check_int(extra, "restarts", minimum=0)
             )
-        self.options = o = self.options.resolved(self.s, k)
+        self.options = o = self.options.resolved(self.s, k, self.problem.m)
         self.plan = Plan(
-            Refit(o.gn_steps, o.gn_stall, o.negate, o.tol),
+            Refit(o.gn_steps, o.gn_stall, o.negate, o.tol, o.grow_step),
             Swaps(o.max_swaps, o.n_screen, o.pair_screen, o.flips),
             PRESETS["dense" if self.s == k else "sparse"]["group"],
         )
