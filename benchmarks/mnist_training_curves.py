@@ -2,8 +2,8 @@
 
 The trainer used directly (k = 100, widths 500, 500, n = 784, sigmoid output, T = 5, batch
 64, random starts, the first 20,000 training images after a fixed shuffle, a Gaussian A drawn
-from seed (0, m), trainer seed 1): every ``--every`` steps it prints the T-step PSNR on the
-first 200 test images, the held-out losses, beta, the mean code norm after the T steps, the
+from seed (0, m), trainer seed ``--seed``, 1 by default): every ``--every`` steps it prints
+the T-step PSNR on the first 200 test images, the held-out losses, beta, the mean code norm after the T steps, the
 fraction of saturated output pixels (< 0.01 or > 0.99) and the guard's back-offs. Any
 `PMLConfig` field can be set as JSON, e.g. the runs of docs/pml.md's safeguard tables:
 
@@ -28,7 +28,9 @@ BASE = dict(k=100, widths=(500, 500), n=784, s=80, method="pml", output="sigmoid
             beta0=1.0, lam=3.0, lr=3e-3, batch_size=64, start="random")  # fmt: skip
 
 
-def curves(folder: str, m: int, steps: int, every: int, overrides: dict) -> list[dict]:
+def curves(
+    folder: str, m: int, steps: int, every: int, overrides: dict, seed: int = 1
+) -> list[dict]:
     """Train and return one record per evaluation (also printed as it goes)."""
     x_train, _, x_test, _ = load_mnist_dataset("mnist", folder=folder)
     x_train = x_train[np.random.default_rng(0).permutation(len(x_train))][:20000]
@@ -36,7 +38,7 @@ def curves(folder: str, m: int, steps: int, every: int, overrides: dict) -> list
     settings = {**BASE, "m": m, **overrides}
     if settings["method"] == "dcs":
         settings["s"] = None
-    trainer = PMLTrainer(PMLConfig(**settings), x_train, rng=1, x_val=x_eval,
+    trainer = PMLTrainer(PMLConfig(**settings), x_train, rng=seed, x_val=x_eval,
                          A=gaussian_matrix(m, 784, np.random.default_rng([0, m])))  # fmt: skip
     start, records = time.perf_counter(), []
     for i in range(steps // every + 1):
@@ -64,9 +66,10 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=25)
     parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--every", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1, help="the trainer's seed")
     parser.add_argument("--set", default="{}", help="PMLConfig fields as a JSON object")
     args = parser.parse_args()
-    curves(args.folder, args.m, args.steps, args.every, json.loads(args.set))
+    curves(args.folder, args.m, args.steps, args.every, json.loads(args.set), args.seed)
 
 
 if __name__ == "__main__":
