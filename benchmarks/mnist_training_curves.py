@@ -3,8 +3,9 @@
 The trainer used directly (k = 100, widths 500, 500, n = 784, sigmoid output, T = 5, batch
 64, random starts, the first 20,000 training images after a fixed shuffle, a Gaussian A drawn
 from seed (0, m), trainer seed ``--seed``, 1 by default): every ``--every`` steps it prints
-the T-step PSNR on the first 200 test images, the held-out losses, beta, the mean code norm after the T steps, the
-fraction of saturated output pixels (< 0.01 or > 0.99) and the guard's back-offs. Any
+the T-step PSNR on the first 200 test images, the held-out losses, beta, the mean code norm
+after the T steps, the fraction of saturated output pixels (< 0.01 or > 0.99) and the guard's
+back-offs. Any
 `PMLConfig` field can be set as JSON, e.g. the runs of docs/pml.md's safeguard tables:
 
     python benchmarks/mnist_training_curves.py ../shared/data/mnist --m 25 --steps 800
