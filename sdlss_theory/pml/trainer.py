@@ -114,8 +114,11 @@ class PMLTrainer:
         \frac{m}{\sqrt v + \epsilon\sqrt{1-b_2^t}},
 
     which is Adam's bias-corrected update :math:`\eta_t \hat m / (\sqrt{\hat v} + \epsilon)`
-    rearranged. A non-finite loss or gradient stops training with `FloatingPointError` and
-    leaves the parameters of the last finite step.
+    rearranged. Without a guard, a non-finite loss or gradient stops training with
+    `FloatingPointError` and leaves the parameters of the last finite step; with
+    ``config.divergence_ratio`` the divergence guard backs off instead (see `PMLConfig`) and
+    raises `TrainingDiverged` after `MAX_BACKOFFS` back-offs. With ``config.clip_norm`` the
+    gradient is rescaled to that global norm before the Adam step.
 
     With ``config.dtype = "float32"`` the data, A, the parameters, Adam's moments, the
     persistent codes and the whole step are single precision (the random draws are made in
