@@ -153,7 +153,7 @@ IMAGE_SHOW = ("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank")
 #: the guard's first window there, docs/pml.md), and a budget sized to finish on 2 cores in
 #: 3 hours (docs/studies/pml_psnr_vs_m.md).
 PAPER_TRAINING = dict(
-    dataset="mnist", widths=(500, 500), n_val=5000, draws=3, steps=4000, batch_size=64,
+    dataset="mnist", widths=(500, 500), n_val=5000, draws=3, steps=1500, batch_size=64,
     n_eval=200, n_select=20, restarts=2, long_steps=200, dtype="float32", divergence_ratio=3.0,
 )  # fmt: skip
 

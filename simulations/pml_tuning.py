@@ -27,6 +27,7 @@ import numpy as np
 
 from sdlss_theory.sweep import Study
 from simulations._pml_common import (
+    PAPER_TRAINING,
     QUICK_TRAINING,
     ImageConfig,
     Method,
@@ -63,6 +64,15 @@ class Config(ImageConfig):
     def quick(cls) -> Config:
         return cls(methods=("sdlss", "dcs"), lrs=(3e-3,), beta0s=(0.3, 1.0), lams=(1.0,),
                    Ts=(5,), widths=(64,), n_tune=20, **QUICK_TRAINING)  # fmt: skip
+
+    PRESETS = ("quick", "paper")
+
+    @classmethod
+    def paper(cls) -> Config:
+        """The tuning behind the MNIST ``paper`` presets: k = 100, s = 80, m = 25, the presets'
+        network and training budget, one draw (``sdlss run pml_tuning --preset paper --set
+        data_folder=PATH``)."""
+        return cls(k=100, s=80, m=25, **{**PAPER_TRAINING, "draws": 1})
 
 
 def grid(config: Config) -> list[dict]:
