@@ -526,11 +526,15 @@ def image_trial(params: dict, rng) -> tuple[dict, np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------- paired verdicts
 def against_baseline(
-    summary: dict[str, np.ndarray], baseline: str = "pca", metric: str = "psnr_mean"
+    summary: dict[str, np.ndarray],
+    baseline: str = "pca",
+    metric: str = "psnr_mean",
+    priors: tuple[str, ...] = LEARNED,
 ) -> list[dict]:
-    """Each learned prior against `baseline` with the same A, paired over draws.
+    """Each prior in `priors` against `baseline` at the same (m, draw), paired over draws.
 
-    One row per (method, s, m): the mean `metric` of the prior and of the baseline, their
+    The same draw means the same A (for a fixed-A method) and the same test images. One row
+    per (method, s, m): the mean `metric` of the prior and of the baseline, their
     mean paired difference with its 95% t-interval, and how many draws the prior ends below
     the baseline. ``flag`` is ``"BELOW"`` when the interval lies below 0 (or, with one
     draw, the difference is negative), ``"below in some draws"`` when any draw is, else
@@ -546,7 +550,7 @@ def against_baseline(
         (int(m[i]), int(draw[i])): float(values[i]) for i in np.flatnonzero(method == baseline)
     }
     per_prior: dict[tuple, dict[int, float]] = {}
-    for i in np.flatnonzero(np.isin(method, LEARNED)):
+    for i in np.flatnonzero(np.isin(method, priors)):
         key = (str(method[i]), int(summary["s"][i]), int(m[i]))
         per_prior.setdefault(key, {})[int(draw[i])] = float(values[i])
     rows = []
@@ -567,10 +571,28 @@ def against_baseline(
     return rows
 
 
+#: ``sdlss show``'s paired verdict tables of the image studies: (title, baseline, priors).
+VERDICTS = (
+    ("learned priors against PCA with the same A", "pca", LEARNED),
+    ("learned priors against PCA measured by its own top principal directions", "pca_top",
+     LEARNED),
+    ("SDLSS against DCS, fixed A (the same draw of A)", "dcs", ("sdlss",)),
+    ("SDLSS against DCS, both learning A", "dcs_learned_A", ("sdlss_learned_A",)),
+)  # fmt: skip
+
+
 def image_report(summary: dict[str, np.ndarray], config: dict) -> dict[str, list[dict]]:
-    """``sdlss show``'s verdict table of the image studies: every learned prior against PCA."""
-    if "pca" not in set(summary.get("method", ())):
-        return {}
-    rows = against_baseline(summary)
-    title = "learned priors against PCA with the same A (PSNR, dB; paired over draws, 95% t)"
-    return {title: rows} if rows else {}
+    """``sdlss show``'s verdict tables of the image studies (`VERDICTS`), where both sides ran.
+
+    A negative difference means the prior is below its baseline; ``flag`` names it (see
+    `against_baseline`).
+    """
+    methods = set(summary.get("method", ()))
+    tables = {}
+    for title, baseline, priors in VERDICTS:
+        if baseline not in methods:
+            continue
+        rows = against_baseline(summary, baseline, priors=priors)
+        if rows:
+            tables[f"{title} (PSNR, dB; paired over draws, 95% t)"] = rows
+    return tables

@@ -61,7 +61,8 @@ def test_against_baseline_flags_priors_below_pca(learned, flag):
 def test_image_report_pairs_each_prior_with_pca_at_its_own_m():
     rows = _rows([12.0, 12.0], [13.0, 14.0], m=10) + _rows([15.0, 15.0], [14.0, 14.5], m=25)
     rows += _rows([12.0, 12.0], [12.5, 12.5], method="dcs", s=32, m=10)[2:]
-    (table,) = image_report(_summary(rows), {}).values()
+    tables = image_report(_summary(rows), {})
+    (table,) = [t for title, t in tables.items() if "PCA with the same A" in title]
     got = {(r["method"], r["m"]): (r["diff"], r["flag"]) for r in table}
     # Two draws 0.5 dB apart: the t-interval of -0.75 reaches above 0, so only "some draws".
     assert got == {
@@ -69,9 +70,29 @@ def test_image_report_pairs_each_prior_with_pca_at_its_own_m():
         ("sdlss", 25): (-0.75, "below in some draws"),
         ("dcs", 10): (0.5, ""),
     }
-    assert image_report(_summary(_rows([1.0], [2.0])[1:]), {}) == {}  # no PCA: no table
+    assert image_report(_summary(_rows([1.0], [2.0])[1:]), {}) == {}  # no baseline: no table
     pending = _rows([12.0, np.nan], [np.nan, np.nan])  # cells without a finished trial
     assert image_report(_summary(pending), {}) == {}
+
+
+def test_image_report_pairs_sdlss_with_dcs_and_every_prior_with_pca_top():
+    rows = _rows([12.0, 12.0], [13.0, 14.0], m=10)  # pca and sdlss
+    rows += _rows([15.0, 15.0], [11.0, 13.0], method="dcs", s=100, m=10)[2:]
+    rows += _rows([14.0, 14.0], [0, 0], m=10)[:2]
+    for r in rows[-2:]:
+        r["method"] = "pca_top"
+    tables = image_report(_summary(rows), {})
+    by_title = {title.split(" (")[0]: table for title, table in tables.items()}
+    assert set(by_title) == {
+        "learned priors against PCA with the same A",
+        "learned priors against PCA measured by its own top principal directions",
+        "SDLSS against DCS, fixed A",
+    }
+    (sdlss_dcs,) = by_title["SDLSS against DCS, fixed A"]  # DCS itself is not a row
+    assert (sdlss_dcs["method"], sdlss_dcs["diff"]) == ("sdlss", pytest.approx(1.5))
+    top = {r["method"]: r["diff"] for r in
+           by_title["learned priors against PCA measured by its own top principal directions"]}
+    assert top == {"sdlss": pytest.approx(-0.5), "dcs": pytest.approx(-2.0)}
 
 
 def test_curve_round_trips_and_fits_the_store():
