@@ -154,13 +154,27 @@ IMAGE_SHOW = ("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank")
 #: 3 hours (docs/studies/pml_psnr_vs_m.md).
 PAPER_TRAINING = dict(
     dataset="mnist", widths=(500, 500), n_val=5000, draws=3, steps=1500, batch_size=64,
-    n_eval=200, n_select=20, restarts=2, long_steps=200, dtype="float32", divergence_ratio=3.0,
+    n_eval=100, n_select=20, restarts=2, long_steps=200, dtype="float32", divergence_ratio=3.0,
 )  # fmt: skip
 
 
+#: The largest initial latent step of the paper presets at m = 10 (see `PAPER_TRAINING`).
+PAPER_BETA0_AT_10 = 0.3
+
+
 def paper_hyper(tuned: tuple[str, ...]) -> tuple[str, ...]:
-    """`tuned` with beta0 = 0.3 for every learned method at m = 10 (see `PAPER_TRAINING`)."""
-    return (*tuned, *(f"{method}@10:beta0=0.3" for method in LEARNED))
+    """`tuned` with beta0 capped at `PAPER_BETA0_AT_10` for every learned method at m = 10.
+
+    >>> paper_hyper(("sdlss:beta0=1,lam=3", "dcs:beta0=0.1,lam=3"))
+    ('sdlss:beta0=1,lam=3', 'dcs:beta0=0.1,lam=3', 'sdlss@10:beta0=0.3')
+    """
+    parsed = parse_hyper(tuned)
+    capped = [
+        f"{method}@10:beta0={PAPER_BETA0_AT_10:g}"
+        for method, values in parsed.items()
+        if "@" not in method and values.get("beta0", 0.0) > PAPER_BETA0_AT_10
+    ]
+    return (*tuned, *capped)
 
 #: The budget of the PML studies' quick presets.
 QUICK_TRAINING = dict(draws=2, steps=300, n_eval=30, n_select=10, long_steps=60, restarts=2)
