@@ -72,7 +72,8 @@ class Config(ImageConfig):
         """The tuning behind the MNIST ``paper`` presets: k = 100, s = 80, m = 25, the presets'
         network and training budget, one draw (``sdlss run pml_tuning --preset paper --set
         data_folder=PATH``)."""
-        return cls(k=100, s=80, m=25, **{**PAPER_TRAINING, "draws": 1})
+        training = {key: v for key, v in PAPER_TRAINING.items() if key != "n_eval"}  # unused
+        return cls(k=100, s=80, m=25, **{**training, "draws": 1})
 
 
 def grid(config: Config) -> list[dict]:
