@@ -38,6 +38,7 @@ from sdlss_theory.sweep import Study
 from simulations._pml_common import (
     IMAGE_METRICS,
     IMAGE_SHOW,
+    MNIST_TUNED,
     PAPER_TRAINING,
     QUICK_TRAINING,
     ImageConfig,
@@ -92,7 +93,7 @@ class Config(ImageConfig):
         SDLSS and DCS, each with a fixed and a learned A, and both PCA baselines, at
         m = 10 ... 200 (``sdlss run pml_psnr_vs_m --preset paper --set data_folder=PATH``)."""
         return cls(k=100, s=(80,), learned_A_s=(80,), m=(10, 25, 50, 100, 200),
-                   hyper=paper_hyper(TUNED), **PAPER_TRAINING)  # fmt: skip
+                   hyper=paper_hyper(MNIST_TUNED), **PAPER_TRAINING)  # fmt: skip
 
 
 def grid(config: Config) -> list[dict]:

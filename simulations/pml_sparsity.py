@@ -27,6 +27,7 @@ from sdlss_theory.sweep import Study
 from simulations._pml_common import (
     IMAGE_METRICS,
     IMAGE_SHOW,
+    MNIST_TUNED,
     PAPER_TRAINING,
     QUICK_TRAINING,
     ImageConfig,
@@ -68,8 +69,8 @@ class Config(ImageConfig):
     def paper(cls) -> Config:
         """The SDLSS paper's sparsity sweep on MNIST: k = 784, m = 10, with DCS and both PCA
         baselines (``sdlss run pml_sparsity --preset paper --set data_folder=PATH``)."""
-        return cls(k=784, m=10, s=(10, 50, 100, 200, 400, 600, 784), hyper=paper_hyper(TUNED),
-                   **PAPER_TRAINING)  # fmt: skip
+        return cls(k=784, m=10, s=(10, 50, 100, 200, 400, 600, 784),
+                   hyper=paper_hyper(MNIST_TUNED), **PAPER_TRAINING)  # fmt: skip
 
 
 def grid(config: Config) -> list[dict]:
