@@ -420,17 +420,19 @@ def test_pca_prior_against_least_squares_and_exact_recovery():
         prior.reconstruct(A, x[:2] @ A.T, 13)
 
 
-def test_reconstruct_dense_recover_takes_the_dense_preset_without_seeds():
-    """s = k: `RECOVER_OPTIONS` without its seeds (the dense preset's random starts)."""
+def test_reconstruct_dense_recover_takes_the_dense_preset_without_seeds_or_swaps():
+    """s = k: `RECOVER_OPTIONS` with `DENSE_OVERRIDES` (random starts, no swap search)."""
     from sdlss_theory import latent_recover
     from sdlss_theory.pml import RECOVER_OPTIONS
+    from sdlss_theory.pml.reconstruction import DENSE_OVERRIDES
 
     rng = np.random.default_rng(3)
     G = ReLUGenerator.random([6, 24, 30], rng, output="sigmoid")
     A = rng.standard_normal((4, 30)) / 2.0
     Y = G(rng.standard_normal((2, 6))) @ A.T
     x_hat, z_hat = reconstruct(G, A, Y, s=6, solver="recover", rng=5)
-    options = {key: v for key, v in RECOVER_OPTIONS.items() if key != "seeds"}
+    options = {**RECOVER_OPTIONS, "seeds": None, "max_swaps": 0}
+    assert options == {**RECOVER_OPTIONS, **DENSE_OVERRIDES}
     draws = np.random.default_rng(5)
     for i in range(2):
         r = latent_recover(G, A, Y[i], 6, rng=draws, **options)
