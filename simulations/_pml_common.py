@@ -604,14 +604,43 @@ VERDICTS = (
 )  # fmt: skip
 
 
+def per_prior(summary: dict[str, np.ndarray]) -> list[dict]:
+    """Each prior's mean test PSNR over draws with its 95% t-interval, per (method, s, m).
+
+    ``psnr``: the strongest reconstruction; ``psnr_T``: the T-step one (learned priors);
+    ``solvers``: the strongest solver of each draw.
+    """
+    from sdlss_theory.sweep.paired import mean_ci
+
+    keys = list(zip(summary["method"], summary["s"], summary["m"], strict=True))
+    rows = []
+    for key in sorted(set(keys), key=lambda k: (k[2], str(k[0]), k[1])):
+        idx = [i for i, other in enumerate(keys) if other == key]
+        row = {"method": str(key[0]), "s": int(key[1]), "m": int(key[2])}
+        for metric in ("psnr", "psnr_T"):
+            values = np.asarray(summary.get(f"{metric}_mean", np.full(len(keys), np.nan)))
+            values = values[idx].astype(float)
+            values = values[np.isfinite(values)]
+            row["draws"] = max(row.get("draws", 0), values.size)
+            mean, lo, hi = mean_ci(values)
+            row.update({metric: mean, f"{metric}_lo": lo, f"{metric}_hi": hi})
+        rows.append(row)
+    return [r for r in rows if r["draws"]]
+
+
 def image_report(summary: dict[str, np.ndarray], config: dict) -> dict[str, list[dict]]:
-    """``sdlss show``'s verdict tables of the image studies (`VERDICTS`), where both sides ran.
+    """``sdlss show``'s tables of the image studies: every prior's mean over draws
+    (`per_prior`), then the paired verdicts (`VERDICTS`) where both sides ran.
 
     A negative difference means the prior is below its baseline; ``flag`` names it (see
     `against_baseline`).
     """
     methods = set(summary.get("method", ()))
     tables = {}
+    if "m" in summary and "draw" in summary:
+        rows = per_prior(summary)
+        if rows:
+            tables["test PSNR of each prior, dB (mean over draws, 95% t)"] = rows
     for title, baseline, priors in VERDICTS:
         if baseline not in methods:
             continue

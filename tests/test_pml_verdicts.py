@@ -7,7 +7,13 @@ import pytest
 from scipy import stats
 
 from sdlss_theory.sweep.paired import mean_ci, paired
-from simulations._pml_common import against_baseline, curve_text, image_report, parse_curve
+from simulations._pml_common import (
+    against_baseline,
+    curve_text,
+    image_report,
+    parse_curve,
+    per_prior,
+)
 
 
 def _summary(rows):
@@ -70,8 +76,9 @@ def test_image_report_pairs_each_prior_with_pca_at_its_own_m():
         ("sdlss", 25): (-0.75, "below in some draws"),
         ("dcs", 10): (0.5, ""),
     }
-    assert image_report(_summary(_rows([1.0], [2.0])[1:]), {}) == {}  # no baseline: no table
-    pending = _rows([12.0, np.nan], [np.nan, np.nan])  # cells without a finished trial
+    alone = image_report(_summary(_rows([1.0], [2.0])[1:]), {})
+    assert [t.split(" (")[0] for t in alone] == ["test PSNR of each prior, dB"]  # no baseline
+    pending = _rows([np.nan, np.nan], [np.nan, np.nan])  # cells without a finished trial
     assert image_report(_summary(pending), {}) == {}
 
 
@@ -84,6 +91,7 @@ def test_image_report_pairs_sdlss_with_dcs_and_every_prior_with_pca_top():
     tables = image_report(_summary(rows), {})
     by_title = {title.split(" (")[0]: table for title, table in tables.items()}
     assert set(by_title) == {
+        "test PSNR of each prior, dB",
         "learned priors against PCA with the same A",
         "learned priors against PCA measured by its own top principal directions",
         "SDLSS against DCS, fixed A",
@@ -93,6 +101,23 @@ def test_image_report_pairs_sdlss_with_dcs_and_every_prior_with_pca_top():
     top = {r["method"]: r["diff"] for r in
            by_title["learned priors against PCA measured by its own top principal directions"]}
     assert top == {"sdlss": pytest.approx(-0.5), "dcs": pytest.approx(-2.0)}
+
+
+def test_per_prior_means_each_prior_over_its_draws_with_a_t_interval():
+    rows = _rows([12.0, 12.4, 11.9], [13.0, 14.0, np.nan], m=10) + _rows([15.0], [16.0], m=25)
+    for r in rows:
+        r["psnr_T_mean"] = r["psnr_mean"] - 1.0 if r["method"] == "sdlss" else np.nan
+    got = {(r["method"], r["m"]): r for r in per_prior(_summary(rows))}
+    assert list(got) == [("pca", 10), ("sdlss", 10), ("pca", 25), ("sdlss", 25)]  # m, then name
+    pca = got[("pca", 10)]
+    assert pca["draws"] == 3 and np.isnan(pca["psnr_T"])
+    assert (pca["psnr"], pca["psnr_lo"], pca["psnr_hi"]) == pytest.approx(
+        mean_ci([12.0, 12.4, 11.9])
+    )
+    sdlss = got[("sdlss", 10)]  # the unfinished draw (NaN) is left out, not averaged in
+    assert sdlss["draws"] == 2 and sdlss["psnr"] == pytest.approx(13.5)
+    assert sdlss["psnr_T"] == pytest.approx(12.5)
+    assert got[("sdlss", 25)]["draws"] == 1 and np.isnan(got[("sdlss", 25)]["psnr_lo"])
 
 
 def test_curve_round_trips_and_fits_the_store():
