@@ -9,9 +9,14 @@ from hypothesis import strategies as st
 
 from sdlss_theory.activations import ACTIVATIONS, OUTPUTS
 from sdlss_theory.pml import PMLConfig, PMLTrainer
-from sdlss_theory.pml import trainer as trainer_module
+from sdlss_theory.pml.guard import (
+    BACKOFF,
+    GUARD_EVERY,
+    GUARD_WINDOW,
+    MAX_BACKOFFS,
+    TrainingDiverged,
+)
 from sdlss_theory.pml.network import OUTPUT_MARGIN, output_bias_for
-from sdlss_theory.pml.trainer import GUARD_EVERY, GUARD_WINDOW, MAX_BACKOFFS, TrainingDiverged
 
 
 def _cfg(**kw):
@@ -129,7 +134,7 @@ def test_guard_catches_a_slow_slide(monkeypatch):
     (event,) = trainer.events
     # The median lags a slide by at most half a window: the snapshot is from before that.
     assert event["restored_step"] <= start + GUARD_WINDOW // 2 < event["step"]
-    assert event["loss"] < 9 * trainer._best_level  # not a single-loss spike: the level rule
+    assert event["loss"] < 9 * trainer.guard.best_level  # not a single-loss spike: the level rule
 
 
 def test_guard_reports_a_run_that_keeps_diverging(monkeypatch):
@@ -189,4 +194,4 @@ def test_bad_safeguard_options_are_refused():
 
 
 def test_guard_constants_are_sane():
-    assert trainer_module.BACKOFF < 1 and GUARD_WINDOW >= GUARD_EVERY >= 1 and MAX_BACKOFFS >= 1
+    assert BACKOFF < 1 and GUARD_WINDOW >= GUARD_EVERY >= 1 and MAX_BACKOFFS >= 1
