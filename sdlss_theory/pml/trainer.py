@@ -12,11 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdlss_theory._validation import (
-    as_float_array,
-    check_int,
-    check_rng,
-)
+from sdlss_theory._validation import as_float_array, check_int, check_rng
 from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.pml import checkpoint
 from sdlss_theory.pml.config import PMLConfig
@@ -72,6 +68,10 @@ class PMLTrainer:
         ``log_beta`` when learned (shape () or (T,)).
     codes : ndarray, shape (N, k), or None
         The persistent codes (``start="persistent"``).
+    guard : DivergenceGuard
+        The divergence guard's state (`lr_scale` and `events` read it).
+    best_step : int or None
+        The step of the best evaluation restored by ``train(keep_best=...)``.
 
     Notes
     -----
@@ -90,7 +90,7 @@ class PMLTrainer:
     which is Adam's bias-corrected update :math:`\eta_t \hat m / (\sqrt{\hat v} + \epsilon)`
     rearranged. Without a guard, a non-finite loss or gradient stops training with
     `FloatingPointError` and leaves the parameters of the last finite step; with
-    ``config.divergence_ratio`` the divergence guard backs off instead (see `PMLConfig`) and
+    ``config.divergence_ratio`` the divergence guard backs off instead (`DivergenceGuard`) and
     raises `TrainingDiverged` after `MAX_BACKOFFS` back-offs. With ``config.clip_norm`` the
     gradient is rescaled to that global norm before the Adam step.
 
