@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sdlss_theory._kernels._jit import jit
+from sdlss_theory._kernels._jit import jit, jit_inline
 from sdlss_theory._kernels.network import (
     backward,
     backward_arrays,
@@ -58,7 +58,7 @@ def _row_sq_norms(X, out):
     return out
 
 
-@jit
+@jit_inline
 def _evaluate(net, y, Z, H, R, res2, grad, work):
     """R = F(Z) - y, res2 its squared row norms, grad = J_F(Z)^T R: one batched pass each way."""
     flat, w_off, b_off, dims, codes = net
@@ -68,7 +68,7 @@ def _evaluate(net, y, Z, H, R, res2, grad, work):
     backward_arrays(flat, w_off, dims, codes, H, R, grad, work)
 
 
-@jit
+@jit_inline
 def _propose(Z, grad, beta, s, cand):
     """The candidates P_s(Z - beta grad) into cand, row r with its own step beta[r]."""
     for r in range(Z.shape[0]):
@@ -78,7 +78,7 @@ def _propose(Z, grad, beta, s, cand):
     hard_threshold_rows(cand, s, cand)
 
 
-@jit
+@jit_inline
 def _row_finite(obj, g):
     """Whether the objective value and every entry of the gradient row g are finite."""
     if not np.isfinite(obj):
@@ -89,7 +89,7 @@ def _row_finite(obj, g):
     return True
 
 
-@jit
+@jit_inline
 def _take_step(r, it, run, state, trial, start, history):
     """Accept or refuse row r's candidate of iteration it; 1 while the row runs on, else 0.
 
