@@ -280,9 +280,9 @@ def l1_phase_transition_rho(delta: ArrayLike) -> float | np.ndarray:
 
     Returns
     -------
-    float or numpy.ndarray
-        rho = s / m on the curve, shaped like `delta`; recovery succeeds (w.p. -> 1 as
-        n -> inf) below the curve and fails above it.
+    rho : float or numpy.ndarray
+        s / m on the curve, shaped like `delta`; recovery succeeds (w.p. -> 1 as n -> inf)
+        below the curve and fails above it.
 
     References
     ----------
