@@ -121,7 +121,7 @@ def run(G, A, X, s, options, fit_tol):
         options = {**options, "fit_tol": fit_tol}
     Y = X @ A.T
     start = time.process_time()
-    x_hat, _ = reconstruct(G, A, Y, s=s, solver="recover", rng=0, options=options)
+    x_hat, _ = reconstruct(G, A, Y, s=s, solver="recover", rng=0, recover_options=options)
     seconds = (time.process_time() - start) / len(X)
     residual = np.linalg.norm(Y - x_hat @ A.T, axis=1) / np.linalg.norm(Y, axis=1)
     error = float(np.mean(relative_error(x_hat, X)))

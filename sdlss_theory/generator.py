@@ -423,8 +423,8 @@ class ReLUGenerator:
 
         Parameters
         ----------
-        z : array_like, shape (k,) or (B, k)
-        u : array_like, shape (k,) or (B, k)
+        z, u : array_like, shape (k,) or (B, k)
+            The point and the direction (a batch pairs its rows).
 
         Returns
         -------
@@ -468,8 +468,8 @@ class ReLUGenerator:
 
         Parameters
         ----------
-        z : array_like, shape (k,) or (B, k)
-        v : array_like, shape (n,) or (B, n)
+        z, v
+            As in `vjp`.
 
         Returns
         -------

@@ -28,6 +28,11 @@ from ._validation import as_float_array, check_int, check_positive_float, check_
 __all__ = ["gaussian_matrix", "rademacher_matrix", "subsampled_dct", "add_noise"]
 
 
+def _check_shape(m, n, rng) -> tuple[int, int, np.random.Generator]:
+    """The sizes m, n as integers >= 1 and rng as a Generator, or a clear error."""
+    return check_int(m, "m", minimum=1), check_int(n, "n", minimum=1), check_rng(rng)
+
+
 def gaussian_matrix(m: int, n: int, rng: np.random.Generator) -> np.ndarray:
     r"""Draw an m x n Gaussian measurement matrix with i.i.d. N(0, 1/m) entries.
 
@@ -66,9 +71,7 @@ def gaussian_matrix(m: int, n: int, rng: np.random.Generator) -> np.ndarray:
     >>> A.shape, A.dtype
     ((20, 100), dtype('float64'))
     """
-    m = check_int(m, "m", minimum=1)
-    n = check_int(n, "n", minimum=1)
-    rng = check_rng(rng)
+    m, n, rng = _check_shape(m, n, rng)
     a = rng.standard_normal((m, n))
     a *= 1.0 / np.sqrt(m)
     return np.ascontiguousarray(a, dtype=np.float64)
@@ -86,12 +89,8 @@ def rademacher_matrix(m: int, n: int, rng: np.random.Generator) -> np.ndarray:
 
     Parameters
     ----------
-    m : int
-        Number of measurements (rows), >= 1.
-    n : int
-        Signal dimension (columns), >= 1.
-    rng : numpy.random.Generator
-        Source of randomness.
+    m, n, rng
+        As in `gaussian_matrix`.
 
     Returns
     -------
@@ -103,9 +102,7 @@ def rademacher_matrix(m: int, n: int, rng: np.random.Generator) -> np.ndarray:
     .. [1] S. Foucart and H. Rauhut, *A Mathematical Introduction to Compressive Sensing*,
        Birkhäuser, 2013, section 9.1 (Theorem 9.2 covers Rademacher matrices).
     """
-    m = check_int(m, "m", minimum=1)
-    n = check_int(n, "n", minimum=1)
-    rng = check_rng(rng)
+    m, n, rng = _check_shape(m, n, rng)
     signs = rng.integers(0, 2, size=(m, n), dtype=np.int8)
     a = signs.astype(np.float64)
     a *= 2.0
@@ -167,9 +164,7 @@ def subsampled_dct(
     .. [2] S. Foucart and H. Rauhut, *A Mathematical Introduction to Compressive Sensing*,
        Birkhäuser, 2013, chapter 12.
     """
-    m = check_int(m, "m", minimum=1)
-    n = check_int(n, "n", minimum=1)
-    rng = check_rng(rng)
+    m, n, rng = _check_shape(m, n, rng)
     if m > n:
         raise ValueError(
             f"m must be <= n for a subsampled DCT (rows are distinct), got m={m}, n={n}"

@@ -208,14 +208,18 @@ def test_library_solver_at_learned_step_reproduces_the_inner_loop(method):
     np.testing.assert_allclose(x_hat, trainer.unrolled_reconstruction(y, xi), atol=1e-12)
 
 
-def test_reconstruct_with_restarts_never_worse_in_residual():
-    rng = np.random.default_rng(4)
+def _reconstruction_problem(rng):
+    """A linear-output generator 6 -> 12 -> 10, A (6 x 10), three 2-sparse signals, starts."""
     G = ReLUGenerator.random([6, 12, 10], rng, output="linear")
     A = rng.standard_normal((6, 10)) / np.sqrt(6)
     z = np.zeros((3, 6))
     z[:, :2] = rng.standard_normal((3, 2))
-    y = G(z) @ A.T
-    z0 = rng.standard_normal((3, 6))
+    return G, A, G(z) @ A.T, rng.standard_normal((3, 6))
+
+
+def test_reconstruct_with_restarts_never_worse_in_residual():
+    rng = np.random.default_rng(4)
+    G, A, y, z0 = _reconstruction_problem(rng)
     one, _ = reconstruct(G, A, y, s=2, steps=50, z0=z0)
     many, _ = reconstruct(G, A, y, s=2, steps=50, z0=z0, restarts=5, rng=rng)
     r1 = np.linalg.norm(one @ A.T - y, axis=1)
@@ -225,6 +229,34 @@ def test_reconstruct_with_restarts_never_worse_in_residual():
         reconstruct(G, A, y, solver="niht")
     with pytest.raises(ValueError, match="solver must be one of"):
         reconstruct(G, A, y, s=2, solver="lasso")
+
+
+@pytest.mark.parametrize("solver", ["iht", "niht", "gd", "recover"])
+def test_reconstruct_is_the_named_solver_run_row_by_row(solver):
+    """One solver built through SOLVERS serves every row: the functional solver per row."""
+    from sdlss_theory.pml import ReconstructOptions
+    from sdlss_theory.solvers import latent_gd, latent_iht, latent_niht, latent_recover
+
+    G, A, y, z0 = _reconstruction_problem(np.random.default_rng(6))
+    options = ReconstructOptions(solver=solver, steps=7, step=0.05, restarts=2)
+    x_hat, z_hat = reconstruct(G, A, y, s=2, z0=z0, rng=3, options=options)
+    same, _ = reconstruct(G, A, y, s=2, z0=z0, rng=3, solver=solver, steps=7, step=0.05,
+                          restarts=2)  # fmt: skip
+    np.testing.assert_array_equal(same, x_hat)
+    stream = np.random.default_rng(3)
+    common = dict(max_iter=7, tol=0.0, starts=2, rng=stream)
+    for i in range(3):
+        if solver == "recover":
+            res = latent_recover(G, A, y[i], 2, z0=z0[i], rng=stream, beam=0, exhaustive=0,
+                                 seeds=8)  # fmt: skip
+        elif solver == "iht":
+            res = latent_iht(G, A, y[i], 2, step=0.05, z0=z0[i], **common)
+        elif solver == "niht":
+            res = latent_niht(G, A, y[i], 2, z0=z0[i], **common)
+        else:
+            res = latent_gd(G, A, y[i], step=0.05, z0=z0[i], **common)
+        np.testing.assert_array_equal(res.x, x_hat[i])
+        np.testing.assert_array_equal(res.z, z_hat[i])
 
 
 # ---------------------------------------------------------------------- float32
@@ -318,6 +350,46 @@ def test_checkpoint_resumes_bit_for_bit(tmp_path, learn):
     assert resumed.history == straight.history
     assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
     assert (tmp_path / "ckpt.npz").is_file() and (tmp_path / "ckpt.json").is_file()
+
+
+def _same_state(a: PMLTrainer, b: PMLTrainer) -> None:
+    """Bit for bit: parameters, Adam moments, codes, step, history, stream, guard."""
+    assert a.step == b.step and a.history == b.history
+    for part in ("params", "adam_m", "adam_v"):
+        for name, arr in getattr(a, part).items():
+            other = getattr(b, part)[name]
+            assert arr.dtype == other.dtype and np.array_equal(arr, other), (part, name)
+    assert np.array_equal(a.codes, b.codes) and a.codes.dtype == b.codes.dtype
+    assert a.rng.bit_generator.state == b.rng.bit_generator.state
+    assert a.events == b.events and a.lr_scale == b.lr_scale
+    assert list(a.guard.recent) == list(b.guard.recent)
+    assert a.guard.best_level == b.guard.best_level
+    assert a.guard.snapshot["step"] == b.guard.snapshot["step"]
+    for name, arr in a.guard.snapshot["params"].items():
+        assert np.array_equal(arr, b.guard.snapshot["params"][name])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_checkpoint_written_before_the_guard_module_still_loads(dtype):
+    """tests/data/pml_v3_*: written by the trainer of commit 1a1081a (one module then).
+
+    Loading it gives the state a fresh run of the same configuration, data and seed reaches
+    (70 steps, a full guard window, a snapshot, persistent codes, a learned A), and both go
+    on alike: the format is read as it was written.
+    """
+    from pathlib import Path
+
+    x = np.random.default_rng(0).uniform(0.05, 0.95, (48, 12))
+    loaded = PMLTrainer.load(Path(__file__).parent / "data" / f"pml_v3_{dtype}", x[:40],
+                             x_val=x[40:])  # fmt: skip
+    assert loaded.config.dtype == dtype and loaded.step == 70
+    assert loaded.guard.snapshot is not None
+    fresh = PMLTrainer(loaded.config, x[:40], rng=7, x_val=x[40:])
+    fresh.train(70, progress=False, eval_every=35)
+    _same_state(loaded, fresh)
+    for trainer in (loaded, fresh):
+        trainer.train(15, progress=False, eval_every=35)
+    _same_state(loaded, fresh)
 
 
 def test_checkpoint_refuses_other_data(tmp_path):
@@ -450,8 +522,12 @@ def test_reconstruct_with_latent_recover_finds_the_teacher_codes():
     assert np.max(relative_error(x_hat, data.x_test)) < 1e-8
     with pytest.raises(ValueError, match="needs rng"):
         reconstruct(teacher, A, data.x_test @ A.T, s=2, solver="recover")
-    with pytest.raises(ValueError, match="options are for solver='recover'"):
+    with pytest.raises(ValueError, match="recover_options are for solver='recover'"):
+        reconstruct(teacher, A, data.x_test @ A.T, s=2, recover_options={"beam": 0})
+    with pytest.raises(TypeError, match="must be a ReconstructOptions"):
         reconstruct(teacher, A, data.x_test @ A.T, s=2, options={"beam": 0})
+    with pytest.raises(TypeError, match=r"unknown options \['beam'\]"):
+        reconstruct(teacher, A, data.x_test @ A.T, s=2, beam=0)
 
 
 def test_persistent_codes_are_the_inner_loops_end_and_survive_checkpoints(tmp_path):
@@ -662,13 +738,17 @@ def test_paper_presets_are_reached_by_name(name):
     assert config.dataset == "mnist" and not config.download  # nothing downloaded unasked
     assert config.dtype == "float32" and config.divergence_ratio > 1
     # Each learned method trains with its tuned hyper-parameters and the same budget.
-    assert config.hyper[: len(module.Config().hyper)] == module.Config().hyper
+    from simulations._pml_common import MNIST_TUNED, PAPER_BETA0_AT_10
+
+    assert config.hyper[: len(MNIST_TUNED)] == MNIST_TUNED  # tuned on MNIST (pml_tuning)
     cells = [c for c in module.grid(config) if c["method"] in ("sdlss", "dcs")]
     assert len({(c["steps"], c["batch_size"], c["T"]) for c in cells}) == 1
     for c in cells:
         tuned = config.method_params(c["method"], c["m"])
         assert all(c[key] == value for key, value in tuned.items())
-        assert (c["beta0"] == 0.3) == (c["m"] == 10)  # the one departure, for every method
+        at_25 = config.method_params(c["method"], 25)["beta0"]
+        # The one departure: beta0 capped at m = 10, for every method.
+        assert c["beta0"] == (min(at_25, PAPER_BETA0_AT_10) if c["m"] == 10 else at_25)
 
 
 def test_unknown_or_clashing_presets_are_refused(tmp_path, capsys):

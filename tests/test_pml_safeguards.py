@@ -9,9 +9,15 @@ from hypothesis import strategies as st
 
 from sdlss_theory.activations import ACTIVATIONS, OUTPUTS
 from sdlss_theory.pml import PMLConfig, PMLTrainer
-from sdlss_theory.pml import trainer as trainer_module
+from sdlss_theory.pml.guard import (
+    BACKOFF,
+    GUARD_EVERY,
+    GUARD_WINDOW,
+    MAX_BACKOFFS,
+    DivergenceGuard,
+    TrainingDiverged,
+)
 from sdlss_theory.pml.network import OUTPUT_MARGIN, output_bias_for
-from sdlss_theory.pml.trainer import GUARD_EVERY, GUARD_WINDOW, MAX_BACKOFFS, TrainingDiverged
 
 
 def _cfg(**kw):
@@ -129,7 +135,7 @@ def test_guard_catches_a_slow_slide(monkeypatch):
     (event,) = trainer.events
     # The median lags a slide by at most half a window: the snapshot is from before that.
     assert event["restored_step"] <= start + GUARD_WINDOW // 2 < event["step"]
-    assert event["loss"] < 9 * trainer._best_level  # not a single-loss spike: the level rule
+    assert event["loss"] < 9 * trainer.guard.best_level  # not a single-loss spike: the level rule
 
 
 def test_guard_reports_a_run_that_keeps_diverging(monkeypatch):
@@ -189,4 +195,39 @@ def test_bad_safeguard_options_are_refused():
 
 
 def test_guard_constants_are_sane():
-    assert trainer_module.BACKOFF < 1 and GUARD_WINDOW >= GUARD_EVERY >= 1 and MAX_BACKOFFS >= 1
+    assert BACKOFF < 1 and GUARD_WINDOW >= GUARD_EVERY >= 1 and MAX_BACKOFFS >= 1
+
+
+def test_guard_rules_on_a_sequence_of_losses():
+    """`DivergenceGuard` alone: the level, the snapshot, both divergence rules, the back-off."""
+    guard = DivergenceGuard(3.0)
+    for step in range(GUARD_WINDOW + 1):
+        assert guard.admits(step, 1.0, True, lambda step=step: {"step": step})
+    # The window filled at step GUARD_WINDOW - 1; the first check after it is a snapshot.
+    first = GUARD_WINDOW + (-GUARD_WINDOW) % GUARD_EVERY
+    assert guard.best_level == 1.0 and guard.snapshot == {"step": first}
+    assert not guard.admits(first + 1, 9.5, True, dict)  # one loss above r^2 times the best
+    assert guard.admits(first + 1, 8.9, True, dict)  # below r^2: taken, joins the window
+    assert not guard.admits(first + 2, 1.0, False, dict)  # non-finite gradient
+    restored = []
+    guard.back_off(first + 2, 1.0, restored.append)
+    assert restored == [{"step": first}] and len(guard.recent) == 0
+    assert guard.events == [
+        {"step": first + 3, "loss": 1.0, "restored_step": first, "lr_scale": BACKOFF}
+    ]
+    # The level rule: a window whose median exceeds r times the best level.
+    for step in range(GUARD_WINDOW):
+        guard.admits(step, 3.5, True, dict)
+    assert not guard.admits(GUARD_WINDOW + 1, 3.5, True, dict)
+    with pytest.raises(TrainingDiverged) as info:
+        for _ in range(MAX_BACKOFFS):
+            guard.back_off(0, 1.0, restored.append)
+    assert len(info.value.events) == MAX_BACKOFFS + 1 and guard.lr_scale == BACKOFF ** 6
+
+
+def test_no_guard_takes_every_finite_step_and_stops_at_the_first_non_finite_one():
+    guard = DivergenceGuard(None)
+    assert all(guard.admits(step, 1e30 * step, True, dict) for step in range(3 * GUARD_WINDOW))
+    assert guard.snapshot is None and len(guard.recent) == 0
+    with pytest.raises(FloatingPointError, match="non-finite loss or gradient at step 8"):
+        guard.admits(7, float("nan"), False, dict)

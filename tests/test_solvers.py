@@ -423,10 +423,8 @@ def test_old_option_names_are_unknown_options(problem):
     with pytest.raises(AttributeError, match="restart"):
         r.restart  # noqa: B018
     assert "start" in r.extras
-    # latent_recover's own spelling (solvers/recover.py, left to the change of that file).
-    with pytest.warns(DeprecationWarning, match="restarts"):
-        solver = LatentRecover(G, A, 3, restarts=2)
-    assert solver.options.starts == solver.options.seeds + 2
+    with pytest.raises(TypeError, match="unknown options \\['restarts'\\]"):
+        LatentRecover(G, A, 3, restarts=2)
 
 
 # --------------------------------------------------------------------- latent_recover

@@ -28,3 +28,8 @@ CACHE = os.environ.get("SDLSS_NUMBA_CACHE", "1").strip().lower() not in {"0", "f
 OPTIONS = {"cache": CACHE, "fastmath": False, "nogil": True}
 
 jit = functools.partial(numba.njit, **OPTIONS)
+
+#: The same options for a small helper a kernel calls in its inner loops (once per row and
+#: iteration): numba inlines it into the caller's IR, so the split costs no call (a call
+#: would pass its arrays with their reference counts, measurable at small sizes).
+jit_inline = functools.partial(numba.njit, inline="always", **OPTIONS)

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sdlss_theory._kernels._jit import jit
+from sdlss_theory._kernels._jit import jit, jit_inline
 from sdlss_theory._kernels.network import (
     backward,
     backward_arrays,
@@ -58,6 +58,80 @@ def _row_sq_norms(X, out):
     return out
 
 
+@jit_inline
+def _evaluate(net, y, Z, H, R, res2, grad, work):
+    """R = F(Z) - y, res2 its squared row norms, grad = J_F(Z)^T R: one batched pass each way."""
+    flat, w_off, b_off, dims, codes = net
+    F = forward_arrays(flat, w_off, b_off, dims, codes, Z, H)
+    np.subtract(F, y, R)
+    _row_sq_norms(R, res2)
+    backward_arrays(flat, w_off, dims, codes, H, R, grad, work)
+
+
+@jit_inline
+def _propose(Z, grad, beta, s, cand):
+    """The candidates P_s(Z - beta grad) into cand, row r with its own step beta[r]."""
+    for r in range(Z.shape[0]):
+        b = beta[r]
+        for j in range(Z.shape[1]):
+            cand[r, j] = Z[r, j] - b * grad[r, j]
+    hard_threshold_rows(cand, s, cand)
+
+
+@jit_inline
+def _row_finite(obj, g):
+    """Whether the objective value and every entry of the gradient row g are finite."""
+    if not np.isfinite(obj):
+        return False
+    for j in range(g.shape[0]):
+        if not np.isfinite(g[j]):
+            return False
+    return True
+
+
+@jit_inline
+def _take_step(r, it, run, state, trial, start, history):
+    """Accept or refuse row r's candidate of iteration it; 1 while the row runs on, else 0.
+
+    ``state`` = (Z, grad, beta, obj, res2, status) is updated in place; ``trial`` =
+    (cand, new_grad, cand_res2, z2) holds the candidates, J^T of their residuals and their
+    squared norms; ``start`` = (first beta, starting objective) of every row.
+    """
+    s, l2, max_iter, tol, backtrack, growth = run
+    Z, grad, beta, obj, res2, status = state
+    cand, new_grad, cand_res2, z2 = trial
+    beta_first, obj_start = start
+    cand_obj = cand_res2[r] + l2 * z2[r]
+    finite = _row_finite(cand_obj, new_grad[r])
+    if backtrack and (not finite or cand_obj > obj[r]):
+        beta[r] *= 0.5
+        history[r, it] = np.sqrt(res2[r])
+        if beta[r] < MIN_STEP_FRACTION * beta_first[r]:
+            status[r] = STALLED
+            return 0
+        return 1
+    if not finite or cand_obj > DIVERGENCE_FACTOR * (obj_start[r] + 1.0):
+        status[r] = DIVERGED
+        history[r, it] = np.sqrt(res2[r])
+        return 0
+    change2 = 0.0
+    for j in range(Z.shape[1]):
+        d = cand[r, j] - Z[r, j]
+        change2 += d * d
+        Z[r, j] = cand[r, j]
+        grad[r, j] = 2.0 * new_grad[r, j] + (2.0 * l2) * cand[r, j]
+    change = np.sqrt(change2)
+    obj[r] = cand_obj
+    res2[r] = cand_res2[r]
+    if backtrack:
+        beta[r] *= growth
+    history[r, it] = np.sqrt(res2[r])
+    if change <= tol * max(np.sqrt(z2[r]), 1e-300):
+        status[r] = CONVERGED
+        return 0
+    return 1
+
+
 @jit
 def iht_loop(net, y, Z, beta, run, history):
     """Latent IHT, z <- P_s(z - beta grad f(z)), on every row of Z in place.
@@ -69,84 +143,37 @@ def iht_loop(net, y, Z, beta, run, history):
     changes z by at most ``run.tol`` ||z||. ``history[r, t]`` receives ||y - F(z)|| after
     iteration t. Returns (residuals, status, n_iter); Z and beta are updated in place.
     """
-    s, l2, max_iter, tol, backtrack, growth = run
-    flat, w_off, b_off, dims, codes = net
     n_rows, k = Z.shape
-    m = y.shape[0]
     H = np.empty(workspace_size(n_rows, net.dims))
     work = np.empty(2 * n_rows * np.max(net.dims))
     grad = np.empty((n_rows, k))
     new_grad = np.empty((n_rows, k))
     cand = np.empty((n_rows, k))
-    R = np.empty((n_rows, m))
+    R = np.empty((n_rows, y.shape[0]))
     res2 = np.empty(n_rows)
     cand_res2 = np.empty(n_rows)
     z2 = np.empty(n_rows)
-    obj = np.empty(n_rows)
     status = np.zeros(n_rows, dtype=np.int64)
     n_iter = np.zeros(n_rows, dtype=np.int64)
     beta_first = beta.copy()
 
-    F = forward_arrays(flat, w_off, b_off, dims, codes, Z, H)
-    np.subtract(F, y, R)
-    _row_sq_norms(R, res2)
-    obj[:] = res2 + l2 * _row_sq_norms(Z, z2)
+    _evaluate(net, y, Z, H, R, res2, grad, work)
+    obj = res2 + run.l2 * _row_sq_norms(Z, z2)
     obj_start = obj.copy()
-    backward_arrays(flat, w_off, dims, codes, H, R, grad, work)
     grad *= 2.0
-    grad += (2.0 * l2) * Z
-
-    for it in range(max_iter):
-        for r in range(n_rows):
-            b = beta[r]
-            for j in range(k):
-                cand[r, j] = Z[r, j] - b * grad[r, j]
-        hard_threshold_rows(cand, s, cand)
-        F = forward_arrays(flat, w_off, b_off, dims, codes, cand, H)
-        np.subtract(F, y, R)
-        _row_sq_norms(R, cand_res2)
-        backward_arrays(flat, w_off, dims, codes, H, R, new_grad, work)
+    grad += (2.0 * run.l2) * Z
+    state = (Z, grad, beta, obj, res2, status)
+    trial = (cand, new_grad, cand_res2, z2)
+    start = (beta_first, obj_start)
+    for it in range(run.max_iter):
+        _propose(Z, grad, beta, run.s, cand)
+        _evaluate(net, y, cand, H, R, cand_res2, new_grad, work)
         _row_sq_norms(cand, z2)
         n_running = 0
         for r in range(n_rows):
-            if status[r] != RUNNING:
-                continue
-            n_iter[r] = it + 1
-            cand_obj = cand_res2[r] + l2 * z2[r]
-            finite = np.isfinite(cand_obj)
-            if finite:
-                for j in range(k):
-                    if not np.isfinite(new_grad[r, j]):
-                        finite = False
-                        break
-            if backtrack and (not finite or cand_obj > obj[r]):
-                beta[r] *= 0.5
-                if beta[r] < MIN_STEP_FRACTION * beta_first[r]:
-                    status[r] = STALLED
-                else:
-                    n_running += 1
-                history[r, it] = np.sqrt(res2[r])
-                continue
-            if not finite or cand_obj > DIVERGENCE_FACTOR * (obj_start[r] + 1.0):
-                status[r] = DIVERGED
-                history[r, it] = np.sqrt(res2[r])
-                continue
-            change2 = 0.0
-            for j in range(k):
-                d = cand[r, j] - Z[r, j]
-                change2 += d * d
-                Z[r, j] = cand[r, j]
-                grad[r, j] = 2.0 * new_grad[r, j] + (2.0 * l2) * cand[r, j]
-            change = np.sqrt(change2)
-            obj[r] = cand_obj
-            res2[r] = cand_res2[r]
-            if backtrack:
-                beta[r] *= growth
-            history[r, it] = np.sqrt(res2[r])
-            if change <= tol * max(np.sqrt(z2[r]), 1e-300):
-                status[r] = CONVERGED
-            else:
-                n_running += 1
+            if status[r] == RUNNING:
+                n_iter[r] = it + 1
+                n_running += _take_step(r, it, run, state, trial, start, history)
         if n_running == 0:
             break
     return np.sqrt(res2), status, n_iter

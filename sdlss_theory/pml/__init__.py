@@ -45,24 +45,28 @@ References
 
 The package: `PMLConfig` (:mod:`.config`), the outer loss and its hand-derived gradient
 (:mod:`.network`, private), one latent step and G's forward pass as autograd primitives for
-custom losses (:mod:`.primitives`: ``latent_step``, ``generator``), `PMLTrainer` and
-`TrainingDiverged` (:mod:`.trainer`: Adam, checkpoints, the safeguards of `PMLConfig`),
-`reconstruct` and `RECOVER_OPTIONS` (:mod:`.reconstruction`), `PCAPrior` (:mod:`.baselines`)
-and the image metrics `mse`, `psnr`, `relative_error` (:mod:`.metrics`); every public name
-(but the primitives) is importable from ``sdlss_theory.pml``.
+custom losses (:mod:`.primitives`: ``latent_step``, ``generator``), `PMLTrainer`
+(:mod:`.trainer`: Adam, evaluation, export; a call's schedule in :mod:`.schedule`, the
+checkpoint files in :mod:`.checkpoint`), the divergence guard and `TrainingDiverged`
+(:mod:`.guard`), `reconstruct`, `ReconstructOptions` and `RECOVER_OPTIONS`
+(:mod:`.reconstruction`), `PCAPrior` (:mod:`.baselines`) and the image metrics `mse`,
+`psnr`, `relative_error` (:mod:`.metrics`); every public name (but the primitives) is
+importable from ``sdlss_theory.pml``.
 """
 
 from sdlss_theory.pml.baselines import PCAPrior
 from sdlss_theory.pml.config import PMLConfig
+from sdlss_theory.pml.guard import TrainingDiverged
 from sdlss_theory.pml.metrics import mse, psnr, relative_error
-from sdlss_theory.pml.reconstruction import RECOVER_OPTIONS, reconstruct
-from sdlss_theory.pml.trainer import PMLTrainer, TrainingDiverged
+from sdlss_theory.pml.reconstruction import RECOVER_OPTIONS, ReconstructOptions, reconstruct
+from sdlss_theory.pml.trainer import PMLTrainer
 
 __all__ = [
     "PCAPrior",
     "PMLConfig",
     "PMLTrainer",
     "RECOVER_OPTIONS",
+    "ReconstructOptions",
     "TrainingDiverged",
     "mse",
     "psnr",

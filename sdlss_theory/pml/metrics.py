@@ -15,6 +15,11 @@ def _pair(x_hat, x) -> tuple[np.ndarray, np.ndarray]:
     return x_hat, x
 
 
+def _per_row(out: np.ndarray) -> np.ndarray | float:
+    """One value per row; a float for a single signal."""
+    return float(out) if out.ndim == 0 else out
+
+
 def mse(x_hat: np.ndarray, x: np.ndarray) -> np.ndarray | float:
     r"""Per-pixel mean squared error :math:`\tfrac1n \lVert \hat x - x \rVert^2` of each row.
 
@@ -28,7 +33,7 @@ def mse(x_hat: np.ndarray, x: np.ndarray) -> np.ndarray | float:
     """
     x_hat, x = _pair(x_hat, x)
     out = np.mean((x_hat - x) ** 2, axis=-1)
-    return float(out) if out.ndim == 0 else out
+    return _per_row(out)
 
 
 def psnr(x_hat: np.ndarray, x: np.ndarray, data_range: float = 1.0) -> np.ndarray | float:
@@ -49,7 +54,7 @@ def psnr(x_hat: np.ndarray, x: np.ndarray, data_range: float = 1.0) -> np.ndarra
     err = np.asarray(mse(x_hat, x))
     with np.errstate(divide="ignore"):
         out = 10.0 * np.log10(data_range**2 / err)
-    return float(out) if out.ndim == 0 else out
+    return _per_row(out)
 
 
 def relative_error(x_hat: np.ndarray, x: np.ndarray) -> np.ndarray | float:
@@ -57,7 +62,8 @@ def relative_error(x_hat: np.ndarray, x: np.ndarray) -> np.ndarray | float:
 
     Parameters
     ----------
-    x_hat, x : array_like, shape (n,) or (B, n)
+    x_hat, x
+        As in `mse`.
 
     Returns
     -------
@@ -67,4 +73,4 @@ def relative_error(x_hat: np.ndarray, x: np.ndarray) -> np.ndarray | float:
     x_hat, x = _pair(x_hat, x)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.linalg.norm(x_hat - x, axis=-1) / np.linalg.norm(x, axis=-1)
-    return float(out) if out.ndim == 0 else out
+    return _per_row(out)

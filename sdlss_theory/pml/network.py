@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -405,7 +406,6 @@ def outer_loss(
     ZT : ndarray, shape (B, k)
     """
     c = config
-    B = X.shape[0]
     ps = Pass(params, A, c.output, (c.s if s is None else s) if c.sparse else None, c.learn_A)
     betas = step_sizes(params, c)
     Y = X @ A.T
@@ -418,15 +418,47 @@ def outer_loss(
     need_signal = c.lam > 0 or c.signal_weight > 0
     hs_T, masks_T, x_hat, u_hat = ps.forward(ZT, signal=need_signal)
     first = caches[0]
-    if need_signal:
-        x_0, u_0 = ps.head(first.hs[-1])
-    else:
-        x_0 = u_0 = None
+    x_0, u_0 = ps.head(first.hs[-1]) if need_signal else (None, None)
+    losses, cot = _loss_terms(c, X, Y, (x_hat, u_hat), (x_0, u_0))
+    if not need_grad:
+        return losses, None, ZT
+    ps._add_dY(cot.dY)
+    v = ps.forward_vjp(hs_T, masks_T, x_hat, cot.dx_hat, cot.du_hat, need_dz=True)
+    dbetas = np.zeros(c.T)
+    for t in range(c.T - 1, -1, -1):
+        v, dbetas[t] = ps.step_vjp(caches[t], v, float(betas[t]), need_dz=t > 0)
+    if c.lam > 0:
+        # x_0 = G(z_0) shares its forward pass with the first latent step.
+        ps.forward_vjp(first.hs, first.masks, x_0, cot.dx_0, cot.du_0, need_dz=False)
+    dlog_beta = None
+    if c.learn_beta:
+        dlog_beta = dbetas * betas  # d beta / d log beta = beta
+        dlog_beta = dlog_beta if c.beta_per_step else np.array(dlog_beta.sum())
+        dlog_beta = dlog_beta.astype(params["log_beta"].dtype, copy=False)
+    return losses, ps.finish(X, dlog_beta), ZT
+
+
+class _Cotangents(NamedTuple):
+    """The cotangents of the outer loss: of x_hat, A x_hat, Y, x_0 and A x_0 (None: unused)."""
+
+    dx_hat: np.ndarray | None
+    du_hat: np.ndarray
+    dY: np.ndarray
+    dx_0: np.ndarray | None
+    du_0: np.ndarray | None
+
+
+def _loss_terms(
+    c: PMLConfig, X: np.ndarray, Y: np.ndarray, out_T: tuple, out_0: tuple
+) -> tuple[dict[str, float], _Cotangents]:
+    """The loss terms and their cotangents from the outputs (x, A x) at z_T and at z_0."""
+    B = X.shape[0]
+    x_hat, u_hat = out_T
     resid = u_hat - Y
     L_G = float(np.einsum("ij,ij->", resid, resid)) / B
     du_hat = (2.0 / B) * resid
     dY = -du_hat
-    dx_hat = np.zeros_like(x_hat) if need_signal else None
+    dx_hat = np.zeros_like(x_hat) if c.lam > 0 or c.signal_weight > 0 else None
     L_X = 0.0
     if c.signal_weight > 0:
         err = x_hat - X
@@ -435,49 +467,46 @@ def outer_loss(
     L_A = 0.0
     dx_0 = du_0 = None
     if c.lam > 0:
-        dx_0 = np.zeros_like(x_0)
-        du_0 = np.zeros_like(u_0)
-        sides = {"hat": (x_hat, u_hat, dx_hat, du_hat), "zero": (x_0, u_0, dx_0, du_0)}
-        weight = c.lam / (3.0 * B)
-        for p_name, q_name in (("hat", "zero"), ("hat", "data"), ("zero", "data")):
-            xp, up, dxp, dup = sides[p_name]
-            if q_name == "data":
-                D, E = xp - X, up - Y
-            else:
-                xq, uq, dxq, duq = sides[q_name]
-                D, E = xp - xq, up - uq
-            nD, nE = _norms(D), _norms(E)
-            t = nE + c.srec_delta - c.srec_gamma * nD
-            pen, dpen = _pair_penalty(t, c.srec_form)
-            L_A += float(np.sum(pen)) / (3.0 * B)
-            dt = weight * dpen
-            dE = (dt / nE)[:, None] * E
-            dD = (-c.srec_gamma * dt / nD)[:, None] * D
-            dxp += dD
-            dup += dE
-            if q_name == "data":
-                dY -= dE
-            else:
-                dxq -= dD
-                duq -= dE
+        dx_0 = np.zeros_like(out_0[0])
+        du_0 = np.zeros_like(out_0[1])
+        sides = {"hat": (x_hat, u_hat, dx_hat, du_hat), "zero": (*out_0, dx_0, du_0)}
+        L_A = _srec_pair_terms(c, X, Y, sides, dY)
     losses = {"loss": L_G + c.lam * L_A + c.signal_weight * L_X, "L_G": L_G, "L_A": L_A,
               "L_X": L_X}  # fmt: skip
-    if not need_grad:
-        return losses, None, ZT
-    ps._add_dY(dY)
-    v = ps.forward_vjp(hs_T, masks_T, x_hat, dx_hat, du_hat, need_dz=True)
-    dbetas = np.zeros(c.T)
-    for t in range(c.T - 1, -1, -1):
-        v, dbetas[t] = ps.step_vjp(caches[t], v, float(betas[t]), need_dz=t > 0)
-    if c.lam > 0:
-        # x_0 = G(z_0) shares its forward pass with the first latent step.
-        ps.forward_vjp(first.hs, first.masks, x_0, dx_0, du_0, need_dz=False)
-    dlog_beta = None
-    if c.learn_beta:
-        dlog_beta = dbetas * betas  # d beta / d log beta = beta
-        dlog_beta = dlog_beta if c.beta_per_step else np.array(dlog_beta.sum())
-        dlog_beta = dlog_beta.astype(params["log_beta"].dtype, copy=False)
-    return losses, ps.finish(X, dlog_beta), ZT
+    return losses, _Cotangents(dx_hat, du_hat, dY, dx_0, du_0)
+
+
+def _srec_pair_terms(c: PMLConfig, X: np.ndarray, Y: np.ndarray, sides: dict, dY) -> float:
+    """L_A over the three pairs (x_hat, x_0), (x_hat, x), (x_0, x); cotangents added in place.
+
+    ``sides`` maps ``"hat"`` and ``"zero"`` to (x, A x, its cotangent, A x's cotangent);
+    the data side's cotangent goes to `dY`.
+    """
+    B = X.shape[0]
+    weight = c.lam / (3.0 * B)
+    L_A = 0.0
+    for p_name, q_name in (("hat", "zero"), ("hat", "data"), ("zero", "data")):
+        xp, up, dxp, dup = sides[p_name]
+        if q_name == "data":
+            D, E = xp - X, up - Y
+        else:
+            xq, uq, dxq, duq = sides[q_name]
+            D, E = xp - xq, up - uq
+        nD, nE = _norms(D), _norms(E)
+        t = nE + c.srec_delta - c.srec_gamma * nD
+        pen, dpen = _pair_penalty(t, c.srec_form)
+        L_A += float(np.sum(pen)) / (3.0 * B)
+        dt = weight * dpen
+        dE = (dt / nE)[:, None] * E
+        dD = (-c.srec_gamma * dt / nD)[:, None] * D
+        dxp += dD
+        dup += dE
+        if q_name == "data":
+            dY -= dE
+        else:
+            dxq -= dD
+            duq -= dE
+    return L_A
 
 
 def inner_loop(params: dict, A: np.ndarray, Y: np.ndarray, Z0: np.ndarray, config: PMLConfig):

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
 import numpy as np
 
-from sdlss_theory._validation import as_float_array, check_int
+from sdlss_theory._validation import as_float_array, check_int, check_rng
 from sdlss_theory.generator import ReLUGenerator
 
-_SOLVERS = ("iht", "niht", "gd", "recover")
+__all__ = ["RECOVER_OPTIONS", "ReconstructOptions", "reconstruct"]
+
+#: `reconstruct`'s solver names and the `SOLVERS` entry each one runs.
+SOLVER_NAMES = MappingProxyType(
+    {"iht": "latent_iht", "niht": "latent_niht", "gd": "latent_gd", "recover": "latent_recover"}
+)
 
 #: The `latent_recover` options of every study's reconstruction, the same for every prior
-#: (the teacher included). A learned generator never fits y exactly, so with the solver's
-#: defaults its beam search (1024 wide) and support search run on every problem: 5.3 s per
-#: problem against 23 ms without them (a learned k = 16 -> 32 -> 64 network, m = 16; mean
-#: error 0.817 against 0.821). Of the 2k greedy seeds, 8 are kept: on the digits
-#: (k = 32 -> 128 -> 64, s = 8, m = 16) 0.25 s per image against 1.25 s, and 17.6 dB
-#: against 16.7 dB (the extra seeds fit y better with the wrong code). The seeds are for
-#: sparse codes only: with s = k (DCS) the solver's dense preset (random starts, no seeds)
-#: is kept, as growing 8 seeds to all k coordinates costs k refits each and reconstructs
-#: worse (docs/benchmarks.md, "Reconstruction at MNIST size"), and without its sign-flip
-#: search (`DENSE_OVERRIDES`). docs/pml.md.
+#: (the teacher included): no beam search and no support search (a learned generator never
+#: fits y exactly, so with the solver's defaults both would run on every problem), and 8 of
+#: the 2k greedy seeds. The seeds are for sparse codes only: with s = k (DCS) the solver's
+#: dense preset (random starts, no seeds) is kept, without its sign-flip search
+#: (`DENSE_OVERRIDES`). The measurements behind these choices are in docs/pml.md
+#: ("Reconstruction and the baselines").
 RECOVER_OPTIONS: dict = {"beam": 0, "exhaustive": 0, "seeds": 8}
 
 #: With s = k: no seeds, and no swap search (for a dense code only sign flips, each a
@@ -31,32 +37,75 @@ RECOVER_OPTIONS: dict = {"beam": 0, "exhaustive": 0, "seeds": 8}
 DENSE_OVERRIDES: dict = {"seeds": None, "max_swaps": 0}
 
 
+@dataclasses.dataclass(frozen=True)
+class ReconstructOptions:
+    """The settings of `reconstruct`, checked at construction (the solvers' pattern)."""
+
+    #: The latent solver: ``"iht"`` (`latent_iht`, SDLSS), ``"niht"`` (`latent_niht`),
+    #: ``"gd"`` (`latent_gd`, dense: DCS / CSGM) or ``"recover"`` (`latent_recover`).
+    solver: str = "iht"
+    #: Iterations per start, run to the end (``tol=0``); unused by ``"recover"``.
+    steps: int = 5
+    #: The step size of ``"iht"`` and ``"gd"`` (a float, or ``"auto"``: see `LatentIHT`).
+    step: float | str = "auto"
+    #: Starts per signal (the first one `z0`'s row, if given); the one with the smallest
+    #: residual is kept. Unused by ``"recover"``.
+    restarts: int = 1
+    #: The options of `latent_recover` (``"recover"`` only); None: `RECOVER_OPTIONS`,
+    #: with `DENSE_OVERRIDES` when s = k.
+    recover_options: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.solver not in SOLVER_NAMES:
+            raise ValueError(f"solver must be one of {tuple(SOLVER_NAMES)}, got {self.solver!r}")
+        object.__setattr__(self, "steps", check_int(self.steps, "steps", minimum=1))
+        object.__setattr__(self, "restarts", check_int(self.restarts, "restarts", minimum=1))
+        if self.recover_options is not None:
+            if self.solver != "recover":
+                raise ValueError("recover_options are for solver='recover' only")
+            object.__setattr__(
+                self, "recover_options", MappingProxyType(dict(self.recover_options))
+            )
+
+    def solver_options(self, s: int | None, k: int) -> dict[str, Any]:
+        """The keyword options of the `SOLVERS` entry, for sparsity `s` of a latent size `k`."""
+        if self.solver == "recover":
+            if self.recover_options is not None:
+                return dict(self.recover_options)
+            options = dict(RECOVER_OPTIONS)
+            if s == k:
+                options.update(DENSE_OVERRIDES)
+            return options
+        options = {"max_iter": self.steps, "tol": 0.0, "starts": self.restarts}
+        if self.solver != "niht":
+            options["step"] = self.step
+        return options
+
+
 def reconstruct(
     G: ReLUGenerator,
     A: np.ndarray,
     y: np.ndarray,
     *,
     s: int | None = None,
-    solver: str = "iht",
-    steps: int = 5,
-    step: float | str = "auto",
-    restarts: int = 1,
     z0: np.ndarray | None = None,
     rng: np.random.Generator | int | None = None,
-    options: dict | None = None,
+    options: ReconstructOptions | None = None,
+    **keywords: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Reconstruct a batch of signals from measurements with a (trained) generator.
 
-    Row by row, runs `latent_iht` (SDLSS), `latent_niht`, or `latent_gd` (dense: DCS / CSGM)
-    for exactly `steps` iterations (``tol=0``) and keeps the best of `restarts` starts; or
+    Row by row, runs the solver of `ReconstructOptions` (``solver``), built once through
+    `SOLVERS`: `latent_iht` (SDLSS), `latent_niht` or `latent_gd` (dense: DCS / CSGM) for
+    exactly ``steps`` iterations (``tol=0``), keeping the best of ``restarts`` starts; or
     `latent_recover` (``solver="recover"``: greedy seeds, Gauss-Newton on the support and
     the swap search; with s = k its dense mode, Gauss-Newton from random starts with the
-    negation check), with ``options`` (default `RECOVER_OPTIONS`, with `DENSE_OVERRIDES`
-    when s = k).
+    negation check), with ``recover_options`` (default `RECOVER_OPTIONS`, with
+    `DENSE_OVERRIDES` when s = k).
 
     With ``steps = T``, ``step = beta`` (the learned step) and the same starting noise this is
     the training inner loop of `PMLTrainer` (the library projects the start by
-    :math:`P_s` first, as the trainer does). Larger `steps`, ``step="auto"`` and several
+    :math:`P_s` first, as the trainer does). Larger ``steps``, ``step="auto"`` and several
     restarts give the CSGM-style reconstruction of Bora et al.
 
     Parameters
@@ -70,65 +119,60 @@ def reconstruct(
     s : int, optional
         Sparsity for ``"iht"``, ``"niht"`` and ``"recover"`` (required there; unused by
         ``"gd"``).
-    solver : {"iht", "niht", "gd", "recover"}
-        The latent solver.
-    steps : int
-        Iterations per restart (unused by ``"recover"``).
-    step : float or "auto"
-        Step size for ``"iht"`` and ``"gd"`` (see `LatentIHT`); ``"niht"`` chooses its own.
-    restarts : int
-        Starts per signal; the one with the smallest residual is kept.
     z0 : array_like, shape (B, k), optional
         The first start of each signal (the remaining restarts are drawn from `rng`).
     rng : numpy.random.Generator or int, optional
         Needed when starts must be drawn (always for ``"recover"``).
-    options : dict, optional
-        Keyword options of `latent_recover` (``"recover"`` only).
+    options : ReconstructOptions, optional
+        The settings (default: `ReconstructOptions()`), updated by `keywords`.
+    **keywords
+        Fields of `ReconstructOptions`: ``solver``, ``steps``, ``step``, ``restarts``,
+        ``recover_options``.
 
     Returns
     -------
     x_hat : ndarray, shape (B, n)
     z_hat : ndarray, shape (B, k)
     """
-    from sdlss_theory._validation import check_rng
-    from sdlss_theory.solvers import latent_gd, latent_iht, latent_niht, latent_recover
+    from sdlss_theory.solvers import make_solver
 
-    if solver not in _SOLVERS:
-        raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}")
+    options = _options(options, keywords)
     if not isinstance(G, ReLUGenerator):
         raise TypeError(f"G must be a ReLUGenerator, got {type(G).__name__}")
     y = as_float_array(y, "y", ndim=(2,))
-    steps = check_int(steps, "steps", minimum=1)
-    if solver != "gd" and s is None:
-        raise ValueError(f"solver={solver!r} needs the sparsity s")
+    if options.solver != "gd" and s is None:
+        raise ValueError(f"solver={options.solver!r} needs the sparsity s")
     if z0 is not None:
         z0 = as_float_array(z0, "z0", ndim=(2,))
         if z0.shape != (y.shape[0], G.k):
             raise ValueError(f"z0 must have shape {(y.shape[0], G.k)}, got {z0.shape}")
     if rng is not None:
         rng = check_rng(rng)
-    if solver == "recover":
-        if rng is None:
-            raise ValueError("solver='recover' needs rng")
-        if options is None:
-            options = dict(RECOVER_OPTIONS)
-            if s == G.k:
-                options.update(DENSE_OVERRIDES)
-        options = dict(options)
-    elif options is not None:
-        raise ValueError("options are for solver='recover' only")
+    elif options.solver == "recover":
+        raise ValueError("solver='recover' needs rng")
+    name = SOLVER_NAMES[options.solver]
+    solver = make_solver(name, G, A, s, **options.solver_options(s, G.k))
     x_hat = np.empty((y.shape[0], G.n))
     z_hat = np.empty((y.shape[0], G.k))
     for i in range(y.shape[0]):
-        start = None if z0 is None else z0[i]
-        common = dict(max_iter=steps, tol=0.0, starts=restarts, z0=start, rng=rng)
-        if solver == "recover":
-            res = latent_recover(G, A, y[i], s, z0=start, rng=rng, **options)
-        elif solver == "iht":
-            res = latent_iht(G, A, y[i], s, step=step, **common)
-        elif solver == "niht":
-            res = latent_niht(G, A, y[i], s, **common)
-        else:
-            res = latent_gd(G, A, y[i], step=step, **common)
+        res = solver.solve(y[i], z0=None if z0 is None else z0[i], rng=rng)
         x_hat[i], z_hat[i] = res.x, res.z
     return x_hat, z_hat
+
+
+def _options(options: ReconstructOptions | None, keywords: dict) -> ReconstructOptions:
+    """`options` (or the defaults) updated by `keywords`, with errors naming what is wrong."""
+    fields = {f.name for f in dataclasses.fields(ReconstructOptions)}
+    unknown = sorted(set(keywords) - fields)
+    if unknown:
+        raise TypeError(
+            f"reconstruct got unknown options {unknown}; its options are {sorted(fields)}"
+        )
+    if options is None:
+        return ReconstructOptions(**keywords)
+    if not isinstance(options, ReconstructOptions):
+        raise TypeError(
+            f"options must be a ReconstructOptions, got {type(options).__name__} "
+            "(latent_recover's options go in recover_options=)"
+        )
+    return dataclasses.replace(options, **keywords) if keywords else options

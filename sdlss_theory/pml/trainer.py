@@ -1,26 +1,22 @@
-"""`PMLTrainer`: Adam on the PML / DCS outer loss, evaluation, export and checkpoints."""
+"""`PMLTrainer`: Adam on the PML / DCS outer loss, evaluation, export and checkpoints.
+
+The divergence guard is in :mod:`.guard`, the checkpoint files in :mod:`.checkpoint`.
+"""
 
 from __future__ import annotations
 
-import collections
-import hashlib
-import json
 import math
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from sdlss_theory._validation import (
-    as_float_array,
-    check_int,
-    check_positive_float,
-    check_rng,
-)
+from sdlss_theory._validation import as_float_array, check_int, check_rng
 from sdlss_theory.generator import ReLUGenerator
+from sdlss_theory.pml import checkpoint
 from sdlss_theory.pml.config import PMLConfig
+from sdlss_theory.pml.guard import DivergenceGuard, TrainingDiverged
 from sdlss_theory.pml.metrics import psnr, relative_error
 from sdlss_theory.pml.network import (
     generator_output,
@@ -32,25 +28,9 @@ from sdlss_theory.pml.network import (
     step_sizes,
     support_mask,
 )
+from sdlss_theory.pml.schedule import TrainSchedule
 
-_CHECKPOINT_VERSION = 3
-
-#: The divergence guard (`PMLConfig.divergence_ratio`): the window of recent minibatch
-#: losses whose median is the training's current level, how often (in steps) that level is
-#: compared with the best one so far (a new best is snapshotted), the learning-rate factor of
-#: one back-off, and the number of back-offs after which training gives up.
-GUARD_WINDOW = 50
-GUARD_EVERY = 10
-BACKOFF = 0.5
-MAX_BACKOFFS = 5
-
-
-class TrainingDiverged(FloatingPointError):
-    """Training diverged more often than the guard allows; ``events`` lists each back-off."""
-
-    def __init__(self, message: str, events: list[dict]) -> None:
-        super().__init__(message)
-        self.events = list(events)
+__all__ = ["PMLTrainer", "TrainingDiverged"]
 
 
 def _check_data(x, name: str, n: int, dtype: np.dtype | None = None) -> np.ndarray:
@@ -59,16 +39,6 @@ def _check_data(x, name: str, n: int, dtype: np.dtype | None = None) -> np.ndarr
     if arr.shape[1] != n or arr.shape[0] < 1:
         raise ValueError(f"{name} must have shape (N, n={n}) with N >= 1, got {arr.shape}")
     return arr if dtype is None else arr.astype(dtype, copy=False)
-
-
-def _checkpoint_files(path: str | os.PathLike) -> tuple[Path, Path]:
-    """``<path>.npz`` and ``<path>.json``: the two files of a checkpoint."""
-    stem = Path(path)
-    return stem.with_name(stem.name + ".npz"), stem.with_name(stem.name + ".json")
-
-
-def _fingerprint(x: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(x, dtype=np.float64).tobytes()).hexdigest()[:16]
 
 
 class PMLTrainer:
@@ -98,6 +68,10 @@ class PMLTrainer:
         ``log_beta`` when learned (shape () or (T,)).
     codes : ndarray, shape (N, k), or None
         The persistent codes (``start="persistent"``).
+    guard : DivergenceGuard
+        The divergence guard's state (`lr_scale` and `events` read it).
+    best_step : int or None
+        The step of the best evaluation restored by ``train(keep_best=...)``.
 
     Notes
     -----
@@ -116,7 +90,7 @@ class PMLTrainer:
     which is Adam's bias-corrected update :math:`\eta_t \hat m / (\sqrt{\hat v} + \epsilon)`
     rearranged. Without a guard, a non-finite loss or gradient stops training with
     `FloatingPointError` and leaves the parameters of the last finite step; with
-    ``config.divergence_ratio`` the divergence guard backs off instead (see `PMLConfig`) and
+    ``config.divergence_ratio`` the divergence guard backs off instead (`DivergenceGuard`) and
     raises `TrainingDiverged` after `MAX_BACKOFFS` back-offs. With ``config.clip_norm`` the
     gradient is rescaled to that global norm before the Adam step.
 
@@ -179,17 +153,19 @@ class PMLTrainer:
         self.adam_v = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.step = 0
         self.history: list[dict[str, float]] = []
-        self._init_guard()
-
-    def _init_guard(self, lr_scale: float = 1.0, events: list | None = None) -> None:
-        """The divergence guard's state (see `PMLConfig.divergence_ratio`)."""
-        self.lr_scale = lr_scale
-        self.events: list[dict] = list(events or [])
-        self._recent: collections.deque = collections.deque(maxlen=GUARD_WINDOW)
-        self._best_level = math.inf
-        self._snapshot: dict | None = None
+        self.guard = DivergenceGuard(config.divergence_ratio)
         self.best_step: int | None = None
         self._loss_sum, self._loss_count = 0.0, 0
+
+    @property
+    def lr_scale(self) -> float:
+        """The factor of the learning rate the divergence guard has left (1: no back-off)."""
+        return self.guard.lr_scale
+
+    @property
+    def events(self) -> list[dict]:
+        """The divergence guard's back-offs (`DivergenceGuard`), oldest first."""
+        return self.guard.events
 
     # -- the objective -------------------------------------------------------------------
     def _A(self, params: dict) -> np.ndarray:
@@ -280,28 +256,9 @@ class PMLTrainer:
         c = self.config
         value, grads, idx, ZT = self._minibatch_step(N, B)
         finite = np.isfinite(value) and all(np.all(np.isfinite(g)) for g in grads.values())
-        if c.divergence_ratio is None:
-            if not finite:
-                raise FloatingPointError(
-                    f"non-finite loss or gradient at step {self.step + 1} (loss={value}); "
-                    "lower beta0 or lr, or set divergence_ratio"
-                )
-        else:
-            # The level (median of the last GUARD_WINDOW losses) once the window is full.
-            level = float(np.median(self._recent)) if len(self._recent) == GUARD_WINDOW else None
-            if level is not None and self.step % GUARD_EVERY == 0 and level <= self._best_level:
-                self._best_level = level
-                self._snapshot = self._state_copy()
-            r = c.divergence_ratio
-            best = self._best_level
-            if (
-                not finite
-                or value > r * r * best
-                or (level is not None and level > r * best)
-            ):
-                self._back_off(value)
-                return None
-            self._recent.append(float(value))
+        if not self.guard.admits(self.step, value, finite, self._state_copy):
+            self.guard.back_off(self.step, value, self._restore)
+            return None
         if c.clip_norm is not None:
             norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
             if norm > c.clip_norm:
@@ -321,27 +278,13 @@ class PMLTrainer:
             "codes": None if self.codes is None else self.codes.copy(),
         }
 
-    def _back_off(self, value: float) -> None:
-        """Return to the best snapshot with half the learning rate; record the event."""
-        event = {"step": self.step + 1, "loss": float(value), "restored_step": None}
-        if self._snapshot is not None:
-            snap = self._snapshot
-            self.step = snap["step"]
-            self.params = {k: v.copy() for k, v in snap["params"].items()}
-            self.adam_m = {k: v.copy() for k, v in snap["adam_m"].items()}
-            self.adam_v = {k: v.copy() for k, v in snap["adam_v"].items()}
-            self.codes = None if snap["codes"] is None else snap["codes"].copy()
-            event["restored_step"] = snap["step"]
-        self.lr_scale *= BACKOFF
-        event["lr_scale"] = self.lr_scale
-        self.events.append(event)
-        self._recent.clear()
-        if len(self.events) > MAX_BACKOFFS:
-            raise TrainingDiverged(
-                f"training diverged {len(self.events)} times (last at step {event['step']}, "
-                f"loss {value:.4g}); learning rate now {self.lr_scale:g} x lr",
-                self.events,
-            )
+    def _restore(self, snap: dict) -> None:
+        """Return to a state of `_state_copy` (copying it: the snapshot stays intact)."""
+        self.step = snap["step"]
+        self.params = {k: v.copy() for k, v in snap["params"].items()}
+        self.adam_m = {k: v.copy() for k, v in snap["adam_m"].items()}
+        self.adam_v = {k: v.copy() for k, v in snap["adam_v"].items()}
+        self.codes = None if snap["codes"] is None else snap["codes"].copy()
 
     def _adam(self, grads: dict[str, np.ndarray]) -> None:
         c = self.config
@@ -408,18 +351,10 @@ class PMLTrainer:
             `history` (all evaluations so far, including earlier calls).
         """
         steps = check_int(steps, "steps", minimum=0)
-        if keep_best is not None and eval_every is None:
-            raise ValueError("keep_best needs eval_every")
-        if eval_every is not None:
-            eval_every = check_int(eval_every, "eval_every", minimum=1)
-        if checkpoint_every is not None:
-            checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
-            if checkpoint_path is None:
-                raise ValueError("checkpoint_every needs checkpoint_path")
-        if checkpoint_seconds is not None:
-            checkpoint_seconds = check_positive_float(checkpoint_seconds, "checkpoint_seconds")
-            if checkpoint_path is None:
-                raise ValueError("checkpoint_seconds needs checkpoint_path")
+        plan = TrainSchedule.checked(
+            eval_every, checkpoint_every, checkpoint_path, checkpoint_seconds, evaluation,
+            keep_best,
+        )  # fmt: skip
         from tqdm.auto import tqdm
 
         c = self.config
@@ -427,49 +362,39 @@ class PMLTrainer:
         B = min(c.batch_size, N)
         bar = tqdm(total=steps, disable=not progress, desc=f"{c.method} training", leave=False)
         self._loss_sum, self._loss_count = 0.0, 0
-        best: tuple[float, int, dict] | None = None
-        saved_at = time.monotonic()
-
-        def consider(record: dict) -> None:
-            nonlocal best
-            if keep_best is None:
-                return
-            if keep_best not in record:
-                raise KeyError(f"keep_best={keep_best!r} is not a key of the evaluation records")
-            value = record[keep_best]
-            if best is None or value < best[0]:
-                best = (value, self.step, {k: v.copy() for k, v in self.params.items()})
-
         target = self.step + steps
         try:
             # A back-off returns to an earlier step: train until the target step is reached.
             while self.step < target:
                 value = self._guarded_step(N, B)
-                if value is None:
-                    continue
-                self._loss_sum += value
-                self._loss_count += 1
-                bar.update(1)
-                if progress and (self.step % 10 == 0):
-                    bar.set_postfix(loss=f"{value:.4g}", beta=f"{self.beta:.3g}")
-                if eval_every is not None and self.step % eval_every == 0:
-                    consider(self.evaluate(evaluation=evaluation))
-                if (checkpoint_every is not None and self.step % checkpoint_every == 0) or (
-                    checkpoint_seconds is not None
-                    and time.monotonic() - saved_at >= checkpoint_seconds
-                ):
-                    self.save(checkpoint_path)
-                    saved_at = time.monotonic()
+                if value is not None:
+                    self._after_step(value, plan, bar if progress else None)
         finally:
             bar.close()
-        if eval_every is not None and (not self.history or self.history[-1]["step"] != self.step):
-            consider(self.evaluate(evaluation=evaluation))
-        if best is not None:
-            self.params = best[2]
-            self.best_step = best[1]
+        if plan.eval_every is not None and (
+            not self.history or self.history[-1]["step"] != self.step
+        ):
+            plan.consider(self.evaluate(evaluation=plan.evaluation), self)
+        if plan.best is not None:
+            self.params = plan.best[2]
+            self.best_step = plan.best[1]
         if checkpoint_path is not None:
             self.save(checkpoint_path)
         return self.history
+
+    def _after_step(self, value: float, plan: TrainSchedule, bar) -> None:
+        """The bookkeeping after an accepted step: running loss, bar, evaluation, checkpoint."""
+        self._loss_sum += value
+        self._loss_count += 1
+        if bar is not None:
+            bar.update(1)
+            if self.step % 10 == 0:
+                bar.set_postfix(loss=f"{value:.4g}", beta=f"{self.beta:.3g}")
+        if plan.eval_every is not None and self.step % plan.eval_every == 0:
+            plan.consider(self.evaluate(evaluation=plan.evaluation), self)
+        if plan.save_due(self.step):
+            self.save(plan.checkpoint_path)
+            plan.saved()
 
     def evaluate(
         self,
@@ -597,49 +522,7 @@ class PMLTrainer:
         (Path, Path)
             The two files written.
         """
-        npz, js = _checkpoint_files(path)
-        npz.parent.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, np.ndarray] = {"step": np.array(self.step)}
-        arrays.update({f"param/{k}": v for k, v in self.params.items()})
-        arrays.update({f"adam_m/{k}": v for k, v in self.adam_m.items()})
-        arrays.update({f"adam_v/{k}": v for k, v in self.adam_v.items()})
-        if self._fixed_A is not None:
-            arrays["fixed_A"] = self._fixed_A
-        if self.codes is not None:
-            arrays["codes"] = self.codes
-        snap = self._snapshot
-        if snap is not None:  # the guard's best state, so that a resumed run backs off alike
-            for part in ("params", "adam_m", "adam_v"):
-                arrays.update({f"snap/{part}/{k}": v for k, v in snap[part].items()})
-            if snap["codes"] is not None:
-                arrays["snap/codes"] = snap["codes"]
-        tmp_npz, tmp_js = npz.with_name(npz.name + ".tmp"), js.with_name(js.name + ".tmp")
-        with open(tmp_npz, "wb") as fh:
-            np.savez(fh, **arrays)
-        meta = {
-            "version": _CHECKPOINT_VERSION,
-            "config": self.config.to_dict(),
-            "step": self.step,
-            "eval_seed": self.eval_seed,
-            "rng": {
-                "bit_generator": type(self.rng.bit_generator).__name__,
-                "state": self.rng.bit_generator.state,
-            },
-            "history": self.history,
-            "guard": {
-                "lr_scale": self.lr_scale,
-                "events": self.events,
-                "recent": list(self._recent),
-                "best_level": self._best_level,
-                "snapshot_step": None if snap is None else snap["step"],
-            },
-            "x_train": _fingerprint(self.x_train),
-            "x_val": None if self.x_val is None else _fingerprint(self.x_val),
-        }
-        tmp_js.write_text(json.dumps(meta, indent=1))
-        os.replace(tmp_npz, npz)
-        os.replace(tmp_js, js)
-        return npz, js
+        return checkpoint.write(path, *checkpoint.state_of(self))
 
     @classmethod
     def load(
@@ -664,58 +547,18 @@ class PMLTrainer:
             In the saved state: continuing it gives the same parameters, bit for bit, as a run
             that was never interrupted.
         """
-        npz, js = _checkpoint_files(path)
-        for f in (npz, js):
-            if not f.is_file():
-                raise FileNotFoundError(f"checkpoint file {f} not found")
-        meta = json.loads(js.read_text())
-        if meta.get("version") != _CHECKPOINT_VERSION:
-            raise ValueError(
-                f"{js}: unsupported checkpoint version {meta.get('version')!r} "
-                f"(this version reads {_CHECKPOINT_VERSION})"
-            )
-        cfg = dict(meta["config"])
-        cfg["widths"] = tuple(cfg["widths"])
-        config = PMLConfig(**cfg)
+        meta, config, arrays = checkpoint.read(path)
+        js = checkpoint.checkpoint_files(path)[1]
         x_train = _check_data(x_train, "x_train", config.n, config.np_dtype)
-        if _fingerprint(x_train) != meta["x_train"]:
-            raise ValueError(f"x_train differs from the training data of checkpoint {js}")
+        checkpoint.check_fingerprint(x_train, meta["x_train"], "x_train", js)
         if x_val is not None:
             x_val = _check_data(x_val, "x_val", config.n, config.np_dtype)
-            if meta["x_val"] is not None and _fingerprint(x_val) != meta["x_val"]:
-                raise ValueError(f"x_val differs from the validation data of checkpoint {js}")
+            checkpoint.check_fingerprint(x_val, meta["x_val"], "x_val", js)
         bitgen = getattr(np.random, meta["rng"]["bit_generator"])()
         bitgen.state = meta["rng"]["state"]
-        with np.load(npz) as data:
-            if "step" in data and int(data["step"]) != int(meta["step"]):
-                raise ValueError(
-                    f"checkpoint {npz} (step {int(data['step'])}) and {js} (step "
-                    f"{meta['step']}) are of different steps: the run stopped while saving"
-                )
-            arrays = {k: np.array(v) for k, v in data.items()}
         # Built by the constructor (so every attribute exists), then set to the saved state:
         # the generator's draws at construction are discarded with its state.
         self = cls(config, x_train, rng=np.random.Generator(bitgen), x_val=x_val,
                    A=arrays.get("fixed_A", arrays.get("param/A")))  # fmt: skip
-        self.rng.bit_generator.state = meta["rng"]["state"]
-        names = list(param_shapes(config))
-        self.params = {k: arrays[f"param/{k}"] for k in names}
-        self.adam_m = {k: arrays[f"adam_m/{k}"] for k in names}
-        self.adam_v = {k: arrays[f"adam_v/{k}"] for k in names}
-        self._fixed_A = arrays.get("fixed_A")
-        self.codes = arrays.get("codes")
-        self.eval_seed = int(meta["eval_seed"])
-        self.step = int(meta["step"])
-        self.history = list(meta["history"])
-        guard = meta["guard"]
-        self._init_guard(guard["lr_scale"], guard["events"])
-        self._recent.extend(guard["recent"])
-        self._best_level = guard["best_level"]
-        if guard["snapshot_step"] is not None:
-            self._snapshot = {
-                "step": guard["snapshot_step"],
-                **{part: {k: arrays[f"snap/{part}/{k}"] for k in names}
-                   for part in ("params", "adam_m", "adam_v")},
-                "codes": arrays.get("snap/codes"),
-            }  # fmt: skip
+        checkpoint.set_state(self, meta, arrays)
         return self

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import warnings
 from math import comb
 from typing import Any
 
@@ -200,7 +199,7 @@ class LatentRecover(LatentSolver):
     options : RecoverOptions, optional
         All options at once; keywords override its fields.
     **keywords
-        Fields of `RecoverOptions`. ``restarts=r`` (deprecated) means ``starts=seeds + r``.
+        Fields of `RecoverOptions`.
 
     Notes
     -----
@@ -242,27 +241,11 @@ class LatentRecover(LatentSolver):
     """
 
     Options = RecoverOptions
-    renamed: dict = {}
-    removed = ("engine", "grow_try", "htp_iters", "swap_starts", "group", "swap_rows")
 
     def _set_options(self, options: Any, keywords: dict[str, Any]) -> None:
         """The options with the presets of s < k or s = k filled in, and the stage plan."""
-        extra = keywords.pop("restarts", None)
-        if extra is not None and "starts" in keywords:
-            raise TypeError("LatentRecover: give 'starts' or its old name 'restarts', not both")
         super()._set_options(options, keywords)
         k = self.problem.k
-        if extra is not None:
-            warnings.warn(
-                "LatentRecover: the option 'restarts' is deprecated; use 'starts' "
-                "(restarts=r is starts=seeds + r)",
-                DeprecationWarning,
-                stacklevel=3,
-            )
-            seeds = self.options.resolved(self.s, k, self.problem.m).seeds
-            self.options = dataclasses.replace(
-                self.options, starts=seeds + check_int(extra, "restarts", minimum=0)
-            )
         self.options = o = self.options.resolved(self.s, k, self.problem.m)
         self.plan = Plan(
             Refit(o.gn_steps, o.gn_stall, o.negate, o.tol, o.grow_step),
