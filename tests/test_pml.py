@@ -492,8 +492,8 @@ def test_pca_prior_against_least_squares_and_exact_recovery():
         prior.reconstruct(A, x[:2] @ A.T, 13)
 
 
-def test_reconstruct_dense_recover_takes_the_dense_preset_without_seeds_or_swaps():
-    """s = k: `RECOVER_OPTIONS` with `DENSE_OVERRIDES` (random starts, no swap search)."""
+def test_reconstruct_dense_recover_takes_the_dense_preset_without_seeds():
+    """s = k: `RECOVER_OPTIONS` with `DENSE_OVERRIDES` (the dense preset's random starts)."""
     from sdlss_theory import latent_recover
     from sdlss_theory.pml import RECOVER_OPTIONS
     from sdlss_theory.pml.reconstruction import DENSE_OVERRIDES
@@ -503,7 +503,7 @@ def test_reconstruct_dense_recover_takes_the_dense_preset_without_seeds_or_swaps
     A = rng.standard_normal((4, 30)) / 2.0
     Y = G(rng.standard_normal((2, 6))) @ A.T
     x_hat, z_hat = reconstruct(G, A, Y, s=6, solver="recover", rng=5)
-    options = {**RECOVER_OPTIONS, "seeds": None, "max_swaps": 0}
+    options = {**RECOVER_OPTIONS, "seeds": None}
     assert options == {**RECOVER_OPTIONS, **DENSE_OVERRIDES}
     draws = np.random.default_rng(5)
     for i in range(2):
@@ -511,6 +511,26 @@ def test_reconstruct_dense_recover_takes_the_dense_preset_without_seeds_or_swaps
         assert r.extras["origin"] == "random"
         np.testing.assert_array_equal(z_hat[i], r.z)
         np.testing.assert_allclose(x_hat[i], r.x, rtol=1e-12)
+
+
+def test_reconstruct_recover_has_no_swap_search_above_the_size_limit():
+    """k > SWAP_SEARCH_MAX_K with s <= m: `latent_recover` with ``max_swaps=0``, which differs
+    from the default (swaps on) on this problem, so the rule is what ran."""
+    from sdlss_theory import latent_recover
+    from sdlss_theory.pml import RECOVER_OPTIONS
+    from sdlss_theory.pml.reconstruction import SWAP_SEARCH_MAX_K
+
+    rng = np.random.default_rng(4)
+    k = SWAP_SEARCH_MAX_K + 1
+    G = ReLUGenerator.random([k, 24, 30], rng)
+    A = rng.standard_normal((20, 30)) / np.sqrt(20)
+    Y = rng.standard_normal((1, 20))  # no code fits it: every stage runs
+    _, z_hat = reconstruct(G, A, Y, s=3, solver="recover", rng=1)
+    without = latent_recover(G, A, Y[0], 3, rng=np.random.default_rng(1), max_swaps=0,
+                             **RECOVER_OPTIONS)  # fmt: skip
+    np.testing.assert_array_equal(z_hat[0], without.z)
+    with_swaps = latent_recover(G, A, Y[0], 3, rng=np.random.default_rng(1), **RECOVER_OPTIONS)
+    assert without.extras["support_changes"] == 0 < with_swaps.extras["support_changes"]
 
 
 def test_reconstruct_with_latent_recover_finds_the_teacher_codes():

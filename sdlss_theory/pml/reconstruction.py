@@ -23,18 +23,23 @@ SOLVER_NAMES = MappingProxyType(
 #: (the teacher included): no beam search and no support search (a learned generator never
 #: fits y exactly, so with the solver's defaults both would run on every problem), and 8 of
 #: the 2k greedy seeds. The seeds are for sparse codes only: with s = k (DCS) the solver's
-#: dense preset (random starts, no seeds) is kept, without its sign-flip search
-#: (`DENSE_OVERRIDES`). The measurements behind these choices are in docs/pml.md
-#: ("Reconstruction and the baselines").
+#: dense preset (random starts, no seeds) is kept (`DENSE_OVERRIDES`). Above
+#: `SWAP_SEARCH_MAX_K` the swap search is off. The measurements behind these choices are in
+#: docs/pml.md ("Reconstruction and the baselines").
 RECOVER_OPTIONS: dict = {"beam": 0, "exhaustive": 0, "seeds": 8}
 
-#: With s = k: no seeds, and no swap search (for a dense code only sign flips, each a
-#: Gauss-Newton refit): on a DCS generator trained on MNIST (k = 100 -> 500 -> 500 -> 784,
-#: m = 100 >= k, so the search is not switched off as it is for s > m) the search took over
-#: 3 minutes per image, while 200 gradient-descent steps with 2 restarts reached relative
-#: error 0.27 in 0.21 s; latent_recover was chosen for none of the 75 MNIST-trained
-#: generators of the paper presets' first 36 learned trials and the MNIST tuning.
-DENSE_OVERRIDES: dict = {"seeds": None, "max_swaps": 0}
+#: The largest latent size k at which the swap search runs (it runs only where s <= m; for
+#: s > m the solver turns it off itself). At the MNIST size it cost minutes per image -- a
+#: DCS generator (k = 100 -> 500 -> 500 -> 784, s = k, m = 100): over 3 minutes, where 200
+#: gradient-descent steps with 2 restarts reached relative error 0.27 in 0.21 s; SDLSS s = 80
+#: at m = 100: about 6 s; k = 784, s = 10, m = 10: minutes -- and latent_recover was the
+#: strongest solver for none of the 75 MNIST-trained generators of the paper presets' first
+#: 36 learned trials and the MNIST tuning. On the digits (k <= 64) and the teacher it is kept:
+#: there it finds the exact code where Gauss-Newton alone does not.
+SWAP_SEARCH_MAX_K = 64
+
+#: With s = k: no seeds (the dense preset's random starts).
+DENSE_OVERRIDES: dict = {"seeds": None}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +57,7 @@ class ReconstructOptions:
     #: residual is kept. Unused by ``"recover"``.
     restarts: int = 1
     #: The options of `latent_recover` (``"recover"`` only); None: `RECOVER_OPTIONS`,
-    #: with `DENSE_OVERRIDES` when s = k.
+    #: with `DENSE_OVERRIDES` when s = k and no swap search when k > `SWAP_SEARCH_MAX_K`.
     recover_options: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
@@ -75,6 +80,8 @@ class ReconstructOptions:
             options = dict(RECOVER_OPTIONS)
             if s == k:
                 options.update(DENSE_OVERRIDES)
+            if k > SWAP_SEARCH_MAX_K:
+                options["max_swaps"] = 0
             return options
         options = {"max_iter": self.steps, "tol": 0.0, "starts": self.restarts}
         if self.solver != "niht":
@@ -101,7 +108,7 @@ def reconstruct(
     `latent_recover` (``solver="recover"``: greedy seeds, Gauss-Newton on the support and
     the swap search; with s = k its dense mode, Gauss-Newton from random starts with the
     negation check), with ``recover_options`` (default `RECOVER_OPTIONS`, with
-    `DENSE_OVERRIDES` when s = k).
+    `DENSE_OVERRIDES` when s = k and no swap search when k > `SWAP_SEARCH_MAX_K`).
 
     With ``steps = T``, ``step = beta`` (the learned step) and the same starting noise this is
     the training inner loop of `PMLTrainer` (the library projects the start by
