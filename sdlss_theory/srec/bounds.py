@@ -44,6 +44,8 @@ _REFINE_CHUNK = 8192
 _PAIR_BLOCK = 1 << 21
 # Span values by the numba kernel (True) or by the NumPy reference (False; for benchmarks).
 _PAIR_KERNEL = True
+# (gram_floor, tiny) of the pair kernels: those of `subspace_min_ratio`'s Cholesky route.
+_TOLS = (GRAM_FLOOR, TINY_COLUMN)
 # Refined pairs whose witnesses srec_bounds builds (the best few by their cone minimum).
 _WITNESSES = 8
 
@@ -148,89 +150,161 @@ def _pair_columns(pieces, A, P, Q, biased):
     return X, np.matmul(A, X)
 
 
+def _pair_blocks(pieces, A) -> tuple:
+    """The per-piece inputs of the pair kernels: (JT, AJT, GJ, GAJ, C, AC, norms)."""
+    J, C = pieces.jacobians, pieces.offsets
+    JT = np.ascontiguousarray(J.transpose(0, 2, 1))
+    AJT = np.ascontiguousarray(np.matmul(A, J).transpose(0, 2, 1))
+    GJ, GAJ = np.matmul(JT, J), np.matmul(AJT, AJT.transpose(0, 2, 1))
+    C = np.ascontiguousarray(C)
+    norms = np.ascontiguousarray(np.linalg.norm(J, axis=1))
+    return JT, AJT, GJ, GAJ, C, np.ascontiguousarray(C @ A.T), norms
+
+
+def _jacobian_basis(JnT: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (n, r_W) of the span of every unit Jacobian column.
+
+    Used only where it is exact to rounding (no unit column farther than 1e-13 from it);
+    otherwise the identity.
+    """
+    N, s, n = JnT.shape
+    if N * s <= n:
+        return np.eye(n)
+    cols = JnT.reshape(N * s, n)
+    U, sv, _ = np.linalg.svd(cols.T, full_matrices=False)
+    rank = int(np.sum(sv > 1e-10 * sv[0]))
+    if rank >= n:
+        return np.eye(n)
+    U = U[:, :rank]
+    if np.max(np.linalg.norm(cols - (cols @ U) @ U.T, axis=1)) > 1e-13:
+        return np.eye(n)
+    return U
+
+
+def _prune_prep(blocks: tuple, A: np.ndarray, threshold: float) -> tuple[tuple, float]:
+    """The per-piece blocks of `pair_kernels.pruned_span_values` for `threshold`, and tau.
+
+    cut = threshold^2 (1 + 1e-7): a pair is skipped only when X^T (A^T A - cut I) X is
+    definite with every Cholesky pivot above tau = 1e-9 (||A||_2^2 + cut) (unit columns),
+    so that rounding cannot put a value at most `threshold` among the skipped ones.
+    """
+    JT, AJT, _, _, C, AC, norms = blocks
+    N, s, n = JT.shape
+    cut = float(threshold) ** 2 * (1.0 + 1e-7)
+    tau = 1e-9 * (float(np.linalg.norm(A, 2)) ** 2 + cut)
+    live = np.all(norms > 0.0, axis=1)
+    scale = np.where(norms > 0.0, 1.0 / np.where(norms > 0.0, norms, 1.0), 0.0)
+    JnT, AJnT = JT * scale[:, :, None], AJT * scale[:, :, None]
+    U = _jacobian_basis(JnT)
+    ZT = np.ascontiguousarray(JnT @ U)  # (N, s, r_W)
+    AU = A @ U
+    M = AU.T @ AU - cut * np.eye(U.shape[1])
+    K = np.matmul(AJnT, AJnT.transpose(0, 2, 1)) - cut * np.matmul(ZT, ZT.transpose(0, 2, 1))
+    K = 0.5 * (K + K.transpose(0, 2, 1))
+    ok = live & (np.linalg.eigvalsh(K)[:, 0] > tau) if N else live
+    FT = np.zeros_like(ZT)
+    if np.any(ok):
+        L = np.linalg.cholesky(K[ok])
+        FT[ok] = np.linalg.solve(L, np.matmul(ZT[ok], M))
+    FF = np.ascontiguousarray(FT @ U.T)
+    CA = np.ascontiguousarray(np.concatenate([C, AC], axis=1))
+    JA = np.ascontiguousarray(np.concatenate([JnT, AJnT], axis=2))
+    return (FT, ZT, K, ok, FF, CA, JA, np.ascontiguousarray(A), cut), tau
+
+
+def _block_rows(lengths: np.ndarray, p0: int, size: int) -> int:
+    """The end p1 of the block of rows from p0 whose pairs fit in `size` (one row at least)."""
+    ends = np.cumsum(lengths[p0:])
+    return p0 + max(1, int(np.searchsorted(ends, size, side="right")))
+
+
+def _svd_fill(pieces, A, P, Q, biased, values) -> None:
+    """values[i] for the pairs (P[i], Q[i]) by `subspace_min_ratio` (the kernel's NaNs)."""
+    for self_pair in (True, False):
+        sel = np.flatnonzero((P == Q) == self_pair)
+        for lo in range(0, sel.size, 4096):
+            part = sel[lo : lo + 4096]
+            X, AX = _pair_columns(pieces, A, P[part], Q[part], biased)
+            values[part] = subspace_min_ratio(A, X, AX)
+
+
+class _PairValues(NamedTuple):
+    """The piece pairs P <= Q kept by `_piece_pair_values` (values <= threshold)."""
+
+    iu: np.ndarray
+    jv: np.ndarray
+    values: np.ndarray
+    n_total: int
+    rest: float
+
+
 def _piece_pair_values(
     pieces, A, threshold: float = np.inf, *, kernel: bool | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, float]:
+) -> _PairValues:
     """Span values of the piece pairs P <= Q that are at most `threshold`.
 
     The value of a pair is sigma_min of A on span{J_P, J_Q, c_P - c_Q} (range(J_P) for
     P = Q), by the Cholesky route of `subspace_min_ratio` in the numba kernel
-    `sdlss_theory._kernels.pairs.pair_span_values` and, where that route does not apply, by
-    `subspace_min_ratio` itself (its rank-revealing SVD path). The kernel does not solve the
-    eigenproblem of a pair whose value a Cholesky test shows to exceed `threshold`.
-    ``kernel=False`` (or ``_PAIR_KERNEL = False``) computes every value with
-    `_piece_pair_values_numpy` instead, the reference.
+    `sdlss_theory._kernels.pairs.pair_value` and, where that route does not apply, by
+    `subspace_min_ratio` itself (its rank-revealing SVD path). With a finite `threshold`
+    the kernel `pruned_span_values` skips the pairs a Schur-complement test shows to lie
+    above it (`_prune_prep`), without evaluating them. ``kernel=False`` (or
+    ``_PAIR_KERNEL = False``) computes every value with `_piece_pair_values_numpy`
+    instead, the reference.
 
     Returns
     -------
-    iu, jv : ndarray of int
-        The pairs kept (values <= threshold), in row-major order of (P, Q).
-    values : ndarray
-        Their values.
-    n_total : int
-        N (N + 1) / 2, the pairs evaluated.
-    rest : float
-        A lower bound on the values left out: their smallest, or threshold (1 - 1e-8) for
-        those the kernel's test left out (inf when none was).
+    _PairValues
+        ``iu, jv``: the pairs kept (values <= threshold), in row-major order of (P, Q);
+        ``values``: their values; ``n_total``: N (N + 1) / 2, the pairs covered; ``rest``:
+        a lower bound on the values left out: their smallest, or threshold (1 - 1e-8) for
+        those the test skipped (inf when none was left out).
     """
     N = len(pieces)
     n_total = N * (N + 1) // 2
-    if kernel is None:
-        kernel = _PAIR_KERNEL
-    if not kernel:
+    if not (_PAIR_KERNEL if kernel is None else kernel):
         iu, jv = np.triu_indices(N, 0)
         values = _piece_pair_values_numpy(pieces, A)
         keep = values <= threshold
         rest = float(values[~keep].min(initial=np.inf))
-        return iu[keep], jv[keep], values[keep], n_total, rest
-    J, C = pieces.jacobians, pieces.offsets
-    AJ = np.matmul(A, J)
-    JT = np.ascontiguousarray(J.transpose(0, 2, 1))
-    AJT = np.ascontiguousarray(AJ.transpose(0, 2, 1))
-    GJ, GAJ = np.matmul(JT, J), np.matmul(AJT, AJ)
-    C = np.ascontiguousarray(C)
-    AC = C @ A.T
-    norms = np.ascontiguousarray(np.linalg.norm(J, axis=1))
-    biased = bool(np.any(C))
+        return _PairValues(iu[keep], jv[keep], values[keep], n_total, rest)
+    blocks = _pair_blocks(pieces, A)
+    biased = bool(np.any(pieces.offsets))
+    prep = _prune_prep(blocks, A, threshold) if np.isfinite(threshold) else None
     lengths = N - np.arange(N)  # pairs per row P: Q = P, ..., N - 1
-    out = np.empty(max(min(n_total, _PAIR_BLOCK), int(lengths[0]) if N else 0))
+    size = max(min(n_total, _PAIR_BLOCK), int(lengths[0]) if N else 0)
+    out_pos, out_val = np.empty(size, dtype=np.int64), np.empty(size)
     iu_all, jv_all, val_all, rest = [], [], [], np.inf
     p0 = 0
     while p0 < N:
-        p1, count = p0, 0
-        while p1 < N and (p1 == p0 or count + lengths[p1] <= out.size):
-            count += int(lengths[p1])
-            p1 += 1
-        written = pair_kernels.pair_span_values(
-            JT, AJT, GJ, GAJ, C, AC, norms, biased, p0, p1, GRAM_FLOOR, TINY_COLUMN,
-            float(threshold), out,
-        )  # fmt: skip
-        v = out[:written].copy()
-        if np.isfinite(threshold) and np.any(np.isposinf(v)):
-            # Pairs shown by the kernel's Cholesky test to exceed the threshold: their values
-            # are above it up to the test's rounding.
-            rest = min(rest, threshold * (1.0 - 1e-8))
+        p1 = _block_rows(lengths, p0, size)
+        if prep is None:
+            written = pair_kernels.pair_span_values(blocks, biased, (p0, p1), _TOLS, out_val)
+            pos = np.arange(written)
+        else:
+            written = pair_kernels.pruned_span_values(
+                blocks, prep[0], biased, (p0, p1), (*_TOLS, prep[1]), out_pos, out_val
+            )
+            pos = out_pos[:written].copy()
+            if written < int(lengths[p0:p1].sum()):
+                rest = min(rest, threshold * (1.0 - 1e-8))
+        v = out_val[:written].copy()
         starts = np.concatenate([[0], np.cumsum(lengths[p0:p1])])
+        P = p0 + np.searchsorted(starts, pos, side="right") - 1
+        Q = P + pos - starts[P - p0]
         todo = np.flatnonzero(np.isnan(v))
         if todo.size:
-            P = p0 + np.searchsorted(starts, todo, side="right") - 1
-            Q = P + todo - starts[P - p0]
-            for self_pair in (True, False):
-                sel = np.flatnonzero((P == Q) == self_pair)
-                for lo in range(0, sel.size, 4096):
-                    part = sel[lo : lo + 4096]
-                    X, AX = _pair_columns(pieces, A, P[part], Q[part], biased)
-                    v[todo[part]] = subspace_min_ratio(A, X, AX)
+            sub = v[todo]
+            _svd_fill(pieces, A, P[todo], Q[todo], biased, sub)
+            v[todo] = sub
         keep = v <= threshold
         rest = min(rest, float(v[~keep].min(initial=np.inf)))
-        pos = np.flatnonzero(keep)
-        P = p0 + np.searchsorted(starts, pos, side="right") - 1
-        iu_all.append(P)
-        jv_all.append(P + pos - starts[P - p0])
+        iu_all.append(P[keep])
+        jv_all.append(Q[keep])
         val_all.append(v[keep])
         p0 = p1
-    return (np.concatenate(iu_all), np.concatenate(jv_all), np.concatenate(val_all),
-            n_total, rest)  # fmt: skip
+    cat = np.concatenate
+    return _PairValues(cat(iu_all), cat(jv_all), cat(val_all), n_total, rest)
 
 
 @dataclass(frozen=True)
