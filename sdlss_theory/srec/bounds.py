@@ -318,9 +318,12 @@ class SRECBoundsOptions:
     restarts, max_iter : int
         The adversarial search (`adversarial_ratio`).
     max_pieces : int
-        Budget of the piece enumeration.
+        Budget of the piece enumeration (default 50,000).
     max_pair_evals : int
-        Budget of piece pairs, N (N + 1) / 2 <= max_pair_evals.
+        Budget of piece pairs, N (N + 1) / 2 <= max_pair_evals (default 1.5e9, which
+        50,000 pieces stay under). The pairs above an upper bound on gamma* cost about
+        0.1-0.2 us each (a Schur-complement test, `_piece_pair_values`), so this is a
+        few minutes of one core.
     refine : int
         Budget of piece pairs whose difference cone is minimised exactly.
     max_generators : int
@@ -341,8 +344,8 @@ class SRECBoundsOptions:
     n_pairs: int = 200
     restarts: int = 8
     max_iter: int = 200
-    max_pieces: int = 5000
-    max_pair_evals: int = 2_000_000
+    max_pieces: int = 50_000
+    max_pair_evals: int = 1_500_000_000
     refine: int = 200_000
     max_generators: int = 8
     prob: float = 0.95
