@@ -630,9 +630,8 @@ PAIR_CASES = [  # (widths, s, bias, m)
 def test_pair_kernel_gives_the_bounds_of_the_numpy_route(widths, s, bias, m, monkeypatch):
     """srec_bounds with the numba pair kernel and with the NumPy reference route: the same
     flags and counts, and the same bounds: to 1e-12 relative without biases; with biases to
-    1e-6, the rounding error both routes' Cholesky step can make on pairs whose columns are
-    nearly dependent (lambda_min of their Gram matrix down to 1e-6; measured against an SVD
-    reference, up to 7e-8 for the NumPy route and 3e-7 for the kernel)."""
+    1e-6, the rounding error of the Gram (Cholesky) route both use on pairs whose columns are
+    nearly dependent (see `test_pair_values_are_within_the_gram_routes_error_of_the_svd`)."""
     from sdlss_theory.srec import bounds as srec
 
     G = ReLUGenerator.random(widths, np.random.default_rng(60 + s), bias=bias)
@@ -645,6 +644,45 @@ def test_pair_kernel_gives_the_bounds_of_the_numpy_route(widths, s, bias, m, mon
     assert new.upper == pytest.approx(old.upper, rel=tol)
     assert (new.certified, new.exact, new.n_pieces, new.n_pairs, new.n_refined) == (
         old.certified, old.exact, old.n_pieces, old.n_pairs, old.n_refined)  # fmt: skip
+
+
+@pytest.mark.parametrize(("widths", "s", "bias", "m"), PAIR_CASES)
+def test_pair_values_are_within_the_gram_routes_error_of_the_svd(widths, s, bias, m):
+    """Why the two routes agree to 1e-12 only on well-conditioned pairs: each pair value by
+    the Gram route (kernel or NumPy) is within 10 eps ||N||_2 / (lambda_min(D) gamma^2) of
+    the rank-revealing SVD's (N, D: the pencil of the unit columns, gamma: the value), a
+    bound that reaches 1e-6 at the Gram floor lambda_min(D) = 1e-6 lambda_max(D)."""
+    from sdlss_theory.cone_quotient import GRAM_FLOOR, _svd_values
+    from sdlss_theory.pieces import linear_pieces
+    from sdlss_theory.srec import bounds as srec
+
+    G = ReLUGenerator.random(widths, np.random.default_rng(60 + s), bias=bias)
+    A = gaussian_matrix(m, widths[-1], np.random.default_rng(61))
+    pieces = linear_pieces(G, s)
+    J, C = pieces.jacobians, pieces.offsets
+    P, Q = np.triu_indices(len(pieces))
+    X = np.concatenate([J[P], J[Q]] + ([(C[P] - C[Q])[:, :, None]] if bias else []), axis=2)
+    same = P == Q
+    X[same, :, s:] = 0.0  # a piece with itself: range(J_P)
+    svd = _svd_values(A, X, A @ X)
+    norms = np.linalg.norm(X, axis=1)
+    Xn = X / np.where(norms > 0, norms, 1.0)[:, None, :]
+    r = np.where(same, s, X.shape[2])
+    lam_d, top_d, norm_n = np.zeros(P.size), np.zeros(P.size), np.zeros(P.size)
+    for i in range(P.size):
+        Y = Xn[i, :, : r[i]]
+        w = np.linalg.eigvalsh(Y.T @ Y)
+        lam_d[i], top_d[i] = w[0], w[-1]
+        norm_n[i] = np.linalg.norm(A @ Y, 2) ** 2
+    live = np.array([np.all(norms[i, : r[i]] > 0) for i in range(P.size)])
+    gram = (lam_d >= GRAM_FLOOR * top_d) & (svd > 1e-8) & live
+    bound = 10 * np.finfo(float).eps * norm_n / (np.maximum(lam_d, 1e-300) * svd**2) + 1e-13
+    kernel = srec._piece_pair_values(pieces, A).values
+    numpy_route = srec._piece_pair_values_numpy(pieces, A)
+    for values in (kernel, numpy_route):
+        err = np.abs(values - svd) / svd
+        assert np.all(err[gram] <= bound[gram])
+    assert gram.sum() >= 20  # not vacuous
 
 
 def test_pair_values_below_a_threshold_are_the_reference_values():

@@ -88,11 +88,12 @@ def _dot(x, y):
 
 
 @jit
-def _cholesky(D, r, drop, L):
+def _cholesky(D, r, drop, floor, L):
     """D = L L^T on the leading r x r block; the rank kept (r or r - 1), or -1 on breakdown.
 
-    When the last column's distance to the span of the others (the last pivot) is at most
-    `drop`, it is left out and r - 1 is returned (drop = 0: never).
+    A pivot at most `floor` is a breakdown. When the last column's distance to the span of
+    the others (the last pivot) is at most `drop`, it is left out and r - 1 is returned
+    (drop = 0: never). L may be D itself (in place).
     """
     for j in range(r):
         acc = D[j, j]
@@ -100,7 +101,7 @@ def _cholesky(D, r, drop, L):
             acc -= L[j, q] * L[j, q]
         if j == r - 1 and drop > 0.0 and acc <= drop * drop:
             return r - 1
-        if not acc > 0.0:
+        if not acc > floor:
             return -1
         L[j, j] = np.sqrt(acc)
         for i in range(j + 1, r):
@@ -179,7 +180,7 @@ def pencil_min(D, Nm, r, gram_floor, drop, E, L, Y):
     ``gram_floor`` lambda_max(D) or the Cholesky factorisation breaks down.
     E, L, Y are scratch blocks of at least r x r.
     """
-    r = _cholesky(D, r, drop, L)
+    r = _cholesky(D, r, drop, 0.0, L)
     if r < 0 or not _well_conditioned(D, r, gram_floor, L, E, Y):
         return np.nan
     return np.sqrt(max(_transformed_min(Nm, r, L, E, Y), 0.0))
@@ -301,19 +302,7 @@ def pair_span_values(blocks, biased, rows, tols, out):
 @jit
 def _schur_definite(S, r, tau):
     """Whether S's Cholesky factorisation (leading r x r, overwritten) has pivots above tau."""
-    for j in range(r):
-        acc = S[j, j]
-        for q in range(j):
-            acc -= S[j, q] * S[j, q]
-        if not acc > tau:
-            return False
-        S[j, j] = np.sqrt(acc)
-        for i in range(j + 1, r):
-            acc = S[i, j]
-            for q in range(j):
-                acc -= S[i, q] * S[j, q]
-            S[i, j] = acc / S[j, j]
-    return True
+    return _cholesky(S, r, 0.0, tau, S) == r
 
 
 @jit
