@@ -685,6 +685,60 @@ def test_pair_values_are_within_the_gram_routes_error_of_the_svd(widths, s, bias
     assert gram.sum() >= 20  # not vacuous
 
 
+NARROW_CASES = [  # (widths, s, bias, m): narrow layers, rank-deficient and dependent pieces
+    ([3, 2, 6], 1, True, 3),
+    ([4, 3, 6], 2, False, 5),
+    ([4, 3, 3, 6], 2, True, 5),
+    ([4, 2, 4, 6], 2, False, 4),
+    ([5, 4, 8], 3, True, 7),
+    ([5, 6, 10], 3, False, 8),
+]
+
+
+@pytest.mark.parametrize(("widths", "s", "bias", "m"), NARROW_CASES)
+def test_pruning_never_changes_the_pairs_kept_nor_the_bounds(widths, s, bias, m, monkeypatch):
+    """The pruned pair pass keeps exactly the pairs whose unpruned value is at most the
+    threshold, with the same values; srec_bounds with it and with the unpruned pass (every
+    value computed, then filtered) gives the same bounds to 1e-12."""
+    from sdlss_theory.pieces import linear_pieces
+    from sdlss_theory.srec import bounds as srec
+
+    rng = np.random.default_rng(70 + 3 * s + bias)
+    G = ReLUGenerator.random(widths, rng, bias=bias)
+    A = gaussian_matrix(m, widths[-1], rng)
+    pieces = linear_pieces(G, s)
+    full = srec._piece_pair_values(pieces, A)
+    assert full.values.size == full.n_total and full.rest == np.inf
+    finite = full.values[np.isfinite(full.values)]
+    skipped = False
+    for t in np.quantile(finite, [0.05, 0.3, 0.7]):
+        got = srec._piece_pair_values(pieces, A, t)
+        keep = full.values <= t
+        np.testing.assert_array_equal(got.iu, full.iu[keep])
+        np.testing.assert_array_equal(got.jv, full.jv[keep])
+        np.testing.assert_array_equal(got.values, full.values[keep])
+        assert t * (1 - 1e-8) <= got.rest <= full.values[~keep].min()
+        skipped |= got.rest == t * (1 - 1e-8)  # the test skipped some pairs
+    assert skipped
+    kw = dict(rng=0, n_pairs=40, restarts=2, max_iter=40, closed_form=False)
+    pruned = srec_bounds(G, A, s, **kw)
+    original = srec._piece_pair_values
+
+    def unpruned(pieces, A, threshold=np.inf, **_):
+        every = original(pieces, A)
+        keep = every.values <= threshold
+        rest = float(every.values[~keep].min(initial=np.inf))
+        return srec._PairValues(every.iu[keep], every.jv[keep], every.values[keep],
+                                every.n_total, rest)  # fmt: skip
+
+    monkeypatch.setattr(srec, "_piece_pair_values", unpruned)
+    plain = srec_bounds(G, A, s, **kw)
+    assert pruned.certified and plain.certified and pruned.exact == plain.exact
+    assert pruned.lower == pytest.approx(plain.lower, rel=1e-12, abs=1e-15)
+    assert pruned.upper == pytest.approx(plain.upper, rel=1e-12, abs=1e-15)
+    assert pruned.n_pairs == plain.n_pairs
+
+
 def test_pair_values_below_a_threshold_are_the_reference_values():
     from sdlss_theory.pieces import linear_pieces
     from sdlss_theory.srec import bounds as srec
