@@ -75,7 +75,7 @@ from sdlss_theory.theory import linear_piece_count_log, union_bound_gamma
 # double, so that the bound stops the refinement early when it can).
 _REFINE_FIRST = 64
 _REFINE_CHUNK = 8192
-# Piece pairs whose span values one call of the pair kernel writes (memory: 8 bytes each).
+# Piece pairs one call of the pair kernel covers (memory: 16 bytes each for its output).
 _PAIR_BLOCK = 1 << 21
 # Span values by the numba kernel (True) or by the NumPy reference (False; for benchmarks).
 _PAIR_KERNEL = True
@@ -112,7 +112,8 @@ class SRECBounds:
     n_pieces : int
         Number of linear pieces enumerated (-1 when the enumeration ran out of budget).
     n_pairs : int
-        Piece pairs evaluated (with repetition: N (N + 1) / 2).
+        Piece pairs covered, N (N + 1) / 2 (a piece with itself included): evaluated, or
+        shown to lie above an upper bound on gamma* without being evaluated.
     n_refined : int
         Piece pairs whose difference cone was minimised exactly.
     probability : float
