@@ -424,7 +424,7 @@ def test_pair_span_values_by_blocks_and_with_a_threshold():
     full = np.empty(N * (N + 1) // 2)
     P, Q = np.triu_indices(N)
     want = np.array([ref.pair_span_value(A, J[p], None if p == q else J[q], C[p], C[q])
-                     for p, q in zip(P, Q)])  # fmt: skip
+                     for p, q in zip(P, Q, strict=True)])  # fmt: skip
     pairs.pair_span_values(blocks, bias, (0, N), (1e-6, 1e-12), full)
     parts, p0 = [], 0
     for p1 in (2, 5, N):
