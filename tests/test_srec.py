@@ -739,6 +739,36 @@ def test_pruning_never_changes_the_pairs_kept_nor_the_bounds(widths, s, bias, m,
     assert pruned.n_pairs == plain.n_pairs
 
 
+def test_pairs_kept_are_capped_at_the_smallest_and_the_bounds_stay_valid(monkeypatch):
+    """With a cap on the pairs kept, the smallest values are kept in order, rest is the
+    smallest left out, and srec_bounds still gives a lower bound below every explicit pair
+    and the uncapped bounds when the cap exceeds what the refinement uses."""
+    from sdlss_theory.pieces import linear_pieces
+    from sdlss_theory.srec import bounds as srec
+
+    rng = np.random.default_rng(80)
+    G = ReLUGenerator.random([4, 5, 8], rng, bias=True)
+    A = gaussian_matrix(6, 8, rng)
+    pieces = linear_pieces(G, 2)
+    full = srec._piece_pair_values(pieces, A)
+    capped = srec._piece_pair_values(pieces, A, keep_max=50)
+    smallest = np.sort(np.argsort(full.values, kind="stable")[:50])
+    np.testing.assert_array_equal(capped.iu, full.iu[smallest])
+    np.testing.assert_array_equal(capped.values, full.values[smallest])
+    assert capped.rest == np.delete(full.values, smallest).min() >= capped.values.max()
+    kw = dict(rng=0, n_pairs=40, restarts=2, max_iter=40, refine=20)
+    want = srec_bounds(G, A, 2, **kw)
+    monkeypatch.setattr(srec, "_KEEP_MAX", 45)  # kept: max(45, 2 refine) = 45
+    got = srec_bounds(G, A, 2, **kw)
+    assert got.certified and got.lower <= got.upper
+    assert (got.lower, got.upper) == (want.lower, want.upper)
+    monkeypatch.setattr(srec, "_KEEP_MAX", 3)  # fewer than refine: rest enters the bound
+    tight = srec_bounds(G, A, 2, rng=0, n_pairs=40, restarts=2, max_iter=40, refine=1)
+    assert tight.certified and tight.lower <= want.lower * (1 + 1e-12)
+    ratios = explicit_pair_ratios(G, A, 2, rng, count=500)
+    assert np.all(ratios >= tight.lower - 1e-9)
+
+
 def test_pair_values_below_a_threshold_are_the_reference_values():
     from sdlss_theory.pieces import linear_pieces
     from sdlss_theory.srec import bounds as srec

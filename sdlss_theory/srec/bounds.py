@@ -79,6 +79,10 @@ _REFINE_CHUNK = 8192
 _PAIR_BLOCK = 1 << 21
 # Span values by the numba kernel (True) or by the NumPy reference (False; for benchmarks).
 _PAIR_KERNEL = True
+# Pairs _piece_pair_values keeps at most (the smallest values; 24 bytes each), so that a
+# loose threshold on many pieces cannot exhaust memory; srec_bounds keeps at least twice
+# its refine budget.
+_KEEP_MAX = 16_000_000
 # (gram_floor, tiny) of the pair kernels: those of `subspace_min_ratio`'s Cholesky route.
 _TOLS = (GRAM_FLOOR, TINY_COLUMN)
 # Refined pairs whose witnesses srec_bounds builds (the best few by their cone minimum).
@@ -274,8 +278,25 @@ class _PairValues(NamedTuple):
     rest: float
 
 
+def _trim(kept: list, rest: float, keep_max: int) -> tuple[list, float]:
+    """The `keep_max` smallest of the kept (iu, jv, values), in order, and the new rest.
+
+    rest is lowered to the smallest value dropped.
+    """
+    iu, jv, val = (np.concatenate(part) for part in zip(*kept, strict=True))
+    if val.size <= keep_max:
+        return [(iu, jv, val)], rest
+    sel = np.argpartition(val, keep_max - 1)[:keep_max]
+    drop = np.ones(val.size, dtype=bool)
+    drop[sel] = False
+    rest = min(rest, float(val[drop].min()))
+    sel.sort()
+    return [(iu[sel], jv[sel], val[sel])], rest
+
+
 def _piece_pair_values(
-    pieces, A, threshold: float = np.inf, *, kernel: bool | None = None
+    pieces, A, threshold: float = np.inf, *, kernel: bool | None = None,
+    keep_max: int | None = None,
 ) -> _PairValues:
     """Span values of the piece pairs P <= Q that are at most `threshold`.
 
@@ -286,7 +307,8 @@ def _piece_pair_values(
     the kernel `pruned_span_values` skips the pairs a Schur-complement test shows to lie
     above it (`_prune_prep`), without evaluating them. ``kernel=False`` (or
     ``_PAIR_KERNEL = False``) computes every value with `_piece_pair_values_numpy`
-    instead, the reference.
+    instead, the reference. At most `keep_max` pairs (default ``_KEEP_MAX``) are kept:
+    the smallest values, the others count in ``rest``.
 
     Returns
     -------
@@ -310,7 +332,8 @@ def _piece_pair_values(
     lengths = N - np.arange(N)  # pairs per row P: Q = P, ..., N - 1
     size = max(min(n_total, _PAIR_BLOCK), int(lengths[0]) if N else 0)
     out_pos, out_val = np.empty(size, dtype=np.int64), np.empty(size)
-    iu_all, jv_all, val_all, rest = [], [], [], np.inf
+    keep_max = _KEEP_MAX if keep_max is None else keep_max
+    kept, count, rest = [], 0, np.inf
     p0 = 0
     while p0 < N:
         p1 = _block_rows(lengths, p0, size)
@@ -335,12 +358,17 @@ def _piece_pair_values(
             v[todo] = sub
         keep = v <= threshold
         rest = min(rest, float(v[~keep].min(initial=np.inf)))
-        iu_all.append(P[keep])
-        jv_all.append(Q[keep])
-        val_all.append(v[keep])
+        kept.append((P[keep], Q[keep], v[keep]))
+        count += int(keep.sum())
+        if count > 2 * keep_max:
+            kept, rest = _trim(kept, rest, keep_max)
+            count = kept[0][2].size
         p0 = p1
-    cat = np.concatenate
-    return _PairValues(cat(iu_all), cat(jv_all), cat(val_all), n_total, rest)
+    if not kept:
+        kept = [(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))]
+    kept, rest = _trim(kept, rest, keep_max)
+    iu, jv, val = kept[0]
+    return _PairValues(iu, jv, val, n_total, rest)
 
 
 @dataclass(frozen=True)
@@ -512,7 +540,9 @@ def _refine_pairs(run: _Run, pieces, rank: int) -> tuple[float, list, int, int]:
     threshold = min(run.random_min, self_min) * (1.0 + 1e-6)
     cones = _PairCones(pieces, A)
     for keep_below in (threshold, np.inf):
-        iu, jv, span, n_evals, rest = _piece_pair_values(pieces, A, keep_below)
+        iu, jv, span, n_evals, rest = _piece_pair_values(
+            pieces, A, keep_below, keep_max=max(_KEEP_MAX, 2 * opts.refine)
+        )
         order = np.argsort(span, kind="stable")
         best, best_pairs, refined, start, chunk = np.inf, [], 0, 0, _REFINE_FIRST
         spilled = False  # whether a pair left out would have been refined
@@ -539,7 +569,8 @@ def _refine_pairs(run: _Run, pieces, rank: int) -> tuple[float, list, int, int]:
         spilled |= start >= order.size and refined < opts.refine and rest <= _tie(best)
         if not spilled:
             break
-    lower = best if start >= order.size else min(best, float(span[order[start]]))
+    # The pairs left out (rest) are at least every kept one: they bound only when all are used.
+    lower = min(best, rest) if start >= order.size else min(best, float(span[order[start]]))
     return lower, best_pairs, n_evals, refined
 
 
