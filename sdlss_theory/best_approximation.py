@@ -259,6 +259,16 @@ def best_sparse_approximation(
     (True, True)
     """
     s = check_generator_and_sparsity(G, s)
+    x, max_faces, pieces = _checked_inputs(G, x, s, max_pieces, max_faces, pieces)
+    if pieces.complete:
+        result = _exact(G, x, pieces, max_faces)
+        if result is not None:
+            return result
+    return _fallback(G, x, s, rng, len(pieces) if pieces.complete else -1)
+
+
+def _checked_inputs(G, x, s: int, max_pieces, max_faces, pieces) -> tuple:
+    """x, max_faces and the pieces (enumerated here if not given) of the arguments, checked."""
     x = as_float_array(x, "x", ndim=(1,))
     if x.shape != (G.n,):
         raise ValueError(
@@ -270,11 +280,7 @@ def best_sparse_approximation(
         pieces = linear_pieces(G, s, max_pieces=max_pieces)
     elif pieces.s != s:
         raise ValueError(f"pieces were enumerated for s = {pieces.s}, not s = {s}")
-    if pieces.complete:
-        result = _exact(G, x, pieces, max_faces)
-        if result is not None:
-            return result
-    return _fallback(G, x, s, rng, len(pieces) if pieces.complete else -1)
+    return x, max_faces, pieces
 
 
 def _exact(G, x, pieces: Pieces, max_faces: int) -> BestApproximation | None:

@@ -199,38 +199,52 @@ def cone_min_ratio_batch(
     value = lower.copy()
     coef[rows, j] = inv[rows, j]
     top = p if max_size is None else min(p, max_size)
+    cones = (X, AX, Dg, Ng, live, inv, m)
     for t in range(2, top + 1):
         for T in itertools.combinations(range(p), t):
-            T = list(T)
-            ok = np.all(live[:, T], axis=1)
-            D = Dg[:, T][:, :, T]
-            w = np.linalg.eigvalsh(D)
-            ok &= w[:, 0] >= CHOL_FLOOR * w[:, -1]
-            if not np.any(ok):
-                continue
-            idx = np.flatnonzero(ok)
-            Linv = np.linalg.inv(np.linalg.cholesky(D[idx]))
-            N = Ng[idx][:, T][:, :, T]
-            M = np.matmul(Linv, np.matmul(N, Linv.transpose(0, 2, 1)))
-            lam, Y = np.linalg.eigh(0.5 * (M + M.transpose(0, 2, 1)))
-            C = np.matmul(Linv.transpose(0, 2, 1), Y[:, :, 0:1])[:, :, 0]
-            C *= np.where(C.sum(axis=1) < 0, -1.0, 1.0)[:, None]
-            scale = np.abs(C).max(axis=1)
-            nonneg = np.all(C >= -COEF_TOL * scale[:, None], axis=1)
-            repeated = lam[:, 1] - lam[:, 0] <= GAP_TOL * np.maximum(np.abs(lam[:, -1]), 1e-300)
-            vals = np.zeros(idx.size) if t > m else np.sqrt(np.maximum(lam[:, 0], 0.0))
-            cand = nonneg | repeated
-            lower[idx[cand]] = np.minimum(lower[idx[cand]], vals[cand])
-            if not np.any(nonneg):
-                continue
-            sel = idx[nonneg]
-            c = np.zeros((sel.size, p))
-            c[:, T] = np.maximum(C[nonneg], 0.0) * inv[sel][:, T]
-            d = np.einsum("bnp,bp->bn", X[sel], c)
-            ad = np.einsum("bmp,bp->bm", AX[sel], c)
-            nd = np.linalg.norm(d, axis=1)
-            witness = np.where(nd > 0, np.linalg.norm(ad, axis=1) / np.maximum(nd, 1e-300), np.inf)
-            better = witness < value[sel]
-            value[sel[better]] = witness[better]
-            coef[sel[better]] = c[better]
+            _subset_candidates(cones, list(T), lower, value, coef)
     return np.minimum(lower, value), value, coef
+
+
+def _subset_candidates(cones: tuple, T: list, lower, value, coef) -> None:
+    """The candidates of the generator subset T for every cone of a batch (in place).
+
+    cones = (X, AX, Dg, Ng, live, inv, m): the generators, their images, the Gram matrices
+    of the unit generators, which are non-zero, their inverse norms, and m. Where the
+    minimising eigenvector of the restricted pencil has one sign (or the eigenvalue is
+    repeated) `lower` takes the value; a non-negative witness updates `value` and `coef`.
+    """
+    X, AX, Dg, Ng, live, inv, m = cones
+    p = X.shape[2]
+    t = len(T)
+    ok = np.all(live[:, T], axis=1)
+    D = Dg[:, T][:, :, T]
+    w = np.linalg.eigvalsh(D)
+    ok &= w[:, 0] >= CHOL_FLOOR * w[:, -1]
+    if not np.any(ok):
+        return
+    idx = np.flatnonzero(ok)
+    Linv = np.linalg.inv(np.linalg.cholesky(D[idx]))
+    N = Ng[idx][:, T][:, :, T]
+    M = np.matmul(Linv, np.matmul(N, Linv.transpose(0, 2, 1)))
+    lam, Y = np.linalg.eigh(0.5 * (M + M.transpose(0, 2, 1)))
+    C = np.matmul(Linv.transpose(0, 2, 1), Y[:, :, 0:1])[:, :, 0]
+    C *= np.where(C.sum(axis=1) < 0, -1.0, 1.0)[:, None]
+    scale = np.abs(C).max(axis=1)
+    nonneg = np.all(C >= -COEF_TOL * scale[:, None], axis=1)
+    repeated = lam[:, 1] - lam[:, 0] <= GAP_TOL * np.maximum(np.abs(lam[:, -1]), 1e-300)
+    vals = np.zeros(idx.size) if t > m else np.sqrt(np.maximum(lam[:, 0], 0.0))
+    cand = nonneg | repeated
+    lower[idx[cand]] = np.minimum(lower[idx[cand]], vals[cand])
+    if not np.any(nonneg):
+        return
+    sel = idx[nonneg]
+    c = np.zeros((sel.size, p))
+    c[:, T] = np.maximum(C[nonneg], 0.0) * inv[sel][:, T]
+    d = np.einsum("bnp,bp->bn", X[sel], c)
+    ad = np.einsum("bmp,bp->bm", AX[sel], c)
+    nd = np.linalg.norm(d, axis=1)
+    witness = np.where(nd > 0, np.linalg.norm(ad, axis=1) / np.maximum(nd, 1e-300), np.inf)
+    better = witness < value[sel]
+    value[sel[better]] = witness[better]
+    coef[sel[better]] = c[better]

@@ -379,8 +379,9 @@ def _pair_inputs(rng, N, n, s, m, bias):
     A = rng.standard_normal((m, n)) / np.sqrt(m)
     AJ = np.matmul(A, J)
     JT, AJT = J.transpose(0, 2, 1).copy(), AJ.transpose(0, 2, 1).copy()
-    return J, C, A, (JT, AJT, np.matmul(JT, J), np.matmul(AJT, AJ), C, C @ A.T,
-                     np.linalg.norm(J, axis=1), bias)  # fmt: skip
+    blocks = (JT, AJT, np.matmul(JT, J), np.matmul(AJT, AJ), C, C @ A.T,
+              np.linalg.norm(J, axis=1))  # fmt: skip
+    return J, C, A, (blocks, bias)
 
 
 @pytest.mark.parametrize(("s", "bias", "m"), [(1, False, 5), (2, False, 9), (2, True, 9),
@@ -392,7 +393,7 @@ def test_pair_span_values_match_the_reference(s, bias, m):
     N, n = 7, 12
     J, C, A, args = _pair_inputs(rng, N, n, s, m, bias)
     out = np.empty(N * (N + 1) // 2)
-    written = pairs.pair_span_values(*args, 0, N, 1e-6, 1e-12, np.inf, out)
+    written = pairs.pair_span_values(*args, (0, N), (1e-6, 1e-12), out)
     assert written == out.size
     pos, n_nan = 0, 0
     for P in range(N):
@@ -413,27 +414,32 @@ def test_pair_span_values_match_the_reference(s, bias, m):
 
 
 def test_pair_span_values_by_blocks_and_with_a_threshold():
-    """Rows p0..p1 write their pairs in order; a threshold leaves the values above it as inf
-    (never a value at most the threshold) and keeps the others exact."""
+    """Rows p0..p1 write their pairs in order; the pruned kernel skips only values above the
+    threshold (never one at most the threshold) and writes the others exactly."""
+    from sdlss_theory.srec.bounds import _prune_prep
+
     rng = np.random.default_rng(50)
     N = 9
-    _, _, _, args = _pair_inputs(rng, N, 14, 2, 10, True)
+    J, C, A, (blocks, bias) = _pair_inputs(rng, N, 14, 2, 10, True)
     full = np.empty(N * (N + 1) // 2)
-    pairs.pair_span_values(*args, 0, N, 1e-6, 1e-12, np.inf, full)
+    P, Q = np.triu_indices(N)
+    want = np.array([ref.pair_span_value(A, J[p], None if p == q else J[q], C[p], C[q])
+                     for p, q in zip(P, Q, strict=True)])  # fmt: skip
+    pairs.pair_span_values(blocks, bias, (0, N), (1e-6, 1e-12), full)
     parts, p0 = [], 0
     for p1 in (2, 5, N):
         out = np.empty(full.size)
-        parts.append(out[: pairs.pair_span_values(*args, p0, p1, 1e-6, 1e-12, np.inf, out)])
+        parts.append(out[: pairs.pair_span_values(blocks, bias, (p0, p1), (1e-6, 1e-12), out)])
         p0 = p1
     np.testing.assert_array_equal(np.concatenate(parts), full)
-    t = float(np.nanmedian(full))
-    cut = np.empty(full.size)
-    pairs.pair_span_values(*args, 0, N, 1e-6, 1e-12, t, cut)
-    finite = np.isfinite(full)
-    assert np.all(full[np.isposinf(cut)] > t * (1 - 1e-9))
-    kept = finite & np.isfinite(cut)
-    np.testing.assert_array_equal(cut[kept], full[kept])
-    assert np.all(np.isfinite(cut[finite & (full < t * (1 - 1e-9))]))
+    for t in (float(np.nanquantile(full, q)) for q in (0.2, 0.5, 0.9)):
+        prep, tau = _prune_prep(blocks, A, t)
+        pos, val = np.empty(full.size, dtype=np.int64), np.empty(full.size)
+        w = pairs.pruned_span_values(blocks, prep, bias, (0, N), (1e-6, 1e-12, tau), pos, val)
+        skipped = np.setdiff1d(np.arange(full.size), pos[:w])
+        assert 0 < skipped.size < full.size and np.all(np.diff(pos[:w]) > 0)
+        assert np.all(want[skipped] > t)  # the SVD path's pairs (NaN) included
+        np.testing.assert_array_equal(val[:w], full[pos[:w]])
 
 
 def test_jacobi_eigenvalues_are_numpys():

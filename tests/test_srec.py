@@ -630,9 +630,8 @@ PAIR_CASES = [  # (widths, s, bias, m)
 def test_pair_kernel_gives_the_bounds_of_the_numpy_route(widths, s, bias, m, monkeypatch):
     """srec_bounds with the numba pair kernel and with the NumPy reference route: the same
     flags and counts, and the same bounds: to 1e-12 relative without biases; with biases to
-    1e-6, the rounding error both routes' Cholesky step can make on pairs whose columns are
-    nearly dependent (lambda_min of their Gram matrix down to 1e-6; measured against an SVD
-    reference, up to 7e-8 for the NumPy route and 3e-7 for the kernel)."""
+    1e-6, the rounding error of the Gram (Cholesky) route both use on pairs whose columns are
+    nearly dependent (see `test_pair_values_are_within_the_gram_routes_error_of_the_svd`)."""
     from sdlss_theory.srec import bounds as srec
 
     G = ReLUGenerator.random(widths, np.random.default_rng(60 + s), bias=bias)
@@ -645,6 +644,129 @@ def test_pair_kernel_gives_the_bounds_of_the_numpy_route(widths, s, bias, m, mon
     assert new.upper == pytest.approx(old.upper, rel=tol)
     assert (new.certified, new.exact, new.n_pieces, new.n_pairs, new.n_refined) == (
         old.certified, old.exact, old.n_pieces, old.n_pairs, old.n_refined)  # fmt: skip
+
+
+@pytest.mark.parametrize(("widths", "s", "bias", "m"), PAIR_CASES)
+def test_pair_values_are_within_the_gram_routes_error_of_the_svd(widths, s, bias, m):
+    """Why the two routes agree to 1e-12 only on well-conditioned pairs: each pair value by
+    the Gram route (kernel or NumPy) is within 10 eps ||N||_2 / (lambda_min(D) gamma^2) of
+    the rank-revealing SVD's (N, D: the pencil of the unit columns, gamma: the value), a
+    bound that reaches 1e-6 at the Gram floor lambda_min(D) = 1e-6 lambda_max(D)."""
+    from sdlss_theory.cone_quotient import GRAM_FLOOR, _svd_values
+    from sdlss_theory.pieces import linear_pieces
+    from sdlss_theory.srec import bounds as srec
+
+    G = ReLUGenerator.random(widths, np.random.default_rng(60 + s), bias=bias)
+    A = gaussian_matrix(m, widths[-1], np.random.default_rng(61))
+    pieces = linear_pieces(G, s)
+    J, C = pieces.jacobians, pieces.offsets
+    P, Q = np.triu_indices(len(pieces))
+    X = np.concatenate([J[P], J[Q]] + ([(C[P] - C[Q])[:, :, None]] if bias else []), axis=2)
+    same = P == Q
+    X[same, :, s:] = 0.0  # a piece with itself: range(J_P)
+    svd = _svd_values(A, X, A @ X)
+    norms = np.linalg.norm(X, axis=1)
+    Xn = X / np.where(norms > 0, norms, 1.0)[:, None, :]
+    r = np.where(same, s, X.shape[2])
+    lam_d, top_d, norm_n = np.zeros(P.size), np.zeros(P.size), np.zeros(P.size)
+    for i in range(P.size):
+        Y = Xn[i, :, : r[i]]
+        w = np.linalg.eigvalsh(Y.T @ Y)
+        lam_d[i], top_d[i] = w[0], w[-1]
+        norm_n[i] = np.linalg.norm(A @ Y, 2) ** 2
+    live = np.array([np.all(norms[i, : r[i]] > 0) for i in range(P.size)])
+    gram = (lam_d >= GRAM_FLOOR * top_d) & (svd > 1e-8) & live
+    bound = 10 * np.finfo(float).eps * norm_n / (np.maximum(lam_d, 1e-300) * svd**2) + 1e-13
+    kernel = srec._piece_pair_values(pieces, A).values
+    numpy_route = srec._piece_pair_values_numpy(pieces, A)
+    for values in (kernel, numpy_route):
+        err = np.abs(values[gram] - svd[gram]) / svd[gram]
+        assert np.all(err <= bound[gram])
+    assert gram.sum() >= 20  # not vacuous
+
+
+NARROW_CASES = [  # (widths, s, bias, m): narrow layers, rank-deficient and dependent pieces
+    ([3, 2, 6], 1, True, 3),
+    ([4, 3, 6], 2, False, 5),
+    ([4, 3, 3, 6], 2, True, 5),
+    ([4, 2, 4, 6], 2, False, 4),
+    ([5, 4, 8], 3, True, 7),
+    ([5, 6, 10], 3, False, 8),
+]
+
+
+@pytest.mark.parametrize(("widths", "s", "bias", "m"), NARROW_CASES)
+def test_pruning_never_changes_the_pairs_kept_nor_the_bounds(widths, s, bias, m, monkeypatch):
+    """The pruned pair pass keeps exactly the pairs whose unpruned value is at most the
+    threshold, with the same values; srec_bounds with it and with the unpruned pass (every
+    value computed, then filtered) gives the same bounds to 1e-12."""
+    from sdlss_theory.pieces import linear_pieces
+    from sdlss_theory.srec import bounds as srec
+
+    rng = np.random.default_rng(70 + 3 * s + bias)
+    G = ReLUGenerator.random(widths, rng, bias=bias)
+    A = gaussian_matrix(m, widths[-1], rng)
+    pieces = linear_pieces(G, s)
+    full = srec._piece_pair_values(pieces, A)
+    assert full.values.size == full.n_total and full.rest == np.inf
+    finite = full.values[np.isfinite(full.values)]
+    skipped = False
+    for t in np.quantile(finite, [0.05, 0.3, 0.7]):
+        got = srec._piece_pair_values(pieces, A, t)
+        keep = full.values <= t
+        np.testing.assert_array_equal(got.iu, full.iu[keep])
+        np.testing.assert_array_equal(got.jv, full.jv[keep])
+        np.testing.assert_array_equal(got.values, full.values[keep])
+        assert t * (1 - 1e-8) <= got.rest <= full.values[~keep].min()
+        skipped |= got.rest == t * (1 - 1e-8)  # the test skipped some pairs
+    assert skipped
+    kw = dict(rng=0, n_pairs=40, restarts=2, max_iter=40, closed_form=False)
+    pruned = srec_bounds(G, A, s, **kw)
+    original = srec._piece_pair_values
+
+    def unpruned(pieces, A, threshold=np.inf, **_):
+        every = original(pieces, A)
+        keep = every.values <= threshold
+        rest = float(every.values[~keep].min(initial=np.inf))
+        return srec._PairValues(every.iu[keep], every.jv[keep], every.values[keep],
+                                every.n_total, rest)  # fmt: skip
+
+    monkeypatch.setattr(srec, "_piece_pair_values", unpruned)
+    plain = srec_bounds(G, A, s, **kw)
+    assert pruned.certified and plain.certified and pruned.exact == plain.exact
+    assert pruned.lower == pytest.approx(plain.lower, rel=1e-12, abs=1e-15)
+    assert pruned.upper == pytest.approx(plain.upper, rel=1e-12, abs=1e-15)
+    assert pruned.n_pairs == plain.n_pairs
+
+
+def test_pairs_kept_are_capped_at_the_smallest_and_the_bounds_stay_valid(monkeypatch):
+    """With a cap on the pairs kept, the smallest values are kept in order, rest is the
+    smallest left out, and srec_bounds still gives a lower bound below every explicit pair
+    and the uncapped bounds when the cap exceeds what the refinement uses."""
+    from sdlss_theory.pieces import linear_pieces
+    from sdlss_theory.srec import bounds as srec
+
+    rng = np.random.default_rng(80)
+    G = ReLUGenerator.random([4, 5, 8], rng, bias=True)
+    A = gaussian_matrix(6, 8, rng)
+    pieces = linear_pieces(G, 2)
+    full = srec._piece_pair_values(pieces, A)
+    capped = srec._piece_pair_values(pieces, A, keep_max=50)
+    smallest = np.sort(np.argsort(full.values, kind="stable")[:50])
+    np.testing.assert_array_equal(capped.iu, full.iu[smallest])
+    np.testing.assert_array_equal(capped.values, full.values[smallest])
+    assert capped.rest == np.delete(full.values, smallest).min() >= capped.values.max()
+    kw = dict(rng=0, n_pairs=40, restarts=2, max_iter=40, refine=20)
+    want = srec_bounds(G, A, 2, **kw)
+    monkeypatch.setattr(srec, "_KEEP_MAX", 45)  # kept: max(45, 2 refine) = 45
+    got = srec_bounds(G, A, 2, **kw)
+    assert got.certified and got.lower <= got.upper
+    assert (got.lower, got.upper) == (want.lower, want.upper)
+    monkeypatch.setattr(srec, "_KEEP_MAX", 3)  # fewer than refine: rest enters the bound
+    tight = srec_bounds(G, A, 2, rng=0, n_pairs=40, restarts=2, max_iter=40, refine=1)
+    assert tight.certified and tight.lower <= want.lower * (1 + 1e-12)
+    ratios = explicit_pair_ratios(G, A, 2, rng, count=500)
+    assert np.all(ratios >= tight.lower - 1e-9)
 
 
 def test_pair_values_below_a_threshold_are_the_reference_values():

@@ -36,6 +36,18 @@ def _objective_parts(G, A, Z1, Z2):
     return D, AD, num, den, scale
 
 
+def _checked_inputs(G, A, z1, z2):
+    """G, A and the pair (z1, z2) checked, as (G, A, Z1, Z2, single) with 2-D Z1, Z2."""
+    G = _check_generator(G)
+    A = _check_matrix(A, G)
+    return (G, A, *_check_pair(G, z1, z2))
+
+
+def _require_defined(defined: np.ndarray) -> None:
+    if not np.all(defined):
+        raise ValueError("G(z1) == G(z2) for some pair: the ratio is undefined")
+
+
 def ratio_objective(
     G: ReLUGenerator, A: np.ndarray, z1: ArrayLike, z2: ArrayLike
 ) -> float | np.ndarray:
@@ -55,12 +67,9 @@ def ratio_objective(
     float or ndarray, shape (B,)
         f; NaN is never returned: a pair with ``G(z1) == G(z2)`` raises.
     """
-    G = _check_generator(G)
-    A = _check_matrix(A, G)
-    Z1, Z2, single = _check_pair(G, z1, z2)
+    G, A, Z1, Z2, single = _checked_inputs(G, A, z1, z2)
     _, _, num, den, _ = _objective_parts(G, A, Z1, Z2)
-    if np.any(den == 0.0):
-        raise ValueError("G(z1) == G(z2) for some pair: the ratio is undefined")
+    _require_defined(den != 0.0)
     f = num / den
     return float(f[0]) if single else f
 
@@ -99,12 +108,9 @@ def ratio_objective_grad(
     g1, g2 : ndarray, shaped like z1
         Its gradients with respect to z1 and z2 (dense: all k coordinates).
     """
-    G = _check_generator(G)
-    A = _check_matrix(A, G)
-    Z1, Z2, single = _check_pair(G, z1, z2)
+    G, A, Z1, Z2, single = _checked_inputs(G, A, z1, z2)
     f, g1, g2 = _value_and_grad(G, A, Z1, Z2)
-    if np.any(~np.isfinite(f)):
-        raise ValueError("G(z1) == G(z2) for some pair: the ratio is undefined")
+    _require_defined(np.isfinite(f))
     if single:
         return float(f[0]), g1[0], g2[0]
     return f, g1, g2
@@ -293,8 +299,20 @@ def adversarial_ratio(
     G = _check_generator(G)
     A = _check_matrix(A, G)
     s = check_sparsity(s, G.k)
-    restarts, max_iter, step, tol = opts.restarts, opts.max_iter, opts.step, opts.tol
-    frac = opts.same_support_fraction
+    Z1, Z2 = _starting_pairs(G, A, s, opts, starts, rng)
+    Z1, Z2, f, f0, n_iter = _descend(G, A, s, Z1, Z2, opts)
+    ratios = np.sqrt(f)
+    diff = np.linalg.norm(G(Z1) - G(Z2), axis=1)
+    best = int(np.argmin(ratios))
+    return AdversarialResult(
+        ratio=float(ratios[best]), z1=Z1[best].copy(), z2=Z2[best].copy(), ratios=ratios,
+        initial_ratios=np.sqrt(f0), diff_norms=diff, z1_all=Z1, z2_all=Z2, n_iter=n_iter,
+    )  # fmt: skip
+
+
+def _starting_pairs(G, A, s: int, opts: AdversarialOptions, starts, rng):
+    """The `restarts` starting pairs: the worst of `screen` random ones and of `starts`."""
+    restarts, frac = opts.restarts, opts.same_support_fraction
     screen = restarts if opts.screen is None else opts.screen
     Z1, Z2 = _mixed_pairs(G.k, s, screen, frac, rng)
     f = _objective_parts_ratio(G, A, Z1, Z2)
@@ -317,14 +335,22 @@ def adversarial_ratio(
     if Z1.shape[0] > restarts:  # start from the worst screened pairs
         keep = np.sort(np.argsort(f, kind="stable")[:restarts])
         Z1, Z2 = Z1[keep], Z2[keep]
+    return Z1, Z2
+
+
+def _descend(G, A, s: int, Z1, Z2, opts: AdversarialOptions):
+    """Projected gradient from (Z1, Z2), each restart with its own step (`adversarial_ratio`).
+
+    Returns (Z1, Z2, f, f at the starts, iterations per restart).
+    """
     f, g1, g2 = _value_and_grad(G, A, Z1, Z2)
     f0 = f.copy()
     gnorm = np.sqrt(np.sum(g1 * g1, axis=1) + np.sum(g2 * g2, axis=1))
     znorm = np.sqrt(np.sum(Z1 * Z1, axis=1) + np.sum(Z2 * Z2, axis=1))
-    t = np.where(gnorm > 0, step * znorm / np.where(gnorm > 0, gnorm, 1.0), 0.0)
+    t = np.where(gnorm > 0, opts.step * znorm / np.where(gnorm > 0, gnorm, 1.0), 0.0)
     active = gnorm > 0
-    n_iter = np.zeros(restarts, dtype=np.int64)
-    for _ in range(max_iter):
+    n_iter = np.zeros(Z1.shape[0], dtype=np.int64)
+    for _ in range(opts.max_iter):
         if not np.any(active):
             break
         idx = np.flatnonzero(active)
@@ -341,18 +367,5 @@ def adversarial_ratio(
         t[rej] *= 0.5
         gnorm = np.sqrt(np.sum(g1[idx] ** 2, axis=1) + np.sum(g2[idx] ** 2, axis=1))
         znorm = np.sqrt(np.sum(Z1[idx] ** 2, axis=1) + np.sum(Z2[idx] ** 2, axis=1))
-        active[idx] = t[idx] * gnorm > tol * znorm
-    ratios = np.sqrt(f)
-    diff = np.linalg.norm(G(Z1) - G(Z2), axis=1)
-    best = int(np.argmin(ratios))
-    return AdversarialResult(
-        ratio=float(ratios[best]),
-        z1=Z1[best].copy(),
-        z2=Z2[best].copy(),
-        ratios=ratios,
-        initial_ratios=np.sqrt(f0),
-        diff_norms=diff,
-        z1_all=Z1,
-        z2_all=Z2,
-        n_iter=n_iter,
-    )
+        active[idx] = t[idx] * gnorm > opts.tol * znorm
+    return Z1, Z2, f, f0, n_iter

@@ -83,42 +83,53 @@ def srec_one_sparse(G: ReLUGenerator, A: np.ndarray) -> RayPairResult:
     best, z1, z2 = float(single[i0]), Z[live[i0]], np.zeros(k)
     iu, jv = np.triu_indices(live.size, 1)
     if iu.size:
-        cos = (U @ U.T)[iu, jv]
-        sin = np.sqrt(np.maximum(1.0 - cos * cos, 0.0))
-        # q2 = (v - cos u) / sin, so A q2 = (A v - cos A u) / sin: no product with A per
-        # pair; nearly parallel rays (sin < 1e-3) get q2 by Gram-Schmidt in R^n instead.
-        AQ2 = (AU[jv] - cos[:, None] * AU[iu]) / np.maximum(sin, 1e-300)[:, None]
-        near = np.flatnonzero(sin < 1e-3)
-        if near.size:
-            W = U[jv[near]] - cos[near, None] * U[iu[near]]
-            sin[near] = np.linalg.norm(W, axis=1)
-            AQ2[near] = (W / np.maximum(sin[near], 1e-300)[:, None]) @ A.T
-        ok = sin > 1e-12  # parallel rays: only their boundary values count
-        iu, jv, cos, sin, AQ2 = iu[ok], jv[ok], cos[ok], sin[ok], AQ2[ok]
-        AQ1 = AU[iu]
-        n11 = np.einsum("pi,pi->p", AQ1, AQ1)
-        n22 = np.einsum("pi,pi->p", AQ2, AQ2)
-        n12 = np.einsum("pi,pi->p", AQ1, AQ2)
-        # Smallest eigenpair of [[n11, n12], [n12, n22]].
-        half_tr, half_diff = 0.5 * (n11 + n22), 0.5 * (n11 - n22)
-        rad = np.hypot(half_diff, n12)
-        lam = np.maximum(half_tr - rad, 0.0)
-        # Eigenvector y of lam (a stable choice of the two equivalent formulas).
-        y1 = np.where(half_diff <= 0, rad - half_diff, -n12)
-        y2 = np.where(half_diff <= 0, -n12, rad + half_diff)
-        zero = (np.abs(y1) + np.abs(y2)) == 0
-        y1, y2 = np.where(zero, 1.0, y1), np.where(zero, 0.0, y2)
-        # y1 q1 + y2 q2 = a u - b v with u = q1, v = cos q1 + sin q2.
-        b = -y2 / sin
-        a = y1 + b * cos
-        inside = ((a >= 0) & (b >= 0)) | ((a <= 0) & (b <= 0))
-        if np.any(inside):
-            vals = np.sqrt(lam[inside])
-            j = int(np.argmin(vals))
-            if vals[j] < best:
-                p = np.flatnonzero(inside)[j]
-                sgn = 1.0 if a[p] + b[p] >= 0 else -1.0
-                ap, bp = sgn * a[p] / norms[live[iu[p]]], sgn * b[p] / norms[live[jv[p]]]
-                best = float(vals[j])
-                z1, z2 = ap * Z[live[iu[p]]], bp * Z[live[jv[p]]]
+        pair = _best_ray_pair(U, AU, A, iu, jv)
+        if pair is not None and pair[0] < best:
+            val, i, j, a, b = pair
+            best = val
+            z1, z2 = a / norms[live[i]] * Z[live[i]], b / norms[live[j]] * Z[live[j]]
     return RayPairResult(best, z1.copy(), z2.copy())
+
+
+def _best_ray_pair(U, AU, A, iu, jv):
+    """The smallest interior minimum over the ray pairs (iu, jv) of unit rays U.
+
+    Returns (value, i, j, a, b) with a U_i - b U_j attaining it (a, b >= 0), or None when
+    no pair has its minimising direction inside its quadrant.
+    """
+    cos = (U @ U.T)[iu, jv]
+    sin = np.sqrt(np.maximum(1.0 - cos * cos, 0.0))
+    # q2 = (v - cos u) / sin, so A q2 = (A v - cos A u) / sin: no product with A per
+    # pair; nearly parallel rays (sin < 1e-3) get q2 by Gram-Schmidt in R^n instead.
+    AQ2 = (AU[jv] - cos[:, None] * AU[iu]) / np.maximum(sin, 1e-300)[:, None]
+    near = np.flatnonzero(sin < 1e-3)
+    if near.size:
+        W = U[jv[near]] - cos[near, None] * U[iu[near]]
+        sin[near] = np.linalg.norm(W, axis=1)
+        AQ2[near] = (W / np.maximum(sin[near], 1e-300)[:, None]) @ A.T
+    ok = sin > 1e-12  # parallel rays: only their boundary values count
+    iu, jv, cos, sin, AQ2 = iu[ok], jv[ok], cos[ok], sin[ok], AQ2[ok]
+    AQ1 = AU[iu]
+    n11 = np.einsum("pi,pi->p", AQ1, AQ1)
+    n22 = np.einsum("pi,pi->p", AQ2, AQ2)
+    n12 = np.einsum("pi,pi->p", AQ1, AQ2)
+    # Smallest eigenpair of [[n11, n12], [n12, n22]].
+    half_tr, half_diff = 0.5 * (n11 + n22), 0.5 * (n11 - n22)
+    rad = np.hypot(half_diff, n12)
+    lam = np.maximum(half_tr - rad, 0.0)
+    # Eigenvector y of lam (a stable choice of the two equivalent formulas).
+    y1 = np.where(half_diff <= 0, rad - half_diff, -n12)
+    y2 = np.where(half_diff <= 0, -n12, rad + half_diff)
+    zero = (np.abs(y1) + np.abs(y2)) == 0
+    y1, y2 = np.where(zero, 1.0, y1), np.where(zero, 0.0, y2)
+    # y1 q1 + y2 q2 = a u - b v with u = q1, v = cos q1 + sin q2.
+    b = -y2 / sin
+    a = y1 + b * cos
+    inside = ((a >= 0) & (b >= 0)) | ((a <= 0) & (b <= 0))
+    if not np.any(inside):
+        return None
+    vals = np.sqrt(lam[inside])
+    j = int(np.argmin(vals))
+    p = np.flatnonzero(inside)[j]
+    sgn = 1.0 if a[p] + b[p] >= 0 else -1.0
+    return float(vals[j]), int(iu[p]), int(jv[p]), sgn * a[p], sgn * b[p]
