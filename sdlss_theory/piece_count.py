@@ -42,9 +42,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from sdlss_theory._kernels import regions
+from sdlss_theory._kernels.network import pack_network
 from sdlss_theory._validation import check_int, check_rng
 from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.pieces import (
+    RANK_TOL,
     TOL,
     PieceBudgetExceeded,
     _initial_regions,
@@ -58,6 +61,10 @@ __all__ = ["PieceCount", "count_pieces"]
 # exact walk to be skipped.
 _PILOT = 64
 _PILOT_FACTOR = 4.0
+# The exact walk runs in the numba kernel (False: the pure-Python walk, the kernel's reference).
+_WALK_KERNEL = True
+# Leaves one kernel call may hold (an unbounded walk stops here: 16 bytes and more per leaf).
+_MAX_LEAVES = 2**40
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,8 @@ class _Tree:
         self.s = s
         self.hidden = len(G.weights) - 1
         self.fan = _initial_regions(s)
+        self.net = pack_network(G.weights, G.biases, [0] * len(G.weights))
+        self.fan_arrays = regions.initial_fan(s)
 
     def root(self, S: tuple[int, ...]) -> np.ndarray:
         """[W_1S | b_1]: the homogeneous pre-activation of layer 1 on support S."""
@@ -136,7 +145,30 @@ class _Tree:
         return ("split", j, head, plus, minus)
 
     def support_count(self, S: tuple[int, ...], budget: float) -> int:
-        """The number of distinct patterns of the leaves of support S (stops above budget)."""
+        """The number of distinct patterns of the leaves of support S (stops above budget).
+
+        The walk runs in the numba kernel `_kernels.regions.walk_support` (the pure-Python
+        walk, `python_support_count`, when `_WALK_KERNEL` is False). A region is a leaf in
+        at most s + 1 fan cells, so more than (s + 1) budget leaves mean more than `budget`
+        pieces, and the kernel stops there.
+        """
+        if self.hidden == 0:
+            return 1
+        if not _WALK_KERNEL:
+            return self.python_support_count(S, budget)
+        cap = _MAX_LEAVES if math.isinf(budget) else int(min((self.s + 1) * budget + 1,
+                                                             _MAX_LEAVES))  # fmt: skip
+        net = self.net
+        words, complete = regions.walk_support(
+            np.ascontiguousarray(self.root(S)), net.flat, net.w_off, net.b_off, net.dims,
+            *self.fan_arrays, TOL, RANK_TOL, cap,
+        )  # fmt: skip
+        if not complete:
+            return int(budget) + 1
+        return _distinct_rows(words)
+
+    def python_support_count(self, S: tuple[int, ...], budget: float) -> int:
+        """`support_count` by the pure-Python walk (the reference of the kernel)."""
         if self.hidden == 0:
             return 1
         keys: set[bytes] = set()
@@ -226,6 +258,14 @@ class _Tree:
             if i != cell
         )
         return weight / shared
+
+
+def _distinct_rows(words: np.ndarray) -> int:
+    """The number of distinct rows of a 2-d array (its rows compared as raw bytes)."""
+    if words.shape[0] == 0:
+        return 0
+    rows = np.ascontiguousarray(words).view(np.dtype((np.void, words.itemsize * words.shape[1])))
+    return int(np.unique(rows).size)
 
 
 def _t_interval(x: np.ndarray, confidence: float, fpc: float = 1.0):

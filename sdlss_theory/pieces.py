@@ -45,6 +45,9 @@ __all__ = ["PieceBudgetExceeded", "Pieces", "linear_pieces"]
 
 #: Relative tolerance of "on the hyperplane": |<a, v>| <= TOL ||a|| for a unit ray v.
 TOL = 1e-10
+#: Two rays on opposite sides of a cut are adjacent when the inequalities active at both have
+#: rank D - 2 with singular values above this.
+RANK_TOL = 1e-9
 #: A generator whose last coordinate is below this (for a unit ray) is a direction.
 POINT_TOL = 1e-9
 #: A generator within this distance (relative) of the cone of the others is not extreme.
@@ -162,7 +165,7 @@ def _split(region: _Region, a: np.ndarray, f: np.ndarray, tol: float):
             common = region.act[i] & region.act[j]
             if common.sum() < D - 2:
                 continue
-            if D > 2 and np.linalg.matrix_rank(region.H[common], tol=1e-9) != D - 2:
+            if D > 2 and np.linalg.matrix_rank(region.H[common], tol=RANK_TOL) != D - 2:
                 continue
             w = f[i] * region.V[j] - f[j] * region.V[i]
             new_rays.append(w / np.linalg.norm(w))
