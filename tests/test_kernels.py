@@ -461,9 +461,11 @@ def _walk(G, S, max_leaves=10**9):
                                 max_leaves)  # fmt: skip
 
 
-@pytest.mark.parametrize(("widths", "s", "bias"), [([5, 6, 4, 7], 1, True), ([5, 8, 12], 2, False),
-                                                   ([6, 4, 3, 5, 8], 2, True),
-                                                   ([4, 5, 6], 3, True), ([5, 3, 3, 6], 4, False)])  # fmt: skip
+WALKED = [([5, 6, 4, 7], 1, True), ([5, 8, 12], 2, False), ([6, 4, 3, 5, 8], 2, True),
+          ([4, 5, 6], 3, True), ([5, 3, 3, 6], 4, False)]
+
+
+@pytest.mark.parametrize(("widths", "s", "bias"), WALKED)
 def test_walk_leaves_are_the_enumerated_pieces(widths, s, bias):
     """The distinct leaf patterns of a support are the patterns of `linear_pieces` there,
     and no pattern is a leaf in more than the s + 1 cells of the initial fan."""

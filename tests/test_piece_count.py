@@ -16,12 +16,12 @@ import math
 
 import numpy as np
 import pytest
+from _thin_network import thin_network
 from scipy import stats
 
 from sdlss_theory import PieceCount, ReLUGenerator, count_pieces
 from sdlss_theory.piece_count import _Tree
 from sdlss_theory.pieces import linear_pieces
-from _thin_network import thin_network
 
 NETWORKS = [  # (widths, s, bias)
     ([4, 6, 5], 1, True),
