@@ -160,9 +160,8 @@ class _Tree:
                                                              _MAX_LEAVES))  # fmt: skip
         net = self.net
         words, complete = regions.walk_support(
-            np.ascontiguousarray(self.root(S)), net.flat, net.w_off, net.b_off, net.dims,
-            *self.fan_arrays, TOL, RANK_TOL, cap,
-        )  # fmt: skip
+            np.ascontiguousarray(self.root(S)), net, self.fan_arrays, TOL, RANK_TOL, cap
+        )
         if not complete:
             return int(budget) + 1
         return _distinct_rows(words)
@@ -367,55 +366,78 @@ def count_pieces(
     8.0
     """
     s = check_generator_and_sparsity(G, s)
-    max_pieces = check_int(max_pieces, "max_pieces", minimum=1)
-    supports = check_int(supports, "supports", minimum=2)
-    probes = check_int(probes, "probes", minimum=2)
+    _check_options(method, confidence)
+    run = _Run(
+        _Tree(G, s),
+        check_int(max_pieces, "max_pieces", minimum=1),
+        check_int(supports, "supports", minimum=2),
+        check_int(probes, "probes", minimum=2),
+        confidence,
+        None if method == "exact" else check_rng(rng),
+    )
+    return run.count(method)
+
+
+def _check_options(method: str, confidence: float) -> None:
     if method not in ("auto", "exact", "supports", "probes"):
         raise ValueError(
             f"method must be 'auto', 'exact', 'supports' or 'probes', got {method!r}"
         )
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
-    tree = _Tree(G, s)
-    n_all = math.comb(G.k, s)
-    if method != "exact":
-        rng = check_rng(rng)
 
-    def by_probes(pilot: int = 0) -> PieceCount:
-        est = _probe_estimate(tree, probes, rng, confidence)
-        return PieceCount(*est, False, "knuth probes", pilot + probes, 0, confidence)
 
-    def by_supports(pilot: int = 0) -> PieceCount | None:
-        if supports >= n_all:
+@dataclass
+class _Run:
+    """One call of `count_pieces`: its tree, budgets and source of randomness."""
+
+    tree: _Tree
+    max_pieces: int
+    supports: int
+    probes: int
+    confidence: float
+    rng: np.random.Generator | None
+
+    def by_probes(self, pilot: int = 0) -> PieceCount:
+        est = _probe_estimate(self.tree, self.probes, self.rng, self.confidence)
+        return PieceCount(*est, False, "knuth probes", pilot + self.probes, 0, self.confidence)
+
+    def by_supports(self, pilot: int = 0) -> PieceCount | None:
+        """The support sample, or None (every support asked for, or one over the budget)."""
+        if self.supports >= math.comb(self.tree.G.k, self.tree.s):
             return None
-        est = _support_estimate(tree, supports, rng, confidence, max_pieces)
+        est = _support_estimate(self.tree, self.supports, self.rng, self.confidence,
+                                self.max_pieces)  # fmt: skip
         if est is None:
             return None
-        return PieceCount(*est[:3], False, "support sample", pilot, est[3], confidence)
+        return PieceCount(*est[:3], False, "support sample", pilot, est[3], self.confidence)
 
-    if method == "probes":
-        return by_probes()
-    if method == "supports":
-        if supports >= n_all:
-            method = "exact"
-        else:
-            out = by_supports()
-            if out is None:
+    def count(self, method: str) -> PieceCount:
+        if method == "probes":
+            return self.by_probes()
+        if method == "supports":
+            out = self.by_supports()
+            if out is not None:
+                return out
+            if self.supports < math.comb(self.tree.G.k, self.tree.s):
                 raise PieceBudgetExceeded(
-                    f"a sampled support has more than max_pieces = {max_pieces} pieces"
+                    f"a sampled support has more than max_pieces = {self.max_pieces} pieces"
                 )
-            return out
-    pilot = 0
-    if method == "auto":
-        # A few probes first: a count far above the budget is not walked at all.
-        pilot = min(probes, _PILOT)
-        guess = _probe_estimate(tree, pilot, rng, confidence)[0]
-        if guess > _PILOT_FACTOR * max_pieces:
-            return by_supports(pilot) or by_probes(pilot)
-    budget = math.inf if method == "exact" else max_pieces
-    total = 0
-    for S in itertools.combinations(range(G.k), s):
-        total += tree.support_count(S, budget - total)
-        if total > budget:
-            return by_supports(pilot) or by_probes(pilot)
-    return PieceCount(float(total), float(total), float(total), True, "exact", pilot, n_all, 1.0)
+            method = "exact"  # every support asked for: the exact count
+        pilot = 0
+        if method == "auto":
+            # A few probes first: a count far above the budget is not walked at all.
+            pilot = min(self.probes, _PILOT)
+            guess = _probe_estimate(self.tree, pilot, self.rng, self.confidence)[0]
+            if guess > _PILOT_FACTOR * self.max_pieces:
+                return self.by_supports(pilot) or self.by_probes(pilot)
+        budget = math.inf if method == "exact" else self.max_pieces
+        total = 0
+        G, s = self.tree.G, self.tree.s
+        for S in itertools.combinations(range(G.k), s):
+            total += self.tree.support_count(S, budget - total)
+            if total > budget:
+                return self.by_supports(pilot) or self.by_probes(pilot)
+        n_all = math.comb(G.k, s)
+        return PieceCount(float(total), float(total), float(total), True, "exact", pilot, n_all,
+                          1.0)  # fmt: skip

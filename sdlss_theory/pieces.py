@@ -347,20 +347,17 @@ def linear_pieces(
     Returns
     -------
     Pieces
-        Supports, Jacobians J_P (n, s), offsets c_P, the vertices and recession directions
-        of each region (in z_S), an interior point, the activation patterns, whether the
-        enumeration is complete, and the number of thin regions left out (``n_thin``).
+        Supports, Jacobians J_P (n, s), offsets c_P, each region's vertices and recession
+        directions (in z_S), an interior point, patterns, completeness, ``n_thin``.
 
     Notes
     -----
-    The number of regions on one support is at most prod_l sum_{j <= s} C(n_l, j)
-    (`sdlss_theory.theory.linear_piece_count_log`); random networks have far fewer [HR19]_.
-    Without biases every region is a cone with its apex at 0 (G is positively homogeneous):
-    for s = 1 the pieces are the 2k rays {t e_j : t >= 0}, {t e_j : t <= 0}.
+    Regions on one support: at most prod_l sum_{j <= s} C(n_l, j) (`theory.
+    linear_piece_count_log`), far fewer on random networks [HR19]_; `count_pieces` counts
+    them without storing them. Without biases every region is a cone with apex 0.
 
     Examples
     --------
-    >>> import numpy as np
     >>> G = ReLUGenerator.random([4, 6, 5], np.random.default_rng(0))
     >>> len(linear_pieces(G, 1))  # bias-free, s = 1: two rays per coordinate
     8
@@ -369,17 +366,15 @@ def linear_pieces(
     max_pieces = check_int(max_pieces, "max_pieces", minimum=1)
     if supports is None:
         supports = itertools.combinations(range(G.k), s)
-    sup_out, J_out, c_out, pts_out, rays_out, int_out, pat_out = [], [], [], [], [], [], []
-    complete = True
-    done = 0
-    thin = [0]
+    rows: list[tuple] = []
+    complete, done, thin = True, 0, [0]
     for S in supports:
-        S = tuple(sorted(int(i) for i in S))
-        if len(S) != s or len(set(S)) != s or S[0] < 0 or S[-1] >= G.k:
-            raise ValueError(f"every support must hold {s} distinct coordinates in [0, {G.k})")
-        remaining = max_pieces - len(sup_out)
+        S = _check_support(S, s, G.k)
         try:
-            found = list(_support_pieces(G, S, remaining, thin))
+            found = list(_support_pieces(G, S, max_pieces - len(rows), thin))
+            merged = _merge_by_pattern(found)
+            if len(rows) + len(merged) > max_pieces:
+                raise PieceBudgetExceeded
         except PieceBudgetExceeded:
             if strict:
                 raise PieceBudgetExceeded(
@@ -387,41 +382,50 @@ def linear_pieces(
                 ) from None
             complete = False
             break
-        merged: dict[bytes, list] = {}
-        for masks, J, c, region in found:
-            key = np.packbits(np.concatenate(masks)).tobytes() if masks else b""
-            merged.setdefault(key, [J, c, []])[2].append(region.V)
-        if len(sup_out) + len(merged) > max_pieces:
-            if strict:
-                raise PieceBudgetExceeded(f"more than max_pieces = {max_pieces} linear pieces")
-            complete = False
-            break
-        for key, (J, c, Vs) in merged.items():
-            V = _extreme(np.vstack(Vs))
-            is_pt = V[:, -1] > POINT_TOL
-            pts = V[is_pt, :-1] / V[is_pt, -1:]
-            rays = V[~is_pt, :-1]
-            if rays.size:
-                rays = rays / np.linalg.norm(rays, axis=1, keepdims=True)
-            sup_out.append(S)
-            J_out.append(J)
-            c_out.append(c)
-            pts_out.append(pts)
-            rays_out.append(rays)
-            int_out.append(_interior_point(Vs[0]))
-            pat_out.append(key)
+        rows.extend(_piece_row(S, key, *value) for key, value in merged.items())
         done += 1
-    n = G.n
+    return _pieces_from_rows(rows, s, G.n, complete, done, thin[0])
+
+
+def _check_support(S, s: int, k: int) -> tuple[int, ...]:
+    S = tuple(sorted(int(i) for i in S))
+    if len(S) != s or len(set(S)) != s or S[0] < 0 or S[-1] >= k:
+        raise ValueError(f"every support must hold {s} distinct coordinates in [0, {k})")
+    return S
+
+
+def _merge_by_pattern(found) -> dict[bytes, list]:
+    """{packed pattern: [J, c, [rays of each fan cell's region]]} of one support's regions."""
+    merged: dict[bytes, list] = {}
+    for masks, J, c, region in found:
+        key = np.packbits(np.concatenate(masks)).tobytes() if masks else b""
+        merged.setdefault(key, [J, c, []])[2].append(region.V)
+    return merged
+
+
+def _piece_row(S, key: bytes, J: np.ndarray, c: np.ndarray, Vs: list) -> tuple:
+    """(support, J, c, vertices, rays, interior point, pattern) of one piece."""
+    V = _extreme(np.vstack(Vs))
+    is_pt = V[:, -1] > POINT_TOL
+    pts = V[is_pt, :-1] / V[is_pt, -1:]
+    rays = V[~is_pt, :-1]
+    if rays.size:
+        rays = rays / np.linalg.norm(rays, axis=1, keepdims=True)
+    return S, J, c, pts, rays, _interior_point(Vs[0]), key
+
+
+def _pieces_from_rows(rows, s: int, n: int, complete: bool, done: int, n_thin: int) -> Pieces:
+    sup, J, c, pts, rays, interior, patterns = ([row[i] for row in rows] for i in range(7))
     return Pieces(
         s=s,
-        supports=np.asarray(sup_out, dtype=np.int64).reshape(-1, s),
-        jacobians=np.asarray(J_out, dtype=np.float64).reshape(-1, n, s),
-        offsets=np.asarray(c_out, dtype=np.float64).reshape(-1, n),
-        points=pts_out,
-        rays=rays_out,
-        interior=np.asarray(int_out, dtype=np.float64).reshape(-1, s),
-        patterns=pat_out,
+        supports=np.asarray(sup, dtype=np.int64).reshape(-1, s),
+        jacobians=np.asarray(J, dtype=np.float64).reshape(-1, n, s),
+        offsets=np.asarray(c, dtype=np.float64).reshape(-1, n),
+        points=pts,
+        rays=rays,
+        interior=np.asarray(interior, dtype=np.float64).reshape(-1, s),
+        patterns=patterns,
         complete=complete,
         n_supports=done,
-        n_thin=thin[0],
+        n_thin=n_thin,
     )

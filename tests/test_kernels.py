@@ -456,9 +456,8 @@ def _walk(G, S, max_leaves=10**9):
 
     tree = _Tree(G, len(S))
     net = tree.net
-    return regions.walk_support(np.ascontiguousarray(tree.root(S)), net.flat, net.w_off,
-                                net.b_off, net.dims, *tree.fan_arrays, 1e-10, 1e-9,
-                                max_leaves)  # fmt: skip
+    return regions.walk_support(np.ascontiguousarray(tree.root(S)), net, tree.fan_arrays,
+                                1e-10, 1e-9, max_leaves)  # fmt: skip
 
 
 WALKED = [([5, 6, 4, 7], 1, True), ([5, 8, 12], 2, False), ([6, 4, 3, 5, 8], 2, True),

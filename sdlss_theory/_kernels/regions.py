@@ -147,16 +147,17 @@ def next_layer(Mq, pattern, lo, W, b):
 
 
 @jit
-def walk_support(first, flat, w_off, b_off, dims, fan_V, fan_H, fan_act, tol, rank_tol,
-                 max_leaves):  # fmt: skip
+def walk_support(first, net, fan, tol, rank_tol, max_leaves):
     """Every leaf of the search tree of one support: (patterns, complete).
 
-    `first` is [W_1S | b_1] (n_1 x (s + 1)); the network (packed, `network.pack_network`)
-    supplies the later hidden layers; the fan is the s + 1 initial cones (V, H, act
-    stacked). `patterns` (leaves x words, uint64) holds every leaf's activation pattern over
+    `first` is [W_1S | b_1] (n_1 x (s + 1)); `net` (a `network.PackedNetwork`) supplies the
+    later hidden layers; `fan` = (V, H, act) stacks the s + 1 initial cones
+    (`initial_fan`). `patterns` (leaves x words, uint64) holds every leaf's activation pattern over
     all hidden layers, bit i of the concatenated masks in bit i % 64 of word i // 64.
     `complete` is False when the walk stopped after more than `max_leaves` leaves.
     """
+    flat, w_off, b_off, dims = net.flat, net.w_off, net.b_off, net.dims
+    fan_V, fan_H, fan_act = fan
     hidden = dims.shape[0] - 2
     offsets = np.zeros(hidden + 1, dtype=np.int64)
     for layer in range(hidden):
@@ -231,10 +232,8 @@ def warm_up() -> None:
     biases = [rng.standard_normal(3), rng.standard_normal(3), np.zeros(2)]
     net = pack_network(weights, biases, [1, 1, 0])
     for s in (1, 2):
-        fan_V, fan_H, fan_act = initial_fan(s)
         first = np.ascontiguousarray(np.hstack([weights[0][:, :s], biases[0][:, None]]))
-        walk_support(first, net.flat, net.w_off, net.b_off, net.dims, fan_V, fan_H, fan_act,
-                     1e-10, 1e-9, 1000)  # fmt: skip
+        walk_support(first, net, initial_fan(s), 1e-10, 1e-9, 1000)
 
 
 def initial_fan(s: int):
