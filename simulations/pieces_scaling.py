@@ -39,7 +39,7 @@ class Config(StudyConfig):
     base_depth: int = 2
     base_k: int = 8
     base_h: int = 12
-    s_values: tuple[int, ...] = (1, 2, 3, 4, 5)
+    s_values: tuple[int, ...] = (1, 2, 3, 4)
     depth_values: tuple[int, ...] = (1, 2, 3, 4, 6, 8)
     k_values: tuple[int, ...] = (4, 8, 16, 32, 64)
     h_values: tuple[int, ...] = (4, 8, 16, 32, 64, 128)
