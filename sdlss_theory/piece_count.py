@@ -159,9 +159,10 @@ class _Tree:
         cap = _MAX_LEAVES if math.isinf(budget) else int(min((self.s + 1) * budget + 1,
                                                              _MAX_LEAVES))  # fmt: skip
         net = self.net
-        words, complete = regions.walk_support(
-            np.ascontiguousarray(self.root(S)), net, self.fan_arrays, TOL, RANK_TOL, cap
-        )
+        words, _, _, _, _, complete = regions.walk_support(
+            np.ascontiguousarray(self.root(S)), net, self.fan_arrays, TOL, RANK_TOL, 0.0, False,
+            cap,
+        )  # fmt: skip
         if not complete:
             return int(budget) + 1
         return _distinct_rows(words)

@@ -58,6 +58,11 @@ REDUNDANT = 1e-9
 THIN = 1e-13
 
 
+#: The region walk of `linear_pieces` runs in the numba kernel (False: the pure-Python walk,
+#: `_support_pieces`, kept as the reference).
+_ENUM_KERNEL = True
+
+
 class PieceBudgetExceeded(RuntimeError):
     """More pieces than the budget allows (raised by `linear_pieces` with ``strict=True``)."""
 
@@ -199,6 +204,52 @@ def _thin_sides(F: np.ndarray, tol: np.ndarray, thin: np.ndarray) -> int:
     pos_thin, neg_thin = (F > thin).any(axis=0), (F < -thin).any(axis=0)
     uncut = ~(pos & neg)
     return int(np.count_nonzero(uncut & ((pos_thin & ~pos) | (neg_thin & ~neg))))
+
+
+class _Leaf:
+    """A region as the kernel returns it: its homogenised rays only (all `linear_pieces` reads)."""
+
+    __slots__ = ("V",)
+
+    def __init__(self, V: np.ndarray) -> None:
+        self.V = V
+
+
+def _support_pieces_kernel(G: ReLUGenerator, S: tuple[int, ...], budget: int, thin=None):
+    """`_support_pieces` with the region walk in the numba kernel `_kernels.regions`.
+
+    The kernel returns each leaf's pattern, rays and fan cell (the same splits and
+    tolerances); the leaves are put in the Python walk's order and the affine map of each is
+    formed here layer by layer with the products of the Python walk, so that the pieces are
+    the same, in the same order. Raises `PieceBudgetExceeded` above `budget` leaves.
+    """
+    from sdlss_theory._kernels import regions
+    from sdlss_theory._kernels.network import pack_network
+
+    s = len(S)
+    first = np.hstack([G.weights[0][:, list(S)], G.biases[0][:, None]])
+    net = pack_network(G.weights, G.biases, [0] * len(G.weights))
+    words, rays, off, cell, n_thin, complete = regions.walk_support(
+        np.ascontiguousarray(first), net, regions.initial_fan(s), TOL, RANK_TOL,
+        THIN if thin is not None else 0.0, True, budget,
+    )  # fmt: skip
+    if not complete:
+        raise PieceBudgetExceeded
+    if thin is not None:
+        thin[0] += n_thin
+    sizes = [w.shape[0] for w in G.weights[:-1]]
+    bits = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")[:, : sum(sizes)]
+    cuts = np.cumsum(sizes)[:-1]
+    # The Python walk's order: by fan cell, then each layer's mask (False before True).
+    order = np.lexsort(np.vstack([bits[:, ::-1].T, cell[None, :]]))
+    for i in order:
+        masks = tuple(m.astype(bool) for m in np.split(bits[i], cuts))
+        Mq = first
+        for layer, mask in enumerate(masks):
+            post = Mq * mask[:, None]
+            Mq = G.weights[layer + 1] @ post
+            Mq[:, -1] += G.biases[layer + 1]
+        yield masks, Mq[:, :s], Mq[:, s], _Leaf(rays[off[i] : off[i + 1]])
 
 
 def _support_pieces(G: ReLUGenerator, S: tuple[int, ...], budget: int, thin=None):
@@ -371,7 +422,9 @@ def linear_pieces(
     for S in supports:
         S = _check_support(S, s, G.k)
         try:
-            found = list(_support_pieces(G, S, max_pieces - len(rows), thin))
+            walk = _support_pieces_kernel if _ENUM_KERNEL and len(G.weights) > 1 else (
+                _support_pieces)  # fmt: skip
+            found = list(walk(G, S, max_pieces - len(rows), thin))
             merged = _merge_by_pattern(found)
             if len(rows) + len(merged) > max_pieces:
                 raise PieceBudgetExceeded

@@ -456,8 +456,9 @@ def _walk(G, S, max_leaves=10**9):
 
     tree = _Tree(G, len(S))
     net = tree.net
-    return regions.walk_support(np.ascontiguousarray(tree.root(S)), net, tree.fan_arrays,
-                                1e-10, 1e-9, max_leaves)  # fmt: skip
+    out = regions.walk_support(np.ascontiguousarray(tree.root(S)), net, tree.fan_arrays,
+                               1e-10, 1e-9, 0.0, False, max_leaves)  # fmt: skip
+    return out[0], out[5]
 
 
 WALKED = [([5, 6, 4, 7], 1, True), ([5, 8, 12], 2, False), ([6, 4, 3, 5, 8], 2, True),

@@ -147,13 +147,52 @@ def next_layer(Mq, pattern, lo, W, b):
 
 
 @jit
-def walk_support(first, net, fan, tol, rank_tol, max_leaves):
-    """Every leaf of the search tree of one support: (patterns, complete).
+def scan_columns(F, norms, tol, thin, start, pattern, lo):
+    """The first neuron >= start whose pre-activation F takes both signs beyond tolerance.
+
+    Neurons before it (from `start` on) are uncut: their bit is set to "positive somewhere"
+    (``pattern[lo + c]``). Returns (cut, thin sides): cut = -1 when no neuron cuts, and the
+    number of uncut neurons with a side left out though a ray lies beyond ``thin ||a||``
+    (`pieces._thin_sides`; 0 when ``thin`` is 0).
+    """
+    p = F.shape[0]
+    n_thin = 0
+    for c in range(start, F.shape[1]):
+        t = tol * norms[c]
+        t_thin = thin * norms[c]
+        pos = False
+        neg = False
+        pos_thin = False
+        neg_thin = False
+        for r in range(p):
+            f = F[r, c]
+            if f > t:
+                pos = True
+            elif f < -t:
+                neg = True
+            if f > t_thin:
+                pos_thin = True
+            elif f < -t_thin:
+                neg_thin = True
+        if pos and neg:
+            return c, n_thin
+        pattern[lo + c] = pos
+        if thin > 0.0 and ((pos_thin and not pos) or (neg_thin and not neg)):
+            n_thin += 1
+    return -1, n_thin
+
+
+@jit
+def walk_support(first, net, fan, tol, rank_tol, thin, keep_rays, max_leaves):
+    """Every leaf of one support's search tree: (patterns, rays, ray_off, cell, n_thin, complete).
 
     `first` is [W_1S | b_1] (n_1 x (s + 1)); `net` (a `network.PackedNetwork`) supplies the
-    later hidden layers; `fan` = (V, H, act) stacks the s + 1 initial cones
-    (`initial_fan`). `patterns` (leaves x words, uint64) holds every leaf's activation pattern over
-    all hidden layers, bit i of the concatenated masks in bit i % 64 of word i // 64.
+    later hidden layers; `fan` = (V, H, act) stacks the s + 1 initial cones (`initial_fan`).
+    `patterns` (leaves x words, uint64) holds every leaf's activation pattern over all hidden
+    layers, bit i of the concatenated masks in bit i % 64 of word i // 64. With `keep_rays`,
+    leaf i's region has the homogenised rays ``rays[ray_off[i]:ray_off[i + 1]]`` (else
+    `rays` is empty); `cell[i]` is the fan cell it lies in. `n_thin` counts the sides left
+    out as thinner than `tol` though a ray lies beyond `thin` (`pieces.THIN`; 0 disables).
     `complete` is False when the walk stopped after more than `max_leaves` leaves.
     """
     flat, w_off, b_off, dims = net.flat, net.w_off, net.b_off, net.dims
@@ -163,63 +202,66 @@ def walk_support(first, net, fan, tol, rank_tol, max_leaves):
     for layer in range(hidden):
         offsets[layer + 1] = offsets[layer] + dims[layer + 1]
     total = offsets[hidden]
-    words = (total + 63) // 64
-    out = np.zeros((64, words), dtype=np.uint64)
-    n_out = 0
-    norms0 = row_norms(first)
+    out = np.zeros((64, (total + 63) // 64), dtype=np.uint64)
+    D = first.shape[1]
+    rays = np.empty((64 if keep_rays else 0, D))
+    ray_off = np.zeros(65, dtype=np.int64)
+    cell = np.zeros(64, dtype=np.int64)
+    n_out, n_thin = 0, 0
     stack = []
     for c in range(fan_V.shape[0]):
-        stack.append((fan_V[c].copy(), fan_H[c].copy(), fan_act[c].copy(), first, norms0, 0,
-                      np.zeros(total, dtype=np.bool_), 0))  # fmt: skip
+        stack.append((fan_V[c].copy(), fan_H[c].copy(), fan_act[c].copy(), first,
+                      row_norms(first), 0, np.zeros(total, dtype=np.bool_), 0, c))  # fmt: skip
     while len(stack) > 0:
-        V, H, act, Mq, norms, start, pattern, layer = stack.pop()
-        lo = offsets[layer]
-        n_l = Mq.shape[0]
+        V, H, act, Mq, norms, start, pattern, layer, root = stack.pop()
         F = np.dot(V, Mq.T)
-        p = V.shape[0]
-        cut = -1
-        for c in range(start, n_l):
-            t = tol * norms[c]
-            pos = False
-            neg = False
-            for r in range(p):
-                if F[r, c] > t:
-                    pos = True
-                elif F[r, c] < -t:
-                    neg = True
-            if pos and neg:
-                cut = c
-                break
-            pattern[lo + c] = pos
+        cut, n_add = scan_columns(F, norms, tol, thin, start, pattern, offsets[layer])
+        n_thin += n_add
         if cut >= 0:
-            t = tol * norms[cut]
-            res = split_region(V, H, act, Mq[cut], F[:, cut].copy(), t, tol, rank_tol)
+            res = split_region(V, H, act, Mq[cut], F[:, cut].copy(), tol * norms[cut], tol,
+                               rank_tol)  # fmt: skip
             if res[4]:
                 minus = pattern.copy()
-                minus[lo + cut] = False
-                stack.append((res[5], res[6], res[7], Mq, norms, cut + 1, minus, layer))
+                minus[offsets[layer] + cut] = False
+                stack.append((res[5], res[6], res[7], Mq, norms, cut + 1, minus, layer, root))
             if res[0]:
-                pattern[lo + cut] = True
-                stack.append((res[1], res[2], res[3], Mq, norms, cut + 1, pattern, layer))
+                pattern[offsets[layer] + cut] = True
+                stack.append((res[1], res[2], res[3], Mq, norms, cut + 1, pattern, layer, root))
             continue
         if layer + 1 < hidden:
-            nxt_rows, nxt_cols = dims[layer + 2], dims[layer + 1]
-            W = flat[w_off[layer + 1] : w_off[layer + 1] + nxt_rows * nxt_cols]
-            b = flat[b_off[layer + 1] : b_off[layer + 1] + nxt_rows]
-            nxt = next_layer(Mq, pattern, lo, W.reshape(nxt_rows, nxt_cols), b)
-            stack.append((V, H, act, nxt, row_norms(nxt), 0, pattern, layer + 1))
+            rows, cols = dims[layer + 2], dims[layer + 1]
+            W = flat[w_off[layer + 1] : w_off[layer + 1] + rows * cols].reshape(rows, cols)
+            b = flat[b_off[layer + 1] : b_off[layer + 1] + rows]
+            nxt = next_layer(Mq, pattern, offsets[layer], W, b)
+            stack.append((V, H, act, nxt, row_norms(nxt), 0, pattern, layer + 1, root))
             continue
         if n_out == out.shape[0]:
-            grown = np.zeros((2 * n_out, words), dtype=np.uint64)
-            grown[:n_out] = out
-            out = grown
+            out = grow_rows(out, 2 * n_out)
+            ray_off = np.concatenate((ray_off, np.zeros(n_out, dtype=np.int64)))
+            cell = np.concatenate((cell, np.zeros(n_out, dtype=np.int64)))
+        cell[n_out] = root
         for i in range(total):
             if pattern[i]:
                 out[n_out, i // 64] |= np.uint64(1) << np.uint64(i % 64)
+        end = ray_off[n_out] + (V.shape[0] if keep_rays else 0)
+        if keep_rays:
+            if end > rays.shape[0]:
+                rays = grow_rows(rays, max(2 * rays.shape[0], end))
+            rays[ray_off[n_out] : end] = V
+        ray_off[n_out + 1] = end
         n_out += 1
         if n_out > max_leaves:
-            return out[:n_out], False
-    return out[:n_out], True
+            return out[:n_out], rays[:end], ray_off[: n_out + 1], cell[:n_out], n_thin, False
+    end = ray_off[n_out]
+    return out[:n_out], rays[:end], ray_off[: n_out + 1], cell[:n_out], n_thin, True
+
+
+@jit
+def grow_rows(a, rows):
+    """`a` with its leading axis grown to `rows` (new rows zero)."""
+    b = np.zeros((rows, a.shape[1]), dtype=a.dtype)
+    b[: a.shape[0]] = a
+    return b
 
 
 def warm_up() -> None:
@@ -233,7 +275,8 @@ def warm_up() -> None:
     net = pack_network(weights, biases, [1, 1, 0])
     for s in (1, 2):
         first = np.ascontiguousarray(np.hstack([weights[0][:, :s], biases[0][:, None]]))
-        walk_support(first, net, initial_fan(s), 1e-10, 1e-9, 1000)
+        for keep in (False, True):
+            walk_support(first, net, initial_fan(s), 1e-10, 1e-9, 1e-13, keep, 1000)
 
 
 def initial_fan(s: int):
