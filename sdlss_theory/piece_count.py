@@ -4,7 +4,10 @@ r"""The number of linear pieces of a ReLU generator on s-sparse codes, without s
 support S (|S| = s) the activation regions of positive volume of z_S -> G(z), one piece per
 activation pattern. The same search tree is walked (the same region splits with the same
 tolerances, `sdlss_theory.pieces._split`), depth first and support by support, keeping only
-the set of patterns of the current support: no Jacobians, vertices or interior points.
+the patterns of the current support's leaves: no Jacobians, vertices or interior points. The
+walk runs in the numba kernel `sdlss_theory._kernels.regions.walk_support` (about 10^5
+pieces per second on one core; the pure-Python walk, `_Tree.python_support_count`, is kept
+as its reference and runs when `_WALK_KERNEL` is False).
 
 **Exact count.** Every support's tree is walked; a leaf is a cell of the initial fan of
 R^s (s + 1 simplicial cones) cut by every neuron's hyperplane, and the patterns of the
