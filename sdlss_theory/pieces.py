@@ -18,7 +18,9 @@ linear half-space <(w, q), .> >= 0; the new extreme rays are the positive combin
 pairs of adjacent rays on the two sides (two rays are adjacent when the inequalities active
 at both have rank s - 1) [FP96]_. R^s itself is covered by the s + 1 simplicial cones of
 the fan spanned by e_1, ..., e_s and -(e_1 + ... + e_s); regions split by this fan are
-merged back by activation pattern.
+merged back by activation pattern. The walk of the regions runs in the numba kernel
+`sdlss_theory._kernels.regions.walk_support`; the pure-Python walk (`_support_pieces`) is
+kept as its reference (``_ENUM_KERNEL = False``), and both give the same pieces, in order.
 
 References
 ----------
