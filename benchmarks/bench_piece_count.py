@@ -12,6 +12,7 @@ Commands::
     python benchmarks/bench_piece_count.py            # three networks, both walks (minutes)
     python benchmarks/bench_piece_count.py --quick    # the smallest network only
     python benchmarks/bench_piece_count.py --large    # also ~10^6 pieces, kernel only
+    python benchmarks/bench_piece_count.py --error-bound   # error_bound tasks, both walks
 
 Prints per network: the pieces, the CPU seconds of each walk, pieces per second of each,
 and the ratio Python / kernel.
@@ -58,6 +59,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the smallest network only")
     parser.add_argument("--large", action="store_true", help="add ~1e6-piece networks (kernel)")
+    parser.add_argument("--error-bound", action="store_true",
+                        help="six error_bound tasks with each walk")  # fmt: skip
     args = parser.parse_args(argv)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"python {platform.python_version()}, numpy {np.__version__}, "
@@ -66,6 +69,9 @@ def main(argv=None) -> None:
         t0 = time.process_time()
         warm_up()
         print(f"warm-up (compile or load the kernels): {time.process_time() - t0:.1f} s CPU")
+        if args.error_bound:
+            error_bound_tasks()
+            return
         cases = [(c, True) for c in NETWORKS[: 1 if args.quick else None]]
         cases += [(c, False) for c in (LARGE if args.large else [])]
         print("| network | s | bias | pieces | kernel s | Python s | kernel pieces/s "
@@ -83,6 +89,31 @@ def main(argv=None) -> None:
             net = " -> ".join(map(str, widths))
             print(f"| {net} | {s} | {bias} | {n:,} | {t_k:.2f} | {py[0]} | {n / t_k:,.0f} "
                   f"| {py[1]} | {py[2]} |", flush=True)  # fmt: skip
+
+
+def error_bound_tasks() -> None:
+    """Six tasks of the error_bound default (m = 3, 8, 27 at e = 0, 0.05, 0.2; two trials
+    each), each run with the kernel region walk of `linear_pieces` and with the Python walk
+    (`pieces._ENUM_KERNEL`); CPU time of each and whether every metric is identical."""
+    from sdlss_theory import pieces
+    from simulations import error_bound as eb
+
+    cells = [p for p in eb.grid(eb.Config()) if (p["m"], p["e_level"]) in
+             {(3, 0.0), (8, 0.05), (27, 0.2)}]  # fmt: skip
+    cpu, same = {True: 0.0, False: 0.0}, True
+    for p in cells:
+        for trial in range(2):
+            out = {}
+            for kernel in (True, False):
+                pieces._ENUM_KERNEL = kernel
+                t0 = time.process_time()
+                out[kernel] = eb.trial(p, np.random.default_rng([trial, p["m"]]))
+                cpu[kernel] += time.process_time() - t0
+            same &= out[True] == out[False]
+    pieces._ENUM_KERNEL = True
+    print(f"{2 * len(cells)} error_bound tasks: CPU {cpu[True]:.2f} s with the kernel walk, "
+          f"{cpu[False]:.2f} s with the Python walk ({cpu[False] / cpu[True]:.2f}x); "
+          f"metrics identical: {same}")  # fmt: skip
 
 
 if __name__ == "__main__":
