@@ -4,7 +4,10 @@ r"""The number of linear pieces of a ReLU generator on s-sparse codes, without s
 support S (|S| = s) the activation regions of positive volume of z_S -> G(z), one piece per
 activation pattern. The same search tree is walked (the same region splits with the same
 tolerances, `sdlss_theory.pieces._split`), depth first and support by support, keeping only
-the set of patterns of the current support: no Jacobians, vertices or interior points.
+the patterns of the current support's leaves: no Jacobians, vertices or interior points. The
+walk runs in the numba kernel `sdlss_theory._kernels.regions.walk_support` (about 10^5
+pieces per second on one core; the pure-Python walk, `_Tree.python_support_count`, is kept
+as its reference and runs when `_WALK_KERNEL` is False).
 
 **Exact count.** Every support's tree is walked; a leaf is a cell of the initial fan of
 R^s (s + 1 simplicial cones) cut by every neuron's hyperplane, and the patterns of the
@@ -42,9 +45,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from sdlss_theory._kernels import regions
+from sdlss_theory._kernels.network import pack_network
 from sdlss_theory._validation import check_int, check_rng
 from sdlss_theory.generator import ReLUGenerator
 from sdlss_theory.pieces import (
+    RANK_TOL,
     TOL,
     PieceBudgetExceeded,
     _initial_regions,
@@ -58,6 +64,10 @@ __all__ = ["PieceCount", "count_pieces"]
 # exact walk to be skipped.
 _PILOT = 64
 _PILOT_FACTOR = 4.0
+# The exact walk runs in the numba kernel (False: the pure-Python walk, the kernel's reference).
+_WALK_KERNEL = True
+# Leaves one kernel call may hold (an unbounded walk stops here: 16 bytes and more per leaf).
+_MAX_LEAVES = 2**40
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,8 @@ class _Tree:
         self.s = s
         self.hidden = len(G.weights) - 1
         self.fan = _initial_regions(s)
+        self.net = pack_network(G.weights, G.biases, [0] * len(G.weights))
+        self.fan_arrays = regions.initial_fan(s)
 
     def root(self, S: tuple[int, ...]) -> np.ndarray:
         """[W_1S | b_1]: the homogeneous pre-activation of layer 1 on support S."""
@@ -136,7 +148,30 @@ class _Tree:
         return ("split", j, head, plus, minus)
 
     def support_count(self, S: tuple[int, ...], budget: float) -> int:
-        """The number of distinct patterns of the leaves of support S (stops above budget)."""
+        """The number of distinct patterns of the leaves of support S (stops above budget).
+
+        The walk runs in the numba kernel `_kernels.regions.walk_support` (the pure-Python
+        walk, `python_support_count`, when `_WALK_KERNEL` is False). A region is a leaf in
+        at most s + 1 fan cells, so more than (s + 1) budget leaves mean more than `budget`
+        pieces, and the kernel stops there.
+        """
+        if self.hidden == 0:
+            return 1
+        if not _WALK_KERNEL:
+            return self.python_support_count(S, budget)
+        cap = _MAX_LEAVES if math.isinf(budget) else int(min((self.s + 1) * budget + 1,
+                                                             _MAX_LEAVES))  # fmt: skip
+        net = self.net
+        words, _, _, _, _, complete = regions.walk_support(
+            np.ascontiguousarray(self.root(S)), net, self.fan_arrays, TOL, RANK_TOL, 0.0, False,
+            cap,
+        )  # fmt: skip
+        if not complete:
+            return int(budget) + 1
+        return _distinct_rows(words)
+
+    def python_support_count(self, S: tuple[int, ...], budget: float) -> int:
+        """`support_count` by the pure-Python walk (the reference of the kernel)."""
         if self.hidden == 0:
             return 1
         keys: set[bytes] = set()
@@ -226,6 +261,14 @@ class _Tree:
             if i != cell
         )
         return weight / shared
+
+
+def _distinct_rows(words: np.ndarray) -> int:
+    """The number of distinct rows of a 2-d array (its rows compared as raw bytes)."""
+    if words.shape[0] == 0:
+        return 0
+    rows = np.ascontiguousarray(words).view(np.dtype((np.void, words.itemsize * words.shape[1])))
+    return int(np.unique(rows).size)
 
 
 def _t_interval(x: np.ndarray, confidence: float, fpc: float = 1.0):
@@ -327,55 +370,78 @@ def count_pieces(
     8.0
     """
     s = check_generator_and_sparsity(G, s)
-    max_pieces = check_int(max_pieces, "max_pieces", minimum=1)
-    supports = check_int(supports, "supports", minimum=2)
-    probes = check_int(probes, "probes", minimum=2)
+    _check_options(method, confidence)
+    run = _Run(
+        _Tree(G, s),
+        check_int(max_pieces, "max_pieces", minimum=1),
+        check_int(supports, "supports", minimum=2),
+        check_int(probes, "probes", minimum=2),
+        confidence,
+        None if method == "exact" else check_rng(rng),
+    )
+    return run.count(method)
+
+
+def _check_options(method: str, confidence: float) -> None:
     if method not in ("auto", "exact", "supports", "probes"):
         raise ValueError(
             f"method must be 'auto', 'exact', 'supports' or 'probes', got {method!r}"
         )
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
-    tree = _Tree(G, s)
-    n_all = math.comb(G.k, s)
-    if method != "exact":
-        rng = check_rng(rng)
 
-    def by_probes(pilot: int = 0) -> PieceCount:
-        est = _probe_estimate(tree, probes, rng, confidence)
-        return PieceCount(*est, False, "knuth probes", pilot + probes, 0, confidence)
 
-    def by_supports(pilot: int = 0) -> PieceCount | None:
-        if supports >= n_all:
+@dataclass
+class _Run:
+    """One call of `count_pieces`: its tree, budgets and source of randomness."""
+
+    tree: _Tree
+    max_pieces: int
+    supports: int
+    probes: int
+    confidence: float
+    rng: np.random.Generator | None
+
+    def by_probes(self, pilot: int = 0) -> PieceCount:
+        est = _probe_estimate(self.tree, self.probes, self.rng, self.confidence)
+        return PieceCount(*est, False, "knuth probes", pilot + self.probes, 0, self.confidence)
+
+    def by_supports(self, pilot: int = 0) -> PieceCount | None:
+        """The support sample, or None (every support asked for, or one over the budget)."""
+        if self.supports >= math.comb(self.tree.G.k, self.tree.s):
             return None
-        est = _support_estimate(tree, supports, rng, confidence, max_pieces)
+        est = _support_estimate(self.tree, self.supports, self.rng, self.confidence,
+                                self.max_pieces)  # fmt: skip
         if est is None:
             return None
-        return PieceCount(*est[:3], False, "support sample", pilot, est[3], confidence)
+        return PieceCount(*est[:3], False, "support sample", pilot, est[3], self.confidence)
 
-    if method == "probes":
-        return by_probes()
-    if method == "supports":
-        if supports >= n_all:
-            method = "exact"
-        else:
-            out = by_supports()
-            if out is None:
+    def count(self, method: str) -> PieceCount:
+        if method == "probes":
+            return self.by_probes()
+        if method == "supports":
+            out = self.by_supports()
+            if out is not None:
+                return out
+            if self.supports < math.comb(self.tree.G.k, self.tree.s):
                 raise PieceBudgetExceeded(
-                    f"a sampled support has more than max_pieces = {max_pieces} pieces"
+                    f"a sampled support has more than max_pieces = {self.max_pieces} pieces"
                 )
-            return out
-    pilot = 0
-    if method == "auto":
-        # A few probes first: a count far above the budget is not walked at all.
-        pilot = min(probes, _PILOT)
-        guess = _probe_estimate(tree, pilot, rng, confidence)[0]
-        if guess > _PILOT_FACTOR * max_pieces:
-            return by_supports(pilot) or by_probes(pilot)
-    budget = math.inf if method == "exact" else max_pieces
-    total = 0
-    for S in itertools.combinations(range(G.k), s):
-        total += tree.support_count(S, budget - total)
-        if total > budget:
-            return by_supports(pilot) or by_probes(pilot)
-    return PieceCount(float(total), float(total), float(total), True, "exact", pilot, n_all, 1.0)
+            method = "exact"  # every support asked for: the exact count
+        pilot = 0
+        if method == "auto":
+            # A few probes first: a count far above the budget is not walked at all.
+            pilot = min(self.probes, _PILOT)
+            guess = _probe_estimate(self.tree, pilot, self.rng, self.confidence)[0]
+            if guess > _PILOT_FACTOR * self.max_pieces:
+                return self.by_supports(pilot) or self.by_probes(pilot)
+        budget = math.inf if method == "exact" else self.max_pieces
+        total = 0
+        G, s = self.tree.G, self.tree.s
+        for S in itertools.combinations(range(G.k), s):
+            total += self.tree.support_count(S, budget - total)
+            if total > budget:
+                return self.by_supports(pilot) or self.by_probes(pilot)
+        n_all = math.comb(G.k, s)
+        return PieceCount(float(total), float(total), float(total), True, "exact", pilot, n_all,
+                          1.0)  # fmt: skip

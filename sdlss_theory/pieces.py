@@ -18,7 +18,9 @@ linear half-space <(w, q), .> >= 0; the new extreme rays are the positive combin
 pairs of adjacent rays on the two sides (two rays are adjacent when the inequalities active
 at both have rank s - 1) [FP96]_. R^s itself is covered by the s + 1 simplicial cones of
 the fan spanned by e_1, ..., e_s and -(e_1 + ... + e_s); regions split by this fan are
-merged back by activation pattern.
+merged back by activation pattern. The walk of the regions runs in the numba kernel
+`sdlss_theory._kernels.regions.walk_support`; the pure-Python walk (`_support_pieces`) is
+kept as its reference (``_ENUM_KERNEL = False``), and both give the same pieces, in order.
 
 References
 ----------
@@ -45,6 +47,9 @@ __all__ = ["PieceBudgetExceeded", "Pieces", "linear_pieces"]
 
 #: Relative tolerance of "on the hyperplane": |<a, v>| <= TOL ||a|| for a unit ray v.
 TOL = 1e-10
+#: Two rays on opposite sides of a cut are adjacent when the inequalities active at both have
+#: rank D - 2 with singular values above this.
+RANK_TOL = 1e-9
 #: A generator whose last coordinate is below this (for a unit ray) is a direction.
 POINT_TOL = 1e-9
 #: A generator within this distance (relative) of the cone of the others is not extreme.
@@ -53,6 +58,11 @@ REDUNDANT = 1e-9
 #: lies beyond THIN (relative, far above the rounding of a pre-activation), the side is a true
 #: region thinner than TOL that was left out, and it is counted (`Pieces.n_thin`).
 THIN = 1e-13
+
+
+#: The region walk of `linear_pieces` runs in the numba kernel (False: the pure-Python walk,
+#: `_support_pieces`, kept as the reference).
+_ENUM_KERNEL = True
 
 
 class PieceBudgetExceeded(RuntimeError):
@@ -162,7 +172,7 @@ def _split(region: _Region, a: np.ndarray, f: np.ndarray, tol: float):
             common = region.act[i] & region.act[j]
             if common.sum() < D - 2:
                 continue
-            if D > 2 and np.linalg.matrix_rank(region.H[common], tol=1e-9) != D - 2:
+            if D > 2 and np.linalg.matrix_rank(region.H[common], tol=RANK_TOL) != D - 2:
                 continue
             w = f[i] * region.V[j] - f[j] * region.V[i]
             new_rays.append(w / np.linalg.norm(w))
@@ -196,6 +206,52 @@ def _thin_sides(F: np.ndarray, tol: np.ndarray, thin: np.ndarray) -> int:
     pos_thin, neg_thin = (F > thin).any(axis=0), (F < -thin).any(axis=0)
     uncut = ~(pos & neg)
     return int(np.count_nonzero(uncut & ((pos_thin & ~pos) | (neg_thin & ~neg))))
+
+
+class _Leaf:
+    """A region as the kernel returns it: its homogenised rays only (all `linear_pieces` reads)."""
+
+    __slots__ = ("V",)
+
+    def __init__(self, V: np.ndarray) -> None:
+        self.V = V
+
+
+def _support_pieces_kernel(G: ReLUGenerator, S: tuple[int, ...], budget: int, thin=None):
+    """`_support_pieces` with the region walk in the numba kernel `_kernels.regions`.
+
+    The kernel returns each leaf's pattern, rays and fan cell (the same splits and
+    tolerances); the leaves are put in the Python walk's order and the affine map of each is
+    formed here layer by layer with the products of the Python walk, so that the pieces are
+    the same, in the same order. Raises `PieceBudgetExceeded` above `budget` leaves.
+    """
+    from sdlss_theory._kernels import regions
+    from sdlss_theory._kernels.network import pack_network
+
+    s = len(S)
+    first = np.hstack([G.weights[0][:, list(S)], G.biases[0][:, None]])
+    net = pack_network(G.weights, G.biases, [0] * len(G.weights))
+    words, rays, off, cell, n_thin, complete = regions.walk_support(
+        np.ascontiguousarray(first), net, regions.initial_fan(s), TOL, RANK_TOL,
+        THIN if thin is not None else 0.0, True, budget,
+    )  # fmt: skip
+    if not complete:
+        raise PieceBudgetExceeded
+    if thin is not None:
+        thin[0] += n_thin
+    sizes = [w.shape[0] for w in G.weights[:-1]]
+    bits = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")[:, : sum(sizes)]
+    cuts = np.cumsum(sizes)[:-1]
+    # The Python walk's order: by fan cell, then each layer's mask (False before True).
+    order = np.lexsort(np.vstack([bits[:, ::-1].T, cell[None, :]]))
+    for i in order:
+        masks = tuple(m.astype(bool) for m in np.split(bits[i], cuts))
+        Mq = first
+        for layer, mask in enumerate(masks):
+            post = Mq * mask[:, None]
+            Mq = G.weights[layer + 1] @ post
+            Mq[:, -1] += G.biases[layer + 1]
+        yield masks, Mq[:, :s], Mq[:, s], _Leaf(rays[off[i] : off[i + 1]])
 
 
 def _support_pieces(G: ReLUGenerator, S: tuple[int, ...], budget: int, thin=None):
@@ -344,20 +400,17 @@ def linear_pieces(
     Returns
     -------
     Pieces
-        Supports, Jacobians J_P (n, s), offsets c_P, the vertices and recession directions
-        of each region (in z_S), an interior point, the activation patterns, whether the
-        enumeration is complete, and the number of thin regions left out (``n_thin``).
+        Supports, Jacobians J_P (n, s), offsets c_P, each region's vertices and recession
+        directions (in z_S), an interior point, patterns, completeness, ``n_thin``.
 
     Notes
     -----
-    The number of regions on one support is at most prod_l sum_{j <= s} C(n_l, j)
-    (`sdlss_theory.theory.linear_piece_count_log`); random networks have far fewer [HR19]_.
-    Without biases every region is a cone with its apex at 0 (G is positively homogeneous):
-    for s = 1 the pieces are the 2k rays {t e_j : t >= 0}, {t e_j : t <= 0}.
+    Regions on one support: at most prod_l sum_{j <= s} C(n_l, j) (`theory.
+    linear_piece_count_log`), far fewer on random networks [HR19]_; `count_pieces` counts
+    them without storing them. Without biases every region is a cone with apex 0.
 
     Examples
     --------
-    >>> import numpy as np
     >>> G = ReLUGenerator.random([4, 6, 5], np.random.default_rng(0))
     >>> len(linear_pieces(G, 1))  # bias-free, s = 1: two rays per coordinate
     8
@@ -366,17 +419,17 @@ def linear_pieces(
     max_pieces = check_int(max_pieces, "max_pieces", minimum=1)
     if supports is None:
         supports = itertools.combinations(range(G.k), s)
-    sup_out, J_out, c_out, pts_out, rays_out, int_out, pat_out = [], [], [], [], [], [], []
-    complete = True
-    done = 0
-    thin = [0]
+    rows: list[tuple] = []
+    complete, done, thin = True, 0, [0]
     for S in supports:
-        S = tuple(sorted(int(i) for i in S))
-        if len(S) != s or len(set(S)) != s or S[0] < 0 or S[-1] >= G.k:
-            raise ValueError(f"every support must hold {s} distinct coordinates in [0, {G.k})")
-        remaining = max_pieces - len(sup_out)
+        S = _check_support(S, s, G.k)
         try:
-            found = list(_support_pieces(G, S, remaining, thin))
+            walk = _support_pieces_kernel if _ENUM_KERNEL and len(G.weights) > 1 else (
+                _support_pieces)  # fmt: skip
+            found = list(walk(G, S, max_pieces - len(rows), thin))
+            merged = _merge_by_pattern(found)
+            if len(rows) + len(merged) > max_pieces:
+                raise PieceBudgetExceeded
         except PieceBudgetExceeded:
             if strict:
                 raise PieceBudgetExceeded(
@@ -384,41 +437,50 @@ def linear_pieces(
                 ) from None
             complete = False
             break
-        merged: dict[bytes, list] = {}
-        for masks, J, c, region in found:
-            key = np.packbits(np.concatenate(masks)).tobytes() if masks else b""
-            merged.setdefault(key, [J, c, []])[2].append(region.V)
-        if len(sup_out) + len(merged) > max_pieces:
-            if strict:
-                raise PieceBudgetExceeded(f"more than max_pieces = {max_pieces} linear pieces")
-            complete = False
-            break
-        for key, (J, c, Vs) in merged.items():
-            V = _extreme(np.vstack(Vs))
-            is_pt = V[:, -1] > POINT_TOL
-            pts = V[is_pt, :-1] / V[is_pt, -1:]
-            rays = V[~is_pt, :-1]
-            if rays.size:
-                rays = rays / np.linalg.norm(rays, axis=1, keepdims=True)
-            sup_out.append(S)
-            J_out.append(J)
-            c_out.append(c)
-            pts_out.append(pts)
-            rays_out.append(rays)
-            int_out.append(_interior_point(Vs[0]))
-            pat_out.append(key)
+        rows.extend(_piece_row(S, key, *value) for key, value in merged.items())
         done += 1
-    n = G.n
+    return _pieces_from_rows(rows, s, G.n, complete, done, thin[0])
+
+
+def _check_support(S, s: int, k: int) -> tuple[int, ...]:
+    S = tuple(sorted(int(i) for i in S))
+    if len(S) != s or len(set(S)) != s or S[0] < 0 or S[-1] >= k:
+        raise ValueError(f"every support must hold {s} distinct coordinates in [0, {k})")
+    return S
+
+
+def _merge_by_pattern(found) -> dict[bytes, list]:
+    """{packed pattern: [J, c, [rays of each fan cell's region]]} of one support's regions."""
+    merged: dict[bytes, list] = {}
+    for masks, J, c, region in found:
+        key = np.packbits(np.concatenate(masks)).tobytes() if masks else b""
+        merged.setdefault(key, [J, c, []])[2].append(region.V)
+    return merged
+
+
+def _piece_row(S, key: bytes, J: np.ndarray, c: np.ndarray, Vs: list) -> tuple:
+    """(support, J, c, vertices, rays, interior point, pattern) of one piece."""
+    V = _extreme(np.vstack(Vs))
+    is_pt = V[:, -1] > POINT_TOL
+    pts = V[is_pt, :-1] / V[is_pt, -1:]
+    rays = V[~is_pt, :-1]
+    if rays.size:
+        rays = rays / np.linalg.norm(rays, axis=1, keepdims=True)
+    return S, J, c, pts, rays, _interior_point(Vs[0]), key
+
+
+def _pieces_from_rows(rows, s: int, n: int, complete: bool, done: int, n_thin: int) -> Pieces:
+    sup, J, c, pts, rays, interior, patterns = ([row[i] for row in rows] for i in range(7))
     return Pieces(
         s=s,
-        supports=np.asarray(sup_out, dtype=np.int64).reshape(-1, s),
-        jacobians=np.asarray(J_out, dtype=np.float64).reshape(-1, n, s),
-        offsets=np.asarray(c_out, dtype=np.float64).reshape(-1, n),
-        points=pts_out,
-        rays=rays_out,
-        interior=np.asarray(int_out, dtype=np.float64).reshape(-1, s),
-        patterns=pat_out,
+        supports=np.asarray(sup, dtype=np.int64).reshape(-1, s),
+        jacobians=np.asarray(J, dtype=np.float64).reshape(-1, n, s),
+        offsets=np.asarray(c, dtype=np.float64).reshape(-1, n),
+        points=pts,
+        rays=rays,
+        interior=np.asarray(interior, dtype=np.float64).reshape(-1, s),
+        patterns=patterns,
         complete=complete,
         n_supports=done,
-        n_thin=thin[0],
+        n_thin=n_thin,
     )

@@ -37,15 +37,15 @@ class Config(StudyConfig):
     trials: int = 4
     base_s: int = 2
     base_depth: int = 2
-    base_k: int = 6
-    base_h: int = 6
-    s_values: tuple[int, ...] = (1, 2, 3, 4, 5)
-    depth_values: tuple[int, ...] = (1, 2, 3, 4, 5)
-    k_values: tuple[int, ...] = (3, 6, 12, 24, 48)
-    h_values: tuple[int, ...] = (3, 6, 12, 24, 48)
+    base_k: int = 8
+    base_h: int = 12
+    s_values: tuple[int, ...] = (1, 2, 3, 4)
+    depth_values: tuple[int, ...] = (1, 2, 3, 4, 6, 8)
+    k_values: tuple[int, ...] = (4, 8, 16, 32, 64)
+    h_values: tuple[int, ...] = (4, 8, 16, 32, 64, 128)
     bias: tuple[bool, ...] = (False, True)
     n: int = 10
-    max_pieces: int = 100_000
+    max_pieces: int = 1_000_000
     supports: int = 8
     probes: int = 2000
 

@@ -282,3 +282,23 @@ def pair_span_value(A, J_P, J_Q, c_P, c_Q):
     if rank > A.shape[0]:
         return 0.0
     return float(np.linalg.svd(A @ U[:, :rank], compute_uv=False)[-1])
+
+
+def support_patterns(G, S):
+    """The activation patterns (packed bytes) of the pieces of G on support S.
+
+    From the enumeration itself: `linear_pieces` on that one support, every region with its
+    rays, vertices and affine map, the patterns merged across the initial fan.
+    """
+    from sdlss_theory.pieces import linear_pieces
+
+    return set(linear_pieces(G, len(S), supports=[S], max_pieces=10**7).patterns)
+
+
+def packed_rows(words, bits):
+    """Rows of 64-bit words (bit i in bit i % 64 of word i // 64) as `np.packbits` bytes."""
+    out = []
+    for row in np.asarray(words, dtype=np.uint64):
+        mask = [bool((int(row[i // 64]) >> (i % 64)) & 1) for i in range(bits)]
+        out.append(np.packbits(np.array(mask, dtype=bool)).tobytes())
+    return out

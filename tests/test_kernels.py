@@ -25,6 +25,7 @@ from sdlss_theory._kernels import (
     network,
     pairs,
     refit,
+    regions,
     swap,
     threshold,
     warm_up,
@@ -451,6 +452,54 @@ def test_jacobi_eigenvalues_are_numpys():
         pairs.jacobi_eigenvalues(E, r)
         np.testing.assert_allclose(np.sort(np.diag(E)), np.linalg.eigvalsh(M), rtol=1e-12,
                                    atol=1e-14 * np.abs(M).max())  # fmt: skip
+
+
+# ----------------------------------------------------------------- piece walk
+
+
+def _walk(G, S, max_leaves=10**9):
+    from sdlss_theory.piece_count import _Tree
+
+    tree = _Tree(G, len(S))
+    net = tree.net
+    out = regions.walk_support(np.ascontiguousarray(tree.root(S)), net, tree.fan_arrays,
+                               1e-10, 1e-9, 0.0, False, max_leaves)  # fmt: skip
+    return out[0], out[5]
+
+
+WALKED = [([5, 6, 4, 7], 1, True), ([5, 8, 12], 2, False), ([6, 4, 3, 5, 8], 2, True),
+          ([4, 5, 6], 3, True), ([5, 3, 3, 6], 4, False)]
+
+
+@pytest.mark.parametrize(("widths", "s", "bias"), WALKED)
+def test_walk_leaves_are_the_enumerated_pieces(widths, s, bias):
+    """The distinct leaf patterns of a support are the patterns of `linear_pieces` there,
+    and no pattern is a leaf in more than the s + 1 cells of the initial fan."""
+    rng = np.random.default_rng(60 + s)
+    G = ReLUGenerator.random(widths, rng, bias=bias)
+    bits = sum(widths[1:-1])
+    for S in [tuple(sorted(rng.choice(G.k, s, replace=False))) for _ in range(3)]:
+        words, complete = _walk(G, S)
+        assert complete and words.dtype == np.uint64
+        leaves = ref.packed_rows(words, bits)
+        want = ref.support_patterns(G, S)
+        assert set(leaves) == want
+        assert len(leaves) <= (s + 1) * len(want)
+
+
+def test_walk_stops_after_max_leaves():
+    G = ReLUGenerator.random([4, 8, 8, 6], np.random.default_rng(61), bias=True)
+    full, complete = _walk(G, (0, 2))
+    assert complete and full.shape[0] > 10
+    part, complete = _walk(G, (0, 2), max_leaves=10)
+    assert not complete and part.shape[0] == 11
+
+
+def test_row_norms_are_numpys():
+    rng = np.random.default_rng(62)
+    for c in (1, 3, 7, 8, 9, 17, 30):
+        M = rng.standard_normal((5, c)) * 10.0 ** rng.uniform(-5, 5, (5, 1))
+        np.testing.assert_array_equal(regions.row_norms(M), np.linalg.norm(M, axis=1))
 
 
 # ----------------------------------------------------------------- registry and switches

@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
+from _thin_network import thin_network
 from scipy import stats
 
 from sdlss_theory import PieceCount, ReLUGenerator, count_pieces
@@ -43,6 +45,80 @@ def test_exact_count_is_the_number_of_enumerated_pieces(widths, s, bias):
     c = count_pieces(G, s, method="exact")
     assert c.exact and c.method == "exact" and c.confidence == 1.0
     assert c.value == c.lower == c.upper == len(linear_pieces(G, s, max_pieces=10**6))
+
+
+def _narrow_and_wide():
+    rng = np.random.default_rng(11)
+    out = []
+    for s in (1, 2, 3):
+        for bias in (False, True):
+            for depth in (1, 2, 3):
+                k = int(rng.integers(s, 7)) if s > 1 else int(rng.integers(2, 6))
+                out.append(([k, *rng.integers(2, 5, depth).tolist(), 5], s, bias))
+            out.append(([max(s, 4), 16 if s < 3 else 9, 5], s, bias))
+    return out
+
+
+def _degenerate():
+    """Networks with coincident, parallel, dead and integer hyperplanes."""
+    rng = np.random.default_rng(12)
+    nets = []
+    W1 = rng.standard_normal((6, 4))
+    W1[1] = W1[0]  # a repeated neuron
+    W1[2] = -2.0 * W1[0]  # a parallel one, opposite orientation
+    W1[3] = 0.0  # a neuron that never varies
+    nets.append(ReLUGenerator([W1, rng.standard_normal((5, 6)), rng.standard_normal((4, 5))]))
+    b1 = rng.standard_normal(6)
+    b1[1] = b1[0]
+    b1[3] = 1.0  # constant and on
+    nets.append(ReLUGenerator([W1, rng.standard_normal((5, 6)), rng.standard_normal((4, 5))],
+                              [b1, np.zeros(5), np.zeros(4)]))  # fmt: skip
+    # Integer weights and biases: many hyperplanes through common vertices.
+    Wi = [rng.integers(-2, 3, (5, 4)).astype(float), rng.integers(-2, 3, (5, 5)).astype(float),
+          rng.integers(-2, 3, (3, 5)).astype(float)]  # fmt: skip
+    bi = [rng.integers(-1, 2, 5).astype(float), rng.integers(-1, 2, 5).astype(float), np.zeros(3)]
+    nets.append(ReLUGenerator(Wi, bi))
+    nets.append(ReLUGenerator(Wi))
+    nets.append(thin_network(1e-7))
+    nets.append(thin_network(1e-12))
+    return nets
+
+
+@pytest.mark.parametrize(("widths", "s", "bias"), _narrow_and_wide())
+def test_exact_count_on_narrow_and_wide_networks(widths, s, bias):
+    G = ReLUGenerator.random(widths, np.random.default_rng(sum(widths) + s), bias=bias)
+    assert count_pieces(G, s, method="exact").value == len(linear_pieces(G, s, max_pieces=10**6))
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_exact_count_on_degenerate_networks(index):
+    G = _degenerate()[index]
+    for s in range(1, min(G.k, 3) + 1):
+        assert count_pieces(G, s, method="exact").value == len(linear_pieces(G, s))
+
+
+def test_kernel_and_python_walks_agree_on_every_support():
+    G = ReLUGenerator.random([5, 5, 6, 9], np.random.default_rng(13), bias=True)
+    tree = _Tree(G, 2)
+    for S in itertools.combinations(range(5), 2):
+        assert tree.support_count(S, math.inf) == tree.python_support_count(S, math.inf)
+
+
+@pytest.mark.slow
+def test_auto_reaches_a_large_exact_count():
+    """A biased 12 -> 24 -> 48 network at s = 2 (about 1.8e5 pieces) is counted exactly by
+    default, and its count is at least the patterns met by sampling each support."""
+    rng = np.random.default_rng(0)
+    G = ReLUGenerator.random([12, 24, 48, 60], rng, bias=True)
+    c = count_pieces(G, 2, rng=1)
+    assert c.exact and c.method == "exact" and c.value > 1e5
+    found = set()
+    for S in itertools.combinations(range(G.k), 2):
+        Z = np.zeros((400, G.k))
+        Z[:, list(S)] = rng.standard_normal((400, 2)) * rng.exponential(size=(400, 1)) * 3
+        found.update((S, np.packbits(r).tobytes())
+                     for r in np.concatenate(G.activation_pattern(Z), axis=1))  # fmt: skip
+    assert c.value >= len(found)
 
 
 @pytest.mark.parametrize("widths", [[5, 7, 9], [6, 3, 4, 8]])

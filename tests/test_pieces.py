@@ -140,3 +140,33 @@ def test_random_networks_leave_no_thin_region_out(integer):
             else:
                 G = ReLUGenerator.random(dims, rng, bias=bias)
             assert linear_pieces(G, s).n_thin == 0
+
+
+@pytest.mark.parametrize(("widths", "s", "bias"), [([6, 8, 16, 30], 2, False),
+                                                   ([6, 8, 16, 30], 2, True),
+                                                   ([4, 5, 6, 7], 3, True),
+                                                   ([5, 3, 3, 6], 1, True),
+                                                   ([3, 2, 2, 2, 4], 2, True)])  # fmt: skip
+def test_kernel_walk_gives_the_python_walks_pieces(widths, s, bias, monkeypatch):
+    """The numba region walk returns the pure-Python walk's pieces, bit for bit, in order."""
+    G = ReLUGenerator.random(widths, np.random.default_rng(3), bias=bias)
+    _assert_same_pieces(G, s, monkeypatch)
+
+
+@pytest.mark.parametrize("d", [1e-7, 5e-9, 1e-12])
+def test_kernel_walk_counts_the_thin_regions_as_python(d, monkeypatch):
+    _assert_same_pieces(thin_network(d), 1, monkeypatch)
+
+
+def _assert_same_pieces(G, s, monkeypatch):
+    from sdlss_theory import pieces
+
+    fast = linear_pieces(G, s, max_pieces=10**6)
+    monkeypatch.setattr(pieces, "_ENUM_KERNEL", False)
+    slow = linear_pieces(G, s, max_pieces=10**6)
+    assert fast.patterns == slow.patterns and fast.n_thin == slow.n_thin
+    for name in ("supports", "jacobians", "offsets", "interior"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
+    for name in ("points", "rays"):
+        for a, b in zip(getattr(fast, name), getattr(slow, name), strict=True):
+            np.testing.assert_array_equal(a, b)

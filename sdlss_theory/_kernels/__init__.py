@@ -8,13 +8,13 @@ Options and the cache switch: `sdlss_theory._kernels._jit`.
 
 from __future__ import annotations
 
-from sdlss_theory._kernels import beam, iht, network, pairs, refit, swap, threshold
+from sdlss_theory._kernels import beam, iht, network, pairs, refit, regions, swap, threshold
 from sdlss_theory._kernels._jit import jit
 
 __all__ = ["MODULES", "jit", "warm_up"]
 
 #: Every module that holds kernels, in dependency order.
-MODULES = (network, threshold, iht, refit, swap, beam, pairs)
+MODULES = (network, threshold, iht, refit, swap, beam, pairs, regions)
 
 
 def warm_up() -> None:
