@@ -1,0 +1,161 @@
+"""Compare two results folders of ``sdlss all --quick``, study by study: same numbers or not.
+
+    python benchmarks/compare_quick.py BEFORE_DIR AFTER_DIR
+    python benchmarks/compare_quick.py BEFORE AFTER --before-code /tmp/before --after-code .
+
+BEFORE_DIR and AFTER_DIR are the ``--out`` folders of two runs (``results/`` by default), each
+holding one folder per study. For every study found in either:
+
+* ``summary.csv`` is compared as text, cell by cell (the engine writes floats with ``repr``,
+  so equal text is equal numbers, bit for bit): the columns only one side has, a different
+  number of rows, and every column whose values differ, with the rows where they do;
+* with ``--before-code`` and ``--after-code`` (two checkouts of the code that made each
+  folder), the tables ``sdlss show STUDY --format json`` prints from each checkout (the fitted
+  transition points and the study's own tables; runs and provenance aside) are compared
+  row by row: a row may differ only where the BEFORE row misses a value (a fit that
+  returned no point: NaN, null or method ``none``). Such rows are listed as allowed.
+
+Exit status: 0 if every study's summary and tables agree (allowed differences aside), 1 if
+anything differs, 2 for a usage error. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+IGNORED_SECTIONS = ("study", "description", "store", "fixed", "summary", "runs", "provenance")
+SHOWN = 5  # differing rows printed per column or table
+
+
+def studies_in(folder: Path) -> set[str]:
+    """The study folders of a results folder: those holding a ``summary.csv``."""
+    return {p.parent.name for p in folder.glob("*/summary.csv")}
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """A CSV file's header and rows, every value as its text."""
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def compare_summaries(before: Path, after: Path) -> list[str]:
+    """The differences between two ``summary.csv`` files (empty: identical text, cell by cell)."""
+    (cols_b, rows_b), (cols_a, rows_a) = read_rows(before), read_rows(after)
+    out = []
+    for side, only in (("before", [c for c in cols_b if c not in cols_a]),
+                       ("after", [c for c in cols_a if c not in cols_b])):  # fmt: skip
+        rows = rows_b if side == "before" else rows_a
+        for c in only:
+            values = sorted({r[c] for r in rows})
+            shown = values[0] if len(values) == 1 else f"{len(values)} values"
+            out.append(f"column {c!r} only {side} ({shown})")
+    if len(rows_b) != len(rows_a):
+        return [*out, f"{len(rows_b)} rows before, {len(rows_a)} after"]
+    common = [c for c in cols_b if c in cols_a]
+    if [c for c in cols_a if c in cols_b] != common:
+        out.append("the common columns are in another order")
+    params = common[: common.index("n_ok")] if "n_ok" in common else []
+    for c in common:
+        bad = [i for i, (b, a) in enumerate(zip(rows_b, rows_a, strict=True)) if b[c] != a[c]]
+        if not bad:
+            continue
+        out.append(f"column {c!r}: {len(bad)} of {len(rows_b)} rows differ")
+        for i in bad[:SHOWN]:
+            where = ", ".join(f"{p}={rows_b[i][p]}" for p in params if p != c)
+            out.append(f"    row {i} ({where}): {rows_b[i][c]} -> {rows_a[i][c]}")
+    return out
+
+
+def show_tables(code: Path, study: str, folder: Path) -> dict[str, list[dict]]:
+    """``sdlss show STUDY --format json`` run in checkout `code`: its tables, by section."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(code)}
+    command = [sys.executable, "-m", "simulations", "show", study, "--out",
+               str(folder.resolve()), "--format", "json"]  # fmt: skip
+    done = subprocess.run(command, cwd=code, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} in {code}: {done.stderr.strip()}")
+    shown = json.loads(done.stdout)
+    return {
+        name: section["rows"]
+        for name, section in shown.items()
+        if name not in IGNORED_SECTIONS and isinstance(section, dict) and "rows" in section
+    }
+
+
+def missing(value) -> bool:
+    """A value a fit leaves when it returns no point: null, NaN or the method ``none``."""
+    return value is None or value == "none" or (isinstance(value, float) and math.isnan(value))
+
+
+def compare_tables(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> tuple:
+    """(differences, allowed differences) between two studies' ``show`` tables."""
+    bad, allowed = [], []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in before or name not in after:
+            bad.append(f"table {name!r} only {'before' if name in before else 'after'}")
+            continue
+        rows_b, rows_a = before[name], after[name]
+        if len(rows_b) != len(rows_a):
+            bad.append(f"table {name!r}: {len(rows_b)} rows before, {len(rows_a)} after")
+            continue
+        for i, (b, a) in enumerate(zip(rows_b, rows_a, strict=True)):
+            if json.dumps(b, sort_keys=True) == json.dumps(a, sort_keys=True):
+                continue
+            line = f"table {name!r} row {i}: {b} -> {a}"
+            (allowed if any(missing(v) for v in b.values()) else bad).append(line)
+    return bad, allowed
+
+
+def compare(before: Path, after: Path, before_code: Path | None, after_code: Path | None) -> int:
+    """Print the comparison of every study; return 0 if nothing differs, else 1."""
+    names = sorted(studies_in(before) | studies_in(after))
+    if not names:
+        print(f"no study folder with a summary.csv in {before} or {after}", file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        if name not in studies_in(before) or name not in studies_in(after):
+            print(f"{name}: only in {before if name in studies_in(before) else after}")
+            status = 1
+            continue
+        diffs = compare_summaries(before / name / "summary.csv", after / name / "summary.csv")
+        allowed = []
+        if before_code is not None and after_code is not None:
+            bad, allowed = compare_tables(show_tables(before_code, name, before / name),
+                                          show_tables(after_code, name, after / name))  # fmt: skip
+            diffs += bad
+        rows = len(read_rows(before / name / "summary.csv")[1])
+        verdict = "differs" if diffs else "identical"
+        extra = f", {len(allowed)} fitted rows allowed to differ" if allowed else ""
+        print(f"{name}: summary.csv {verdict} ({rows} rows{extra})")
+        for line in diffs + [f"allowed (the old fit had no point): {x}" for x in allowed]:
+            print(f"  {line}")
+        status = max(status, int(bool(diffs)))
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("before", type=Path, help="results folder of the BEFORE run")
+    parser.add_argument("after", type=Path, help="results folder of the AFTER run")
+    parser.add_argument("--before-code", type=Path, help="checkout that made BEFORE")
+    parser.add_argument("--after-code", type=Path, help="checkout that made AFTER")
+    args = parser.parse_args(argv)
+    if (args.before_code is None) != (args.after_code is None):
+        parser.error("give both --before-code and --after-code, or neither")
+    for folder in (args.before, args.after):
+        if not folder.is_dir():
+            parser.error(f"{folder} is not a folder")
+    return compare(args.before, args.after, args.before_code, args.after_code)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
