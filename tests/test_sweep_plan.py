@@ -193,6 +193,7 @@ def test_an_unpaired_study_keeps_its_seeds_and_bad_paired_axes_are_refused():
     assert (a == task_rng(0, cell, 2).standard_normal(4)).all()
     with pytest.raises(TypeError, match="paired must be a tuple"):
         dataclasses.replace(PER_CELL, paired="p")
+    assert dataclasses.replace(PER_CELL, paired=["p"]).paired == ("p",)
     with pytest.raises(ValueError, match="'trials' is not a parameter to pair"):
         dataclasses.replace(PER_CELL, paired=("trials",))
     study = dataclasses.replace(PAIRED, paired=("q",))

@@ -87,6 +87,7 @@ class Study:
     def __post_init__(self) -> None:
         if isinstance(self.paired, str) or not all(isinstance(a, str) for a in self.paired):
             raise TypeError(f"study {self.name!r}: paired must be a tuple of parameter names")
+        object.__setattr__(self, "paired", tuple(self.paired))  # frozen: a list becomes a tuple
         if TRIALS_KEY in self.paired:
             raise ValueError(f"study {self.name!r}: {TRIALS_KEY!r} is not a parameter to pair")
         if isinstance(self.show, str) or not all(isinstance(c, str) for c in self.show):
