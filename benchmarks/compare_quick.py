@@ -8,7 +8,10 @@ holding one folder per study. For every study found in either:
 
 * ``summary.csv`` is compared as text, cell by cell (the engine writes floats with ``repr``,
   so equal text is equal numbers, bit for bit): the columns only one side has, a different
-  number of rows, and every column whose values differ, with the rows where they do;
+  number of rows, and every column whose values differ, with the rows where they do. Timing
+  metrics (columns matching ``--timing``, by default ``train_time_*``, ``rec_time_*``,
+  ``cpu_ms_*``, ``wall_time_*``) differ between any two runs: they are named on one line and
+  do not count as a difference;
 * with ``--before-code`` and ``--after-code`` (two checkouts of the code that made each
   folder), the tables ``sdlss show STUDY --format json`` prints from each checkout (the fitted
   transition points and the study's own tables; runs and provenance aside) are compared
@@ -26,12 +29,15 @@ import csv
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 IGNORED_SECTIONS = ("study", "description", "store", "fixed", "summary", "runs", "provenance")
 SHOWN = 5  # differing rows printed per column or table
+#: Columns of measured times: they differ between any two runs of the same code.
+TIMING = r"(time|cpu_ms|seconds)(_mean|_median|_q05|_q95)$"
 
 
 def studies_in(folder: Path) -> set[str]:
@@ -46,10 +52,14 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def compare_summaries(before: Path, after: Path) -> list[str]:
-    """The differences between two ``summary.csv`` files (empty: identical text, cell by cell)."""
+def compare_summaries(before: Path, after: Path, timing: str = TIMING) -> tuple:
+    """(differences, timing columns that differ) between two ``summary.csv`` files.
+
+    No differences: the same text, cell by cell, in every column but the timing ones (the
+    columns whose names match the regular expression `timing`).
+    """
     (cols_b, rows_b), (cols_a, rows_a) = read_rows(before), read_rows(after)
-    out = []
+    out, timed = [], []
     for side, only in (("before", [c for c in cols_b if c not in cols_a]),
                        ("after", [c for c in cols_a if c not in cols_b])):  # fmt: skip
         rows = rows_b if side == "before" else rows_a
@@ -58,20 +68,24 @@ def compare_summaries(before: Path, after: Path) -> list[str]:
             shown = values[0] if len(values) == 1 else f"{len(values)} values"
             out.append(f"column {c!r} only {side} ({shown})")
     if len(rows_b) != len(rows_a):
-        return [*out, f"{len(rows_b)} rows before, {len(rows_a)} after"]
+        return [*out, f"{len(rows_b)} rows before, {len(rows_a)} after"], timed
     common = [c for c in cols_b if c in cols_a]
     if [c for c in cols_a if c in cols_b] != common:
         out.append("the common columns are in another order")
     params = common[: common.index("n_ok")] if "n_ok" in common else []
+    params = [p for p in params if len({r[p] for r in rows_b}) > 1]  # the grid's axes
     for c in common:
         bad = [i for i, (b, a) in enumerate(zip(rows_b, rows_a, strict=True)) if b[c] != a[c]]
         if not bad:
+            continue
+        if re.search(timing, c):
+            timed.append(c)
             continue
         out.append(f"column {c!r}: {len(bad)} of {len(rows_b)} rows differ")
         for i in bad[:SHOWN]:
             where = ", ".join(f"{p}={rows_b[i][p]}" for p in params if p != c)
             out.append(f"    row {i} ({where}): {rows_b[i][c]} -> {rows_a[i][c]}")
-    return out
+    return out, timed
 
 
 def show_tables(code: Path, study: str, folder: Path) -> dict[str, list[dict]]:
@@ -114,7 +128,10 @@ def compare_tables(before: dict[str, list[dict]], after: dict[str, list[dict]]) 
     return bad, allowed
 
 
-def compare(before: Path, after: Path, before_code: Path | None, after_code: Path | None) -> int:
+def compare(
+    before: Path, after: Path, before_code: Path | None = None, after_code: Path | None = None,
+    timing: str = TIMING,
+) -> int:
     """Print the comparison of every study; return 0 if nothing differs, else 1."""
     names = sorted(studies_in(before) | studies_in(after))
     if not names:
@@ -126,7 +143,8 @@ def compare(before: Path, after: Path, before_code: Path | None, after_code: Pat
             print(f"{name}: only in {before if name in studies_in(before) else after}")
             status = 1
             continue
-        diffs = compare_summaries(before / name / "summary.csv", after / name / "summary.csv")
+        diffs, timed = compare_summaries(before / name / "summary.csv",
+                                         after / name / "summary.csv", timing)  # fmt: skip
         allowed = []
         if before_code is not None and after_code is not None:
             bad, allowed = compare_tables(show_tables(before_code, name, before / name),
@@ -135,6 +153,8 @@ def compare(before: Path, after: Path, before_code: Path | None, after_code: Pat
         rows = len(read_rows(before / name / "summary.csv")[1])
         verdict = "differs" if diffs else "identical"
         extra = f", {len(allowed)} fitted rows allowed to differ" if allowed else ""
+        if timed:
+            extra += f"; timings differ as in any two runs: {', '.join(timed)}"
         print(f"{name}: summary.csv {verdict} ({rows} rows{extra})")
         for line in diffs + [f"allowed (the old fit had no point): {x}" for x in allowed]:
             print(f"  {line}")
@@ -148,13 +168,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("after", type=Path, help="results folder of the AFTER run")
     parser.add_argument("--before-code", type=Path, help="checkout that made BEFORE")
     parser.add_argument("--after-code", type=Path, help="checkout that made AFTER")
+    parser.add_argument(
+        "--timing", default=TIMING, metavar="REGEX",
+        help=f"columns of measured times, not compared (default {TIMING!r})",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if (args.before_code is None) != (args.after_code is None):
         parser.error("give both --before-code and --after-code, or neither")
     for folder in (args.before, args.after):
         if not folder.is_dir():
             parser.error(f"{folder} is not a folder")
-    return compare(args.before, args.after, args.before_code, args.after_code)
+    return compare(args.before, args.after, args.before_code, args.after_code, args.timing)
 
 
 if __name__ == "__main__":

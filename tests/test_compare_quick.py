@@ -15,9 +15,10 @@ cq = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(cq)
 
 
-def _rows(rate=0.5, **extra):
+def _rows(rate=0.5, cpu=1.0, **extra):
     return [
-        {"m": m, **extra, "n_ok": 4, "success_rate": rate if m == 2 else 1.0, "x_mean": 0.1 + m}
+        {"m": m, **extra, "n_ok": 4, "success_rate": rate if m == 2 else 1.0, "x_mean": 0.1 + m,
+         "cpu_ms_mean": cpu}  # fmt: skip
         for m in (1, 2, 3)
     ]
 
@@ -30,18 +31,20 @@ def _study(root: Path, name: str, rows: list[dict]) -> None:
 def test_identical_folders_agree_and_each_difference_is_listed(tmp_path, capsys):
     before, after = tmp_path / "before", tmp_path / "after"
     _study(before, "same", _rows())
-    _study(after, "same", _rows())
+    _study(after, "same", _rows(cpu=2.0))  # a timing differs in any two runs
     assert cq.main([str(before), str(after)]) == 0
-    assert "same: summary.csv identical (3 rows)" in capsys.readouterr().out
+    assert "same: summary.csv identical (3 rows; timings differ as in any two runs: " \
+        "cpu_ms_mean)" in capsys.readouterr().out
+    assert cq.main([str(before), str(after), "--timing", "^$"]) == 1  # unless they count
 
     _study(before, "changed", _rows(rep=0))
     _study(after, "changed", _rows(rate=0.75))
     assert cq.compare_summaries(before / "changed" / "summary.csv",
-                                after / "changed" / "summary.csv") == [
+                                after / "changed" / "summary.csv") == ([
         "column 'rep' only before (0)",
         "column 'success_rate': 1 of 3 rows differ",
         "    row 1 (m=2): 0.5 -> 0.75",
-    ]  # fmt: skip
+    ], [])  # fmt: skip
     _study(before, "gone", _rows())
     assert cq.main([str(before), str(after)]) == 1
     out = capsys.readouterr().out
