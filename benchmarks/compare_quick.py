@@ -15,8 +15,11 @@ holding one folder per study. For every study found in either:
 * with ``--before-code`` and ``--after-code`` (two checkouts of the code that made each
   folder), the tables ``sdlss show STUDY --format json`` prints from each checkout (the fitted
   transition points and the study's own tables; runs and provenance aside) are compared
-  row by row: a row may differ only where the BEFORE row misses a value (a fit that
-  returned no point: NaN, null or method ``none``). Such rows are listed as allowed.
+  row by row, timing fields aside: a row may differ only where the BEFORE row misses a
+  value (a fit that returned no point: NaN, null or method ``none``). Such rows are listed
+  as allowed.
+
+``--studies NAME ...`` compares those studies only.
 
 Exit status: 0 if every study's summary and tables agree (allowed differences aside), 1 if
 anything differs, 2 for a usage error. Nothing is written.
@@ -109,8 +112,16 @@ def missing(value) -> bool:
     return value is None or value == "none" or (isinstance(value, float) and math.isnan(value))
 
 
-def compare_tables(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> tuple:
-    """(differences, allowed differences) between two studies' ``show`` tables."""
+def compare_tables(
+    before: dict[str, list[dict]], after: dict[str, list[dict]], timing: str = TIMING
+) -> tuple:
+    """(differences, allowed differences) between two studies' ``show`` tables (the fields
+    whose names match `timing` aside)."""
+
+    def untimed(row: dict) -> str:
+        return json.dumps({k: v for k, v in row.items() if not re.search(timing, k)},
+                          sort_keys=True)  # fmt: skip
+
     bad, allowed = [], []
     for name in sorted(before.keys() | after.keys()):
         if name not in before or name not in after:
@@ -121,7 +132,7 @@ def compare_tables(before: dict[str, list[dict]], after: dict[str, list[dict]]) 
             bad.append(f"table {name!r}: {len(rows_b)} rows before, {len(rows_a)} after")
             continue
         for i, (b, a) in enumerate(zip(rows_b, rows_a, strict=True)):
-            if json.dumps(b, sort_keys=True) == json.dumps(a, sort_keys=True):
+            if untimed(b) == untimed(a):
                 continue
             line = f"table {name!r} row {i}: {b} -> {a}"
             (allowed if any(missing(v) for v in b.values()) else bad).append(line)
@@ -130,10 +141,11 @@ def compare_tables(before: dict[str, list[dict]], after: dict[str, list[dict]]) 
 
 def compare(
     before: Path, after: Path, before_code: Path | None = None, after_code: Path | None = None,
-    timing: str = TIMING,
+    timing: str = TIMING, studies: list[str] | None = None,
 ) -> int:
-    """Print the comparison of every study; return 0 if nothing differs, else 1."""
-    names = sorted(studies_in(before) | studies_in(after))
+    """Print the comparison of every study (or of `studies`); return 0 if nothing differs,
+    else 1."""
+    names = sorted(studies or (studies_in(before) | studies_in(after)))
     if not names:
         print(f"no study folder with a summary.csv in {before} or {after}", file=sys.stderr)
         return 2
@@ -148,7 +160,8 @@ def compare(
         allowed = []
         if before_code is not None and after_code is not None:
             bad, allowed = compare_tables(show_tables(before_code, name, before / name),
-                                          show_tables(after_code, name, after / name))  # fmt: skip
+                                          show_tables(after_code, name, after / name),
+                                          timing)  # fmt: skip
             diffs += bad
         rows = len(read_rows(before / name / "summary.csv")[1])
         verdict = "differs" if diffs else "identical"
@@ -172,13 +185,15 @@ def main(argv: list[str] | None = None) -> int:
         "--timing", default=TIMING, metavar="REGEX",
         help=f"columns of measured times, not compared (default {TIMING!r})",
     )  # fmt: skip
+    parser.add_argument("--studies", nargs="+", metavar="NAME", help="these studies only")
     args = parser.parse_args(argv)
     if (args.before_code is None) != (args.after_code is None):
         parser.error("give both --before-code and --after-code, or neither")
     for folder in (args.before, args.after):
         if not folder.is_dir():
             parser.error(f"{folder} is not a folder")
-    return compare(args.before, args.after, args.before_code, args.after_code, args.timing)
+    return compare(args.before, args.after, args.before_code, args.after_code, args.timing,
+                   args.studies)  # fmt: skip
 
 
 if __name__ == "__main__":

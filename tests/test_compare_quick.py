@@ -49,6 +49,7 @@ def test_identical_folders_agree_and_each_difference_is_listed(tmp_path, capsys)
     assert cq.main([str(before), str(after)]) == 1
     out = capsys.readouterr().out
     assert "changed: summary.csv differs" in out and f"gone: only in {before}" in out
+    assert cq.main([str(before), str(after), "--studies", "same"]) == 0
 
 
 def test_a_fitted_row_may_differ_only_where_the_old_fit_had_no_point():
@@ -60,6 +61,8 @@ def test_a_fitted_row_may_differ_only_where_the_old_fit_had_no_point():
     bad, allowed = cq.compare_tables(old, moved)
     assert len(bad) == 1 and "row 1" in bad[0] and len(allowed) == 1
     assert cq.compare_tables(old, {})[0] == ["table 't' only before"]
+    timed = {"t": [{"s": 1, "m_50": 1.0, "cpu_ms_mean": 0.5}]}
+    assert cq.compare_tables(timed, {"t": [{"s": 1, "m_50": 1.0, "cpu_ms_mean": 0.9}]}) == ([], [])
 
 
 def test_usage_errors(tmp_path):
