@@ -12,6 +12,10 @@ them at the width asked for. A figure never simulates; no two of its text elemen
 overlap, stick out, or be smaller than 7 pt (:func:`sdlss_theory.plotting.layout_problems`).
 A module whose ``plot`` takes a ``trials`` argument also receives the per-task rows
 (parameters, trial, metrics) of finished tasks.
+
+The command line's pieces that ``sdlss`` shares are public here: :func:`main` (``sdlss
+figures``), :func:`make_figure`, :func:`add_figure_arguments`, :class:`Parser` and
+:class:`UsageError` (defined in ``figures/_cli.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import importlib
 import pkgutil
 from types import ModuleType
 
-__all__ = ["figure_modules"]
+from figures._cli import Parser, UsageError, add_figure_arguments, main, make_figure
+
+__all__ = ["Parser", "UsageError", "add_figure_arguments", "figure_modules", "main", "make_figure"]
 
 
 def figure_modules() -> dict[str, ModuleType]:

@@ -1,9 +1,8 @@
 """The non-uniform contrast: exact recovery of one signal against m.
 
-From the summary of ``simulations/recovery_contrast.py`` (no simulation): per configuration
-(replicas pooled), the rate of exact recovery (circles) and of identifiability failures
-(crosses: the solver returned another signal that fits y) against m; dashed verticals at
-m = s + 1.
+From the summary of ``simulations/recovery_contrast.py`` (no simulation): per configuration,
+the rate of exact recovery (circles) and of identifiability failures (crosses: the solver
+returned another signal that fits y) against m; dashed verticals at m = s + 1.
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ KEYS = ("s", "k", "h", "depth")
 
 
 def pooled(summary: dict[str, np.ndarray]) -> list[dict]:
-    """Per configuration: m, trials, successes and identifiability failures summed over
-    replicas."""
+    """Per configuration: m, trials, successes and identifiability failures (summed over the
+    rows of each m)."""
     groups: dict[tuple, list[int]] = {}
     for i in range(len(summary["m"])):
         groups.setdefault(tuple(int(summary[c][i]) for c in KEYS), []).append(i)

@@ -18,9 +18,10 @@ non-zeros, A with N(0, 1/m) entries, no noise. Three sections, each its own cell
 
 The solver configuration is a grid axis (`CONFIGURATIONS`), and the configurations are
 *paired*: every configuration sees the same draw (G, A, z*) and the same solver random
-stream in a given (section, depth, s, m, trial), because the problem's generator is seeded
-from the cell without its ``configuration`` (`problem_rng`). Differences between
-configurations are therefore paired differences. `transition_points` turns the summary into
+stream in a given (section, depth, s, m, trial), because the study declares
+``paired=("configuration",)`` and the engine seeds a task from its cell without its
+configuration (`sdlss_theory.sweep.Study`). Differences between configurations are
+therefore paired differences. `transition_points` turns the summary into
 the 50% points per (configuration, depth, s), and `tables` into the tables docs/benchmarks.md
 shows. The draw, the solvers and the score are the library's
 (`sdlss_theory.experiment.draw_problem`, `sdlss_theory.make_solver` and
@@ -43,11 +44,9 @@ from sdlss_theory.experiment import RecoveryProblem, draw_problem, score_recover
 from sdlss_theory.sweep import (
     Study,
     StudyConfig,
-    cell_key,
     empirical_crossing,
     fit_transition,
     read_summary_csv,
-    task_seed_sequence,
 )
 
 SECTIONS = ("transition", "square", "dense")
@@ -213,23 +212,12 @@ def grid(config: Config) -> list[dict]:
     return [{"configuration": c, **p, **shared} for c in config.configurations for p in problems]
 
 
-def problem_rng(params: Mapping, rng: np.random.Generator) -> np.random.Generator:
-    """The task's generator with ``configuration`` left out of its cell: shared by configurations.
-
-    The engine seeds a task by ``SeedSequence(root_seed, (cell key, trial))``
-    (`sdlss_theory.sweep.seeds`); this rebuilds that sequence for the same root seed and
-    trial from the key of the cell without its configuration, so that every configuration
-    of a (section, depth, s, m, trial) draws the same problem and solver stream.
-    """
-    seq = rng.bit_generator.seed_seq
-    shared = {key: value for key, value in params.items() if key != "configuration"}
-    paired = task_seed_sequence(int(seq.entropy), cell_key(shared), int(seq.spawn_key[-1]))
-    return np.random.Generator(np.random.PCG64(paired))
-
-
 def trial(params: dict, rng: np.random.Generator) -> dict:
-    """One problem, one configuration: success, the failure's kind, certificate, CPU time."""
-    rng = problem_rng(params, rng)
+    """One problem, one configuration: success, the failure's kind, certificate, CPU time.
+
+    `rng` is shared by the configurations of a (section, depth, s, m, trial): the study pairs
+    its draws along ``configuration``.
+    """
     problem = draw_problem(params["dims"], params["s"], params["m"], rng)
     run = CONFIGURATIONS[params["configuration"]][1]
     with threadpool_limits(1):
@@ -451,4 +439,5 @@ STUDY = Study(
     ),
     show=("configuration", "section", "depth", "s", "m", "success", "opt_failure", "cpu_ms"),
     report=report,
+    paired=("configuration",),
 )

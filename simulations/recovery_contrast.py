@@ -28,8 +28,7 @@ from simulations._common import nonzero_sparse_code
 
 @dataclasses.dataclass(frozen=True)
 class Config(StudyConfig):
-    trials: int = 12
-    replicas: int = 2
+    trials: int = 24
     k: int = 20
     h: int = 50
     depth: int = 2
@@ -44,7 +43,7 @@ class Config(StudyConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("replicas", "k", "h", "depth", "n"):
+        for name in ("k", "h", "depth", "n"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("s_values", "k_values", "h_values", "depth_values", "m_values"):
@@ -59,7 +58,7 @@ class Config(StudyConfig):
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(trials=3, replicas=1, k=10, h=25, n=100, s_values=(1, 2), k_values=(20,),
+        return cls(trials=3, k=10, h=25, n=100, s_values=(1, 2), k_values=(20,),
                    h_values=(100,), depth_values=(3,), m_values=(1, 2, 3, 5))  # fmt: skip
 
 
@@ -83,9 +82,8 @@ def grid(config: Config) -> list[dict]:
     cells = []
     for c in configurations(config):
         for m in sorted({min(config.n, m) for m in config.m_values}):
-            for rep in range(config.replicas):
-                cells.append({**c, "n": config.n, "m": m, "rep": rep, "fit_tol": config.fit_tol,
-                              "tol_success": config.tol_success})  # fmt: skip
+            cells.append({**c, "n": config.n, "m": m, "fit_tol": config.fit_tol,
+                          "tol_success": config.tol_success})  # fmt: skip
     return cells
 
 
@@ -108,7 +106,7 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
 
 
 def report(summary: dict[str, np.ndarray], config: dict) -> dict[str, list[dict]]:
-    """``sdlss show``'s table: per configuration (replicas pooled), the 50% point along m of
+    """``sdlss show``'s table: per configuration, the 50% point along m of
     exact recovery with its 95% interval (`fit_transition`)."""
     keys = ("s", "k", "h", "depth")
     groups: dict[tuple, list[int]] = {}

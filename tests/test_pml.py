@@ -749,11 +749,12 @@ def test_study_quick_preset(tmp_path, name):
 def test_paper_presets_are_reached_by_name(name):
     import importlib
 
-    from simulations._cli import _build_config, build_parser
+    from simulations._cli import build_parser
+    from simulations._cli_run import build_config
 
     module = importlib.import_module(f"simulations.{name}")
     args = build_parser().parse_args(["run", name, "--preset", "paper", "--set", "data_folder=D"])
-    config = _build_config(module.STUDY, args)
+    config = build_config(module.STUDY, args)
     assert config == dataclasses.replace(module.Config.paper(), data_folder="D")
     assert config.dataset == "mnist" and not config.download  # nothing downloaded unasked
     assert config.dtype == "float32" and config.divergence_ratio > 1

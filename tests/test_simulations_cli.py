@@ -200,3 +200,22 @@ def test_all_quick_runs_every_study_then_every_figure(tmp_path):
         assert (results / name / "summary.csv").exists()
     for name in figure_modules():
         assert (figs / f"{name}.pdf").exists() and (figs / f"{name}.png").exists()
+
+
+def test_the_command_line_imports_no_private_name_of_another_module():
+    """``sdlss`` (simulations/_cli*.py) imports public names only, and from another package
+    only through public modules (figures' command line through ``figures``)."""
+    import ast
+
+    files = sorted((REPO / "simulations").glob("_cli*.py"))
+    assert len(files) >= 4  # the dispatcher, the parser, run, the reading commands
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or node.module == "__future__":
+                continue
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert not private, f"{path.name} imports {private} from {node.module}"
+            parts = node.module.split(".")
+            if parts[0] != "simulations":
+                assert not any(p.startswith("_") for p in parts), (path.name, node.module)
+        assert len(path.read_text().splitlines()) <= 600, path.name

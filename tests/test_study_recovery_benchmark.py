@@ -29,13 +29,19 @@ def tiny(**changes):
 
 def test_configurations_share_every_draw():
     cells = rb.grid(tiny())
+    assert rb.STUDY.paired == ("configuration",)
     by_config = {}
     for cell in cells:
-        rng = rb.problem_rng(cell, task_rng(0, cell, 1))
+        # The documented construction: the seed of the cell without its configuration.
+        shared = {k: v for k, v in cell.items() if k != "configuration"}
+        expected = task_rng(0, shared, 1).standard_normal(2)
+        np.testing.assert_array_equal(rb.STUDY.task_rng(0, cell, 1).standard_normal(2), expected)
+        rng = rb.STUDY.task_rng(0, cell, 1)
         p = draw_problem(cell["dims"], cell["s"], cell["m"], rng)
         key = (cell["m"],)
         draw = (p.G.weights[0], p.A, p.z_star, rng.standard_normal(3))
         by_config.setdefault(key, []).append(draw)
+    assert all(len(draws) == 2 for draws in by_config.values())  # default and oracle
     for draws in by_config.values():
         first = draws[0]
         for other in draws[1:]:
@@ -43,9 +49,10 @@ def test_configurations_share_every_draw():
                 np.testing.assert_array_equal(a, b)
     # Another trial or another m is another draw.
     cell = cells[0]
-    a = rb.problem_rng(cell, task_rng(0, cell, 0)).standard_normal(3)
-    b = rb.problem_rng(cell, task_rng(0, cell, 1)).standard_normal(3)
+    a = rb.STUDY.task_rng(0, cell, 0).standard_normal(3)
+    b = rb.STUDY.task_rng(0, cell, 1).standard_normal(3)
     assert not np.array_equal(a, b)
+    assert not np.array_equal(a, rb.STUDY.task_rng(0, cells[1], 0).standard_normal(3))
 
 
 def test_trial_outcomes_are_exclusive_and_the_oracle_succeeds_with_enough_measurements(tmp_path):

@@ -23,7 +23,7 @@ from simulations import recovery_contrast as study_module  # noqa: E402
 
 STUDY = study_module.STUDY
 Config = study_module.Config
-TINY = dict(trials=3, replicas=2, k=4, h=6, depth=1, n=20, s_values=(1, 2), k_values=(6,),
+TINY = dict(trials=6, k=4, h=6, depth=1, n=20, s_values=(1, 2), k_values=(6,),
             h_values=(8,), depth_values=(2,), m_values=(1, 3))  # fmt: skip
 
 

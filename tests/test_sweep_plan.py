@@ -147,3 +147,55 @@ def test_cells_that_differ_only_in_trials_are_duplicates():
     study = dataclasses.replace(PER_CELL, grid=lambda c: [{"p": 0.5, "trials": 2}, {"p": 0.5}])
     with pytest.raises(ValueError, match="duplicate cells"):
         study.cell_trials(PerCellConfig())
+
+
+def paired_grid(config: PerCellConfig) -> list[dict]:
+    return [
+        {"p": p, "size": size, "sleep": 0.0, "fail_at": -1}
+        for p in config.p
+        for size in (3, 4)
+    ]
+
+
+PAIRED = dataclasses.replace(PER_CELL, name="paired", grid=paired_grid, paired=("p",))
+
+
+def test_cells_that_differ_only_along_a_paired_axis_share_their_draws(tmp_path):
+    config = PerCellConfig(trials=3)
+    run_study(PAIRED, config, tmp_path, progress="none", n_jobs=2, backend="loky",
+              threads_per_worker=1)  # fmt: skip
+    records = _records(tmp_path)
+    cells = PAIRED.cells(config)
+    assert len(records) == 3 * len(cells)  # one store row per (cell, trial): p is kept
+    draws = {}
+    for cell in cells:
+        for t in range(config.trials):
+            rec = records[(cell_key(cell), t)]
+            assert rec.params == cell
+            # The seed of the cell without "p" (`task_rng`'s documented construction) ...
+            shared = {k: v for k, v in cell.items() if k != "p"}
+            assert rec.seed["spawn_key"][-1] == t
+            again = toy_trial(dict(cell), task_rng(config.seed, shared, t))
+            assert _no_pid(rec.metrics) == _no_pid(again)
+            assert _no_pid(rec.metrics) == _no_pid(
+                toy_trial(dict(cell), PAIRED.task_rng(config.seed, cell, t))
+            )
+            assert rec.metrics["success"] == (rec.metrics["u"] < cell["p"])
+            draws.setdefault((cell["size"], t), set()).add((rec.metrics["u"], rec.metrics["norm"]))
+    # ... so every p of a (size, trial) saw one draw, and other sizes or trials other draws.
+    assert all(len(seen) == 1 for seen in draws.values())
+    assert len({next(iter(seen)) for seen in draws.values()}) == len(draws)
+
+
+def test_an_unpaired_study_keeps_its_seeds_and_bad_paired_axes_are_refused():
+    cell = {"p": 0.5, "size": 4, "sleep": 0.0, "fail_at": -1}
+    a = PER_CELL.task_rng(0, cell, 2).standard_normal(4)
+    assert (a == task_rng(0, cell, 2).standard_normal(4)).all()
+    with pytest.raises(TypeError, match="paired must be a tuple"):
+        dataclasses.replace(PER_CELL, paired="p")
+    assert dataclasses.replace(PER_CELL, paired=["p"]).paired == ("p",)
+    with pytest.raises(ValueError, match="'trials' is not a parameter to pair"):
+        dataclasses.replace(PER_CELL, paired=("trials",))
+    study = dataclasses.replace(PAIRED, paired=("q",))
+    with pytest.raises(ValueError, match="paired axis 'q' is not a parameter"):
+        study.cells(PerCellConfig())

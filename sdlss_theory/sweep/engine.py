@@ -10,7 +10,8 @@ dask for a cluster), writes every finished task to the store at once, and finall
 
 Each task builds its own generator from ``SeedSequence(root_seed, (cell key, trial))`` inside
 the worker, so its result does not depend on the order of execution, the number of workers or
-the backend (see :mod:`sdlss_theory.sweep.seeds`).
+the backend (see :mod:`sdlss_theory.sweep.seeds`); a study's ``paired`` axes are left out of
+that key, so cells that differ only along them share their draws.
 
 :func:`run_study` checks its arguments once into a frozen :class:`RunPlan` and runs it with
 :func:`run_plan`; each step of the run reads the plan. The pieces live beside this module:
@@ -28,7 +29,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,14 +165,14 @@ def auto_threads(n_jobs: int | None, backend: str | None, n_tasks: int) -> int:
     return threads
 
 
-def _tasks(
-    cells: Sequence[dict[str, Any]], keys: Sequence[str], trials: Sequence[int], done: set
-) -> list[tuple[dict[str, Any], str, int]]:
+def _tasks(plan: RunPlan, done: set) -> list[tuple[dict[str, Any], str, str, int]]:
+    """``(params, cell key, seed key, trial)`` of every task of `plan` not in `done`."""
     # Trial-major order: every cell gets its first trials early, so partial results are useful.
+    cells = list(zip(plan.cells, plan.keys, plan.seed_keys, plan.trials, strict=True))
     return [
-        (params, key, t)
-        for t in range(max(trials))
-        for params, key, n in zip(cells, keys, trials, strict=True)
+        (params, key, seed_key, t)
+        for t in range(max(plan.trials))
+        for params, key, seed_key, n in cells
         if t < n and (key, t) not in done
     ]
 
@@ -233,6 +233,9 @@ class RunPlan:
         The grid, ``study.cells(config)`` (computed, not given).
     keys : tuple of str
         The cells' keys (:func:`~sdlss_theory.sweep.cell_key`), in grid order.
+    seed_keys : tuple of str
+        The keys the cells' seeds derive from: the key of ``study.seed_cell(cell)``, the cell
+        without the study's `paired` axes (the cell's own key when it pairs none).
     trials : tuple of int
         Each cell's number of trials, ``study.cell_trials(config)``: the cell's ``"trials"``
         entry, else ``config.trials`` (computed, not given).
@@ -261,6 +264,7 @@ class RunPlan:
     checkpoint_seconds: float | None = 60.0
     cells: tuple[dict[str, Any], ...] = field(init=False, repr=False, compare=False)
     keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    seed_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
     trials: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -281,6 +285,7 @@ class RunPlan:
         grid = study.cells_with_trials(config)
         fix(self, "cells", tuple(cell for cell, _ in grid))
         fix(self, "keys", tuple(cell_key(cell) for cell, _ in grid))
+        fix(self, "seed_keys", tuple(cell_key(study.seed_cell(cell)) for cell, _ in grid))
         fix(self, "trials", tuple(n for _, n in grid))
         if self.command is None:
             fix(self, "command", command_line())
@@ -418,7 +423,7 @@ def _open_store(plan: RunPlan, store: ResultStore, git_rev: str) -> list:
         store.delete_errors()
     # `trials` may have changed (same config hash): record the latest value.
     store.set_meta({"config": config_json})
-    return _tasks(plan.cells, plan.keys, plan.trials, store.done())
+    return _tasks(plan, store.done())
 
 
 def _run_tasks(
@@ -528,9 +533,9 @@ def _execute(
     calls = (
         delayed(run_task)(
             plan.study.trial, params, key, t, plan.config.seed, threads, parent,
-            folder(key, t), every,
+            folder(key, t), every, seed_key=seed_key,
         )  # fmt: skip
-        for params, key, t in todo
+        for params, key, seed_key, t in todo
     )
     options = _parallel_options(plan.backend, threads, parent)
     with contextlib.ExitStack() as stack:

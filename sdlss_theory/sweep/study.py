@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from sdlss_theory.sweep.config import StudyConfig
-from sdlss_theory.sweep.seeds import cell_key, to_plain
+from sdlss_theory.sweep.seeds import cell_key, task_seed_sequence, to_plain
 from sdlss_theory.sweep.worker import Trial
 
 __all__ = ["TRIALS_KEY", "Study"]
@@ -63,6 +63,13 @@ class Study:
         constants, comparisons with a theory), each a list of dicts with the same keys.
         `summary` maps every column of ``summary.csv`` to an array (as figures receive it),
         `config` is the configuration as a dict. It must only compute from its arguments.
+    paired : tuple of str
+        Grid parameters along which draws are *paired*: a task's seed comes from its cell
+        without these parameters (:meth:`seed_cell`), so the trials ``t`` of cells that differ
+        only along them receive the same random stream (same draws of G, A, z*, same solver
+        randomness), and differences along these axes are paired differences. The cell's key,
+        its store rows and ``summary.csv`` keep every parameter. Each name must be a parameter
+        of every cell. Default ``()``: every cell has its own streams.
     """
 
     name: str
@@ -75,14 +82,37 @@ class Study:
     show: tuple[str, ...] = ()
     transition: str | None = None
     report: Callable[[dict[str, np.ndarray], dict[str, Any]], Mapping[str, Any]] | None = None
+    paired: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.paired, str) or not all(isinstance(a, str) for a in self.paired):
+            raise TypeError(f"study {self.name!r}: paired must be a tuple of parameter names")
+        object.__setattr__(self, "paired", tuple(self.paired))  # frozen: a list becomes a tuple
+        if TRIALS_KEY in self.paired:
+            raise ValueError(f"study {self.name!r}: {TRIALS_KEY!r} is not a parameter to pair")
         if isinstance(self.show, str) or not all(isinstance(c, str) for c in self.show):
             raise TypeError(f"study {self.name!r}: show must be a tuple of column names")
         if self.transition is not None and not isinstance(self.transition, str):
             raise TypeError(f"study {self.name!r}: transition must be a parameter name or None")
         if self.report is not None and not callable(self.report):
             raise TypeError(f"study {self.name!r}: report must be callable or None")
+
+    def seed_cell(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the parameters a task's seed is derived from: `params` without `paired`."""
+        return {key: value for key, value in params.items() if key not in self.paired}
+
+    def task_rng(
+        self, root_seed: int, params: Mapping[str, Any], trial: int
+    ) -> np.random.Generator:
+        """Return the generator the engine passes to this study's trial `trial` of `params`.
+
+        ``Generator(PCG64(task_seed_sequence(root_seed, cell_key(seed_cell(params)), trial)))``:
+        :func:`~sdlss_theory.sweep.task_rng` of the cell without the `paired` axes, to replay
+        a stored trial by hand.
+        """
+        key = cell_key(self.seed_cell(to_plain(dict(params))))
+        seq = task_seed_sequence(root_seed, key, trial)
+        return np.random.Generator(np.random.PCG64(seq))
 
     def cells(self, config: StudyConfig) -> list[dict[str, Any]]:
         """Return the grid of `config` as plain dicts (``"trials"`` removed), no duplicates."""
@@ -98,8 +128,8 @@ class Study:
         Raises
         ------
         ValueError
-            If the grid is empty, holds duplicate cells (``"trials"`` aside), or a cell's
-            ``"trials"`` is not an int >= 1.
+            If the grid is empty, holds duplicate cells (``"trials"`` aside), a cell's
+            ``"trials"`` is not an int >= 1, or lacks one of the `paired` parameters.
         """
         out = []
         for c in self.grid(config):
@@ -109,6 +139,12 @@ class Study:
                 raise ValueError(
                     f"study {self.name!r}: a cell's {TRIALS_KEY!r} must be an int >= 1, got "
                     f"{n!r} in {cell!r}"
+                )
+            missing = [a for a in self.paired if a not in cell]
+            if missing:
+                raise ValueError(
+                    f"study {self.name!r}: the paired axis {missing[0]!r} is not a parameter "
+                    f"of the cell {cell!r}"
                 )
             out.append((cell, n))
         if not out:

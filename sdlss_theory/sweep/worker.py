@@ -2,7 +2,8 @@
 
 :func:`run_task` is what the engine ships to a joblib worker (loky process, dask worker or
 the parent itself with one job): it builds the task's generator from
-``SeedSequence(root_seed, (cell key, trial))`` (:mod:`sdlss_theory.sweep.seeds`), runs the
+``SeedSequence(root_seed, (cell key, trial))`` (:mod:`sdlss_theory.sweep.seeds`; the key of
+the cell without the study's paired axes, if it has any), runs the
 trial inside its in-task checkpoint context (:mod:`sdlss_theory.sweep.checkpoints`), checks the
 metrics and returns a :class:`~sdlss_theory.sweep.store.TaskRecord`; an exception becomes an
 ``"error"`` record with its traceback. BLAS/OpenMP pools are capped once per worker process.
@@ -115,14 +116,17 @@ def run_task(
     parent_pid: int,
     checkpoint_folder: str | None = None,
     checkpoint_seconds: float | None = None,
+    seed_key: str | None = None,
 ) -> TaskRecord:
     """Run one task in a worker and return its record (errors are caught and recorded).
 
-    With a `checkpoint_folder`, the trial finds it (and `checkpoint_seconds`) through
-    `checkpoints.current_task_checkpoint` while it runs.
+    The trial's generator comes from ``task_seed_sequence(root_seed, seed_key, trial)``;
+    `seed_key` defaults to the cell's `key` (a study with paired axes gives the key of its
+    cell without them). With a `checkpoint_folder`, the trial finds it (and
+    `checkpoint_seconds`) through `checkpoints.current_task_checkpoint` while it runs.
     """
     limit_worker_threads(threads, parent_pid)
-    seq = task_seed_sequence(root_seed, key, trial)
+    seq = task_seed_sequence(root_seed, key if seed_key is None else seed_key, trial)
     rng = np.random.Generator(np.random.PCG64(seq))
     start = time.perf_counter()
     metrics = nonfinite = error = tb = None
