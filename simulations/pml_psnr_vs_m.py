@@ -44,10 +44,10 @@ from simulations._pml_common import (
     ImageConfig,
     Method,
     cells_for,
-    image_report,
     image_trial,
     paper_hyper,
 )
+from simulations._pml_report import image_report
 
 #: Hyper-parameters chosen by `pml_tuning`'s default run (digits, m = 8, s = 8; each
 #: method's best validation PSNR over the same 8 combinations; docs/studies/pml_tuning.md).

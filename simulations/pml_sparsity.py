@@ -33,10 +33,10 @@ from simulations._pml_common import (
     ImageConfig,
     Method,
     cells_for,
-    image_report,
     image_trial,
     paper_hyper,
 )
+from simulations._pml_report import image_report
 from simulations.pml_psnr_vs_m import TUNED
 
 

@@ -7,13 +7,8 @@ import pytest
 from scipy import stats
 
 from sdlss_theory.sweep.paired import mean_ci, paired
-from simulations._pml_common import (
-    against_baseline,
-    curve_text,
-    image_report,
-    parse_curve,
-    per_prior,
-)
+from simulations._pml_common import curve_text, parse_curve
+from simulations._pml_report import against_baseline, image_report, per_prior
 
 
 def _summary(rows):
