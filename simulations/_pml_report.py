@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sdlss_theory.sweep.paired import mean_ci, paired
 from simulations._pml_common import LEARNED
 
 
@@ -23,8 +24,6 @@ def against_baseline(
     draw, the difference is negative), ``"below in some draws"`` when any draw is, else
     empty: a learned prior worse than the linear baseline is named, not averaged away.
     """
-    from sdlss_theory.sweep.paired import paired
-
     method, m, draw = summary["method"], summary["m"], summary["draw"]
     values = np.asarray(summary[metric], dtype=float)
     finite = np.isfinite(values)  # cells with no finished trial yet (or failed) are left out
@@ -32,12 +31,12 @@ def against_baseline(
     base = {
         (int(m[i]), int(draw[i])): float(values[i]) for i in np.flatnonzero(method == baseline)
     }
-    per_prior: dict[tuple, dict[int, float]] = {}
+    by_prior: dict[tuple, dict[int, float]] = {}
     for i in np.flatnonzero(np.isin(method, priors)):
         key = (str(method[i]), int(summary["s"][i]), int(m[i]))
-        per_prior.setdefault(key, {})[int(draw[i])] = float(values[i])
+        by_prior.setdefault(key, {})[int(draw[i])] = float(values[i])
     rows = []
-    for (name, s, mm), per_draw in sorted(per_prior.items()):
+    for (name, s, mm), per_draw in sorted(by_prior.items()):
         ref = {d: v for (bm, d), v in base.items() if bm == mm}
         diff, lo, hi, n = paired(per_draw, ref)
         if n == 0:
@@ -70,8 +69,6 @@ def per_prior(summary: dict[str, np.ndarray]) -> list[dict]:
     ``psnr``: the strongest reconstruction; ``psnr_T``: the T-step one (learned priors);
     ``solvers``: the strongest solver of each draw.
     """
-    from sdlss_theory.sweep.paired import mean_ci
-
     keys = list(zip(summary["method"], summary["s"], summary["m"], strict=True))
     rows = []
     for key in sorted(set(keys), key=lambda k: (k[2], str(k[0]), k[1])):
