@@ -12,6 +12,10 @@ what `pml_psnr_vs_m` and `pml_sparsity` use by default (their ``hyper`` field, w
 docs/studies/pml_tuning.md with this study's results; `chosen` computes them from the
 stored trials).
 
+With several sparsities ``s`` SDLSS is trained at each, and its chosen combination is the
+one with the largest mean over draws and sparsities: one setting for a sweep over s
+(`pml_sparsity`), picked where it must hold.
+
 Validation images: the ``n_val`` images held out of the training split; the first
 ``n_select`` pick the strongest solver (as in every PML study), the next ``n_tune`` are
 scored. Test images are never read. The PCA prior (rank chosen on the ``n_select`` images,
@@ -41,7 +45,7 @@ from simulations._pml_common import (
 @dataclasses.dataclass(frozen=True)
 class Config(ImageConfig):
     m: int = 8
-    s: int = 8
+    s: tuple[int, ...] = (8,)
     methods: tuple[Method, ...] = ("sdlss", "dcs", "sdlss_learned_A", "dcs_learned_A")
     lrs: tuple[float, ...] = (1e-3, 3e-3)
     beta0s: tuple[float, ...] = (0.1, 1.0)
@@ -57,6 +61,8 @@ class Config(ImageConfig):
             m not in ("sdlss", "dcs", "sdlss_learned_A", "dcs_learned_A") for m in self.methods
         ):
             raise ValueError(f"methods must be learned ones, got {self.methods}")
+        if any(not 1 <= s <= self.k for s in self.s):
+            raise ValueError(f"every s must be in [1, k={self.k}], got {self.s}")
         if self.n_select + self.n_tune > self.n_val:
             raise ValueError("n_select + n_tune must not exceed n_val")
 
@@ -65,7 +71,7 @@ class Config(ImageConfig):
         return cls(methods=("sdlss", "dcs"), lrs=(3e-3,), beta0s=(0.3, 1.0), lams=(1.0,),
                    Ts=(5,), widths=(64,), n_tune=20, **QUICK_TRAINING)  # fmt: skip
 
-    PRESETS = ("quick", "paper")
+    PRESETS = ("quick", "paper", "paper_sparsity")
 
     @classmethod
     def paper(cls) -> Config:
@@ -74,17 +80,27 @@ class Config(ImageConfig):
         data_folder=PATH``)."""
         # n_eval is not read here (the n_tune validation images are scored); it stays at the
         # value the stored run (docs/studies/pml_tuning.md) was keyed with, so it resumes.
-        return cls(k=100, s=80, m=25, **{**PAPER_TRAINING, "draws": 1, "n_eval": 200})
+        return cls(k=100, s=(80,), m=25, **{**PAPER_TRAINING, "draws": 1, "n_eval": 200})
+
+    @classmethod
+    def paper_sparsity(cls) -> Config:
+        """The tuning behind `pml_sparsity`'s paper preset: k = 784, m = 10, SDLSS at s = 10
+        and 784 (its sweep's sparse and dense ends) and DCS, lr in {1e-3, 3e-3}, beta0 in
+        {0.1, 0.3} (the paper presets' cap at m = 10), lambda = 3 (every method's choice at
+        k = 100); one draw (``sdlss run pml_tuning --preset paper_sparsity --set
+        data_folder=PATH``)."""
+        return cls(k=784, s=(10, 784), m=10, methods=("sdlss", "dcs"), beta0s=(0.1, 0.3),
+                   lams=(3.0,), **{**PAPER_TRAINING, "draws": 1})  # fmt: skip
 
 
 def grid(config: Config) -> list[dict]:
     combos = [
-        {"method": method, "m": config.m, "lr": lr, "beta0": beta0, "lam": lam, "T": T,
-         "s": config.s if method.startswith("sdlss") else config.k}
+        {"method": method, "m": config.m, "lr": lr, "beta0": beta0, "lam": lam, "T": T, "s": s}
         for method, lr, beta0, lam, T in itertools.product(
             config.methods, config.lrs, config.beta0s, config.lams, config.Ts
         )
-    ]  # fmt: skip
+        for s in (config.s if method.startswith("sdlss") else (config.k,))
+    ]
     combos.append({"method": "pca", "m": config.m, "s": config.k})  # the baseline
     return cells_for(config, combos, swept=("m", "s", "methods", "lrs", "beta0s", "lams", "Ts"))
 
@@ -103,7 +119,8 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
 
 
 def chosen(trials: list[dict]) -> dict[str, dict]:
-    """Per method, the combination with the largest mean validation PSNR over draws."""
+    """Per method, the combination with the largest mean validation PSNR over draws (and
+    over the sparsities it was trained at)."""
     means: dict[tuple, list[float]] = {}
     for row in trials:
         if row["method"] == "pca":

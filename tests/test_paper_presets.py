@@ -35,6 +35,28 @@ def test_mnist_tuned_is_the_stored_tuning_runs_choice():
         )
 
 
+def test_tuning_picks_one_setting_by_its_mean_over_the_sparsities():
+    # lr 3e-3 is best at s = 100 but collapses at s = 784: the mean over s rejects it.
+    rows = [
+        {"method": "sdlss", "lr": lr, "beta0": 0.1, "lam": 3.0, "T": 5, "s": s, "psnr": p}
+        for lr, s, p in [(3e-3, 100, 13.0), (3e-3, 784, 5.0), (1e-3, 100, 12.5), (1e-3, 784, 12.0)]
+    ] + [{"method": "pca", "psnr": 99.0}]
+    assert pml_tuning.chosen(rows) == {
+        "sdlss": {"lr": 1e-3, "beta0": 0.1, "lam": 3.0, "T": 5, "psnr": 12.25}
+    }
+
+
+def test_sparsity_tuning_preset_trains_sdlss_at_both_ends_of_the_sweep():
+    config = pml_tuning.Config.paper_sparsity()
+    cells = [c for c in pml_tuning.grid(config) if c["method"] != "pca"]
+    sweep = pml_sparsity.Config.paper()
+    assert config.k == sweep.k and config.m == sweep.m and config.dataset == sweep.dataset
+    assert {c["s"] for c in cells if c["method"] == "sdlss"} == {min(sweep.s), max(sweep.s)}
+    combos = {(c["method"], c["lr"], c["beta0"], c["lam"]) for c in cells}
+    assert len(combos) == 2 * len(config.lrs) * len(config.beta0s) * len(config.lams)
+    assert max(config.beta0s) <= PAPER_BETA0_AT_10  # the m = 10 cap of the paper presets
+
+
 @pytest.mark.parametrize("study", [pml_psnr_vs_m, pml_sparsity])
 def test_paper_presets_train_with_the_mnist_choice_and_a_capped_beta0_at_m_10(study):
     config = study.Config.paper()

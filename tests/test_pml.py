@@ -635,7 +635,7 @@ def test_study_tiny_grid_runs_and_draws(tmp_path, name):
     elif name == "pml_synthetic":
         overrides.update(m=(4,), n_train=40, n_val=10, n_test=10)
     elif name == "pml_tuning":
-        overrides.update(k=8, s=2, beta0s=(0.3,), n_tune=4, n_val=10)
+        overrides.update(k=8, s=(2, 4), beta0s=(0.3,), n_tune=4, n_val=10)
     else:
         overrides.update(n_train=40, n_val=10, n_test=10, eval_every=2, n_curve=3)
     config, out, report = _tiny_study(module, tmp_path, **overrides)
