@@ -12,23 +12,36 @@ from pathlib import Path
 import pytest
 
 from simulations import pml_psnr_vs_m, pml_sparsity, pml_tuning
-from simulations._pml_common import LEARNED, MNIST_TUNED, PAPER_BETA0_AT_10, parse_hyper
+from simulations._pml_common import (
+    LEARNED,
+    MNIST_TUNED,
+    MNIST_TUNED_K784,
+    PAPER_BETA0_AT_10,
+    parse_hyper,
+)
 
-STORED = Path(__file__).resolve().parent.parent / "docs/data/paper/pml_tuning/summary.csv"
+DATA = Path(__file__).resolve().parent.parent / "docs/data/paper"
 
 
-def test_mnist_tuned_is_the_stored_tuning_runs_choice():
-    with STORED.open() as f:
+@pytest.mark.parametrize(
+    ("folder", "preset", "tuned"),
+    [("pml_tuning", "paper", MNIST_TUNED),
+     ("pml_tuning_k784", "paper_sparsity", MNIST_TUNED_K784)],
+)  # fmt: skip
+def test_mnist_tuned_is_the_stored_tuning_runs_choice(folder, preset, tuned):
+    with (DATA / folder / "summary.csv").open() as f:
         rows = [{**row, "psnr": float(row["psnr_mean"])} for row in csv.DictReader(f)]
     for row in rows:
         for key in ("lr", "beta0", "lam"):
             row[key] = float(row[key])
     assert {row["dataset"] for row in rows} == {"mnist"}
-    stored_config = pml_tuning.Config.paper()
+    stored_config = pml_tuning.Config.preset(preset)
     assert {int(row["steps"]) for row in rows} == {stored_config.steps}
+    assert {int(row["k"]) for row in rows} == {stored_config.k}
+    assert {int(row["s"]) for row in rows if row["method"] == "sdlss"} == set(stored_config.s)
     choice = pml_tuning.chosen(rows)
-    tuned = parse_hyper(MNIST_TUNED)
-    assert set(choice) == set(tuned) == set(LEARNED)
+    tuned = parse_hyper(tuned)
+    assert set(choice) == set(tuned) == set(stored_config.methods)
     for method, values in choice.items():
         assert {key: values[key] for key in ("lr", "beta0", "lam", "T")} == pytest.approx(
             tuned[method]
@@ -57,9 +70,8 @@ def test_sparsity_tuning_preset_trains_sdlss_at_both_ends_of_the_sweep():
     assert max(config.beta0s) <= PAPER_BETA0_AT_10  # the m = 10 cap of the paper presets
 
 
-@pytest.mark.parametrize("study", [pml_psnr_vs_m, pml_sparsity])
-def test_paper_presets_train_with_the_mnist_choice_and_a_capped_beta0_at_m_10(study):
-    config = study.Config.paper()
+def test_psnr_preset_trains_with_the_mnist_choice_and_a_capped_beta0_at_m_10():
+    config = pml_psnr_vs_m.Config.paper()
     tuned = parse_hyper(MNIST_TUNED)
     for method in LEARNED:
         at_25 = config.method_params(method, 25)
@@ -69,3 +81,17 @@ def test_paper_presets_train_with_the_mnist_choice_and_a_capped_beta0_at_m_10(st
         assert {k: v for k, v in at_10.items() if k != "beta0"} == {
             k: v for k, v in at_25.items() if k != "beta0"
         }
+
+
+def test_sparsity_preset_trains_with_the_choice_made_at_its_own_k_and_m():
+    config = pml_sparsity.Config.paper()
+    tuned = parse_hyper(MNIST_TUNED_K784)
+    tuning = pml_tuning.Config.paper_sparsity()
+    assert (tuning.k, tuning.m) == (config.k, config.m)
+    cells = pml_sparsity.grid(config)
+    for cell in cells:
+        if cell["method"] in tuned:
+            assert {key: cell[key] for key in tuned[cell["method"]]} == pytest.approx(
+                tuned[cell["method"]]
+            )
+    assert {c["method"] for c in cells} >= set(tuned)
