@@ -148,18 +148,19 @@ IMAGE_SHOW = ("method", "s", "m", "psnr", "psnr_T", "rel_error", "rank")
 #: What the MNIST ``paper`` presets share: float32 training, the divergence guard on the
 #: training's level (r = 3: on MNIST it turns the collapse at m = 25 into 15.9 dB, docs/pml.md),
 #: each method's hyper-parameters tuned on MNIST's validation split with this budget
-#: (`MNIST_TUNED`), except beta0 at most 0.3 for every learned method at m = 10 (beta0 = 1
-#: saturates the network within the guard's first window there, docs/pml.md), and a budget
-#: sized to finish on 2 cores in 3 hours (docs/studies/pml_psnr_vs_m.md).
+#: (`MNIST_TUNED`, `MNIST_TUNED_K784`) with beta0 at most 0.3 at m = 10 (beta0 = 1 saturates
+#: the network within the guard's first window there, docs/pml.md), and a budget sized to
+#: finish on 2 cores in 3 hours (docs/studies/pml_psnr_vs_m.md).
 PAPER_TRAINING = dict(
     dataset="mnist", widths=(500, 500), n_val=5000, draws=3, steps=1500, batch_size=64,
     n_eval=100, n_select=20, restarts=2, long_steps=200, dtype="float32", divergence_ratio=3.0,
 )  # fmt: skip
 
 
-#: Hyper-parameters of the MNIST ``paper`` presets: `pml_tuning`'s paper preset (MNIST, k =
-#: 100, s = 80, m = 25, widths 500, 500, 1,500 float32 steps; each method's best validation
-#: PSNR over the same 8 combinations; docs/studies/pml_tuning.md, docs/data/paper/pml_tuning).
+#: Hyper-parameters of `pml_psnr_vs_m`'s MNIST ``paper`` preset: `pml_tuning`'s paper preset
+#: (MNIST, k = 100, s = 80, m = 25, widths 500, 500, 1,500 float32 steps; each method's best
+#: validation PSNR over the same 8 combinations; docs/studies/pml_tuning.md,
+#: docs/data/paper/pml_tuning).
 MNIST_TUNED = (
     "sdlss:lr=0.003,beta0=1,lam=3,T=5",
     "sdlss_learned_A:lr=0.003,beta0=1,lam=3,T=5",
