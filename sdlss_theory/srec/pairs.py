@@ -41,17 +41,8 @@ _TOLS = (GRAM_FLOOR, TINY_COLUMN)
 def piece_pair_values_numpy(pieces: Pieces, A: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """sigma_min of A on span{J_P, J_Q, c_P - c_Q} for every unordered pair P <= Q (NumPy).
 
-    The reference route of `piece_pair_values` (batched `subspace_min_ratio`, `chunk` pairs
-    at a time).
-
-    Parameters
-    ----------
-    pieces : Pieces
-        The linear pieces of G (`linear_pieces`).
-    A : ndarray, shape (m, n)
-        The sensing matrix.
-    chunk : int
-        Pairs per batch.
+    The reference route of `piece_pair_values` (same `pieces` and `A`): batched
+    `subspace_min_ratio`, `chunk` pairs at a time.
 
     Returns
     -------
