@@ -6,8 +6,8 @@ every pair of linear pieces (N (N + 1) / 2 pairs). The numba kernels
 pairs of dependent columns, a test on a rank-revealing basis of their span) shows to lie
 above an upper bound on gamma*, and evaluate the others from the pieces' precomputed Gram
 blocks by Cholesky and Jacobi rotations; the reference is the batched NumPy route
-(`srec.bounds._piece_pair_values_numpy`, every pair, switched on by
-``srec.bounds._PAIR_KERNEL = False``). Both are timed in the same run, interleaved, in this
+(`srec.pairs.piece_pair_values_numpy`, every pair, switched on by
+``srec.pairs.USE_KERNEL = False``). Both are timed in the same run, interleaved, in this
 thread's CPU time with BLAS capped at one thread, after a warm-up, and the bounds they
 return are compared.
 
@@ -23,7 +23,7 @@ Commands::
 two routes' lower and upper bounds (relative to the upper bound). ``reach`` runs the default
 `srec_bounds` (no budget raised) on the sizes of issue 19 (s = 2 at k = 12 with two layers
 of 16 to 32, s = 3 at k = 8) and prints the brackets and the time. ``prune`` times the
-pair pass alone (`srec.bounds._piece_pair_values`) on the ``speed`` networks at the
+pair pass alone (`srec.pairs.piece_pair_values`) on the ``speed`` networks at the
 threshold srec_bounds uses (the smallest random-pair or piece-with-itself value): pruned,
 and with every value computed by the kernel, and checks that both keep the same pairs and
 values.
@@ -71,13 +71,13 @@ def draw(widths, bias, m, seed):
 
 def run(G, A, s, kernel: bool, budget=BUDGET):
     """srec_bounds with the kernel or the NumPy route; (result, CPU seconds)."""
-    srec.bounds._PAIR_KERNEL = kernel
+    srec.pairs.USE_KERNEL = kernel
     try:
         c0 = time.thread_time()
         b = srec.srec_bounds(G, A, s, rng=0, **budget)
         return b, time.thread_time() - c0
     finally:
-        srec.bounds._PAIR_KERNEL = True
+        srec.pairs.USE_KERNEL = True
 
 
 def environment() -> str:
@@ -157,7 +157,7 @@ def prune(args) -> None:
         for r in range(args.repeat):
             for pruned in ((False, True) if r % 2 == 0 else (True, False)):
                 c0 = time.thread_time()
-                res = srec.bounds._piece_pair_values(pieces, A, u if pruned else np.inf)
+                res = srec.pairs.piece_pair_values(pieces, A, u if pruned else np.inf)
                 (t_cut if pruned else t_all).append(time.thread_time() - c0)
                 if pruned:
                     cut = res

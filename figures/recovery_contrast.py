@@ -27,11 +27,11 @@ def pooled(summary: dict[str, np.ndarray]) -> list[dict]:
         n = np.bincount(at, weights=summary["n_ok"][idx], minlength=ms.size)
         ok = np.bincount(at, weights=summary["success_count"][idx], minlength=ms.size)
         ident = np.bincount(
-            at, weights=summary["identifiability_failure_mean"][idx] * summary["n_ok"][idx],
+            at, weights=summary["ident_failure_mean"][idx] * summary["n_ok"][idx],
             minlength=ms.size,
         )
         out.append({**dict(zip(KEYS, key, strict=True)), "m": ms, "trials": n, "success": ok,
-                    "identifiability_failure": ident})  # fmt: skip
+                    "ident_failure": ident})  # fmt: skip
     return out
 
 
@@ -45,7 +45,7 @@ def plot(summary: dict[str, np.ndarray], config: dict):
         (line,) = ax.plot(e["m"], e["success"] / e["trials"], styles[e["s"] % 4],
                           color=OKABE_ITO[i % 8], marker="o", ms=2.5, lw=0.8,
                           label=label)  # fmt: skip
-        ax.plot(e["m"], e["identifiability_failure"] / e["trials"], ":",
+        ax.plot(e["m"], e["ident_failure"] / e["trials"], ":",
                 color=line.get_color(), marker="x", ms=2.5, lw=0.6)  # fmt: skip
     for s in sorted({e["s"] for e in rows}):
         ax.axvline(s + 1, color="0.7", lw=0.6, ls=(0, (2, 2)))

@@ -422,24 +422,25 @@ def linear_pieces(
     rows: list[tuple] = []
     complete, done, thin = True, 0, [0]
     for S in supports:
-        S = _check_support(S, s, G.k)
         try:
-            walk = _support_pieces_kernel if _ENUM_KERNEL and len(G.weights) > 1 else (
-                _support_pieces)  # fmt: skip
-            found = list(walk(G, S, max_pieces - len(rows), thin))
-            merged = _merge_by_pattern(found)
-            if len(rows) + len(merged) > max_pieces:
-                raise PieceBudgetExceeded
+            rows.extend(_support_rows(G, _check_support(S, s, G.k), max_pieces - len(rows), thin))
         except PieceBudgetExceeded:
             if strict:
-                raise PieceBudgetExceeded(
-                    f"more than max_pieces = {max_pieces} linear pieces"
-                ) from None
+                msg = f"more than max_pieces = {max_pieces} linear pieces"
+                raise PieceBudgetExceeded(msg) from None
             complete = False
             break
-        rows.extend(_piece_row(S, key, *value) for key, value in merged.items())
         done += 1
     return _pieces_from_rows(rows, s, G.n, complete, done, thin[0])
+
+
+def _support_rows(G: ReLUGenerator, S: tuple[int, ...], budget: int, thin: list) -> list[tuple]:
+    """The rows (`_piece_row`) of one support's pieces; `PieceBudgetExceeded` beyond `budget`."""
+    walk = _support_pieces_kernel if _ENUM_KERNEL and len(G.weights) > 1 else _support_pieces
+    merged = _merge_by_pattern(list(walk(G, S, budget, thin)))
+    if len(merged) > budget:
+        raise PieceBudgetExceeded
+    return [_piece_row(S, key, *value) for key, value in merged.items()]
 
 
 def _check_support(S, s: int, k: int) -> tuple[int, ...]:

@@ -1,18 +1,16 @@
 """Helpers shared by several studies (a private module: not discovered as a study).
 
 Drawing a problem, scoring a recovery and classifying its failure are the library's
-(`sdlss_theory.experiment`); `nonzero_sparse_code` is re-exported here for the studies that
-import it from this module.
+(`sdlss_theory.experiment`), not this module's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sdlss_theory.experiment import nonzero_sparse_code
 from sdlss_theory.sweep import StudyConfig, config_to_dict
 
-__all__ = ["fixed_params", "nonzero_sparse_code"]
+__all__ = ["fixed_params"]
 
 
 def fixed_params(config: StudyConfig, swept: Iterable[str]) -> dict:

@@ -45,9 +45,10 @@ from sdlss_theory import (
     latent_recover,
 )
 from sdlss_theory.best_approximation import best_sparse_approximation
+from sdlss_theory.experiment import nonzero_sparse_code
 from sdlss_theory.srec import srec_bounds
 from sdlss_theory.sweep import Study, StudyConfig
-from simulations._common import fixed_params, nonzero_sparse_code
+from simulations._common import fixed_params
 
 #: The constant of Bora et al. 2017, Theorem 1.1 (d-layer ReLU networks): C = 6, with 3 ||eta||.
 C_THEOREM = 6.0

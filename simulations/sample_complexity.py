@@ -112,8 +112,8 @@ class Config(StudyConfig):
 
 
 def m_axis(m_values, s: int) -> tuple[int, ...]:
-    """The m axis for sparsity s: `m_values` scaled by (s + 1) / 2 (m* grows about like s + 1
-    at fixed ln N in a pilot), so one axis brackets the transition at every s."""
+    """The m axis for sparsity s: `m_values` scaled by (s + 1) / 2, so that one axis brackets
+    the transition at every s (at fixed ln N the transition m* grows about like s + 1)."""
     return tuple(sorted({max(1, round(v * (s + 1) / 2)) for v in m_values}))
 
 

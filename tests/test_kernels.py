@@ -417,7 +417,7 @@ def test_pair_span_values_match_the_reference(s, bias, m):
 def test_pair_span_values_by_blocks_and_with_a_threshold():
     """Rows p0..p1 write their pairs in order; the pruned kernel skips only values above the
     threshold (never one at most the threshold) and writes the others exactly."""
-    from sdlss_theory.srec.bounds import _prune_prep
+    from sdlss_theory.srec.pairs import _prune_prep
 
     rng = np.random.default_rng(50)
     N = 9

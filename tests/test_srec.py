@@ -632,12 +632,12 @@ def test_pair_kernel_gives_the_bounds_of_the_numpy_route(widths, s, bias, m, mon
     flags and counts, and the same bounds: to 1e-12 relative without biases; with biases to
     1e-6, the rounding error of the Gram (Cholesky) route both use on pairs whose columns are
     nearly dependent (see `test_pair_values_are_within_the_gram_routes_error_of_the_svd`)."""
-    from sdlss_theory.srec import bounds as srec
+    from sdlss_theory.srec import pairs
 
     G = ReLUGenerator.random(widths, np.random.default_rng(60 + s), bias=bias)
     A = gaussian_matrix(m, widths[-1], np.random.default_rng(61))
     new = srec_bounds(G, A, s, rng=0, n_pairs=40, restarts=2, max_iter=40)
-    monkeypatch.setattr(srec, "_PAIR_KERNEL", False)
+    monkeypatch.setattr(pairs, "USE_KERNEL", False)
     old = srec_bounds(G, A, s, rng=0, n_pairs=40, restarts=2, max_iter=40)
     tol = 1e-6 if bias else 1e-12
     assert new.lower == pytest.approx(old.lower, rel=tol, abs=tol * old.upper)
@@ -654,7 +654,7 @@ def test_pair_values_are_within_the_gram_routes_error_of_the_svd(widths, s, bias
     bound that reaches 1e-6 at the Gram floor lambda_min(D) = 1e-6 lambda_max(D)."""
     from sdlss_theory.cone_quotient import GRAM_FLOOR, _svd_values
     from sdlss_theory.pieces import linear_pieces
-    from sdlss_theory.srec import bounds as srec
+    from sdlss_theory.srec import pairs
 
     G = ReLUGenerator.random(widths, np.random.default_rng(60 + s), bias=bias)
     A = gaussian_matrix(m, widths[-1], np.random.default_rng(61))
@@ -677,8 +677,8 @@ def test_pair_values_are_within_the_gram_routes_error_of_the_svd(widths, s, bias
     live = np.array([np.all(norms[i, : r[i]] > 0) for i in range(P.size)])
     gram = (lam_d >= GRAM_FLOOR * top_d) & (svd > 1e-8) & live
     bound = 10 * np.finfo(float).eps * norm_n / (np.maximum(lam_d, 1e-300) * svd**2) + 1e-13
-    kernel = srec._piece_pair_values(pieces, A).values
-    numpy_route = srec._piece_pair_values_numpy(pieces, A)
+    kernel = pairs.piece_pair_values(pieces, A).values
+    numpy_route = pairs.piece_pair_values_numpy(pieces, A)
     for values in (kernel, numpy_route):
         err = np.abs(values[gram] - svd[gram]) / svd[gram]
         assert np.all(err <= bound[gram])
@@ -701,18 +701,18 @@ def test_pruning_never_changes_the_pairs_kept_nor_the_bounds(widths, s, bias, m,
     threshold, with the same values; srec_bounds with it and with the unpruned pass (every
     value computed, then filtered) gives the same bounds to 1e-12."""
     from sdlss_theory.pieces import linear_pieces
-    from sdlss_theory.srec import bounds as srec
+    from sdlss_theory.srec import pairs
 
     rng = np.random.default_rng(70 + 3 * s + bias)
     G = ReLUGenerator.random(widths, rng, bias=bias)
     A = gaussian_matrix(m, widths[-1], rng)
     pieces = linear_pieces(G, s)
-    full = srec._piece_pair_values(pieces, A)
+    full = pairs.piece_pair_values(pieces, A)
     assert full.values.size == full.n_total and full.rest == np.inf
     finite = full.values[np.isfinite(full.values)]
     skipped = False
     for t in np.quantile(finite, [0.05, 0.3, 0.7]):
-        got = srec._piece_pair_values(pieces, A, t)
+        got = pairs.piece_pair_values(pieces, A, t)
         keep = full.values <= t
         np.testing.assert_array_equal(got.iu, full.iu[keep])
         np.testing.assert_array_equal(got.jv, full.jv[keep])
@@ -722,16 +722,16 @@ def test_pruning_never_changes_the_pairs_kept_nor_the_bounds(widths, s, bias, m,
     assert skipped
     kw = dict(rng=0, n_pairs=40, restarts=2, max_iter=40, closed_form=False)
     pruned = srec_bounds(G, A, s, **kw)
-    original = srec._piece_pair_values
+    original = pairs.piece_pair_values
 
     def unpruned(pieces, A, threshold=np.inf, **_):
         every = original(pieces, A)
         keep = every.values <= threshold
         rest = float(every.values[~keep].min(initial=np.inf))
-        return srec._PairValues(every.iu[keep], every.jv[keep], every.values[keep],
+        return pairs.PairValues(every.iu[keep], every.jv[keep], every.values[keep],
                                 every.n_total, rest)  # fmt: skip
 
-    monkeypatch.setattr(srec, "_piece_pair_values", unpruned)
+    monkeypatch.setattr(pairs, "piece_pair_values", unpruned)
     plain = srec_bounds(G, A, s, **kw)
     assert pruned.certified and plain.certified and pruned.exact == plain.exact
     assert pruned.lower == pytest.approx(plain.lower, rel=1e-12, abs=1e-15)
@@ -744,25 +744,25 @@ def test_pairs_kept_are_capped_at_the_smallest_and_the_bounds_stay_valid(monkeyp
     smallest left out, and srec_bounds still gives a lower bound below every explicit pair
     and the uncapped bounds when the cap exceeds what the refinement uses."""
     from sdlss_theory.pieces import linear_pieces
-    from sdlss_theory.srec import bounds as srec
+    from sdlss_theory.srec import pairs
 
     rng = np.random.default_rng(80)
     G = ReLUGenerator.random([4, 5, 8], rng, bias=True)
     A = gaussian_matrix(6, 8, rng)
     pieces = linear_pieces(G, 2)
-    full = srec._piece_pair_values(pieces, A)
-    capped = srec._piece_pair_values(pieces, A, keep_max=50)
+    full = pairs.piece_pair_values(pieces, A)
+    capped = pairs.piece_pair_values(pieces, A, keep_max=50)
     smallest = np.sort(np.argsort(full.values, kind="stable")[:50])
     np.testing.assert_array_equal(capped.iu, full.iu[smallest])
     np.testing.assert_array_equal(capped.values, full.values[smallest])
     assert capped.rest == np.delete(full.values, smallest).min() >= capped.values.max()
     kw = dict(rng=0, n_pairs=40, restarts=2, max_iter=40, refine=20)
     want = srec_bounds(G, A, 2, **kw)
-    monkeypatch.setattr(srec, "_KEEP_MAX", 45)  # kept: max(45, 2 refine) = 45
+    monkeypatch.setattr(pairs, "KEEP_MAX", 45)  # kept: max(45, 2 refine) = 45
     got = srec_bounds(G, A, 2, **kw)
     assert got.certified and got.lower <= got.upper
     assert (got.lower, got.upper) == (want.lower, want.upper)
-    monkeypatch.setattr(srec, "_KEEP_MAX", 3)  # fewer than refine: rest enters the bound
+    monkeypatch.setattr(pairs, "KEEP_MAX", 3)  # fewer than refine: rest enters the bound
     tight = srec_bounds(G, A, 2, rng=0, n_pairs=40, restarts=2, max_iter=40, refine=1)
     assert tight.certified and tight.lower <= want.lower * (1 + 1e-12)
     ratios = explicit_pair_ratios(G, A, 2, rng, count=500)
@@ -771,17 +771,17 @@ def test_pairs_kept_are_capped_at_the_smallest_and_the_bounds_stay_valid(monkeyp
 
 def test_pair_values_below_a_threshold_are_the_reference_values():
     from sdlss_theory.pieces import linear_pieces
-    from sdlss_theory.srec import bounds as srec
+    from sdlss_theory.srec import pairs
 
     rng = np.random.default_rng(62)
     G = ReLUGenerator.random([5, 8, 12], rng, bias=True)
     A = gaussian_matrix(8, 12, rng)
     pieces = linear_pieces(G, 2)
     N = len(pieces)
-    ref = srec._piece_pair_values_numpy(pieces, A)
+    ref = pairs.piece_pair_values_numpy(pieces, A)
     iu, jv = np.triu_indices(N)
     t = float(np.quantile(ref, 0.3))
-    P, Q, v, total, rest = srec._piece_pair_values(pieces, A, t)
+    P, Q, v, total, rest = pairs.piece_pair_values(pieces, A, t)
     assert total == N * (N + 1) // 2 == ref.size
     keep = ref <= t * (1 - 1e-9)
     pos = P * N - P * (P - 1) // 2 + (Q - P)  # row-major position of (P, Q)
@@ -790,7 +790,7 @@ def test_pair_values_below_a_threshold_are_the_reference_values():
     np.testing.assert_allclose(v, ref[pos], rtol=1e-9, atol=1e-12)
     left_out = ref[~np.isin(np.arange(ref.size), pos)]
     assert np.all(v <= t) and t * (1 - 1e-8) <= rest <= left_out.min()
-    P2, Q2, v2, _, rest2 = srec._piece_pair_values(pieces, A)
+    P2, Q2, v2, _, rest2 = pairs.piece_pair_values(pieces, A)
     assert v2.size == ref.size and rest2 == np.inf
     np.testing.assert_allclose(v2, ref, rtol=1e-9, atol=1e-12)
 
@@ -798,19 +798,19 @@ def test_pair_values_below_a_threshold_are_the_reference_values():
 def test_refinement_starts_again_with_every_pair_when_the_threshold_is_too_low(monkeypatch):
     """A threshold below gamma* leaves out pairs the refinement needs: srec_bounds then
     evaluates every pair and returns the bounds of the unfiltered route."""
-    from sdlss_theory.srec import bounds as srec
+    from sdlss_theory.srec import pairs
 
     G = ReLUGenerator.random([4, 6, 8], np.random.default_rng(63), bias=False)
     A = gaussian_matrix(5, 8, np.random.default_rng(64))
     want = srec_bounds(G, A, 2, rng=0, n_pairs=40, restarts=2, max_iter=40)
     calls = []
-    original = srec._piece_pair_values
+    original = pairs.piece_pair_values
 
     def low(pieces, A, threshold=np.inf, **kw):
         calls.append(threshold)
         return original(pieces, A, threshold * 0.5 if np.isfinite(threshold) else threshold)
 
-    monkeypatch.setattr(srec, "_piece_pair_values", low)
+    monkeypatch.setattr(pairs, "piece_pair_values", low)
     got = srec_bounds(G, A, 2, rng=0, n_pairs=40, restarts=2, max_iter=40)
     assert len(calls) == 2 and np.isfinite(calls[0]) and calls[1] == np.inf
     assert (got.lower, got.upper, got.n_refined) == (want.lower, want.upper, want.n_refined)

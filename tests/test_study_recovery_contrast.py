@@ -49,7 +49,7 @@ def test_failures_split_into_the_two_kinds(tiny_run):
     _, report, rows = tiny_run
     assert report.n_failed == 0 and rows
     for r in rows:
-        kinds = r["identifiability_failure"] + r["optimisation_failure"]
+        kinds = r["ident_failure"] + r["opt_failure"]
         assert kinds == (0 if r["success"] else 1)
         assert r["success"] == (r["rel_error"] <= r["tol_success"])
 
@@ -63,8 +63,8 @@ def test_pooled_counts_report_and_figure(tiny_run):
                    and r["m"] == m]  # fmt: skip
             assert e["trials"][i] == len(sel)
             assert e["success"][i] == sum(bool(r["success"]) for r in sel)
-            assert e["identifiability_failure"][i] == pytest.approx(
-                sum(r["identifiability_failure"] for r in sel)
+            assert e["ident_failure"][i] == pytest.approx(
+                sum(r["ident_failure"] for r in sel)
             )
     table = next(iter(study_module.report(summary, {}).values()))
     assert len(table) == len(study_module.configurations(Config(**TINY)))

@@ -7,7 +7,8 @@ except `one_sparse_fits`, which pushes all 2k signed unit vectors through F as o
 
 - `gauss_newton`: d = argmin ||y - F(z) - J_S d|| (least squares on the columns S of the
   Jacobian), z_S <- z_S + t d with t halved until f decreases; optionally the negation
-  check f(-z) < f(z) after each step (Huang, Hand, Heckel & Voroninski 2018).
+  check f(-z) < f(z) after each step (Huang, Hand, Heckel & Voroninski, J. Fourier Anal. Appl.
+  2021).
 - `grow`: greedy growth (latent orthogonal matching pursuit): the coordinate of largest
   |J^T (y - F(z))| outside S joins, then `gauss_newton` on the grown support.
 - `one_sparse_fits`: the best fits t sigma e_j, t >= 0, of all 2k signed unit vectors.

@@ -37,8 +37,9 @@ hold on them.
 Modules, by job: `sampling` (random pairs, the chi law, `smallest_delta`), `adversarial`
 (the ratio objective and the projected-gradient search), `relaxation` (linear pieces, the
 piece-pair relaxation, the exact refinement over difference cones), `one_sparse` (the closed
-form at s = 1) and `bounds` (`srec_bounds`, its options `SRECBoundsOptions`, and the
-evaluation of every piece pair by the kernel `sdlss_theory._kernels.pairs`).
+form at s = 1), `pairs` (the span value of every piece pair, by the kernel
+`sdlss_theory._kernels.pairs` or the NumPy reference) and `bounds` (`srec_bounds` and its
+options `SRECBoundsOptions`).
 
 References
 ----------
