@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from sdlss_theory.plotting import panel_figure, panel_grid, plot_rate
-from sdlss_theory.sweep import empirical_crossing, fit_transition, wilson_interval
+from sdlss_theory.sweep import transition_point, wilson_interval
 
 LABELS = {
     "latent_iht": "latent IHT",
@@ -72,8 +72,9 @@ def failure_band(summary: dict[str, np.ndarray], name: str, rows: np.ndarray):
 
 
 def transition(summary: dict[str, np.ndarray], rows: np.ndarray):
-    """The fitted 50% point along m of the success counts of `rows` (`fit_transition`)."""
-    return fit_transition(
+    """The 50% point along m of the success counts of `rows` and its fit (None where the
+    point is the empirical crossing: `sdlss_theory.sweep.transition_point`)."""
+    return transition_point(
         summary["m"][rows], summary["success_count"][rows], summary["n_ok"][rows]
     )
 
@@ -95,10 +96,6 @@ def _max_ticks(n_panels: int) -> int:
     return 7 if n_panels <= 2 else 5 if n_panels <= 3 else 4
 
 
-def _in_range(fit, m: np.ndarray) -> bool:
-    return bool(np.isfinite(fit.x50) and m.min() <= fit.x50 <= m.max())
-
-
 def _success_panel(ax, summary, solvers, ref, s, max_ticks):
     for solver in solvers:
         rows = select(summary, solver=solver, s=s, **ref)
@@ -117,8 +114,8 @@ def _success_panel(ax, summary, solvers, ref, s, max_ticks):
             band_alpha=0.12,
             **style,
         )
-        fit = transition(summary, rows)
-        if _in_range(fit, m):
+        c, fit = transition(summary, rows)
+        if fit is not None:
             ax.errorbar(
                 fit.x50,
                 0.5,
@@ -129,10 +126,8 @@ def _success_panel(ax, summary, solvers, ref, s, max_ticks):
                 linestyle="none",
                 capsize=2,
             )
-        else:
-            c = empirical_crossing(m, summary["success_rate"][rows])
-            if np.isfinite(c):
-                ax.plot(c, 0.5, color=style["color"], marker="|", markersize=9, linestyle="none")
+        elif np.isfinite(c):
+            ax.plot(c, 0.5, color=style["color"], marker="|", markersize=9, linestyle="none")
     _log_m_axis(ax, np.unique(summary["m"]), max_ticks)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("measurements $m$")
@@ -181,8 +176,8 @@ def _heat_panel(ax, summary, solver, ref, s_values, m_values):
         ax.contour(x, y, np.ma.masked_invalid(rate), levels=[0.5], colors="white", linewidths=1.1)
     for i, s in enumerate(s_values):
         rows = select(summary, solver=solver, s=s, **ref)
-        fit = transition(summary, rows)
-        if _in_range(fit, summary["m"][rows]):
+        _, fit = transition(summary, rows)
+        if fit is not None:
             # Position of m_50 on the index axis (linear interpolation between grid values).
             ax.plot(np.interp(fit.x50, m_values, x), i, marker="x", color="white", markersize=4)
     keep = np.unique(np.round(np.linspace(0, len(m_values) - 1, min(len(m_values), 4))))
@@ -209,10 +204,10 @@ def _m50_panel(ax, summary, solvers, s_values):
             if rows.size == 0:
                 continue
             m = summary["m"][rows]
-            fit = transition(summary, rows)
+            c, fit = transition(summary, rows)
             y = y0 + offsets[i_s]
             color = _style(solver)["color"]
-            if _in_range(fit, m):
+            if fit is not None:
                 ax.errorbar(
                     fit.x50,
                     y,
@@ -223,30 +218,27 @@ def _m50_panel(ax, summary, solvers, s_values):
                     linestyle="none",
                     capsize=1.5,
                 )
+            elif np.isfinite(c):
+                # No fitted point inside the m range: the empirical crossing, open.
+                ax.plot(
+                    c,
+                    y,
+                    marker=markers[i_s % len(markers)],
+                    markersize=3,
+                    markerfacecolor="white",
+                    color=color,
+                    linestyle="none",
+                )
             else:
-                rate = summary["success_rate"][rows]
-                c = empirical_crossing(m, rate)
-                if np.isfinite(c):
-                    # No fitted point inside the m range: the empirical crossing, open.
-                    ax.plot(
-                        c,
-                        y,
-                        marker=markers[i_s % len(markers)],
-                        markersize=3,
-                        markerfacecolor="white",
-                        color=color,
-                        linestyle="none",
-                    )
-                else:
-                    above = rate[0] < 0.5
-                    ax.plot(
-                        m.max() if above else m.min(),
-                        y,
-                        marker=">" if above else "<",
-                        color=color,
-                        markersize=3.5,
-                        linestyle="none",
-                    )
+                above = summary["success_rate"][rows][0] < 0.5
+                ax.plot(
+                    m.max() if above else m.min(),
+                    y,
+                    marker=">" if above else "<",
+                    color=color,
+                    markersize=3.5,
+                    linestyle="none",
+                )
     ax.set_yticks(
         range(len(combos)),
         [f"{SHORT.get(sv, sv)}, d={int(d)}, R={int(r)}" for sv, d, r in reversed(combos)],

@@ -44,9 +44,8 @@ from sdlss_theory.experiment import RecoveryProblem, draw_problem, score_recover
 from sdlss_theory.sweep import (
     Study,
     StudyConfig,
-    empirical_crossing,
-    fit_transition,
     read_summary_csv,
+    transition_point,
 )
 
 SECTIONS = ("transition", "square", "dense")
@@ -236,18 +235,10 @@ def trial(params: dict, rng: np.random.Generator) -> dict:
 
 
 def m50(m: np.ndarray, successes: np.ndarray, trials: np.ndarray) -> float:
-    """The 50% point of the success rate over m.
-
-    The logistic fit's (`fit_transition`) where it lies inside the grid; otherwise the
-    empirical crossing, interpolated in log m between the last m below 50% and the first
-    at or above it; -inf if the rate is at least 50% at the first m, +inf if it never
-    reaches 50% inside the grid.
-    """
-    m, successes, trials = (np.asarray(a, dtype=float) for a in (m, successes, trials))
-    x50 = fit_transition(m, successes, trials).x50
-    if np.isfinite(x50) and m.min() <= x50 <= m.max():
-        return float(x50)
-    return empirical_crossing(m, successes / trials)
+    """The 50% point of the success rate over m (`sdlss_theory.sweep.transition_point`):
+    the logistic fit's inside the grid, else the empirical crossing (-inf: at least 50% at
+    the first m; +inf: never 50% inside the grid)."""
+    return transition_point(m, successes, trials)[0]
 
 
 def _select(summary: Mapping[str, np.ndarray], **values) -> np.ndarray:

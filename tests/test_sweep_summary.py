@@ -232,3 +232,24 @@ def test_fit_transitions_per_curve():
     assert [f["s"] for f in fits] == [2, 4]
     for f, centre in zip(fits, (20.0, 40.0), strict=True):
         assert abs(f["x50"] - centre) < 2.5
+
+
+def test_transition_point_is_the_fit_inside_the_grid_else_the_empirical_crossing():
+    from sdlss_theory.sweep import empirical_crossing, fit_transition, transition_point
+
+    x = np.array([2.0, 4.0, 8.0, 16.0])
+    n = np.full(4, 20)
+    smooth = np.array([2, 7, 14, 19])  # a fitted point inside the grid, with its interval
+    point, fit = transition_point(x, smooth, n)
+    assert fit is not None and point == fit.x50 == fit_transition(x, smooth, n).x50
+    assert x.min() <= point <= x.max() and fit.lo < point < fit.hi
+    # Already above 50% at the first x: the fit lies below the grid, so the data's crossing.
+    early = np.array([15, 18, 20, 20])
+    point, fit = transition_point(x, early, n)
+    assert fit is None and point == empirical_crossing(x, early / n) == -np.inf
+    never = np.array([0, 1, 2, 3])  # never reaches 50% inside the grid
+    point, fit = transition_point(x, never, n)
+    assert fit is None and point == np.inf
+    # At another level the same rule, at that level.
+    point, fit = transition_point(x, smooth, n, level=0.9)
+    assert fit is not None and fit.level == 0.9 and point > transition_point(x, smooth, n)[0]

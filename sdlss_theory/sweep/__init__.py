@@ -46,6 +46,7 @@ from sdlss_theory.sweep.summary import (
     read_summary_csv,
     summarise,
     summary_columns,
+    transition_point,
     wilson_interval,
     write_csv,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "summary_columns",
     "task_rng",
     "task_seed_sequence",
+    "transition_point",
     "wilson_interval",
     "write_csv",
 ]

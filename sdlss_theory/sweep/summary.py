@@ -545,6 +545,40 @@ def empirical_crossing(
     return float(np.exp(point) if log else point)
 
 
+def transition_point(
+    x: ArrayLike, successes: ArrayLike, trials: ArrayLike, *, level: float = 0.5
+) -> tuple[float, TransitionFit | None]:
+    """Where a success rate crosses `level`: the fitted point inside the grid, else the data's.
+
+    The logistic fit's point (`fit_transition`) when it lies within [min x, max x]; otherwise
+    the empirical crossing (`empirical_crossing`, linear in log x). The rule the studies and
+    figures use to report one transition point per curve.
+
+    Parameters
+    ----------
+    x : array_like
+        The grid, increasing and positive.
+    successes, trials : array_like
+        Success counts and trial counts at each grid value (trials > 0).
+    level : float
+        The success rate whose crossing is wanted.
+
+    Returns
+    -------
+    point : float
+        The crossing; ``-inf`` when the rate is already at or above `level` at the first x and
+        no fit lies inside, ``+inf`` when it never reaches it.
+    fit : TransitionFit or None
+        The fit when `point` is the fitted one (with its interval), None when `point` is the
+        empirical crossing (no interval).
+    """
+    x, successes, trials = (np.asarray(a, dtype=np.float64) for a in (x, successes, trials))
+    fit = fit_transition(x, successes, trials, level=level)
+    if np.isfinite(fit.x50) and x.min() <= fit.x50 <= x.max():
+        return float(fit.x50), fit
+    return empirical_crossing(x, successes / trials, level=level), None
+
+
 def fit_transitions(
     summary: Mapping[str, np.ndarray] | Sequence[Mapping[str, Any]],
     *,
