@@ -29,13 +29,10 @@ SOLVER_NAMES = MappingProxyType(
 RECOVER_OPTIONS: dict = {"beam": 0, "exhaustive": 0, "seeds": 8}
 
 #: The largest latent size k at which the swap search runs (it runs only where s <= m; for
-#: s > m the solver turns it off itself). At the MNIST size it cost minutes per image -- a
-#: DCS generator (k = 100 -> 500 -> 500 -> 784, s = k, m = 100): over 3 minutes, where 200
-#: gradient-descent steps with 2 restarts reached relative error 0.27 in 0.21 s; SDLSS s = 80
-#: at m = 100: about 6 s; k = 784, s = 10, m = 10: minutes -- and latent_recover was the
-#: strongest solver for none of the 75 MNIST-trained generators of the paper presets' first
-#: 36 learned trials and the MNIST tuning. On the digits (k <= 64) and the teacher it is kept:
-#: there it finds the exact code where Gauss-Newton alone does not.
+#: s > m the solver turns it off itself): at the MNIST sizes it costs minutes per image and
+#: did not give the strongest reconstruction, on the digits (k <= 64) and the teacher it finds
+#: the exact code where Gauss-Newton alone does not (docs/pml.md, "Reconstruction and the
+#: baselines", has the measurements).
 SWAP_SEARCH_MAX_K = 64
 
 #: With s = k: no seeds (the dense preset's random starts).
