@@ -567,6 +567,8 @@ def _pass_without_jit(*selection: str) -> None:
             "-q",
             "-p",
             "no:cacheprovider",
+            "-n",  # one process: the caller is already one of the suite's workers
+            "0",
             "tests/test_kernels.py",
             "tests/test_stages.py",
             "-k",

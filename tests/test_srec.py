@@ -583,9 +583,12 @@ def test_adversarial_options_object_and_keywords_agree():
 
 
 def test_srec_bounds_options_object_and_keywords_agree():
-    G, A, _ = make(True, seed=14)
+    # A network small enough to certify, where refine=50 and refine=7 give different results
+    # (so `mixed` shows that a keyword overrides the options object's value).
+    G, A, _ = make(True, seed=14, m=8, dims=(3, 5, 8, 12))
     knobs = dict(n_pairs=30, restarts=2, max_iter=20, refine=50)
     by_keywords = srec_bounds(G, A, 2, rng=5, **knobs)
+    assert by_keywords.n_refined > 7 and by_keywords.lower > 0
     by_options = srec_bounds(G, A, 2, rng=5, options=SRECBoundsOptions(**knobs))
     mixed = srec_bounds(G, A, 2, rng=5, options=SRECBoundsOptions(n_pairs=30, refine=7),
                         restarts=2, max_iter=20, refine=50)  # fmt: skip
