@@ -620,10 +620,10 @@ def test_srec_bounds_options_object_and_keywords_agree():
 
 
 # ----------------------------------------------------------------------------- pair kernel
-PAIR_CASES = [  # (widths, s, bias, m)
+PAIR_CASES = [  # (widths, s, bias, m); the largest (4 s) under -m slow
     ([4, 6, 8], 2, False, 5),
     ([4, 6, 8], 2, True, 6),
-    ([5, 8, 12], 2, True, 8),
+    pytest.param([5, 8, 12], 2, True, 8, marks=pytest.mark.slow),
     ([5, 4, 6, 10], 2, False, 7),
     ([4, 5, 8], 3, False, 7),
 ]
@@ -688,13 +688,14 @@ def test_pair_values_are_within_the_gram_routes_error_of_the_svd(widths, s, bias
     assert gram.sum() >= 20  # not vacuous
 
 
-NARROW_CASES = [  # (widths, s, bias, m): narrow layers, rank-deficient and dependent pieces
+NARROW_CASES = [  # (widths, s, bias, m): narrow layers, rank-deficient and dependent pieces;
+    # the largest (2 s) under -m slow
     ([3, 2, 6], 1, True, 3),
     ([4, 3, 6], 2, False, 5),
     ([4, 3, 3, 6], 2, True, 5),
     ([4, 2, 4, 6], 2, False, 4),
     ([5, 4, 8], 3, True, 7),
-    ([5, 6, 10], 3, False, 8),
+    pytest.param([5, 6, 10], 3, False, 8, marks=pytest.mark.slow),
 ]
 
 
