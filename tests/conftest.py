@@ -8,18 +8,24 @@ trip one.
 Kernels: the suite runs on pytest-xdist workers (``-n auto`` in pyproject's ``addopts``).
 With numba's on-disk cache cold (a fresh clone, or a kernel module just edited), compiling
 every kernel takes about 70 s of CPU, and each worker would compile, one after the other,
-every kernel its tests call. So before the workers start, the main pytest process compiles
-the kernel modules into numba's cache in two processes side by side (`KERNEL_GROUPS`), and the
-workers load them from there (about a second). With a warm cache this costs the two
-processes' start (about 2 s of wall time). It is skipped when numba's JIT or its disk cache
-is off (``NUMBA_DISABLE_JIT=1``, ``SDLSS_NUMBA_CACHE=0``), and in a worker. A failed
-compilation is not reported here: the tests that call the kernel compile it again and fail
-with the error.
+every kernel its tests call. So the main pytest process starts two processes that compile the
+kernel modules into numba's cache side by side (`KERNEL_GROUPS`); the workers start and
+collect meanwhile, wait for both to finish before their first test, and load the kernels from
+the cache (about a second). With a warm cache this costs the two processes' start (about a
+second each). It is skipped when numba's JIT or its disk cache is off
+(``NUMBA_DISABLE_JIT=1``, ``SDLSS_NUMBA_CACHE=0``) and in a one-process run (``-n 0``). A
+failed compilation is not reported here: the tests that call the kernel compile it again and
+fail with the error.
 """
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
 
 from hypothesis import settings
 
@@ -43,30 +49,45 @@ _WARM = (
     "for name in sys.argv[1:]:\n"
     "    importlib.import_module('sdlss_theory._kernels.' + name).warm_up()\n"
 )
+#: The environment variable that names, for the workers, the files that appear when the
+#: compiling processes have ended (however they ended).
+_MARKERS = "SDLSS_TESTS_KERNELS_COMPILED"
+_WAIT = 600  # seconds a worker waits for the compiling processes, then compiles by itself
+_procs: list = []
+_watchers: list = []
 
 
-def _compile_kernels_side_by_side(rootdir) -> None:
-    """Fill numba's cache with every kernel, one process per group of `KERNEL_GROUPS`."""
-    procs = [
-        subprocess.Popen(
+def _start_compiling(rootdir) -> None:
+    """Start one process per group of `KERNEL_GROUPS` that fills numba's cache with its
+    kernels, and a thread that creates a marker file when it ends; tell the workers (through
+    the environment they inherit) which files to wait for."""
+    folder = Path(tempfile.mkdtemp(prefix="sdlss-kernels-"))
+    markers = [folder / f"group{i}.done" for i in range(len(KERNEL_GROUPS))]
+    for marker, group in zip(markers, KERNEL_GROUPS, strict=True):
+        proc = subprocess.Popen(
             [sys.executable, "-c", _WARM, *group],
             cwd=rootdir,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for group in KERNEL_GROUPS
-    ]
-    for proc in procs:
-        try:
-            proc.wait(timeout=600)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _procs.append(proc)
+
+        def watch(proc=proc, marker=marker):
+            try:
+                proc.wait(timeout=_WAIT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            marker.touch()
+
+        _watchers.append(threading.Thread(target=watch, daemon=True))
+        _watchers[-1].start()
+    os.environ[_MARKERS] = os.pathsep.join(map(str, markers))
 
 
 def pytest_configure(config):
     if hasattr(config, "workerinput") or config.option.collectonly:
-        return  # an xdist worker (the main process compiled the kernels), or nothing runs
+        return  # an xdist worker (it waits for the compilation), or nothing runs
     if not getattr(config.option, "numprocesses", None):
         return  # one process (-n 0, or no xdist): its tests compile what they call
     import numba
@@ -75,4 +96,30 @@ def pytest_configure(config):
 
     if numba.config.DISABLE_JIT or not _jit.CACHE:
         return
-    _compile_kernels_side_by_side(config.rootpath)
+    _start_compiling(config.rootpath)
+
+
+def pytest_collection_finish(session):
+    """In a worker: wait until the kernels are in numba's cache (the main process started
+    their compilation), before the first test."""
+    markers = os.environ.get(_MARKERS)
+    if not markers or not hasattr(session.config, "workerinput"):
+        return
+    deadline = time.monotonic() + _WAIT
+    while not all(map(os.path.exists, markers.split(os.pathsep))):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
+
+
+def pytest_unconfigure(config):
+    if not _watchers:
+        return
+    for proc in _procs:  # in the main process: ended before the first test, unless the
+        proc.kill()  # run was interrupted
+    for watcher in _watchers:
+        watcher.join()
+    _procs.clear()
+    _watchers.clear()
+    markers = os.environ.pop(_MARKERS).split(os.pathsep)
+    shutil.rmtree(Path(markers[0]).parent, ignore_errors=True)
