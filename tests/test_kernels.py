@@ -530,6 +530,15 @@ def test_registry_warms_every_kernel_of_every_module():
     assert sorted(set(kernels) - reached) == []
 
 
+def test_the_suites_compile_groups_hold_every_kernel_module_once():
+    """tests/conftest.py compiles the kernels ahead of the workers, module by module: a new
+    kernel module must join one of its groups (else every worker compiles it again)."""
+    from conftest import KERNEL_GROUPS
+
+    names = [name for group in KERNEL_GROUPS for name in group]
+    assert sorted(names) == sorted(m.__name__.rsplit(".", 1)[1] for m in MODULES)
+
+
 def _run(code: str, **env) -> str:
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -567,6 +576,8 @@ def _pass_without_jit(*selection: str) -> None:
             "-q",
             "-p",
             "no:cacheprovider",
+            "-n",  # one process: the caller is already one of the suite's workers
+            "0",
             "tests/test_kernels.py",
             "tests/test_stages.py",
             "-k",

@@ -38,8 +38,11 @@ def sampled_patterns(G, s, rng, count=3000):
     return found
 
 
-@pytest.mark.parametrize("bias", [False, True])
-@pytest.mark.parametrize("s", [1, 2, 3])
+@pytest.mark.parametrize(
+    ("s", "bias"),
+    [(1, False), (1, True), (2, False), (2, True), (3, False),
+     pytest.param(3, True, marks=pytest.mark.slow)],  # the largest (1 s)
+)  # fmt: skip
 def test_enumeration_matches_brute_force_sampling(bias, s):
     rng = np.random.default_rng(10 * s + bias)
     G = ReLUGenerator.random([5, 5, 6, 9] if s == 3 else [5, 6, 7, 9], rng, bias=bias)
@@ -143,7 +146,8 @@ def test_random_networks_leave_no_thin_region_out(integer):
 
 
 @pytest.mark.parametrize(("widths", "s", "bias"), [([6, 8, 16, 30], 2, False),
-                                                   ([6, 8, 16, 30], 2, True),
+                                                   pytest.param([6, 8, 16, 30], 2, True,
+                                                                marks=pytest.mark.slow),
                                                    ([4, 5, 6, 7], 3, True),
                                                    ([5, 3, 3, 6], 1, True),
                                                    ([3, 2, 2, 2, 4], 2, True)])  # fmt: skip

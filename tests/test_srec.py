@@ -583,9 +583,12 @@ def test_adversarial_options_object_and_keywords_agree():
 
 
 def test_srec_bounds_options_object_and_keywords_agree():
-    G, A, _ = make(True, seed=14)
+    # A network small enough to certify, where refine=50 and refine=7 give different results
+    # (so `mixed` shows that a keyword overrides the options object's value).
+    G, A, _ = make(True, seed=14, m=8, dims=(3, 5, 8, 12))
     knobs = dict(n_pairs=30, restarts=2, max_iter=20, refine=50)
     by_keywords = srec_bounds(G, A, 2, rng=5, **knobs)
+    assert by_keywords.n_refined > 7 and by_keywords.lower > 0
     by_options = srec_bounds(G, A, 2, rng=5, options=SRECBoundsOptions(**knobs))
     mixed = srec_bounds(G, A, 2, rng=5, options=SRECBoundsOptions(n_pairs=30, refine=7),
                         restarts=2, max_iter=20, refine=50)  # fmt: skip
@@ -617,10 +620,10 @@ def test_srec_bounds_options_object_and_keywords_agree():
 
 
 # ----------------------------------------------------------------------------- pair kernel
-PAIR_CASES = [  # (widths, s, bias, m)
+PAIR_CASES = [  # (widths, s, bias, m); the largest (4 s) under -m slow
     ([4, 6, 8], 2, False, 5),
     ([4, 6, 8], 2, True, 6),
-    ([5, 8, 12], 2, True, 8),
+    pytest.param([5, 8, 12], 2, True, 8, marks=pytest.mark.slow),
     ([5, 4, 6, 10], 2, False, 7),
     ([4, 5, 8], 3, False, 7),
 ]
@@ -685,13 +688,14 @@ def test_pair_values_are_within_the_gram_routes_error_of_the_svd(widths, s, bias
     assert gram.sum() >= 20  # not vacuous
 
 
-NARROW_CASES = [  # (widths, s, bias, m): narrow layers, rank-deficient and dependent pieces
+NARROW_CASES = [  # (widths, s, bias, m): narrow layers, rank-deficient and dependent pieces;
+    # the largest (2 s) under -m slow
     ([3, 2, 6], 1, True, 3),
     ([4, 3, 6], 2, False, 5),
     ([4, 3, 3, 6], 2, True, 5),
     ([4, 2, 4, 6], 2, False, 4),
     ([5, 4, 8], 3, True, 7),
-    ([5, 6, 10], 3, False, 8),
+    pytest.param([5, 6, 10], 3, False, 8, marks=pytest.mark.slow),
 ]
 
 

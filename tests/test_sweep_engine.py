@@ -224,11 +224,14 @@ def test_dask_local_cluster_on_loopback_matches_loky(tmp_path):
     assert _stored(tmp_path / "dask") == _stored(tmp_path / "loky")
 
 
-def test_dask_worker_processes_through_a_scheduler_file_match_loky(tmp_path, monkeypatch):
-    """The HPC set-up: a scheduler file names a cluster of single-threaded worker processes.
+@pytest.mark.parametrize("processes", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_dask_workers_through_a_scheduler_file_match_loky(tmp_path, monkeypatch, processes):
+    """The HPC set-up: a scheduler file names a cluster of single-threaded workers.
 
     `--scheduler-file` is read as dask-mpi and dask-jobqueue write it; the study's tasks run
-    in two worker processes (not this one) and store the same metrics as loky, trial for trial.
+    in the two workers and store the same metrics as loky, trial for trial. With
+    ``processes=True`` (slow: the workers take seconds to start) the workers are processes
+    other than this one, as on a cluster; without, threads of this one (the same code path).
     """
     from distributed import Client, LocalCluster
 
@@ -241,15 +244,19 @@ def test_dask_worker_processes_through_a_scheduler_file_match_loky(tmp_path, mon
         LocalCluster(
             n_workers=2,
             threads_per_worker=1,
-            processes=True,
+            processes=processes,
             host="127.0.0.1",
+            protocol="tcp://",  # threads too talk to the scheduler over TCP, as on a cluster
             dashboard_address=None,
         ) as cluster,
         Client(cluster) as client,
     ):
         client.write_scheduler_file(str(tmp_path / "scheduler.json"))
         pids = set(client.run(os.getpid).values())
-        assert len(pids) == 2 and os.getpid() not in pids
+        if processes:
+            assert len(pids) == 2 and os.getpid() not in pids
+        else:
+            assert pids == {os.getpid()} and len(client.scheduler_info()["workers"]) == 2
         args = ["--scheduler-file", "scheduler.json", "--min-workers", "2", "--out", "dask"]
         assert main([*argv, *args]) == 0
     loky, dask = _stored(tmp_path / "loky"), _stored(tmp_path / "dask")
