@@ -82,5 +82,5 @@ def _guarantee(ax, rows: list[dict]) -> None:
         ax.plot([0, top], [0, top], ":", color="0.5", lw=0.8, label=r"$m_L = m_{\rm union}$")
     ax.set_xlabel(r"union bound's $m$")
     ax.set_ylabel(r"$m_L$")
-    ax.set_title("(b) against the guarantee")
+    ax.set_title("(b) vs the guarantee")
     panel_legend(ax, "upper left")
