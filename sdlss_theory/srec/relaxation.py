@@ -292,12 +292,13 @@ def _split_minima(cones: _PairCones, A, P, Q, max_generators: int, max_size: int
     coef_all: list = [None] * len(done)
     for js in shapes.values():
         Xs, AXs = [], []
-        for pts, rays, out in ((cones.pts, cones.rays, Xs), (cones.apts, cones.arays, AXs)):
-            for j in js:
-                p, q, a, b = parts[j]
-                same = np.abs(cones.pts[p, 0] - cones.pts[q, 0]).max() <= _SAME_POINT * max(
-                    np.abs(cones.pts[p, 0]).max(), np.abs(cones.pts[q, 0]).max()
-                )
+        for j in js:
+            p, q, a, b = parts[j]
+            # Apexes equal up to rounding are one point: no difference (as in `groups`).
+            same = np.abs(cones.pts[p, 0] - cones.pts[q, 0]).max() <= _SAME_POINT * max(
+                np.abs(cones.pts[p, 0]).max(), np.abs(cones.pts[q, 0]).max()
+            )
+            for pts, rays, out in ((cones.pts, cones.rays, Xs), (cones.apts, cones.arays, AXs)):
                 d = np.zeros_like(pts[p, 0]) if same else pts[p, 0] - pts[q, 0]
                 cols = [np.broadcast_to(d, (len(a), 1, d.size)), rays[p][a], -rays[q][b]]
                 out.append(np.concatenate(cols, axis=1).transpose(0, 2, 1))
