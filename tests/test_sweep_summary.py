@@ -176,7 +176,7 @@ def test_quasi_separated_counts_get_firths_penalised_fit():
 def test_firth_fit_tends_to_the_mle_where_the_mle_exists():
     # Firth's penalty is O(1) against a log-likelihood of order sum(n): with many trials per
     # cell the penalised and unpenalised 50% points agree closely, with few they do not.
-    from sdlss_theory.sweep.summary import _logistic_firth
+    from sdlss_theory.sweep.transitions import _logistic_firth
 
     rng = np.random.default_rng(4)
     x = np.linspace(10, 60, 6)

@@ -39,16 +39,18 @@ from sdlss_theory.sweep.report import StudyReport, study_report
 from sdlss_theory.sweep.seeds import canonical_json, cell_key, task_rng, task_seed_sequence
 from sdlss_theory.sweep.store import STORE_NAME, ResultStore, TaskRecord
 from sdlss_theory.sweep.summary import (
+    read_summary_csv,
+    summarise,
+    summary_columns,
+    wilson_interval,
+    write_csv,
+)
+from sdlss_theory.sweep.transitions import (
     TransitionFit,
     empirical_crossing,
     fit_transition,
     fit_transitions,
-    read_summary_csv,
-    summarise,
-    summary_columns,
     transition_point,
-    wilson_interval,
-    write_csv,
 )
 
 __all__ = [

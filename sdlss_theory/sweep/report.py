@@ -30,7 +30,8 @@ from sdlss_theory.sweep.engine import ConfigMismatchError, Study, lock_holder
 from sdlss_theory.sweep.provenance import PACKAGES
 from sdlss_theory.sweep.seeds import canonical_json, cell_key
 from sdlss_theory.sweep.store import STORE_NAME, ResultStore
-from sdlss_theory.sweep.summary import fit_transitions, summarise, summary_columns
+from sdlss_theory.sweep.summary import summarise, summary_columns
+from sdlss_theory.sweep.transitions import fit_transitions
 
 __all__ = [
     "ReportTable",
