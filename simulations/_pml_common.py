@@ -171,8 +171,8 @@ MNIST_TUNED = (
 #: Hyper-parameters of `pml_sparsity`'s MNIST ``paper`` preset (k = 784, m = 10):
 #: `pml_tuning`'s ``paper_sparsity`` preset, each method's best validation PSNR over the same
 #: 4 combinations, SDLSS's averaged over s = 10 and 784 (docs/studies/pml_tuning.md,
-#: docs/data/paper/pml_tuning_k784). At k = 784 beta0 = 0.3 saturated DCS in both its runs and
-#: SDLSS at s = 784 in the sparsity preset's first run; beta0 = 0.1 did not.
+#: docs/data/paper/pml_tuning_k784). beta0 is 0.1: at k = 784 a latent step of 0.3 saturates
+#: the dense-latent networks (docs/pml.md, "Safeguards").
 MNIST_TUNED_K784 = (
     "sdlss:lr=0.003,beta0=0.1,lam=3,T=5",
     "dcs:lr=0.001,beta0=0.1,lam=3,T=5",
